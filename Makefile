@@ -1,0 +1,160 @@
+# Atelier: build, test, demo, benchmark, fuzz and install.
+#
+#   make            build the programs into build/release/bin
+#   make demo       install missing Debian packages, build, run the bench demo
+#   make check      install missing packages, build with ASan+UBSan, run all tests
+#   make bench      build optimised and run the benchmark programs
+#   make fuzz       build the libFuzzer targets with clang and run each for
+#                   FUZZ_SECONDS (default 60)
+#   make install    install programs, configuration and units (DESTDIR, PREFIX)
+#
+# One non-recursive Makefile: every .c file under a module folder is built
+# into the static library its folder belongs to, so adding a file needs no
+# edit here. Build trees are separate per flavour (release, asan, fuzz).
+
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+CC         ?= cc
+FLAVOUR    ?= release
+BUILD      := build/$(FLAVOUR)
+FUZZ_SECONDS ?= 60
+
+PKGS := yaml-0.1 libmodbus libserialport libgpiod jansson sqlite3 freetype2 harfbuzz libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wnull-dereference \
+	-Wimplicit-fallthrough
+INCLUDES := -Ifirmware-host/lib -Ifirmware-host -Idrivers -Isim -Itests
+
+ifeq ($(FLAVOUR),asan)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LINKOPT := -fsanitize=address,undefined
+else ifeq ($(FLAVOUR),fuzz)
+CC := clang
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DATELIER_FUZZ
+LINKOPT := -fsanitize=address,undefined
+else
+OPT := -O2 -g
+LINKOPT :=
+endif
+
+CFLAGS  ?=
+LDFLAGS ?=
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(INCLUDES) $(PKG_CFLAGS) $(OPT) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = -pthread $(LINKOPT) $(LDFLAGS)
+
+# Sources. Mains are named explicitly; everything else goes into a library.
+DAEMON_MAIN := firmware-host/atelierd.c
+CTL_SRC     := $(wildcard firmware-host/ctl/*.c)
+SIM_MAIN    := sim/atelier-sim.c
+CORE_SRC    := $(filter-out $(DAEMON_MAIN),$(wildcard firmware-host/*.c firmware-host/lib/*.c \
+	firmware-host/cfg/*.c firmware-host/engrave/*.c drivers/*.c))
+SIMLIB_SRC  := $(filter-out $(SIM_MAIN),$(wildcard sim/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
+BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+TEST_SCRIPTS := $(sort $(wildcard tests/integration/*.sh))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+CORE_LIB   := $(BUILD)/libatelier.a
+SIM_LIB    := $(BUILD)/libatelier-sim.a
+BIN        := $(BUILD)/bin
+PROGRAMS   := $(BIN)/atelierd $(BIN)/atelierctl $(BIN)/atelier-sim
+UNIT_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRC)))
+BENCH_BINS := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRC)))
+FUZZ_BINS  := $(patsubst %.c,$(BUILD)/fuzz/%,$(notdir $(FUZZ_SRC)))
+
+.PHONY: all programs deps demo check check-build bench fuzz install clean tests
+all: programs
+programs: $(PROGRAMS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(CORE_LIB): $(call obj,$(CORE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SIM_LIB): $(call obj,$(SIMLIB_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN)/atelierd: $(call obj,$(DAEMON_MAIN)) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BIN)/atelierctl: $(call obj,$(CTL_SRC)) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BIN)/atelier-sim: $(call obj,$(SIM_MAIN)) $(SIM_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+TEST_OBJ := $(call obj,tests/test.c)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_OBJ) $(SIM_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(TEST_OBJ) $(SIM_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(SIM_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(SIM_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+tests: $(PROGRAMS) $(UNIT_BINS)
+
+deps:
+	@sh scripts/install-deps
+
+# The README's two commands. Each installs what is missing first, then
+# re-enters make so that pkg-config sees the freshly installed libraries.
+demo: deps
+	@$(MAKE) --no-print-directory FLAVOUR=release programs
+	@sh scripts/demo build/release/bin
+
+check: deps
+	@$(MAKE) --no-print-directory FLAVOUR=asan tests
+	@ATELIER_BIN=$(CURDIR)/build/asan/bin ATELIER_TESTS=$(CURDIR)/build/asan/tests \
+	 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	 TEST_LOG_DIR=build/asan/test-logs \
+	 sh tests/run-tests $(sort $(patsubst %.c,build/asan/tests/%,$(notdir $(UNIT_SRC)))) $(TEST_SCRIPTS)
+
+bench: deps
+	@$(MAKE) --no-print-directory FLAVOUR=release programs $(patsubst %.c,build/release/bench/%,$(notdir $(BENCH_SRC)))
+	@for b in $(patsubst %.c,build/release/bench/%,$(notdir $(BENCH_SRC))); do \
+		echo "== $$b"; ATELIER_BIN=$(CURDIR)/build/release/bin $$b || exit 1; done
+
+fuzz: deps
+	@$(MAKE) --no-print-directory FLAVOUR=fuzz $(patsubst %.c,build/fuzz/fuzz/%,$(notdir $(FUZZ_SRC)))
+	@for f in $(patsubst %.c,build/fuzz/fuzz/%,$(notdir $(FUZZ_SRC))); do \
+		n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
+		echo "== $$n for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$n \
+			$$( [ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n ) \
+			> build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units' build/fuzz/$$n.log; done
+
+install: programs
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/atelier/profiles
+	install -m 755 $(BIN)/atelierctl $(BIN)/atelier-sim $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BIN)/atelierd $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 config/atelier.yaml config/gems.yaml config/services.yaml $(DESTDIR)$(SYSCONFDIR)/atelier/
+	install -m 644 config/profiles/*.yaml $(DESTDIR)$(SYSCONFDIR)/atelier/profiles/
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

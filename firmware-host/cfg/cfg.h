@@ -1,0 +1,242 @@
+/*
+ * The Atelier configuration as the programs see it once loaded: one struct
+ * for the bench (laser, Modbus buses and devices, GPIO lines, process
+ * limits, API, store) read from atelier.yaml / sim.yaml, plus the device
+ * profiles (register maps) it names. The daemon and the simulator read the
+ * same file, so the simulator emulates exactly the bench the daemon expects.
+ *
+ * Loading is driven by schema tables in cfg_schema.c (key, type, unit,
+ * range, default, required); errors are collected as "file:line:col:
+ * message", all of them, before the load fails.
+ */
+#ifndef ATELIER_CFG_H
+#define ATELIER_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* GPIO lines of the bench, in a fixed order; names as in the YAML. */
+enum cfg_line_id {
+	LINE_ESTOP = 0,        /* input: emergency stop pressed */
+	LINE_LASER_DOOR,       /* input: laser enclosure door open */
+	LINE_TANK_LID,         /* input: tank lid open */
+	LINE_FUME_OK,          /* input: fume extraction running */
+	LINE_LASER_ENABLE,     /* output: laser power relay */
+	LINE_ULTRASOUND_ENABLE,/* output: ultrasonic generator relay */
+	LINE_HEATER_ENABLE,    /* output: tank heater relay */
+	LINE_RECTIFIER_ENABLE, /* output: rectifier relay */
+	LINE_BEACON,           /* output: emission / process beacon */
+	LINE_COUNT
+};
+#define LINE_FIRST_OUTPUT LINE_LASER_ENABLE
+/* "estop", "laser_door", ... */
+const char *cfg_line_name(enum cfg_line_id id);
+/* Returns the id, or -1 if the name is not a line of the bench. */
+int cfg_line_lookup(const char *name);
+
+enum cfg_parity { PARITY_NONE = 'N', PARITY_EVEN = 'E', PARITY_ODD = 'O' };
+enum cfg_transport { TRANSPORT_RTU = 0, TRANSPORT_TCP };
+enum cfg_gpio_backend { GPIO_BACKEND_SIM = 0, GPIO_BACKEND_GPIOD };
+
+struct cfg_laser {
+	char *port;             /* path, relative to device_dir, or "usb:VID:PID[:SERIAL]" */
+	int baud;               /* one of the standard rates */
+	double status_hz;       /* status polling, 0.5 .. 10 Hz, default 5 */
+	double connect_timeout; /* s */
+	double max_feed;        /* mm/min */
+	int max_power;          /* S value for full power ($30) */
+	double resolution;      /* mm the machine resolves (G-code decimals) */
+	double work_x, work_y;  /* mm, travel of the engraving area */
+	double min_char_height; /* mm, the technical constraint on lettering */
+};
+
+struct cfg_bus {
+	char *name;
+	enum cfg_transport transport;
+	/* RTU */
+	char *port;             /* path relative to device_dir, or absolute */
+	int baud;
+	enum cfg_parity parity;
+	int data_bits;          /* 7 or 8 */
+	int stop_bits;          /* 1 or 2 */
+	bool rs485;             /* modbus_rtu_set_serial_mode(RS485); fails on a pty */
+	/* TCP */
+	char *host;
+	int tcp_port;
+	/* both */
+	double timeout;         /* response timeout, s */
+	int retries;
+	double poll_interval;   /* s between poll cycles */
+};
+
+struct cfg_device {
+	char *name;             /* "tank", "rectifier", "bath_heater" */
+	char *bus;              /* name of a cfg_bus */
+	int slave;              /* 1..247 */
+	char *profile;          /* profile name, file config/profiles/NAME.yaml */
+	double heartbeat_interval; /* s between heartbeat writes, 0 = none */
+	double watchdog;        /* s the device waits for a heartbeat before going safe */
+};
+
+struct cfg_gpio_line {
+	bool configured;
+	char *chip;             /* gpiod: chip name, label or path */
+	int offset;             /* gpiod: line offset, or -1 when named */
+	char *line_name;        /* gpiod: line name, or NULL */
+	bool active_low;
+	double debounce;        /* s, inputs only */
+};
+
+struct cfg_gpio {
+	enum cfg_gpio_backend backend;
+	char *socket;           /* sim backend: path relative to device_dir */
+	struct cfg_gpio_line lines[LINE_COUNT];
+};
+
+struct cfg_tank {
+	double temperature;     /* C, working setpoint (45-50 "lukewarm") */
+	double max_temperature; /* C */
+	double cycle;           /* s, default cycle */
+	double max_cycle;       /* s */
+	double frequency;       /* kHz, 20..80 */
+	double power;           /* % */
+	bool sweep;
+	double degas;           /* s of degas before cleaning, 0 = none */
+};
+
+struct cfg_bath {
+	double temperature;         /* C, plating bath */
+	double max_voltage;         /* V, never exceeded whatever the recipe */
+	double max_current;         /* A */
+	double current_density;     /* A/dm2 for plating */
+	double rhodium_grams;       /* g of Rh in a fresh bath */
+	double efficiency;          /* %, cathode efficiency */
+	double rhodium_warning;     /* g remaining that triggers a warning */
+};
+
+struct cfg_api {
+	char *socket;               /* path of the JSON-RPC socket */
+	int mode;                   /* octal permissions, default 0660 */
+	char *group;                /* group owning the socket, or NULL */
+	char **jeweller_groups;     /* NULL-terminated */
+	char **technician_groups;   /* NULL-terminated */
+	int max_request;            /* bytes in one request line */
+	int max_clients;
+};
+
+struct cfg_calibration {
+	double laser_days, tank_days, bath_days;  /* due intervals */
+	bool refuse_overdue;
+};
+
+/* Physics and behaviour of the simulator; ignored by the daemon. */
+struct cfg_sim {
+	double ambient;             /* C */
+	double tank_heater_power;   /* W */
+	double tank_heat_capacity;  /* J/K */
+	double tank_loss;           /* W/K to ambient */
+	double ultrasound_heating;  /* W into the water while running */
+	double bath_heater_power;   /* W */
+	double bath_heat_capacity;  /* J/K */
+	double bath_loss;           /* W/K */
+	double bath_resistance;     /* ohm seen by the rectifier */
+	double turnaround;          /* s between a request and the reply */
+	double laser_accel;         /* mm/s2 */
+	int rectifier_model;        /* register 0 value, e.g. 60062 */
+};
+
+struct cfg {
+	char *file;                 /* path it was loaded from */
+	char *device_dir;           /* relative device paths resolve here */
+	char *state_dir;
+	char *user;                 /* drop to this user after opening devices */
+	char *log_level;
+	char *gems_file;            /* relative to the config file's folder */
+	char *services_file;
+	char *profile_dir;
+	double watchdog;            /* s, systemd watchdog expectations */
+	struct cfg_laser laser;
+	struct cfg_bus *buses;
+	size_t n_buses;
+	struct cfg_device *devices;
+	size_t n_devices;
+	struct cfg_gpio gpio;
+	struct cfg_tank tank;
+	struct cfg_bath bath;
+	struct cfg_api api;
+	struct cfg_calibration calibration;
+	struct cfg_sim sim;
+};
+
+/* One collected error: "file:line:col: message". */
+struct cfg_errors {
+	char **msgs;
+	size_t n;
+};
+void cfg_errors_add(struct cfg_errors *e, const char *file, int line, int col,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void cfg_errors_free(struct cfg_errors *e);
+
+/*
+ * Loads and checks the file. On success returns a new cfg (free with
+ * cfg_free) and leaves errs empty; on failure returns NULL with every error
+ * found in errs (missing file, YAML syntax, type, range with unit, unknown
+ * key with the nearest known one, missing required key).
+ */
+struct cfg *cfg_load(const char *path, struct cfg_errors *errs);
+/* Same, from a buffer; name is used in messages. */
+struct cfg *cfg_load_buffer(const char *name, const char *data, size_t len,
+    struct cfg_errors *errs);
+void cfg_free(struct cfg *cfg);
+/* Writes the normalised configuration as YAML (every key, defaults filled,
+ * units in comments). */
+void cfg_print(const struct cfg *cfg, FILE *out);
+/* Resolves a device path against device_dir; returns a new string. */
+char *cfg_device_path(const struct cfg *cfg, const char *path);
+const struct cfg_bus *cfg_bus_find(const struct cfg *cfg, const char *name);
+const struct cfg_device *cfg_device_find(const struct cfg *cfg, const char *name);
+
+/* Device profiles: Modbus register maps. */
+enum reg_type { REG_U16 = 0, REG_S16, REG_U32, REG_S32, REG_BIT };
+enum reg_access { REG_RO = 0, REG_RW, REG_WO };
+
+struct profile_reg {
+	char *name;
+	int address;            /* holding register address, 0..65535 */
+	enum reg_type type;     /* u32/s32 take address and address+1, high word first */
+	int bit;                /* REG_BIT: bit number 0..15 within the register */
+	double scale;           /* engineering value = raw * scale */
+	char *unit;             /* "V", "A", "C", "%", "s", "kHz", "" */
+	enum reg_access access;
+	bool has_range;
+	double min, max;        /* engineering units, for writes */
+	bool never_write;       /* e.g. Riden factory calibration */
+};
+
+/* A model variant: when the identify register holds a value in
+ * [model_min, model_max], the listed registers take the given scales. */
+struct profile_variant {
+	char *name;
+	int model_min, model_max;
+	char **reg_names;       /* n_scales entries */
+	double *scales;
+	size_t n_scales;
+};
+
+struct profile {
+	char *name;
+	char *description;
+	char *identify;         /* register that names the model, or NULL */
+	struct profile_reg *regs;
+	size_t n_regs;
+	struct profile_variant *variants;
+	size_t n_variants;
+};
+
+struct profile *profile_load(const char *path, struct cfg_errors *errs);
+void profile_free(struct profile *p);
+const struct profile_reg *profile_reg_find(const struct profile *p, const char *name);
+
+#endif

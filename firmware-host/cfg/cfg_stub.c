@@ -1,0 +1,2 @@
+/* Placeholder until the configuration loader lands. */
+#include "cfg/cfg.h"

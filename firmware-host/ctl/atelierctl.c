@@ -1,0 +1,59 @@
+/*
+ * atelierctl: entry point. Parses the global options (--json, --socket,
+ * --config) and dispatches to the subcommand named next on the line.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "util.h"
+
+static const struct ctl_command commands[] = {
+	{ "engrave", "lay out an engraving, write its G-code or SVG preview", ctl_engrave },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: atelierctl [--json] [--socket PATH] [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl_opts o = { .socket = "/run/atelier/atelier.sock",
+		.config = "/etc/atelier/atelier.yaml" };
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	log_init("atelierctl", LOG_LVL_WARN);
+	while ((ch = getopt_long(argc, argv, "+js:c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j': o.json = true; break;
+		case 's': o.socket = optarg; break;
+		case 'c': o.config = optarg; break;
+		case 'h': usage(stdout); return CTL_OK;
+		default: usage(stderr); return CTL_ERR_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CTL_ERR_USAGE;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			return commands[i].run(&o, argc - optind, argv + optind);
+	fprintf(stderr, "atelierctl: unknown command '%s'\n", argv[optind]);
+	usage(stderr);
+	return CTL_ERR_USAGE;
+}

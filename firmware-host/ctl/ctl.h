@@ -1,0 +1,35 @@
+/*
+ * atelierctl: the command-line client of jewellers and technicians. Each
+ * subcommand lives in a ctl_*.c file and registers itself in the table of
+ * atelierctl.c; every command takes --json for machine-readable output.
+ */
+#ifndef ATELIER_CTL_H
+#define ATELIER_CTL_H
+
+#include <stdbool.h>
+
+/* Exit codes of atelierctl, documented in atelierctl(1). */
+enum ctl_exit {
+	CTL_OK = 0,
+	CTL_ERR_USAGE = 2,      /* bad command line */
+	CTL_ERR_REFUSED = 3,    /* the request was understood and refused */
+	CTL_ERR_CONNECT = 4,    /* the daemon could not be reached */
+	CTL_ERR_FAILED = 5,     /* the operation failed (device, I/O, input file) */
+};
+
+struct ctl_opts {
+	bool json;
+	const char *socket;     /* API socket path */
+	const char *config;     /* configuration file, for local commands */
+};
+
+struct ctl_command {
+	const char *name;
+	const char *summary;
+	int (*run)(const struct ctl_opts *o, int argc, char **argv);
+};
+
+/* Subcommands, defined in their own files. */
+int ctl_engrave(const struct ctl_opts *o, int argc, char **argv);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * Small helpers shared by every Atelier program: allocation that aborts on
+ * out-of-memory (so callers never carry half-made objects), monotonic time,
+ * a growable byte buffer and string helpers.
+ */
+#ifndef ATELIER_UTIL_H
+#define ATELIER_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* printf into a new string. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Monotonic clock in seconds, nanoseconds, and wall clock in seconds. */
+double now_mono(void);
+uint64_t now_mono_ns(void);
+double now_wall(void);
+
+/* Growable byte buffer; data is always NUL-terminated for convenience. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drops the first n bytes. */
+void buf_consume(struct buf *b, size_t n);
+void buf_reset(struct buf *b);
+
+/* Levenshtein distance, for "did you mean" suggestions. */
+size_t str_distance(const char *a, const char *b);
+
+/* Sets O_NONBLOCK and FD_CLOEXEC; returns 0 or -1 with errno. */
+int fd_set_nonblock(int fd);
+
+/* Writes all of p, retrying on EINTR and short writes on a blocking fd;
+ * returns 0 or -1 with errno. */
+int write_all(int fd, const void *p, size_t n);
+
+#endif

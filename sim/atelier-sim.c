@@ -1,0 +1,6 @@
+/* atelier-sim: placeholder main. */
+int
+main(void)
+{
+	return 1;
+}
