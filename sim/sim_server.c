@@ -1,0 +1,557 @@
+/*
+ * The simulator's main thread: it creates the run directory's content,
+ * starts one thread per device, and serves two Unix sockets from a poll
+ * loop: DIR/gpio.sock, where the daemon reads inputs and drives outputs as
+ * it would on a kernel GPIO chip, and DIR/ctl.sock, where tests inject
+ * faults and inspect the devices. SIGTERM or SIGINT end the loop; the
+ * simulator then stops its devices and removes what it created.
+ *
+ * GPIO protocol (ASCII lines, physical levels 0/1):
+ *   get NAME      -> value NAME L
+ *   set NAME L    -> ok                  (outputs only)
+ *   watch         -> ok, then "event NAME L" now and on every input change
+ *   list          -> "line NAME in|out L" for each line, then "end"
+ *   anything else -> error <sentence>
+ * Outputs set by a client are released to their inactive level when its
+ * connection closes: the relay board drops a released line, as the
+ * daemon's own release on exit would.
+ *
+ * ctl protocol: one command line per connection, one reply, then close.
+ * The reply starts with "ok" or "error".
+ */
+#include "sim_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int
+listen_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof sa.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static void
+client_send(struct sim_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+client_send(struct sim_client *c, const char *fmt, ...)
+{
+	char line[SIM_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line)
+		n = sizeof line - 1;
+	/* A client that stops reading is cut off rather than allowed to make
+	 * the simulator buffer without bound. */
+	if (c->out.len > 65536) {
+		shutdown(c->fd, SHUT_RDWR);
+		return;
+	}
+	buf_append(&c->out, line, (size_t)n);
+	buf_append(&c->out, "\n", 1);
+}
+
+void
+sim_gpio_notify(struct sim *sim, enum cfg_line_id id)
+{
+	int level = sim_line_physical(sim, id, sim_line_get(sim, id));
+	for (size_t i = 0; i < sim->n_clients; i++) {
+		struct sim_client *c = &sim->clients[i];
+		if (c->gpio && c->watching)
+			client_send(c, "event %s %d", cfg_line_name(id), level);
+	}
+}
+
+static void
+output_set(struct sim *sim, enum cfg_line_id id, int logical)
+{
+	if (sim_line_store(sim, id, logical))
+		sim_actuator(sim, "gpio", cfg_line_name(id), logical ? "1" : "0");
+}
+
+static int
+split_words(char *line, char **argv, int max)
+{
+	int argc = 0;
+	for (char *tok = strtok(line, " \t\r"); tok && argc < max;
+	    tok = strtok(NULL, " \t\r"))
+		argv[argc++] = tok;
+	return argc;
+}
+
+static void
+gpio_command(struct sim *sim, struct sim_client *c, char *line)
+{
+	char *argv[4];
+	int argc = split_words(line, argv, 4);
+	int id;
+
+	if (argc == 0)
+		return;
+	if (strcmp(argv[0], "watch") == 0 && argc == 1) {
+		c->watching = true;
+		client_send(c, "ok");
+		for (id = 0; id < LINE_FIRST_OUTPUT; id++)
+			client_send(c, "event %s %d", cfg_line_name(id),
+			    sim_line_physical(sim, id, sim_line_get(sim, id)));
+	} else if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		for (id = 0; id < LINE_COUNT; id++)
+			client_send(c, "line %s %s %d", cfg_line_name(id),
+			    id < LINE_FIRST_OUTPUT ? "in" : "out",
+			    sim_line_physical(sim, id, sim_line_get(sim, id)));
+		client_send(c, "end");
+	} else if (strcmp(argv[0], "get") == 0 && argc == 2) {
+		if ((id = cfg_line_lookup(argv[1])) < 0)
+			client_send(c, "error no line named '%.64s'", argv[1]);
+		else
+			client_send(c, "value %s %d", argv[1],
+			    sim_line_physical(sim, id, sim_line_get(sim, id)));
+	} else if (strcmp(argv[0], "set") == 0 && argc == 3) {
+		if ((id = cfg_line_lookup(argv[1])) < 0)
+			client_send(c, "error no line named '%.64s'", argv[1]);
+		else if (id < LINE_FIRST_OUTPUT)
+			client_send(c, "error line '%s' is an input", argv[1]);
+		else if (strcmp(argv[2], "0") != 0 && strcmp(argv[2], "1") != 0)
+			client_send(c, "error level must be 0 or 1, not '%.16s'", argv[2]);
+		else {
+			int physical = argv[2][0] == '1';
+			int logical = sim->cfg->gpio.lines[id].active_low ? !physical : physical;
+			output_set(sim, id, logical);
+			if (logical)
+				c->owned |= 1u << id;
+			else
+				c->owned &= ~(1u << id);
+			client_send(c, "ok");
+		}
+	} else {
+		client_send(c, "error unknown request '%.64s'", argv[0]);
+	}
+}
+
+static struct sim_device *
+device_for_target(struct sim *sim, const char *target)
+{
+	const char *bus = target;
+	const struct cfg_device *d = cfg_device_find(sim->cfg, target);
+
+	if (d)
+		bus = d->bus;
+	for (size_t i = 0; i < sim->n_devices; i++)
+		if (strcmp(sim->devices[i].name, bus) == 0)
+			return &sim->devices[i];
+	return NULL;
+}
+
+static const struct {
+	const char *cmd;
+	enum cfg_line_id line;
+	const char *active, *inactive;
+} input_commands[] = {
+	{ "estop", LINE_ESTOP, "press", "release" },
+	{ "door", LINE_LASER_DOOR, "open", "close" },
+	{ "lid", LINE_TANK_LID, "open", "close" },
+	{ "fume", LINE_FUME_OK, "ok", "fault" },
+};
+
+static const char ctl_help[] =
+    "ok commands: estop press|release; door open|close; lid open|close; "
+    "fume ok|fault; line NAME 0|1; get NAME; lines; devices; "
+    "COMMAND TARGET [ARGS] for a device (TARGET laser, a bus or a device): "
+    "unplug, replug, alarm N, silence N, exception CODE [N], crc N, slow S, "
+    "reboot, runaway, status, regs, calwrites, overruns";
+
+/* Runs one ctl command; the reply goes into out. */
+static void
+ctl_command(struct sim *sim, char *line, struct buf *out)
+{
+	char *argv[16];
+	int argc = split_words(line, argv, 16);
+	int id;
+
+	if (argc == 0 || strcmp(argv[0], "help") == 0) {
+		buf_printf(out, "%s", ctl_help);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(input_commands); i++) {
+		if (strcmp(argv[0], input_commands[i].cmd) != 0)
+			continue;
+		if (argc == 2 && strcmp(argv[1], input_commands[i].active) == 0)
+			sim_line_set(sim, input_commands[i].line, 1);
+		else if (argc == 2 && strcmp(argv[1], input_commands[i].inactive) == 0)
+			sim_line_set(sim, input_commands[i].line, 0);
+		else {
+			buf_printf(out, "error usage: %s %s|%s", argv[0],
+			    input_commands[i].active, input_commands[i].inactive);
+			return;
+		}
+		buf_printf(out, "ok %s %s", argv[0], argv[1]);
+		return;
+	}
+	if (strcmp(argv[0], "line") == 0 || strcmp(argv[0], "get") == 0) {
+		int want = strcmp(argv[0], "line") == 0 ? 3 : 2;
+		if (argc != want || (id = cfg_line_lookup(argv[1])) < 0) {
+			buf_printf(out, "error usage: line NAME 0|1, get NAME (a line of the bench)");
+			return;
+		}
+		if (want == 3) {
+			if (id >= LINE_FIRST_OUTPUT) {
+				buf_printf(out, "error line '%s' is an output; the daemon drives it", argv[1]);
+				return;
+			}
+			sim_line_set(sim, (enum cfg_line_id)id, atoi(argv[2]) != 0);
+		}
+		buf_printf(out, "ok %s %d", argv[1], sim_line_get(sim, (enum cfg_line_id)id));
+		return;
+	}
+	if (strcmp(argv[0], "lines") == 0) {
+		buf_printf(out, "ok {");
+		for (id = 0; id < LINE_COUNT; id++)
+			buf_printf(out, "%s\"%s\":%d", id ? "," : "", cfg_line_name(id),
+			    sim_line_get(sim, (enum cfg_line_id)id));
+		buf_printf(out, "}");
+		return;
+	}
+	if (strcmp(argv[0], "devices") == 0) {
+		buf_printf(out, "ok");
+		for (size_t i = 0; i < sim->n_devices; i++)
+			buf_printf(out, " %s", sim->devices[i].name);
+		return;
+	}
+	if (argc < 2) {
+		buf_printf(out, "error '%s' needs a target: laser, a bus or a device", argv[0]);
+		return;
+	}
+	struct sim_device *dev = device_for_target(sim, argv[1]);
+	if (!dev) {
+		buf_printf(out, "error no device or bus named '%.64s'", argv[1]);
+		return;
+	}
+	struct buf reply;
+	buf_init(&reply);
+	int rc = dev->ops->ctl(dev, argc, argv, &reply);
+	buf_printf(out, "%s%s%s", rc == 0 ? "ok" : "error", reply.len ? " " : "",
+	    reply.len ? reply.data : "");
+	buf_free(&reply);
+}
+
+static void
+client_close(struct sim *sim, size_t i)
+{
+	struct sim_client *c = &sim->clients[i];
+
+	close(c->fd);
+	for (int id = LINE_FIRST_OUTPUT; id < LINE_COUNT; id++)
+		if (c->owned & (1u << id))
+			output_set(sim, (enum cfg_line_id)id, 0);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	sim->clients[i] = sim->clients[--sim->n_clients];
+}
+
+static void
+client_accept(struct sim *sim, int lfd, bool gpio)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (sim->n_clients == SIM_MAX_CLIENTS) {
+		close(fd);
+		return;
+	}
+	struct sim_client *c = &sim->clients[sim->n_clients++];
+	memset(c, 0, sizeof *c);
+	c->fd = fd;
+	c->gpio = gpio;
+	buf_init(&c->in);
+	buf_init(&c->out);
+}
+
+/* Returns -1 when the client must be closed. */
+static int
+client_read(struct sim *sim, struct sim_client *c)
+{
+	char tmp[1024];
+	ssize_t n = read(c->fd, tmp, sizeof tmp);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		return -1;
+	if (n < 0)
+		return 0;
+	buf_append(&c->in, tmp, (size_t)n);
+	char *nl;
+	while ((nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
+		*nl = '\0';
+		size_t used = (size_t)(nl - c->in.data) + 1;
+		if (c->gpio) {
+			gpio_command(sim, c, c->in.data);
+		} else {
+			struct buf reply;
+			buf_init(&reply);
+			ctl_command(sim, c->in.data, &reply);
+			buf_append(&c->out, reply.data, reply.len);
+			buf_append(&c->out, "\n", 1);
+			buf_free(&reply);
+			buf_reset(&c->in);
+			c->done = true;
+			return 0;
+		}
+		buf_consume(&c->in, used);
+	}
+	if (c->in.len > SIM_LINE_MAX) {
+		client_send(c, "error line longer than %d bytes", SIM_LINE_MAX);
+		buf_reset(&c->in);
+	}
+	return 0;
+}
+
+static int
+client_flush(struct sim_client *c)
+{
+	while (c->out.len) {
+		ssize_t n = write(c->fd, c->out.data, c->out.len);
+		if (n < 0)
+			return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+		buf_consume(&c->out, (size_t)n);
+	}
+	return 0;
+}
+
+int
+sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir)
+{
+	memset(sim, 0, sizeof *sim);
+	sim->cfg = cfg;
+	sim->run_dir = xstrdup(run_dir);
+	sim->log_fd = sim->gpio_listen = sim->ctl_listen = -1;
+	pthread_mutex_init(&sim->lines_lock, NULL);
+	pthread_mutex_init(&sim->log_lock, NULL);
+	/* Inputs start in the healthy state: e-stop released, door and lid
+	 * closed, fume extraction running. */
+	sim->lines[LINE_FUME_OK] = 1;
+
+	if (mkdir(run_dir, 0755) < 0 && errno != EEXIST) {
+		log_errno("cannot create run directory %s", run_dir);
+		return -1;
+	}
+	char *logp = sim_path(sim, "actuators.log");
+	sim->log_fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (sim->log_fd < 0) {
+		log_errno("cannot create %s", logp);
+		free(logp);
+		return -1;
+	}
+	free(logp);
+
+	sim->devices = xcalloc(1 + cfg->n_buses, sizeof *sim->devices);
+	sim->devices[0] = (struct sim_device){ &sim_laser_ops, sim, xstrdup("laser"), NULL, NULL };
+	for (size_t i = 0; i < cfg->n_buses; i++)
+		sim->devices[1 + i] = (struct sim_device){ &sim_modbus_ops, sim,
+			xstrdup(cfg->buses[i].name), &cfg->buses[i], NULL };
+	for (size_t i = 0; i < 1 + cfg->n_buses; i++) {
+		if (sim->devices[i].ops->start(&sim->devices[i]) < 0) {
+			log_err("cannot start the simulated %s '%s'",
+			    sim->devices[i].ops->kind, sim->devices[i].name);
+			sim->n_devices = i;
+			sim_stop(sim);
+			return -1;
+		}
+		sim->n_devices = i + 1;
+	}
+
+	sim->gpio_path = sim_path(sim, cfg->gpio.socket ? cfg->gpio.socket : "gpio.sock");
+	sim->ctl_path = sim_path(sim, "ctl.sock");
+	if ((sim->gpio_listen = listen_unix(sim->gpio_path)) < 0) {
+		log_errno("cannot listen on %s", sim->gpio_path);
+		sim_stop(sim);
+		return -1;
+	}
+	/* ctl.sock comes last: its appearance tells a test that every device
+	 * link already exists. */
+	if ((sim->ctl_listen = listen_unix(sim->ctl_path)) < 0) {
+		log_errno("cannot listen on %s", sim->ctl_path);
+		sim_stop(sim);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sim_run(struct sim *sim)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_errno("signalfd");
+		return -1;
+	}
+	log_info("simulating the bench in %s", sim->run_dir);
+	for (;;) {
+		struct pollfd pfd[3 + SIM_MAX_CLIENTS];
+		size_t n = 0;
+		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = sim->gpio_listen, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = sim->ctl_listen, .events = POLLIN };
+		for (size_t i = 0; i < sim->n_clients; i++)
+			pfd[n++] = (struct pollfd){ .fd = sim->clients[i].fd,
+				.events = POLLIN | (sim->clients[i].out.len ? POLLOUT : 0) };
+		if (poll(pfd, n, 1000) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_errno("poll");
+			close(sfd);
+			return -1;
+		}
+		if (pfd[0].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				log_info("signal %u: stopping", si.ssi_signo);
+				break;
+			}
+		}
+		/* Clients first: indexes in pfd match the client table only
+		 * until a new client is accepted or one is closed. */
+		size_t nc = sim->n_clients;
+		for (size_t k = nc; k-- > 0;) {
+			short re = pfd[3 + k].revents;
+			struct sim_client *c = &sim->clients[k];
+			int bad = 0;
+			if (!c->done && (re & (POLLIN | POLLHUP | POLLERR)))
+				bad = client_read(sim, c) < 0;
+			if (!bad && client_flush(c) < 0)
+				bad = 1;
+			/* A ctl client is done once its one reply has gone. */
+			if (c->done && !c->out.len)
+				bad = 1;
+			if (bad)
+				client_close(sim, k);
+		}
+		/* Events queued by ctl commands for watching GPIO clients. */
+		for (size_t k = sim->n_clients; k-- > 0;)
+			if (sim->clients[k].out.len && client_flush(&sim->clients[k]) < 0)
+				client_close(sim, k);
+		if (pfd[1].revents & POLLIN)
+			client_accept(sim, sim->gpio_listen, true);
+		if (pfd[2].revents & POLLIN)
+			client_accept(sim, sim->ctl_listen, false);
+	}
+	close(sfd);
+	return 0;
+}
+
+void
+sim_stop(struct sim *sim)
+{
+	atomic_store(&sim->stopping, true);
+	while (sim->n_clients)
+		client_close(sim, sim->n_clients - 1);
+	for (size_t i = sim->n_devices; i-- > 0;)
+		sim->devices[i].ops->stop(&sim->devices[i]);
+	for (size_t i = 0; sim->devices && i < 1 + sim->cfg->n_buses; i++)
+		free(sim->devices[i].name);
+	free(sim->devices);
+	sim->devices = NULL;
+	sim->n_devices = 0;
+	if (sim->ctl_listen >= 0) {
+		close(sim->ctl_listen);
+		unlink(sim->ctl_path);
+	}
+	if (sim->gpio_listen >= 0) {
+		close(sim->gpio_listen);
+		unlink(sim->gpio_path);
+	}
+	free(sim->ctl_path);
+	free(sim->gpio_path);
+	if (sim->log_fd >= 0)
+		close(sim->log_fd);
+	free(sim->run_dir);
+	pthread_mutex_destroy(&sim->lines_lock);
+	pthread_mutex_destroy(&sim->log_lock);
+}
+
+int
+sim_ctl_client(const char *run_dir, int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct buf cmd;
+	char tmp[4096];
+	int fd, rc = 1;
+
+	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/ctl.sock", run_dir) >=
+	    (int)sizeof sa.sun_path) {
+		fprintf(stderr, "atelier-sim ctl: run directory path too long\n");
+		return 2;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		fprintf(stderr, "atelier-sim ctl: cannot reach the simulator at %s: %s\n",
+		    sa.sun_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 2;
+	}
+	buf_init(&cmd);
+	for (int i = 0; i < argc; i++)
+		buf_printf(&cmd, "%s%s", i ? " " : "", argv[i]);
+	buf_append(&cmd, "\n", 1);
+	if (write_all(fd, cmd.data, cmd.len) < 0) {
+		fprintf(stderr, "atelier-sim ctl: %s\n", strerror(errno));
+		buf_free(&cmd);
+		close(fd);
+		return 2;
+	}
+	buf_free(&cmd);
+	struct buf reply;
+	buf_init(&reply);
+	ssize_t n;
+	while ((n = read(fd, tmp, sizeof tmp)) > 0)
+		buf_append(&reply, tmp, (size_t)n);
+	close(fd);
+	if (reply.len && strncmp(reply.data, "ok", 2) == 0 &&
+	    (reply.data[2] == ' ' || reply.data[2] == '\n' || reply.data[2] == '\0')) {
+		rc = 0;
+		const char *text = reply.data[2] == ' ' ? reply.data + 3 : reply.data + 2;
+		fputs(text, stdout);
+	} else {
+		fputs(reply.len ? reply.data : "error no reply from the simulator\n", stderr);
+	}
+	buf_free(&reply);
+	return rc;
+}

@@ -1,0 +1,177 @@
+/*
+ * Test-side control of a real atelier-sim process (see simproc.h). Tests
+ * never assume timing: they wait for the ctl socket, and poll conditions
+ * with generous limits, since the machines running them are shared.
+ */
+#include "simproc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+const char *
+simproc_bindir(void)
+{
+	const char *b = getenv("ATELIER_BIN");
+	return b && *b ? b : "build/asan/bin";
+}
+
+bool
+wait_until(bool (*cond)(void *), void *arg, double timeout)
+{
+	double end = now_mono() + timeout;
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (now_mono() > end)
+			return false;
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static bool
+ctl_ready(void *arg)
+{
+	struct simproc *sp = arg;
+	struct stat st;
+	int status;
+	if (waitpid(sp->pid, &status, WNOHANG) == sp->pid) {
+		sp->pid = -1;
+		return true;
+	}
+	return stat(simproc_path(sp, "ctl.sock"), &st) == 0;
+}
+
+int
+simproc_start(struct simproc *sp, const char *config)
+{
+	memset(sp, 0, sizeof *sp);
+	snprintf(sp->dir, sizeof sp->dir, "/tmp/atelier-test-XXXXXX");
+	if (!mkdtemp(sp->dir)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	snprintf(sp->config, sizeof sp->config, "%s", config ? config : "config/sim.yaml");
+	char bin[512];
+	snprintf(bin, sizeof bin, "%s/atelier-sim", simproc_bindir());
+	sp->pid = fork();
+	if (sp->pid < 0)
+		return -1;
+	if (sp->pid == 0) {
+		char log[300];
+		snprintf(log, sizeof log, "%s/sim.stderr", sp->dir);
+		if (!freopen(log, "w", stderr))
+			_exit(126);
+		execl(bin, "atelier-sim", "--run-dir", sp->dir, "--config", sp->config, (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	if (!wait_until(ctl_ready, sp, 30) || sp->pid < 0) {
+		fprintf(stderr, "simulator did not start; see %s/sim.stderr\n", sp->dir);
+		if (sp->pid > 0)
+			simproc_stop(sp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+simproc_stop(struct simproc *sp)
+{
+	int status;
+	if (sp->pid <= 0)
+		return -1;
+	kill(sp->pid, SIGTERM);
+	double end = now_mono() + 30;
+	while (waitpid(sp->pid, &status, WNOHANG) == 0) {
+		if (now_mono() > end) {
+			kill(sp->pid, SIGKILL);
+			waitpid(sp->pid, &status, 0);
+			break;
+		}
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	sp->pid = -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+const char *
+simproc_path(struct simproc *sp, const char *name)
+{
+	static char path[600];
+	snprintf(path, sizeof path, "%s/%s", sp->dir, name);
+	return path;
+}
+
+int
+simproc_ctl(struct simproc *sp, char *reply, size_t len, const char *fmt, ...)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd - 1, fmt, ap);
+	va_end(ap);
+	strcat(cmd, "\n");
+	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/ctl.sock", sp->dir) >=
+	    (int)sizeof sa.sun_path)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    write_all(fd, cmd, strlen(cmd)) < 0) {
+		close(fd);
+		return -1;
+	}
+	struct buf b;
+	buf_init(&b);
+	char tmp[4096];
+	ssize_t n;
+	while ((n = read(fd, tmp, sizeof tmp)) > 0)
+		buf_append(&b, tmp, (size_t)n);
+	close(fd);
+	int ok = b.len >= 2 && strncmp(b.data, "ok", 2) == 0;
+	if (reply && len) {
+		const char *text = b.data ? b.data : "";
+		text += ok ? 2 : (strncmp(text, "error", 5) == 0 ? 5 : 0);
+		while (*text == ' ')
+			text++;
+		snprintf(reply, len, "%s", text);
+		size_t l = strlen(reply);
+		if (l && reply[l - 1] == '\n')
+			reply[l - 1] = '\0';
+	}
+	buf_free(&b);
+	return ok ? 0 : -1;
+}
+
+int
+simproc_actuator_count(struct simproc *sp, const char *device_actuator, const char *value)
+{
+	FILE *f = fopen(simproc_path(sp, "actuators.log"), "r");
+	char line[512];
+	int count = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if ((!device_actuator || strstr(line, device_actuator)) &&
+		    (!value || strstr(line, value)))
+			count++;
+	fclose(f);
+	return count;
+}

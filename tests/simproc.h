@@ -1,0 +1,37 @@
+/*
+ * Starting and stopping the real simulator from a test: a fresh run
+ * directory, atelier-sim from $ATELIER_BIN, ready once DIR/ctl.sock exists,
+ * fault injection through the same ctl socket, and the actuators log read
+ * back for assertions about what physically happened.
+ */
+#ifndef ATELIER_TEST_SIMPROC_H
+#define ATELIER_TEST_SIMPROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct simproc {
+	pid_t pid;
+	char dir[256];          /* the run directory */
+	char config[512];
+};
+
+/* Directory holding the programs under test ($ATELIER_BIN or build/asan/bin). */
+const char *simproc_bindir(void);
+/* Starts atelier-sim with the configuration (NULL: config/sim.yaml) in a new
+ * temporary run directory; returns 0 once ready, -1 on failure (logged). */
+int simproc_start(struct simproc *sp, const char *config);
+/* SIGTERM, wait; returns the simulator's exit status, or -1. */
+int simproc_stop(struct simproc *sp);
+/* Sends one ctl command (printf format); the reply without the leading
+ * "ok"/"error" goes to reply. Returns 0 for "ok", -1 for "error" or failure. */
+int simproc_ctl(struct simproc *sp, char *reply, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Path inside the run directory, in a static buffer. */
+const char *simproc_path(struct simproc *sp, const char *name);
+/* Number of lines of actuators.log matching both substrings (NULL = any). */
+int simproc_actuator_count(struct simproc *sp, const char *device_actuator, const char *value);
+/* Polls cond() every 5 ms for up to timeout seconds; returns true if met. */
+bool wait_until(bool (*cond)(void *), void *arg, double timeout);
+
+#endif
