@@ -22,8 +22,11 @@ struct sim_device;
 /*
  * A simulated device. start() creates its link (pty or TCP listener) and
  * its thread; stop() ends the thread and removes what start() created.
- * ctl() handles a fault-injection or inspection command whose first word
- * named this device (argv[0] is the command, e.g. "unplug", "alarm"); it
+ * ctl() handles a fault-injection or inspection command aimed at this
+ * device: the ctl line is "COMMAND TARGET [ARGS...]" and argv holds it
+ * whole, so argv[0] is the command ("unplug", "alarm"), argv[1] the target
+ * as written (the laser, this bus, or a device on this bus, e.g. "tank",
+ * "rectifier") and argv[2..] the arguments ("alarm laser 1"); it
  * appends a one-line reply to out and returns 0, or returns -1 with an
  * error sentence in out. It runs on the ctl thread: lock your own state.
  */
