@@ -68,6 +68,7 @@ UNIT_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRC)))
 BENCH_BINS := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRC)))
 FUZZ_BINS  := $(patsubst %.c,$(BUILD)/fuzz/%,$(notdir $(FUZZ_SRC)))
 
+.SECONDARY:
 .PHONY: all programs deps demo check check-build bench fuzz install clean tests
 all: programs
 programs: $(PROGRAMS)
