@@ -49,6 +49,9 @@ log_level_name(enum log_level level)
 	return level_names[level];
 }
 
+static void log_emit(enum log_level level, const char *suffix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_emit(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {

@@ -1,0 +1,113 @@
+/*
+ * The JSON-RPC 2.0 API of atelierd over a Unix stream socket: one JSON
+ * object per line each way, notifications for station, interlock and job
+ * events. Roles come from the peer's credentials (SO_PEERCRED) and the
+ * configured groups. Every client has bounded buffers and is served from
+ * the daemon's event loop without ever blocking it: a client that sends a
+ * line longer than the limit is told so and disconnected, a client that
+ * stops reading is disconnected once its output backlog passes the limit.
+ */
+#ifndef ATELIER_API_H
+#define ATELIER_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "loop.h"
+#include "util.h"
+
+enum api_role { API_ROLE_NONE = 0, API_ROLE_JEWELLER = 1, API_ROLE_TECHNICIAN = 2 };
+
+/* Stable error codes: JSON-RPC's own, then Atelier's (documented in
+ * docs/api.md). Each goes out with a sentence a jeweller understands. */
+enum api_error {
+	API_ERR_PARSE = -32700,
+	API_ERR_INVALID_REQUEST = -32600,
+	API_ERR_METHOD_NOT_FOUND = -32601,
+	API_ERR_INVALID_PARAMS = -32602,
+	API_ERR_INTERNAL = -32603,
+	API_ERR_FORBIDDEN = 1001,       /* the caller's role does not allow it */
+	API_ERR_REFUSED = 1002,         /* policy refused the process for the piece */
+	API_ERR_INTERLOCK = 1003,       /* an interlock forbids it now */
+	API_ERR_UNAVAILABLE = 1004,     /* the device is not connected or faulted */
+	API_ERR_BUSY = 1005,            /* the station is doing something else */
+	API_ERR_NOT_FOUND = 1006,       /* no such job, step, file... */
+	API_ERR_INVALID = 1007,         /* the request makes no sense (bad input) */
+	API_ERR_STORE = 1008,           /* the journal could not be written */
+};
+
+struct api;
+struct api_client;
+
+/* What a method handler gets: params (object or array, may be NULL) and
+ * the caller. It returns a new JSON result, or NULL after api_fail(). */
+struct api_call {
+	struct api *api;
+	struct api_client *client;
+	json_t *params;
+	enum api_role role;
+	uid_t uid;
+	int error_code;
+	char error_msg[256];
+};
+typedef json_t *(*api_handler)(struct api_call *call, void *arg);
+
+/* Records an error for the call; returns NULL for `return api_fail(...)`. */
+json_t *api_fail(struct api_call *call, enum api_error code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+struct api_method {
+	const char *name;
+	enum api_role role;     /* least role allowed */
+	api_handler fn;
+	void *arg;
+	const char *summary;    /* one line, for docs and `help` */
+};
+
+struct api_limits {
+	size_t max_request;     /* bytes in one request line */
+	size_t max_backlog;     /* bytes queued for a client that does not read */
+	int max_clients;
+};
+
+/* Role resolution: given a peer's uid and gid, which role it has. The
+ * default resolves root and the daemon's own user to technician, members
+ * of the technician groups to technician, of the jeweller groups to
+ * jeweller, anyone else to none. */
+typedef enum api_role (*api_role_fn)(uid_t uid, gid_t gid, void *arg);
+
+struct api *api_new(const struct api_limits *lim, const struct api_method *methods,
+    size_t n_methods, api_role_fn role_fn, void *role_arg);
+void api_free(struct api *api);
+
+/* Listens on path with the given mode and group (NULL: unchanged) and
+ * serves clients from the loop. Returns 0, or -1 with errno. */
+int api_listen(struct api *api, struct loop *loop, const char *path, int mode,
+    const char *group);
+/* Serves an already connected descriptor (tests, socket activation). */
+struct api_client *api_attach(struct api *api, int fd, enum api_role role, uid_t uid);
+/* Sends a notification to every subscribed client: {"jsonrpc":"2.0",
+ * "method":event,"params":params}. Steals params. */
+void api_notify(struct api *api, const char *event, json_t *params);
+/* Subscribes a client to notifications (the "watch" method does this). */
+void api_client_subscribe(struct api_client *c, bool on);
+size_t api_client_count(const struct api *api);
+
+/*
+ * Handles one request line for a client as if it had arrived on the socket
+ * and appends the response (if any) to out. The framing and dispatch core,
+ * used by the socket path and by the fuzz target.
+ */
+void api_handle_line(struct api *api, struct api_call *ctx, const char *line,
+    size_t len, struct buf *out);
+
+/* Default role resolution from group names (NULL-terminated lists). */
+struct api_groups {
+	char **jeweller;
+	char **technician;
+};
+enum api_role api_role_from_groups(uid_t uid, gid_t gid, void *groups);
+const char *api_role_name(enum api_role role);
+
+#endif
