@@ -1,17 +1,101 @@
 /*
- * atelierd: the Atelier daemon. For now: configuration check (-n).
+ * atelierd: the Atelier daemon. This entry point parses the command line;
+ * `-n` checks a configuration (and the gems, services and device profiles
+ * it names) and prints it normalised, the way OpenBSD daemons do.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cfg/cfg.h"
+#include "cfg/cfg_catalog.h"
 #include "log.h"
+#include "util.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: atelierd [-n] [-c FILE] [--device-dir DIR]\n"
+	    "  -n              check the configuration, print it normalised, exit\n"
+	    "  -c FILE         configuration file (default /etc/atelier/atelier.yaml)\n"
+	    "  --device-dir D  resolve relative device paths in D (the simulator's run dir)\n");
+}
+
+static void
+print_errors(struct cfg_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->msgs[i]);
+}
+
+/* Loads the configuration and the catalogue files it names; returns the
+ * configuration, or NULL after printing every error. */
+static struct cfg *
+load_all(const char *file, struct cfg_catalog **catalog)
+{
+	struct cfg_errors errs = { 0 };
+	struct cfg *cfg = cfg_load(file, &errs);
+
+	*catalog = NULL;
+	if (cfg)
+		*catalog = cfg_catalog_load(cfg, &errs);
+	if (errs.n) {
+		print_errors(&errs);
+		cfg_errors_free(&errs);
+		cfg_catalog_free(*catalog);
+		*catalog = NULL;
+		cfg_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
 
 int
 main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	const char *file = "/etc/atelier/atelier.yaml", *device_dir = NULL;
+	bool check = false;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "device-dir", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
 	log_init("atelierd", LOG_LVL_INFO);
-	fprintf(stderr, "atelierd: not built yet\n");
+	while ((ch = getopt_long(argc, argv, "nc:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': check = true; break;
+		case 'c': file = optarg; break;
+		case 'D': device_dir = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	struct cfg_catalog *catalog;
+	struct cfg *cfg = load_all(file, &catalog);
+	if (!cfg)
+		return 1;
+	if (device_dir) {
+		free(cfg->device_dir);
+		cfg->device_dir = xstrdup(device_dir);
+	}
+	if (check) {
+		printf("configuration OK\n");
+		cfg_print(cfg, stdout);
+		cfg_catalog_free(catalog);
+		cfg_free(cfg);
+		return 0;
+	}
+	fprintf(stderr, "atelierd: only the configuration check (-n) is available in this build\n");
+	cfg_catalog_free(catalog);
+	cfg_free(cfg);
 	return 1;
 }

@@ -149,10 +149,12 @@ struct cfg_sim {
 
 struct cfg {
 	char *file;                 /* path it was loaded from */
+	char *dir;                  /* its folder: gems, services, profiles resolve here */
 	char *device_dir;           /* relative device paths resolve here */
 	char *state_dir;
 	char *user;                 /* drop to this user after opening devices */
-	char *log_level;
+	char *log_level;            /* "error", "warn", "info", "debug" */
+	int log_level_id;           /* the same, as enum log_level */
 	char *gems_file;            /* relative to the config file's folder */
 	char *services_file;
 	char *profile_dir;
@@ -195,6 +197,10 @@ void cfg_free(struct cfg *cfg);
 void cfg_print(const struct cfg *cfg, FILE *out);
 /* Resolves a device path against device_dir; returns a new string. */
 char *cfg_device_path(const struct cfg *cfg, const char *path);
+/* A path named in the configuration, resolved against its folder. */
+char *cfg_resolve(const struct cfg *cfg, const char *path);
+/* The file of a device profile: profile_dir/NAME.yaml. */
+char *cfg_profile_path(const struct cfg *cfg, const char *profile);
 const struct cfg_bus *cfg_bus_find(const struct cfg *cfg, const char *name);
 const struct cfg_device *cfg_device_find(const struct cfg *cfg, const char *name);
 
@@ -236,7 +242,10 @@ struct profile {
 };
 
 struct profile *profile_load(const char *path, struct cfg_errors *errs);
+struct profile *profile_load_buffer(const char *name, const char *data, size_t len,
+    struct cfg_errors *errs);
 void profile_free(struct profile *p);
+void profile_print(const struct profile *p, FILE *out);
 const struct profile_reg *profile_reg_find(const struct profile *p, const char *name);
 
 #endif

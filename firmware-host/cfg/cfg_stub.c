@@ -1,2 +1,0 @@
-/* Placeholder until the configuration loader lands. */
-#include "cfg/cfg.h"
