@@ -426,12 +426,13 @@ cross_check(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 				    line_names[i]);
 		}
 	}
-	for (int i = 0; i < LINE_COUNT; i++)
+	/* Missing lines are reported only under a gpio.lines mapping; a
+	 * missing gpio section is already its own error. */
+	yaml_node_t *lines = find_key(ctx, find_key(ctx, root, "gpio"), "lines");
+	for (int i = 0; lines && lines->type == YAML_MAPPING_NODE && i < LINE_COUNT; i++)
 		if (!cfg->gpio.lines[i].configured)
-			cfg_err_node(ctx, find_key(ctx, find_key(ctx, root, "gpio"), "lines") ?
-			    find_key(ctx, find_key(ctx, root, "gpio"), "lines") : root,
-			    "gpio.lines: line '%s' is not configured; every line of the bench is "
-			    "needed for the interlocks", line_names[i]);
+			cfg_err_node(ctx, lines, "gpio.lines: line '%s' is not configured; every line "
+			    "of the bench is needed for the interlocks", line_names[i]);
 	if (cfg->tank.temperature > cfg->tank.max_temperature)
 		cfg_err_node(ctx, find_key(ctx, root, "tank") ? find_key(ctx, root, "tank") : root,
 		    "tank.temperature %g C is above tank.max_temperature %g C",
@@ -469,8 +470,9 @@ cfg_load_buffer(const char *name, const char *data, size_t len, struct cfg_error
 	free(copy);
 	schema_load(&ctx, &top_schema, root, cfg, "");
 	cfg->log_level = xstrdup(log_level_names[cfg->log_level_id]);
-	if (errs->n == before)
-		cross_check(&ctx, cfg, root);
+	/* Cross-checks run even after key errors, so that one pass reports
+	 * everything; they skip what failed to load. */
+	cross_check(&ctx, cfg, root);
 	yaml_document_delete(&doc);
 	if (errs->n != before) {
 		cfg_free(cfg);

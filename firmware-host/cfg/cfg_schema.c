@@ -331,8 +331,12 @@ load_scalar(struct cfg_ctx *ctx, const struct sk *k, yaml_node_t *node,
 					*(int *)f = (int)l;
 					return;
 				}
-		cfg_err_node(ctx, node, "%s is %.40s baud; must be one of 1200, 2400, 4800, "
-		    "9600, 19200, 38400, 57600, 115200, 230400 baud", path, text);
+		if (parse_int(text, 10, &l))
+			cfg_err_node(ctx, node, "%s is %ld baud; must be one of 1200, 2400, 4800, "
+			    "9600, 19200, 38400, 57600, 115200, 230400 baud", path, l);
+		else
+			cfg_err_node(ctx, node, "%s must be a baud rate such as 115200, not '%.40s'",
+			    path, text);
 		return;
 	case SK_BOOL:
 		if ((b = parse_bool(text)) < 0) {

@@ -1,0 +1,239 @@
+/*
+ * The configuration machinery: defaults, collection of every error with
+ * its position, suggestions, device-profile checks, and the shipped gem
+ * and service catalogues read back with the facts they must carry.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg/cfg.h"
+#include "cfg/cfg_catalog.h"
+#include "test.h"
+
+static const char minimal[] =
+    "laser: {port: laser}\n"
+    "gpio:\n  backend: sim\n  lines:\n"
+    "    estop: {active_low: true}\n    laser_door: {}\n    tank_lid: {}\n"
+    "    fume_ok: {}\n    laser_enable: {}\n    ultrasound_enable: {}\n"
+    "    heater_enable: {}\n    rectifier_enable: {}\n    beacon: {}\n";
+
+static void
+t_defaults_from_domain_facts(void)
+{
+	struct cfg_errors e = { 0 };
+	struct cfg *c = cfg_load_buffer("mem.yaml", minimal, strlen(minimal), &e);
+	CHECK(c != NULL);
+	CHECK_INT(e.n, 0);
+	if (!c)
+		return;
+	CHECK_NEAR(c->tank.temperature, 48, 1e-9);      /* lukewarm, 45-50 C */
+	CHECK_NEAR(c->tank.max_cycle, 600, 1e-9);       /* at most about 10 min */
+	CHECK_NEAR(c->bath.max_voltage, 3.0, 1e-9);     /* never more than 3 V */
+	CHECK_NEAR(c->laser.status_hz, 5, 1e-9);        /* 5 Hz or less */
+	CHECK_INT(c->laser.baud, 115200);
+	CHECK_INT(c->api.mode, 0660);
+	CHECK(c->gpio.lines[LINE_ESTOP].active_low);
+	CHECK(!c->gpio.lines[LINE_BEACON].active_low);
+	CHECK_INT(c->gpio.backend, GPIO_BACKEND_SIM);
+	CHECK_STR(c->log_level, "info");
+	char *p = cfg_device_path(c, "laser");
+	CHECK_STR(p, "/dev/laser");
+	free(p);
+	cfg_free(c);
+}
+
+static void
+t_all_errors_collected(void)
+{
+	static const char text[] =
+	    "laser: {port: laser, baud: 12345, status_hz: 0}\n"
+	    "tank: {temprature: 40, power: 200}\n"
+	    "gpio: {backend: sim, lines: {estop: {}}}\n";
+	struct cfg_errors e = { 0 };
+	struct cfg *c = cfg_load_buffer("x.yaml", text, strlen(text), &e);
+	CHECK(c == NULL);
+	CHECK(e.n >= 4);
+	if (e.n < 4)
+		return;
+	CHECK_STR(e.msgs[0], "x.yaml:1:28: laser.baud is 12345 baud; must be one of 1200, "
+	    "2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400 baud");
+	CHECK_STR(e.msgs[1], "x.yaml:1:46: laser.status_hz is 0 Hz; must be between 0.5 and 10 Hz");
+	CHECK_STR(e.msgs[2], "x.yaml:2:8: unknown key 'temprature' in 'tank'; did you mean 'temperature'?");
+	CHECK_STR(e.msgs[3], "x.yaml:2:31: tank.power is 200 %; must be between 10 and 100 %");
+	cfg_errors_free(&e);
+	CHECK_INT(e.n, 0);
+}
+
+static void
+t_line_helpers(void)
+{
+	CHECK_INT(cfg_line_lookup("tank_lid"), LINE_TANK_LID);
+	CHECK_INT(cfg_line_lookup("nope"), -1);
+	CHECK_STR(cfg_line_name(LINE_RECTIFIER_ENABLE), "rectifier_enable");
+}
+
+static const char *
+profile_error(const char *text)
+{
+	static char msg[512];
+	struct cfg_errors e = { 0 };
+	struct profile *p = profile_load_buffer("p.yaml", text, strlen(text), &e);
+	profile_free(p);
+	snprintf(msg, sizeof msg, "%s", e.n ? e.msgs[0] : (p ? "(loaded)" : "(no error)"));
+	cfg_errors_free(&e);
+	return msg;
+}
+
+static void
+t_profile_checks(void)
+{
+	CHECK_CONTAINS(profile_error("name: x\nregisters:\n"
+	    "  - {name: a, address: 10, type: u32}\n  - {name: b, address: 11}\n"),
+	    "registers 'a' and 'b' overlap at address 11");
+	CHECK_CONTAINS(profile_error("name: x\nregisters:\n"
+	    "  - {name: a, address: 1}\n  - {name: a, address: 2}\n"),
+	    "register name 'a' is used twice");
+	CHECK_CONTAINS(profile_error("name: x\nregisters:\n"
+	    "  - {name: cal, address: 55, access: rw, never_write: true}\n"),
+	    "register 'cal' is never_write but its access is rw");
+	CHECK_CONTAINS(profile_error("name: x\nregisters:\n"
+	    "  - {name: v, address: 8, scale: 0.01, range: [0, 1000]}\n"),
+	    "range [0, 1000] is outside what a u16 scaled by 0.01 can hold");
+	CHECK_CONTAINS(profile_error("name: x\nidentify: model\nregisters:\n"
+	    "  - {name: v, address: 8}\n"), "identify names 'model', which is not a register");
+	CHECK_CONTAINS(profile_error("name: x\nregisters:\n  - {name: v, address: 8}\n"
+	    "variants:\n  - {name: A, models: [2, 1]}\n"), "first model 2 is above last 1");
+	CHECK_CONTAINS(profile_error("name: x\nregisters:\n  - {name: v, address: 8}\n"
+	    "variants:\n  - {name: A, models: [1, 2], scales: {w: 0.1}}\n"),
+	    "variant 'A' scales 'w', which is not a register");
+	CHECK_CONTAINS(profile_error("name: x\nregisters:\n  - {name: v, address: 65535, type: s32}\n"),
+	    "has no room for its second word");
+	CHECK_CONTAINS(profile_error("name: x\nregisters:\n"
+	    "  - {name: s, address: 25}\n  - {name: b0, address: 25, type: bit, bit: 0}\n"
+	    "  - {name: b1, address: 25, type: bit, bit: 1}\n"), "(loaded)");
+}
+
+static void
+t_shipped_profiles(void)
+{
+	struct cfg_errors e = { 0 };
+	struct profile *r = profile_load("config/profiles/riden-rd60xx.yaml", &e);
+	CHECK(r != NULL);
+	if (!r)
+		return;
+	CHECK_STR(r->identify, "model");
+	int never = 0;
+	for (size_t i = 0; i < r->n_regs; i++)
+		if (r->regs[i].never_write) {
+			never++;
+			CHECK(r->regs[i].address >= 55 && r->regs[i].address <= 62);
+		}
+	CHECK_INT(never, 8);
+	const struct profile_reg *ah = profile_reg_find(r, "ah");
+	CHECK(ah && ah->type == REG_U32 && ah->address == 38);
+	bool found_p = false;
+	for (size_t i = 0; i < r->n_variants; i++)
+		if (r->variants[i].model_min == 60065) {
+			found_p = true;
+			CHECK_STR(r->variants[i].reg_names[0], "v_set");
+			CHECK_NEAR(r->variants[i].scales[0], 0.001, 1e-12);
+		}
+	CHECK(found_p);
+	profile_free(r);
+	struct profile *t = profile_load("config/profiles/tank-generator.yaml", &e);
+	CHECK(t && profile_reg_find(t, "heartbeat")->address == 30);
+	profile_free(t);
+	struct profile *h = profile_load("config/profiles/e5cc.yaml", &e);
+	CHECK(h && profile_reg_find(h, "sv")->address == 0x2103);
+	profile_free(h);
+	CHECK_INT(e.n, 0);
+	cfg_errors_free(&e);
+}
+
+static const struct cfg_gem *
+gem(const struct cfg_gems *g, const char *species, const char *treatment)
+{
+	for (size_t i = 0; i < g->n_gems; i++)
+		if (!strcmp(g->gems[i].species, species) && !strcmp(g->gems[i].treatment, treatment))
+			return &g->gems[i];
+	return NULL;
+}
+
+static void
+t_shipped_gems(void)
+{
+	struct cfg_gems g;
+	struct cfg_errors e = { 0 };
+	CHECK_INT(cfg_gems_load("config/gems.yaml", &g, &e), 0);
+	if (e.n)
+		return;
+	const struct cfg_gem *x;
+	CHECK((x = gem(&g, "emerald", "any")) && x->ultrasonic == GEM_NEVER);
+	CHECK((x = gem(&g, "pearl", "any")) && x->acid_bath == GEM_NEVER);
+	CHECK((x = gem(&g, "diamond", "none")) && x->ultrasonic == GEM_SAFE && x->acid_bath == GEM_SAFE);
+	CHECK((x = gem(&g, "diamond", "fracture-filled")) && x->ultrasonic == GEM_RISKY);
+	CHECK((x = gem(&g, "ruby", "lead-glass-filled")) && x->acid_bath == GEM_NEVER);
+	CHECK((x = gem(&g, "jade", "polymer")) && x->ultrasonic == GEM_NEVER);
+	CHECK((x = gem(&g, "*", "doublet")) && x->ultrasonic == GEM_NEVER);
+	CHECK((x = gem(&g, "opal", "any")) && x->ultrasonic == GEM_NEVER);
+	CHECK_STR(gem_verdict_name(GEM_RISKY), "risky");
+	cfg_gems_release(&g);
+	/* A treatment outside the list is refused at load time. */
+	static const char bad[] = "treatments: [none]\ngems:\n"
+	    "  - {species: a, treatment: boiled, ultrasonic: safe, acid_bath: safe, reason: r}\n";
+	CHECK_INT(cfg_gems_load_buffer("g.yaml", bad, strlen(bad), &g, &e), -1);
+	CHECK(e.n == 1 && strstr(e.msgs[0], "treatment 'boiled' is not in the treatments list"));
+	cfg_errors_free(&e);
+}
+
+static void
+t_shipped_services(void)
+{
+	struct cfg_services s;
+	struct cfg_errors e = { 0 };
+	CHECK_INT(cfg_services_load("config/services.yaml", &s, &e), 0);
+	if (e.n)
+		return;
+	const struct cfg_service *b = cfg_service_find(&s, "bracelet_resizing");
+	CHECK(b != NULL);
+	if (b) {
+		CHECK_NEAR(b->eligibility.max_change_cm, 2, 1e-9);
+		CHECK(b->eligibility.refuse_paved);
+		CHECK_STR(b->eligibility.refuse_collections[0], "LOVE");
+		CHECK_STR(b->eligibility.refuse_types[0], "bangle");
+		CHECK_INT(b->pricing.rule, PRICE_FIRST_FREE);
+		CHECK_NEAR(b->pricing.price, 190, 1e-9);
+	}
+	const struct cfg_service *r = cfg_service_find(&s, "ring_resizing");
+	CHECK(r && r->eligibility.max_sizes == 2 && !strcmp(r->eligibility.beyond, "reproduction"));
+	const struct cfg_service *n = cfg_service_find(&s, "necklace_resizing");
+	CHECK(n && n->eligibility.max_change_cm == 4);
+	const struct cfg_service *en = cfg_service_find(&s, "engraving");
+	CHECK(en && en->eligibility.within_days == 90 && en->eligibility.certificate_required);
+	CHECK(en && !strcmp(en->steps[1], "engrave"));
+	const struct cfg_step *clean = cfg_step_find(&s, "clean");
+	CHECK(clean && !strcmp(clean->substitute, "manual_clean") && !strcmp(clean->process, "ultrasonic"));
+	const struct cfg_step *rh = cfg_step_find(&s, "rhodium_plate");
+	CHECK(rh && !strcmp(rh->metals[0], "white_gold") && !strcmp(rh->metals[1], "platinum"));
+	int care = 0;
+	for (size_t i = 0; i < s.n_services; i++)
+		if (s.services[i].group && !strcmp(s.services[i].group, "care")) {
+			care++;
+			CHECK_INT(s.services[i].pricing.rule, PRICE_CARE_BUNDLE);
+		}
+	CHECK_INT(care, 5);
+	cfg_services_release(&s);
+}
+
+int
+main(void)
+{
+	RUN(t_defaults_from_domain_facts);
+	RUN(t_all_errors_collected);
+	RUN(t_line_helpers);
+	RUN(t_profile_checks);
+	RUN(t_shipped_profiles);
+	RUN(t_shipped_gems);
+	RUN(t_shipped_services);
+	return test_summary();
+}
