@@ -198,9 +198,10 @@ rtu_io(struct mbbus *b, double now)
 	}
 	if (got)
 		b->last_byte = now;
+	/* A frame ends with 3.5 characters of silence, as the RTU spec has
+	 * a slave find it; its expected length only trims trailing bytes. */
 	size_t want = rtu_expected(b->frame, b->frame_len);
-	if (b->frame_len && ((want && b->frame_len >= want) ||
-	    now - b->last_byte >= 3.5 * b->char_time)) {
+	if (b->frame_len && now - b->last_byte >= 3.5 * b->char_time) {
 		if (want && b->frame_len > want)
 			b->frame_len = want;    /* trailing bytes start no frame of ours */
 		rtu_frame(b, now);
