@@ -85,7 +85,20 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(CORE_LIB): $(call obj,$(CORE_SRC))
+# The shipped gem table, compiled in as the policy's defaults.
+$(BUILD)/gen/gems_default.c: config/gems.yaml
+	@mkdir -p $(dir $@)
+	$(Q){ echo '/* Generated from config/gems.yaml by the Makefile: do not edit. */'; \
+	  echo 'extern const char policy_gems_yaml[];'; \
+	  echo 'const char policy_gems_yaml[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+$(BUILD)/obj/gen/gems_default.o: $(BUILD)/gen/gems_default.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(CORE_LIB): $(call obj,$(CORE_SRC)) $(BUILD)/obj/gen/gems_default.o
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
