@@ -102,14 +102,28 @@ gpio_on_timer(struct gpio *g, double now)
 	}
 }
 
+/* The level of each input that means danger: e-stop pressed, door open,
+ * lid open, fume extraction stopped. */
+static const int unsafe_level[LINE_FIRST_OUTPUT] = { 1, 1, 1, 0 };
+
 void
 gpio_edge(struct gpio *g, enum cfg_line_id id, double now)
 {
 	if (id >= LINE_FIRST_OUTPUT)
 		return;
-	debounce_edge(&g->deb[id], now);
+	struct debounce *d = &g->deb[id];
+	/* Fail fast, recover slowly: an edge towards danger is reported at
+	 * once (a bounce cannot make a machine less safe by stopping it),
+	 * while the way back to safe must stay quiet for the debounce time. */
+	int level = g->be->read(g, id);
+	if (level == unsafe_level[id] && d->stable >= 0 && d->stable != level) {
+		if (debounce_settle(d, level) && g->on_event)
+			g->on_event(id, level, g->arg);
+		return;
+	}
+	debounce_edge(d, now);
 	/* A line without debounce settles at once. */
-	if (g->deb[id].period <= 0)
+	if (d->period <= 0)
 		gpio_on_timer(g, now);
 }
 

@@ -18,7 +18,7 @@
 #include "serial.h"
 #include "util.h"
 
-enum line_kind { K_STREAM, K_COMMAND, K_SETTING, K_READBACK, K_HS_INFO, K_HS_SETTINGS, K_ABANDONED };
+enum line_kind { K_STREAM, K_SYNC, K_COMMAND, K_SETTING, K_READBACK, K_HS_INFO, K_HS_SETTINGS, K_ABANDONED };
 
 struct sent {
 	enum line_kind kind;
@@ -55,7 +55,7 @@ struct grbl {
 	char **lines;
 	long *line_nos;
 	long n_lines, next, acked;
-	bool streaming;
+	bool streaming, sync_sent;
 	double started;
 
 	struct grbl_status st;
@@ -319,7 +319,7 @@ end_stream(struct grbl *g, bool ok, const char *why)
 	 * no longer ours to count as done. */
 	for (size_t i = 0; i < g->if_count; i++) {
 		struct sent *s = &g->inflight[(g->if_head + i) % INFLIGHT_MAX];
-		if (s->kind == K_STREAM)
+		if (s->kind == K_STREAM || s->kind == K_SYNC)
 			s->kind = K_ABANDONED;
 	}
 	if (g->ev.stream_done)
@@ -438,6 +438,12 @@ pump(struct grbl *g)
 	while (!g->pend_count && g->streaming && g->next < g->n_lines &&
 	    try_send(g, K_STREAM, g->line_nos[g->next], g->lines[g->next]))
 		g->next++;
+	/* GRBL's ok means planned: a dwell after the last line is answered
+	 * only once the machine has run everything before it, so the stream
+	 * ends when the work is done, not when it is queued. */
+	if (!g->pend_count && g->streaming && g->next == g->n_lines && !g->sync_sent &&
+	    try_send(g, K_SYNC, g->n_lines ? g->line_nos[g->n_lines - 1] : 0, "G4P0.01"))
+		g->sync_sent = true;
 	flush_tx(g);
 }
 
@@ -508,8 +514,6 @@ answered(struct grbl *g, bool ok, int code)
 	case K_STREAM:
 		if (ok) {
 			g->acked++;
-			if (g->acked == g->n_lines)
-				end_stream(g, true, NULL);
 			break;
 		}
 		snprintf(msg, sizeof msg, "line %ld (%s): error:%d, %s", s.line_no, s.text, code,
@@ -520,6 +524,12 @@ answered(struct grbl *g, bool ok, int code)
 		 * machine at once so that it does not run past the error. */
 		grbl_realtime(g, GRBL_RT_HOLD);
 		end_stream(g, false, msg);
+		break;
+	case K_SYNC:
+		if (ok)
+			end_stream(g, true, NULL);
+		else
+			end_stream(g, false, "the machine refused the end-of-program dwell");
 		break;
 	case K_COMMAND:
 		if (!ok && g->ev.error)
@@ -863,6 +873,7 @@ grbl_stream_text(struct grbl *g, const char *text, char *err, size_t errlen)
 	g->line_nos = nos;
 	g->n_lines = n;
 	g->streaming = true;
+	g->sync_sent = false;
 	g->started = now_mono();
 	pump(g);
 	return 0;

@@ -45,7 +45,20 @@ struct api {
 	char *path;
 	struct api_client *clients;
 	size_t n_clients;
+	void *data;
 };
+
+void
+api_set_data(struct api *api, void *data)
+{
+	api->data = data;
+}
+
+void *
+api_data(const struct api *api)
+{
+	return api->data;
+}
 
 static const char *const role_names[] = { "none", "jeweller", "technician" };
 

@@ -93,6 +93,9 @@ void api_notify(struct api *api, const char *event, json_t *params);
 /* Subscribes a client to notifications (the "watch" method does this). */
 void api_client_subscribe(struct api_client *c, bool on);
 size_t api_client_count(const struct api *api);
+/* The owner's data, for method handlers (the daemon). */
+void api_set_data(struct api *api, void *data);
+void *api_data(const struct api *api);
 
 /*
  * Handles one request line for a client as if it had arrived on the socket

@@ -1,7 +1,8 @@
 /*
  * atelierd: the Atelier daemon. This entry point parses the command line;
  * `-n` checks a configuration (and the gems, services and device profiles
- * it names) and prints it normalised, the way OpenBSD daemons do.
+ * it names) and prints it normalised, the way OpenBSD daemons do; without
+ * it the daemon runs (daemon.c) until SIGTERM.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
+#include "daemon.h"
 #include "log.h"
 #include "serial.h"
 #include "util.h"
@@ -103,6 +105,14 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!check) {
+		struct daemon d;
+		int rc = 1;
+		if (daemon_start(&d, file, device_dir) == 0)
+			rc = daemon_run(&d);
+		daemon_stop(&d);
+		return rc;
+	}
 	struct cfg_catalog *catalog;
 	struct cfg *cfg = load_all(file, &catalog);
 	if (!cfg)
@@ -111,15 +121,9 @@ main(int argc, char **argv)
 		free(cfg->device_dir);
 		cfg->device_dir = xstrdup(device_dir);
 	}
-	if (check) {
-		printf("configuration OK\n");
-		cfg_print(cfg, stdout);
-		cfg_catalog_free(catalog);
-		cfg_free(cfg);
-		return 0;
-	}
-	fprintf(stderr, "atelierd: only the configuration check (-n) is available in this build\n");
+	printf("configuration OK\n");
+	cfg_print(cfg, stdout);
 	cfg_catalog_free(catalog);
 	cfg_free(cfg);
-	return 1;
+	return 0;
 }

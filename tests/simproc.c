@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -220,4 +221,103 @@ simproc_config_copy(struct simproc *sp, const char *from, const char *name, cons
 	fclose(out);
 	buf_free(&b);
 	return at || !find ? path : NULL;
+}
+
+static bool
+daemon_ready(void *arg)
+{
+	struct simproc *sp = arg;
+	struct stat st;
+	return stat(simproc_path(sp, "atelier.sock"), &st) == 0;
+}
+
+pid_t
+simproc_daemon_start(struct simproc *sp, const char *config)
+{
+	char bin[512], log[600];
+	snprintf(bin, sizeof bin, "%s/atelierd", simproc_bindir());
+	snprintf(log, sizeof log, "%s/atelierd.stderr", sp->dir);
+	unlink(simproc_path(sp, "atelier.sock"));
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (!freopen(log, "a", stderr))
+			_exit(126);
+		execl(bin, "atelierd", "-c", config ? config : "config/sim.yaml", "--device-dir",
+		    sp->dir, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || !wait_until(daemon_ready, sp, 30)) {
+		fprintf(stderr, "atelierd did not start; see %s\n", log);
+		if (pid > 0)
+			simproc_daemon_stop(pid, SIGKILL);
+		return -1;
+	}
+	return pid;
+}
+
+int
+simproc_daemon_stop(pid_t pid, int sig)
+{
+	int status = 0;
+	kill(pid, sig);
+	double end = now_mono() + 30;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_mono() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int
+simproc_api_connect(struct simproc *sp)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s", simproc_path(sp, "atelier.sock")) >=
+	    (int)sizeof sa.sun_path)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+const char *
+simproc_api_call(int fd, const char *method, const char *params_json)
+{
+	static char line[16384];
+	static int next_id = 1;
+	char req[8192], idtag[32];
+	int id = next_id++;
+	snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":%s}\n",
+	    id, method, params_json ? params_json : "{}");
+	snprintf(idtag, sizeof idtag, "\"id\":%d,", id);
+	if (write_all(fd, req, strlen(req)) < 0)
+		return "";
+	size_t n = 0;
+	double end = now_mono() + 20;
+	while (now_mono() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		char c;
+		if (read(fd, &c, 1) != 1)
+			return "";
+		if (c != '\n') {
+			if (n < sizeof line - 1)
+				line[n++] = c;
+			continue;
+		}
+		line[n] = '\0';
+		n = 0;
+		if (strstr(line, idtag))
+			return line;
+	}
+	return "";
 }

@@ -45,3 +45,15 @@ int simproc_actuator_count(struct simproc *sp, const char *device_actuator, cons
 bool wait_until(bool (*cond)(void *), void *arg, double timeout);
 
 #endif
+
+/* The daemon against this simulator: atelierd -c CONFIG --device-dir DIR,
+ * ready once DIR/atelier.sock exists. Returns its pid, or -1. */
+pid_t simproc_daemon_start(struct simproc *sp, const char *config);
+/* Sends sig and waits; returns the exit status (or 128+signal). */
+int simproc_daemon_stop(pid_t pid, int sig);
+/* A JSON-RPC client of the daemon's socket; returns the fd or -1. */
+int simproc_api_connect(struct simproc *sp);
+/* Sends {"jsonrpc":"2.0","id":N,"method":method,"params":params_json} and
+ * returns the reply line with that id (notifications are skipped) in a
+ * static buffer, or "" after 20 s. */
+const char *simproc_api_call(int fd, const char *method, const char *params_json);

@@ -1,0 +1,263 @@
+/*
+ * The daemon's JSON-RPC methods (documented in docs/api.md). Parameters
+ * are checked here, with an error that names the parameter; the stations
+ * then apply policy and the interlock themselves, so that no method can
+ * bypass them.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "util.h"
+
+#define MAX_PIECES 32
+#define MAX_GEMS 16
+
+static struct daemon *
+D(struct api_call *c)
+{
+	return api_data(c->api);
+}
+
+static json_t *
+m_status(struct api_call *c, void *arg)
+{
+	(void)arg;
+	return daemon_status_json(D(c));
+}
+
+static json_t *
+m_watch(struct api_call *c, void *arg)
+{
+	(void)arg;
+	api_client_subscribe(c->client, true);
+	return json_pack("{s:b}", "watching", 1);
+}
+
+static json_t *
+m_estop_reset(struct api_call *c, void *arg)
+{
+	(void)arg;
+	switch (interlock_reset(&D(c)->il)) {
+	case IL_RESET_DONE:
+		daemon_notify(D(c), "interlock", json_pack("{s:b, s:s}", "latched", 0, "by",
+		    "technician reset"));
+		return json_pack("{s:b}", "latched", 0);
+	case IL_RESET_NOT_LATCHED:
+		return api_fail(c, API_ERR_INVALID, "the emergency stop is not latched");
+	default:
+		return api_fail(c, API_ERR_INTERLOCK, "release the emergency stop button first");
+	}
+}
+
+static json_t *
+m_methods(struct api_call *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	json_t *list = json_array();
+	for (size_t i = 0; i < daemon_n_methods; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method",
+		    daemon_methods[i].name, "role", api_role_name(daemon_methods[i].role),
+		    "summary", daemon_methods[i].summary));
+	return list;
+}
+
+static bool
+number(struct api_call *c, const char *key, double def, double *out)
+{
+	json_t *v = c->params ? json_object_get(c->params, key) : NULL;
+	if (!v) {
+		*out = def;
+		if (isnan(def)) {
+			api_fail(c, API_ERR_INVALID_PARAMS, "'%s' is required", key);
+			return false;
+		}
+		return true;
+	}
+	if (!json_is_number(v)) {
+		api_fail(c, API_ERR_INVALID_PARAMS, "'%s' must be a number", key);
+		return false;
+	}
+	*out = json_number_value(v);
+	return true;
+}
+
+static json_t *
+m_laser_stream(struct api_call *c, void *arg)
+{
+	(void)arg;
+	int code;
+	char msg[400];
+	const char *gcode = json_string_value(c->params ? json_object_get(c->params, "gcode") : NULL);
+	if (!gcode)
+		return api_fail(c, API_ERR_INVALID_PARAMS, "'gcode' (the program text) is required");
+	if (station_laser_stream(D(c), gcode, &code, msg, sizeof msg) < 0)
+		return api_fail(c, code, "%s", msg);
+	return json_pack("{s:s}", "state", "running");
+}
+
+static json_t *
+m_laser_realtime(struct api_call *c, void *arg)
+{
+	struct daemon *d = D(c);
+	unsigned char byte = (unsigned char)(uintptr_t)arg;
+	if (!d->laser || grbl_realtime(d->laser, byte) < 0)
+		return api_fail(c, API_ERR_UNAVAILABLE, "the laser is not connected");
+	return json_pack("{s:b}", "sent", 1);
+}
+
+static json_t *
+m_laser_abort(struct api_call *c, void *arg)
+{
+	(void)arg;
+	station_laser_stop(D(c), "aborted");
+	return json_pack("{s:s}", "state", "idle");
+}
+
+static json_t *
+m_laser_jog(struct api_call *c, void *arg)
+{
+	(void)arg;
+	struct daemon *d = D(c);
+	double x, y, feed;
+	char line[80], err[200];
+	if (!number(c, "x", 0, &x) || !number(c, "y", 0, &y) || !number(c, "feed", 600, &feed))
+		return NULL;
+	if (fabs(x) > d->cfg->laser.work_x || fabs(y) > d->cfg->laser.work_y || feed <= 0 ||
+	    feed > d->cfg->laser.max_feed)
+		return api_fail(c, API_ERR_INVALID, "the jog goes outside the work area or speed limits");
+	snprintf(line, sizeof line, "$J=G91G21X%.3fY%.3fF%.0f", x, y, feed);
+	if (!d->laser || grbl_command(d->laser, line, err, sizeof err) < 0)
+		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
+	return json_pack("{s:s}", "sent", line);
+}
+
+/* Pieces: [{"metal": "...", "barrier_layer": bool,
+ *           "gems": [{"species": "...", "treatment": "...", "count": n}]}] */
+struct pieces {
+	struct policy_piece p[MAX_PIECES];
+	struct policy_gem g[MAX_PIECES][MAX_GEMS];
+	size_t n;
+};
+
+static bool
+parse_pieces(struct api_call *c, struct pieces *out)
+{
+	json_t *arr = c->params ? json_object_get(c->params, "pieces") : NULL;
+	memset(out, 0, sizeof *out);
+	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > MAX_PIECES) {
+		api_fail(c, API_ERR_INVALID_PARAMS, "'pieces' must be a list of 1 to %d pieces", MAX_PIECES);
+		return false;
+	}
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *pc = json_array_get(arr, i), *gems = json_object_get(pc, "gems");
+		if (!json_is_object(pc) || (gems && !json_is_array(gems)) ||
+		    json_array_size(gems) > MAX_GEMS) {
+			api_fail(c, API_ERR_INVALID_PARAMS, "pieces[%zu] must be an object with a "
+			    "'gems' list of at most %d entries", i, MAX_GEMS);
+			return false;
+		}
+		struct policy_piece *p = &out->p[i];
+		p->metal = json_string_value(json_object_get(pc, "metal"));
+		p->barrier_layer = json_is_true(json_object_get(pc, "barrier_layer"));
+		p->gems = out->g[i];
+		for (size_t k = 0; k < json_array_size(gems); k++) {
+			json_t *g = json_array_get(gems, k);
+			const char *sp = json_string_value(json_object_get(g, "species"));
+			if (!sp) {
+				api_fail(c, API_ERR_INVALID_PARAMS, "pieces[%zu].gems[%zu] needs a "
+				    "'species'", i, k);
+				return false;
+			}
+			json_t *cnt = json_object_get(g, "count");
+			if (cnt && (!json_is_integer(cnt) || json_integer_value(cnt) < 1)) {
+				api_fail(c, API_ERR_INVALID_PARAMS, "pieces[%zu].gems[%zu].count must be "
+				    "a whole number of 1 or more", i, k);
+				return false;
+			}
+			out->g[i][k] = (struct policy_gem){ sp,
+				json_string_value(json_object_get(g, "treatment")),
+				cnt ? (int)json_integer_value(cnt) : 1 };
+		}
+		p->n_gems = json_array_size(gems);
+		out->n++;
+	}
+	return true;
+}
+
+static json_t *
+m_tank_start(struct api_call *c, void *arg)
+{
+	(void)arg;
+	struct daemon *d = D(c);
+	static struct pieces pc;        /* the loop is single-threaded */
+	double secs, power, khz, temp;
+	int code;
+	char msg[400];
+	if (!parse_pieces(c, &pc) || !number(c, "seconds", d->cfg->tank.cycle, &secs) ||
+	    !number(c, "power", d->cfg->tank.power, &power) ||
+	    !number(c, "frequency", d->cfg->tank.frequency, &khz) ||
+	    !number(c, "temperature", d->cfg->tank.temperature, &temp))
+		return NULL;
+	if (station_tank_start(d, pc.p, pc.n, secs, power, khz, temp, &code, msg, sizeof msg) < 0)
+		return api_fail(c, code, "%s", msg);
+	return json_pack("{s:s, s:f}", "state", "running", "seconds", secs);
+}
+
+static json_t *
+m_tank_stop(struct api_call *c, void *arg)
+{
+	(void)arg;
+	station_tank_stop(D(c), "stopped at the bench");
+	return json_pack("{s:s}", "state", "idle");
+}
+
+static json_t *
+m_bath_plate(struct api_call *c, void *arg)
+{
+	(void)arg;
+	static struct pieces pc;
+	double volts, amps, secs;
+	int code;
+	char msg[400];
+	if (!parse_pieces(c, &pc) || !number(c, "volts", NAN, &volts) ||
+	    !number(c, "amps", NAN, &amps) || !number(c, "seconds", NAN, &secs))
+		return NULL;
+	if (station_bath_plate(D(c), pc.p, pc.n, volts, amps, secs, &code, msg, sizeof msg) < 0)
+		return api_fail(c, code, "%s", msg);
+	return json_pack("{s:s}", "state", "running");
+}
+
+static json_t *
+m_bath_stop(struct api_call *c, void *arg)
+{
+	(void)arg;
+	station_bath_stop(D(c), "stopped at the bench");
+	return json_pack("{s:s}", "state", "idle");
+}
+
+const struct api_method daemon_methods[] = {
+	{ "status", API_ROLE_NONE, m_status, NULL, "interlock, stations and devices" },
+	{ "watch", API_ROLE_NONE, m_watch, NULL, "receive station, interlock and device events" },
+	{ "methods", API_ROLE_NONE, m_methods, NULL, "the methods, with the role each needs" },
+	{ "estop.reset", API_ROLE_TECHNICIAN, m_estop_reset, NULL,
+	    "clear a latched emergency stop once the button is released" },
+	{ "laser.stream", API_ROLE_TECHNICIAN, m_laser_stream, NULL, "engrave a G-code program" },
+	{ "laser.hold", API_ROLE_JEWELLER, m_laser_realtime, (void *)(uintptr_t)GRBL_RT_HOLD,
+	    "feed hold" },
+	{ "laser.resume", API_ROLE_JEWELLER, m_laser_realtime, (void *)(uintptr_t)GRBL_RT_RESUME,
+	    "resume after a hold" },
+	{ "laser.abort", API_ROLE_JEWELLER, m_laser_abort, NULL, "stop the engraving, laser off" },
+	{ "laser.jog", API_ROLE_TECHNICIAN, m_laser_jog, NULL, "jog the head by x, y mm" },
+	{ "tank.start", API_ROLE_TECHNICIAN, m_tank_start, NULL,
+	    "clean a load of pieces by ultrasound (each piece checked by policy)" },
+	{ "tank.stop", API_ROLE_JEWELLER, m_tank_stop, NULL, "stop the tank" },
+	{ "bath.plate", API_ROLE_TECHNICIAN, m_bath_plate, NULL,
+	    "rhodium-plate a load at volts and amps for seconds (checked by policy)" },
+	{ "bath.stop", API_ROLE_JEWELLER, m_bath_stop, NULL, "stop the rectifier" },
+};
+const size_t daemon_n_methods = sizeof daemon_methods / sizeof daemon_methods[0];

@@ -1,0 +1,83 @@
+/*
+ * atelierd's state and life cycle: configuration, the one event loop, the
+ * drivers, the interlock, the three stations and the API. Start-up order is
+ * configuration, safe state for every station, then the API; SIGTERM puts
+ * every station in its safe state before the daemon exits.
+ */
+#ifndef ATELIER_DAEMON_H
+#define ATELIER_DAEMON_H
+
+#include <stdbool.h>
+
+#include "api.h"
+#include "cfg/cfg.h"
+#include "cfg/cfg_catalog.h"
+#include "gpio.h"
+#include "grbl.h"
+#include "interlock.h"
+#include "loop.h"
+#include "mb_bus.h"
+#include "policy.h"
+
+enum station_state { ST_IDLE = 0, ST_RUNNING, ST_STOPPING, ST_FAULT, ST_OFFLINE };
+
+struct station {
+	const char *name;       /* laser, tank, bath */
+	enum station_state state;
+	char detail[200];       /* what it is doing, or why it stopped */
+	double ends_at;         /* timed processes: monotonic end, 0 = none */
+	int cmd;                /* Modbus command in progress */
+};
+
+struct daemon {
+	struct cfg *cfg;
+	char *config_path;
+	const char *device_dir_override;
+	struct cfg_catalog *catalog;
+	struct loop *loop;
+	struct gpio *gpio;
+	struct grbl *laser;
+	struct mb_bus *buses[8];
+	size_t n_buses;
+	struct api *api;
+	struct api_groups groups;
+	struct interlock il;
+	struct station laser_st, tank_st, bath_st;
+	uint64_t tick_timer;
+	int sigfd;
+	bool stopping;
+	struct pollfd registered[16];
+	size_t n_registered;
+	/* Where each Modbus device lives, by role. */
+	struct mb_bus *tank_bus, *bath_bus;
+	int tank_dev, rect_dev, heater_dev;
+	double last_watchdog;
+};
+
+/* Loads the configuration and starts everything; returns 0, or -1 after
+ * logging why (and leaving every station safe). */
+int daemon_start(struct daemon *d, const char *config, const char *device_dir);
+/* Runs until SIGTERM/SIGINT; returns the exit status. */
+int daemon_run(struct daemon *d);
+/* Safe state everywhere, then releases everything. */
+void daemon_stop(struct daemon *d);
+
+/* Station control, shared by the API and the job engine; each returns 0,
+ * or -1 with an API error code and a sentence. */
+int station_laser_stream(struct daemon *d, const char *gcode, int *code, char *msg, size_t len);
+int station_laser_stop(struct daemon *d, const char *why);
+int station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n,
+    double seconds, double power, double khz, double temperature, int *code, char *msg,
+    size_t len);
+int station_tank_stop(struct daemon *d, const char *why);
+int station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n,
+    double volts, double amps, double seconds, int *code, char *msg, size_t len);
+int station_bath_stop(struct daemon *d, const char *why);
+
+/* The API methods of the daemon. */
+extern const struct api_method daemon_methods[];
+extern const size_t daemon_n_methods;
+json_t *daemon_status_json(struct daemon *d);
+void daemon_notify(struct daemon *d, const char *event, json_t *params);
+
+#endif

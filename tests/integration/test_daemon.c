@@ -1,0 +1,301 @@
+/*
+ * atelierd against the simulator, judged by what physically happened (the
+ * simulator's actuators.log): an e-stop and an open door during an
+ * engraving, the lid opened during ultrasound, a fume fault during
+ * plating, a device link lost during a process, the daemon killed during
+ * a process (the devices' own watchdogs and the relay board take over;
+ * the restarted daemon comes up safe), and a pearl sent to the tank
+ * through the station API itself, refused by the station.
+ */
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "simproc.h"
+#include "test.h"
+#include "util.h"
+
+static struct simproc sp;
+static pid_t daemon_pid;
+static int api = -1;
+
+struct logwant {
+	const char *what, *value;
+	int at_least;
+};
+
+static bool
+logged(void *arg)
+{
+	struct logwant *w = arg;
+	return simproc_actuator_count(&sp, w->what, w->value) >= w->at_least;
+}
+
+static bool
+wait_log(const char *what, const char *value, int at_least, double timeout)
+{
+	struct logwant w = { what, value, at_least };
+	return wait_until(logged, &w, timeout);
+}
+
+static int
+count(const char *what, const char *value)
+{
+	return simproc_actuator_count(&sp, what, value);
+}
+
+#define LASER_ON "\"device\":\"laser\",\"actuator\":\"emission\""
+#define GPIO(x) "\"device\":\"gpio\",\"actuator\":\"" x "\""
+#define ON "\"value\":1"
+#define OFF "\"value\":0"
+
+static const char *long_job =
+    "{\"gcode\":\"G21 G90\\nM4 S400\\nG1 X40 F300\\nG1 Y40\\nG1 X0\\nG1 Y0\\nG1 X40\\nG1 Y40\\nM5\\n\"}";
+
+static void
+fresh_daemon(void)
+{
+	if (api >= 0)
+		close(api);
+	daemon_pid = simproc_daemon_start(&sp, NULL);
+	api = simproc_api_connect(&sp);
+}
+
+static bool
+status_has(void *needle)
+{
+	return strstr(simproc_api_call(api, "status", NULL), needle) != NULL;
+}
+
+static void
+wait_ready(void)
+{
+	CHECK(wait_until(status_has, "\"link\": \"ready\"", 20) ||
+	    wait_until(status_has, "\"link\":\"ready\"", 20));
+	CHECK(wait_until(status_has, "\"bath_heater\":{\"up\":true", 20));
+	CHECK(wait_until(status_has, "\"tank\":{\"up\":true", 20));
+}
+
+static void
+t_starts_safe(void)
+{
+	CHECK(daemon_pid > 0 && api >= 0);
+	wait_ready();
+	const char *st = simproc_api_call(api, "status", NULL);
+	CHECK_CONTAINS(st, "\"laser_enable\":0");
+	CHECK_CONTAINS(st, "\"latched\":false");
+	CHECK_INT(count(ON, NULL), 0);      /* nothing was ever energised */
+}
+
+static void
+t_estop_during_engraving(void)
+{
+	CHECK_CONTAINS(simproc_api_call(api, "laser.stream", long_job), "\"running\"");
+	CHECK(wait_log(LASER_ON, ON, 1, 20));
+	int offs = count(GPIO("laser_enable"), OFF);
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "estop press"), 0);
+	CHECK(wait_log(GPIO("laser_enable"), OFF, offs + 1, 10));
+	CHECK(wait_log(LASER_ON, OFF, 1, 10));
+	/* The laser got the reset byte while moving: GRBL says ALARM:3. */
+	char reply[600];
+	simproc_ctl(&sp, reply, sizeof reply, "status laser");
+	CHECK_CONTAINS(reply, "\"state\":\"Alarm\"");
+	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"latched\":true");
+	/* Latched: still refused after release, until a technician resets. */
+	simproc_ctl(&sp, NULL, 0, "estop release");
+	usleep(300000);
+	CHECK_CONTAINS(simproc_api_call(api, "laser.stream", long_job), "latched");
+	CHECK_CONTAINS(simproc_api_call(api, "estop.reset", NULL), "\"latched\":false");
+	CHECK_CONTAINS(simproc_api_call(api, "estop.reset", NULL), "not latched");
+}
+
+static bool
+laser_idle(void *arg)
+{
+	(void)arg;
+	char reply[600];
+	simproc_ctl(&sp, reply, sizeof reply, "status laser");
+	return strstr(reply, "\"Idle\"") != NULL;
+}
+
+static void
+t_door_during_engraving(void)
+{
+	char reply[600];
+	/* Unlock GRBL after the e-stop's reset. */
+	int fd = simproc_api_call(api, "status", NULL)[0] ? api : -1;
+	(void)fd;
+	const char *r = simproc_api_call(api, "laser.stream", "{\"gcode\":\"$X\\n\"}");
+	(void)r;
+	CHECK(wait_until(laser_idle, NULL, 20));
+	int ons = count(LASER_ON, ON), offs = count(LASER_ON, OFF);
+	CHECK_CONTAINS(simproc_api_call(api, "laser.stream", long_job), "\"running\"");
+	CHECK(wait_log(LASER_ON, ON, ons + 1, 20));
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "door open"), 0);
+	CHECK(wait_log(LASER_ON, OFF, offs + 1, 10));
+	CHECK(wait_log(GPIO("laser_enable"), OFF, 3, 10));
+	simproc_ctl(&sp, reply, sizeof reply, "status laser");
+	CHECK_CONTAINS(reply, "\"state\":\"Door\"");
+	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "the laser door is open");
+	simproc_ctl(&sp, NULL, 0, "door close");
+	simproc_api_call(api, "laser.abort", NULL);
+}
+
+static const char *diamond_load =
+    "{\"pieces\":[{\"metal\":\"white_gold\",\"gems\":[{\"species\":\"diamond\",\"count\":12}]}],"
+    "\"seconds\":120}";
+
+static void
+t_pearl_refused_by_the_station(void)
+{
+	int before = count(GPIO("ultrasound_enable"), ON);
+	const char *r = simproc_api_call(api, "tank.start",
+	    "{\"pieces\":[{\"metal\":\"white_gold\",\"gems\":[{\"species\":\"diamond\"}]},"
+	    "{\"metal\":\"platinum\",\"gems\":[{\"species\":\"pearl\"}]}],\"seconds\":60}");
+	CHECK_CONTAINS(r, "\"code\":1002");
+	CHECK_CONTAINS(r, "ultrasonic cleaning refused: pearl (never)");
+	usleep(300000);
+	CHECK_INT(count(GPIO("ultrasound_enable"), ON), before);
+	CHECK_INT(count("\"device\":\"tank\",\"actuator\":\"ultrasound\"", ON), 0);
+}
+
+static void
+t_lid_during_ultrasound(void)
+{
+	CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
+	CHECK(wait_log("\"device\":\"tank\",\"actuator\":\"ultrasound\"", ON, 1, 10));
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "lid open"), 0);
+	CHECK(wait_log(GPIO("ultrasound_enable"), OFF, 1, 10));
+	CHECK(wait_log(GPIO("heater_enable"), OFF, 1, 10));
+	CHECK(wait_log("\"device\":\"tank\",\"actuator\":\"ultrasound\"", OFF, 1, 10));
+	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "the tank lid is open");
+	simproc_ctl(&sp, NULL, 0, "lid close");
+	simproc_api_call(api, "tank.stop", NULL);
+}
+
+static void
+t_fume_fault_during_plating(void)
+{
+	const char *load = "{\"pieces\":[{\"metal\":\"platinum\",\"gems\":[{\"species\":\"diamond\"}]}],"
+	    "\"volts\":2.0,\"amps\":1.5,\"seconds\":60}";
+	const char *r = simproc_api_call(api, "bath.plate",
+	    "{\"pieces\":[{\"metal\":\"yellow_gold\"}],\"volts\":2,\"amps\":1,\"seconds\":30}");
+	CHECK_CONTAINS(r, "not yellow gold");
+	r = simproc_api_call(api, "bath.plate",
+	    "{\"pieces\":[{\"metal\":\"platinum\"}],\"volts\":5,\"amps\":1,\"seconds\":30}");
+	CHECK_CONTAINS(r, "5 V is outside 0..3 V");
+	CHECK_CONTAINS(simproc_api_call(api, "bath.plate", load), "\"running\"");
+	CHECK(wait_log("\"device\":\"rectifier\",\"actuator\":\"output\"", ON, 1, 10));
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "fume fault"), 0);
+	CHECK(wait_log(GPIO("rectifier_enable"), OFF, 1, 10));
+	CHECK(wait_log("\"device\":\"rectifier\",\"actuator\":\"output\"", OFF, 1, 10));
+	simproc_ctl(&sp, NULL, 0, "fume ok");
+	usleep(300000);
+}
+
+static void
+t_link_lost_during_process(void)
+{
+	int offs = count(GPIO("ultrasound_enable"), OFF);
+	CHECK(wait_until(status_has, "\"tank\":{\"up\":true", 20));
+	CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
+	CHECK(wait_log(GPIO("ultrasound_enable"), ON, 2, 10));
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "unplug tank"), 0);
+	CHECK(wait_log(GPIO("ultrasound_enable"), OFF, offs + 1, 20));
+	CHECK(wait_until(status_has, "the cleaning tank is not connected", 20));
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "replug tank"), 0);
+	CHECK(wait_until(status_has, "\"tank\":{\"up\":true", 20));
+	simproc_api_call(api, "tank.stop", NULL);
+}
+
+static void
+t_sigkill_during_process(void)
+{
+	int us_on = count("\"device\":\"tank\",\"actuator\":\"ultrasound\"", ON);
+	int us_off = count("\"device\":\"tank\",\"actuator\":\"ultrasound\"", OFF);
+	int relay_off = count(GPIO("ultrasound_enable"), OFF);
+	CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
+	CHECK(wait_log("\"device\":\"tank\",\"actuator\":\"ultrasound\"", ON, us_on + 1, 10));
+	int ons = count(ON, NULL);
+	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGKILL), 128 + SIGKILL);
+	/* The relay board drops the lines of a dead process... */
+	CHECK(wait_log(GPIO("ultrasound_enable"), OFF, relay_off + 1, 10));
+	CHECK(wait_log("\"device\":\"tank\",\"actuator\":\"ultrasound\"", OFF, us_off + 1, 10));
+	/* ...and the restarted daemon comes up safe, energising nothing. */
+	fresh_daemon();
+	CHECK(daemon_pid > 0);
+	wait_ready();
+	usleep(500000);
+	CHECK_INT(count(ON, NULL), ons);
+	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"tank\":{\"state\":\"idle\"");
+}
+
+static void
+t_roles(void)
+{
+	/* A user in none of the configured groups may look, not act. The
+	 * socket's 0660 would keep them out altogether; open it for the test. */
+	CHECK(chmod(simproc_path(&sp, "atelier.sock"), 0666) == 0);
+	CHECK(chmod(sp.dir, 0755) == 0);
+	pid_t child = fork();
+	if (child == 0) {
+		struct passwd *pw = getpwnam("nobody");
+		if (!pw || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+			_exit(2);
+		int fd = simproc_api_connect(&sp);
+		if (fd < 0)
+			_exit(3);
+		const char *r = simproc_api_call(fd, "tank.start", diamond_load);
+		if (!strstr(r, "\"code\":1001") || !strstr(r, "for the technician role"))
+			_exit(4);
+		r = simproc_api_call(fd, "status", NULL);
+		_exit(strstr(r, "\"result\"") ? 0 : 5);
+	}
+	int status;
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status));
+	CHECK_INT(WEXITSTATUS(status), 0);
+}
+
+static void
+t_sigterm_leaves_everything_safe(void)
+{
+	CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
+	CHECK(wait_log(GPIO("ultrasound_enable"), ON, 1, 10));
+	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGTERM), 0);
+	char reply[400];
+	simproc_ctl(&sp, reply, sizeof reply, "lines");
+	CHECK_CONTAINS(reply, "\"laser_enable\":0,\"ultrasound_enable\":0,\"heater_enable\":0,"
+	    "\"rectifier_enable\":0,\"beacon\":0");
+	simproc_ctl(&sp, reply, sizeof reply, "status tank");
+	CHECK_CONTAINS(reply, "\"ultrasound\":0,\"heater\":0");
+}
+
+int
+main(void)
+{
+	if (simproc_start(&sp, NULL) < 0) {
+		printf("FAIL: simulator start\n");
+		return 1;
+	}
+	fresh_daemon();
+	RUN(t_starts_safe);
+	RUN(t_estop_during_engraving);
+	RUN(t_door_during_engraving);
+	RUN(t_pearl_refused_by_the_station);
+	RUN(t_lid_during_ultrasound);
+	RUN(t_fume_fault_during_plating);
+	RUN(t_link_lost_during_process);
+	RUN(t_sigkill_during_process);
+	RUN(t_roles);
+	RUN(t_sigterm_leaves_everything_safe);
+	if (api >= 0)
+		close(api);
+	simproc_stop(&sp);
+	return test_summary();
+}
