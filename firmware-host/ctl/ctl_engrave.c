@@ -233,7 +233,7 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if (out && o->json) {
 		json_t *j = engrave_result_json(&res, want_gcode, !want_gcode);
-		char *txt = json_dumps(j, JSON_INDENT(2));
+		char *txt = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
 		fprintf(st == ENGRAVE_OK ? out : stdout, "%s\n", txt);
 		free(txt);
 		json_decref(j);

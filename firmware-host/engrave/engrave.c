@@ -246,9 +246,11 @@ refuse_fit(struct engrave_result *res, const char *what, const char *dim, double
 	res->fit.fits = false;
 	res->fit.needed = needed;
 	res->fit.available = avail;
+	/* One decimal, unless that would show "needs 1.1 mm; 1.1 mm available". */
+	int dec = fabs(round(needed * 10) - round(avail * 10)) < 0.5 ? 2 : 1;
 	return engrave_fail(res, ENGRAVE_ERR_FIT,
-	    "the %s does not fit: %s needs %.1f mm at %.1f mm; %.1f mm available",
-	    what, dim, needed, at, avail);
+	    "the %s does not fit: %s needs %.*f mm at %.1f mm; %.*f mm available",
+	    what, dim, dec, needed, at, dec, avail);
 }
 
 /* Lays text out and fits it. On success geometry holds the laid-out
@@ -538,9 +540,10 @@ engrave_run(const struct engrave_settings *s, const struct engrave_request *req,
 		double iv = req->hatch_interval > 0 ? req->hatch_interval : fmax(0.08, s->resolution * 4);
 		struct engrave_paths hatch;
 		engrave_paths_init(&hatch);
-		engrave_hatch(&geom, iv, req->hatch_angle, &hatch);
+		bool eo = req->content == ENGRAVE_SYMBOL || req->content == ENGRAVE_SVG;
+		engrave_hatch(&geom, iv, req->hatch_angle, eo, &hatch);
 		if (req->cross_hatch)
-			engrave_hatch(&geom, iv, req->hatch_angle + 90, &hatch);
+			engrave_hatch(&geom, iv, req->hatch_angle + 90, eo, &hatch);
 		engrave_paths_move(&geom, &hatch);
 	}
 	res->toolpath = geom;

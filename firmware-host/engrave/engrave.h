@@ -56,11 +56,13 @@ struct engrave_bbox engrave_paths_bbox(const struct engrave_paths *p);
 size_t engrave_paths_segments(const struct engrave_paths *p);
 double engrave_paths_length(const struct engrave_paths *p);
 
-/* Parallel hatch lines inside the closed polylines of src (nonzero
- * winding), interval in mm, angle in degrees; appended to dst. Returns the
+/* Parallel hatch lines inside the closed polylines of src, interval in
+ * mm, angle in degrees, inside meaning nonzero winding (glyphs, whose
+ * shaped outlines may overlap) or even-odd (designs: a contour inside a
+ * contour is a hole whatever its direction); appended to dst. Returns the
  * number of lines added. */
 size_t engrave_hatch(const struct engrave_paths *src, double interval,
-    double angle_deg, struct engrave_paths *dst);
+    double angle_deg, bool even_odd, struct engrave_paths *dst);
 
 /* ---- SVG reader ------------------------------------------------------- */
 

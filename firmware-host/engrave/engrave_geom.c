@@ -136,7 +136,7 @@ crossing_cmp(const void *a, const void *b)
 
 size_t
 engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg,
-    struct engrave_paths *dst)
+    bool even_odd, struct engrave_paths *dst)
 {
 	if (!(interval > 0) || src->n == 0)
 		return 0;
@@ -192,8 +192,8 @@ engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg
 		qsort(cr, nc, sizeof(*cr), crossing_cmp);
 		int wind = 0;
 		for (size_t k = 0; k + 1 < nc; k++) {
-			wind += cr[k].dir;
-			if (wind == 0 || cr[k + 1].x - cr[k].x <= 1e-9)
+			wind += even_odd ? 1 : cr[k].dir;
+			if ((even_odd ? (wind & 1) == 0 : wind == 0) || cr[k + 1].x - cr[k].x <= 1e-9)
 				continue;
 			struct engrave_poly *l = engrave_paths_new_poly(dst);
 			double xa = cr[k].x, xb = cr[k + 1].x;

@@ -6,6 +6,14 @@
 #include "engrave/engrave.h"
 
 #include <jansson.h>
+#include <math.h>
+
+/* Millimetres to the micrometre: more digits are noise in a report. */
+static double
+r3(double v)
+{
+	return round(v * 1000) / 1000;
+}
 
 struct json_t *
 engrave_result_json(const struct engrave_result *res, bool with_gcode, bool with_svg)
@@ -29,15 +37,15 @@ engrave_result_json(const struct engrave_result *res, bool with_gcode, bool with
 	}
 	const struct engrave_fit *f = &res->fit;
 	json_object_set_new(o, "fit", json_pack("{s:b, s:f, s:f, s:f, s:f, s:f, s:f, s:I}",
-	    "fits", f->fits, "area_w", f->area_w, "area_h", f->area_h, "scale", f->scale,
-	    "char_height", f->char_height, "needed", f->needed, "available", f->available,
+	    "fits", f->fits, "area_w", r3(f->area_w), "area_h", r3(f->area_h), "scale", r3(f->scale),
+	    "char_height", r3(f->char_height), "needed", r3(f->needed), "available", r3(f->available),
 	    "lines", (json_int_t)f->lines));
 	if (res->status == ENGRAVE_OK) {
 		const struct engrave_stats *s = &res->stats;
 		json_object_set_new(o, "stats", json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I}",
 		    "paths", (json_int_t)s->paths, "segments", (json_int_t)s->segments,
-		    "burn_mm", s->burn_mm, "travel_mm", s->travel_mm,
-		    "travel_as_drawn_mm", s->travel_as_drawn_mm, "seconds", s->seconds,
+		    "burn_mm", r3(s->burn_mm), "travel_mm", r3(s->travel_mm),
+		    "travel_as_drawn_mm", r3(s->travel_as_drawn_mm), "seconds", r3(s->seconds),
 		    "gcode_bytes", (json_int_t)s->gcode_bytes, "gcode_lines", (json_int_t)s->gcode_lines));
 		if (with_gcode && res->gcode)
 			json_object_set_new(o, "gcode", json_string(res->gcode));

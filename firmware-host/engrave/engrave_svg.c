@@ -58,6 +58,9 @@ line_of(const struct svg *s, const char *at)
 	return line;
 }
 
+static int fail(struct svg *s, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(struct svg *s, const char *at, const char *fmt, ...)
 {
@@ -872,6 +875,8 @@ parse_children(struct svg *s, int depth, const double m[6], bool draw, const cha
 			if (root_svg(s, a, na, mm, tag) < 0)
 				return -1;
 		} else if (is_refused(lname, lnl)) {
+			if (check_refs(s, a, na) < 0)
+				return -1;
 			if (name_is(lname, lnl, "text"))
 				return fail(s, tag, "<text> is not engraved from SVG: convert text to paths, or engrave it as text");
 			return fail(s, tag, "<%.*s> refused (external or active content)", (int)nl, name);
