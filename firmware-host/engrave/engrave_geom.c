@@ -103,10 +103,13 @@ engrave_paths_segments(const struct engrave_paths *p)
 	return n;
 }
 
+/* sqrt, not hypot: hypot's overflow care costs several times more and
+ * coordinates here are millimetres. */
 static double
 dist(struct engrave_pt a, struct engrave_pt b)
 {
-	return hypot(a.x - b.x, a.y - b.y);
+	double dx = a.x - b.x, dy = a.y - b.y;
+	return sqrt(dx * dx + dy * dy);
 }
 
 double
@@ -354,6 +357,8 @@ gap(const struct engrave_poly *a, const struct engrave_poly *b)
 	return dist(last_pt(a), first_pt(b));
 }
 
+static void reverse_block(struct engrave_paths *p, size_t i, size_t j);
+
 static void
 two_opt(struct engrave_paths *p)
 {
@@ -376,19 +381,172 @@ two_opt(struct engrave_paths *p)
 					after += dist(first_pt(&p->v[i]), first_pt(&p->v[j + 1]));
 				}
 				if (after < before - 1e-9) {
-					for (size_t a = i, b = j; a < b; a++, b--) {
-						struct engrave_poly t = p->v[a];
-						p->v[a] = p->v[b];
-						p->v[b] = t;
-					}
-					for (size_t k = i; k <= j; k++)
-						poly_reverse(&p->v[k]);
+					reverse_block(p, i, j);
 					improved = true;
 				}
 			}
 		}
 		if (!improved)
 			break;
+	}
+}
+
+/* Reverses p[i..j] as a block, each path reversed too. */
+static void
+reverse_block(struct engrave_paths *p, size_t i, size_t j)
+{
+	for (size_t a = i, b = j; a < b; a++, b--) {
+		struct engrave_poly t = p->v[a];
+		p->v[a] = p->v[b];
+		p->v[b] = t;
+	}
+	for (size_t k = i; k <= j; k++)
+		poly_reverse(&p->v[k]);
+}
+
+/* Travel into position k (from the previous path's end, or the origin). */
+static double
+hop_in(const struct engrave_paths *p, size_t k)
+{
+	struct engrave_pt origin = { 0, 0 };
+	return dist(k ? last_pt(&p->v[k - 1]) : origin, first_pt(&p->v[k]));
+}
+
+/*
+ * Nearest neighbour leaves stragglers that are fetched later with long
+ * hops, beyond the reach of the windowed 2-opt. For the longest hops only,
+ * try every 2-opt partner in the whole sequence, and try moving the path
+ * after the hop (or-opt) to the best place anywhere, in either direction.
+ */
+static void
+fix_long_hops(struct engrave_paths *p)
+{
+	size_t n = p->n;
+	if (n < 4)
+		return;
+	double *h = xmalloc(n * sizeof(double));
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t k = 0; k < n; k++)
+			h[k] = hop_in(p, k);
+		/* threshold: the 64th longest hop */
+		double *sorted = xmalloc(n * sizeof(double));
+		memcpy(sorted, h, n * sizeof(double));
+		size_t want = n < 64 ? n - 1 : 63;
+		/* partial selection: good enough with a full sort at these sizes */
+		for (size_t a = 0; a <= want; a++)
+			for (size_t b = a + 1; b < n; b++)
+				if (sorted[b] > sorted[a]) {
+					double t = sorted[a];
+					sorted[a] = sorted[b];
+					sorted[b] = t;
+				}
+		double thr = sorted[want];
+		free(sorted);
+		bool improved = false;
+		for (size_t i = 1; i < n; i++) {
+			if (hop_in(p, i) < thr || hop_in(p, i) < 1e-9)
+				continue;
+			/* 2-opt: reverse p[i..j] or p[j..i-1], full range. */
+			double best = -1e-9;
+			size_t bi = 0, bj = 0;
+			for (size_t j = 0; j < n; j++) {
+				size_t a = j > i ? i : j, b = j > i ? j : i - 1;
+				if (j == i || b < a)
+					continue;
+				double before = hop_in(p, a) + (b + 1 < n ? hop_in(p, b + 1) : 0);
+				struct engrave_pt origin = { 0, 0 };
+				struct engrave_pt prev = a ? last_pt(&p->v[a - 1]) : origin;
+				double after = dist(prev, last_pt(&p->v[b])) +
+				    (b + 1 < n ? dist(first_pt(&p->v[a]), first_pt(&p->v[b + 1])) : 0);
+				if (after - before < best) {
+					best = after - before;
+					bi = a;
+					bj = b;
+				}
+			}
+			if (best < -1e-9) {
+				reverse_block(p, bi, bj);
+				improved = true;
+				continue;
+			}
+			/* Or-opt: move path i elsewhere. */
+			struct engrave_pt origin = { 0, 0 };
+			struct engrave_pt prev = last_pt(&p->v[i - 1]);
+			double gain = hop_in(p, i);
+			if (i + 1 < n)
+				gain += hop_in(p, i + 1) - dist(prev, first_pt(&p->v[i + 1]));
+			double bc = gain - 1e-9;
+			size_t pos = SIZE_MAX;
+			bool rev = false;
+			for (size_t a = 0; a <= n; a++) {
+				/* insert before position a (between a-1 and a) */
+				if (a == i || a == i + 1)
+					continue;
+				struct engrave_pt pa = a ? last_pt(&p->v[a - 1]) : origin;
+				bool has = a < n;
+				struct engrave_pt nb = has ? first_pt(&p->v[a]) : origin;
+				double base = has ? dist(pa, nb) : 0;
+				for (int o = 0; o < 2; o++) {
+					struct engrave_pt s0 = o ? last_pt(&p->v[i]) : first_pt(&p->v[i]);
+					struct engrave_pt s1 = o ? first_pt(&p->v[i]) : last_pt(&p->v[i]);
+					double c = dist(pa, s0) + (has ? dist(s1, nb) : 0) - base;
+					if (c < bc) {
+						bc = c;
+						pos = a;
+						rev = o;
+					}
+				}
+			}
+			if (pos != SIZE_MAX) {
+				struct engrave_poly t = p->v[i];
+				if (rev)
+					poly_reverse(&t);
+				if (pos > i) {
+					memmove(&p->v[i], &p->v[i + 1], (pos - 1 - i) * sizeof(t));
+					p->v[pos - 1] = t;
+				} else {
+					memmove(&p->v[pos + 1], &p->v[pos], (i - pos) * sizeof(t));
+					p->v[pos] = t;
+				}
+				improved = true;
+			}
+		}
+		if (!improved)
+			break;
+	}
+	free(h);
+}
+
+/* A closed path can be burnt from any of its vertices: start each one at
+ * the vertex that makes the hops in and out of it shortest. */
+static void
+rotate_closed(struct engrave_paths *p)
+{
+	struct engrave_pt origin = { 0, 0 };
+	for (size_t i = 0; i < p->n; i++) {
+		struct engrave_poly *q = &p->v[i];
+		if (!q->closed || q->n < 3)
+			continue;
+		struct engrave_pt prev = i ? last_pt(&p->v[i - 1]) : origin;
+		bool has_next = i + 1 < p->n;
+		struct engrave_pt next = has_next ? first_pt(&p->v[i + 1]) : origin;
+		size_t m = q->n - 1, best = 0;  /* the last point repeats the first */
+		double bd = DBL_MAX;
+		for (size_t k = 0; k < m; k++) {
+			double d = dist(prev, q->pts[k]) + (has_next ? dist(q->pts[k], next) : 0);
+			if (d < bd) {
+				bd = d;
+				best = k;
+			}
+		}
+		if (best == 0)
+			continue;
+		struct engrave_pt *r = xmalloc(q->n * sizeof(*r));
+		for (size_t k = 0; k < m; k++)
+			r[k] = q->pts[(best + k) % m];
+		r[m] = r[0];
+		memcpy(q->pts, r, q->n * sizeof(*r));
+		free(r);
 	}
 }
 
@@ -430,7 +588,28 @@ engrave_order(struct engrave_paths *p)
 	free(g.start);
 	free(g.items);
 	two_opt(p);
+	fix_long_hops(p);
+	rotate_closed(p);
 	return engrave_travel(p);
+}
+
+/* Shortest hop between the places where a and b can be entered or left:
+ * the two ends of an open path, any vertex of a closed one. */
+static double
+hop(const struct engrave_poly *a, const struct engrave_poly *b)
+{
+	size_t na = a->closed ? a->n : 2, nb = b->closed ? b->n : 2;
+	double best = DBL_MAX;
+	for (size_t i = 0; i < na; i++) {
+		struct engrave_pt pa = a->closed ? a->pts[i] : (i ? last_pt(a) : first_pt(a));
+		for (size_t j = 0; j < nb; j++) {
+			struct engrave_pt pb = b->closed ? b->pts[j] : (j ? last_pt(b) : first_pt(b));
+			double d = dist(pa, pb);
+			if (d < best)
+				best = d;
+		}
+	}
+	return best;
 }
 
 double
@@ -439,11 +618,6 @@ engrave_travel_bound(const struct engrave_paths *p)
 	size_t n = p->n;
 	if (n < 2)
 		return 0;
-	/* w(a,b): the shortest hop between any endpoint of a and of b. */
-#define W(a, b) fmin(fmin(dist(first_pt(&p->v[a]), first_pt(&p->v[b])),      \
-			  dist(first_pt(&p->v[a]), last_pt(&p->v[b]))),        \
-		     fmin(dist(last_pt(&p->v[a]), first_pt(&p->v[b])),         \
-			  dist(last_pt(&p->v[a]), last_pt(&p->v[b]))))
 	double *key = xmalloc(n * sizeof(double));
 	bool *in = xcalloc(n, sizeof(bool));
 	double *nearest = xmalloc(n * sizeof(double));
@@ -451,6 +625,9 @@ engrave_travel_bound(const struct engrave_paths *p)
 		key[i] = DBL_MAX;
 		nearest[i] = DBL_MAX;
 	}
+	/* Prim's algorithm; every pair's hop is computed once, when the
+	 * first of the two joins the tree, which also gives each path's
+	 * nearest neighbour. */
 	double mst = 0;
 	key[0] = 0;
 	for (size_t k = 0; k < n; k++) {
@@ -461,15 +638,15 @@ engrave_travel_bound(const struct engrave_paths *p)
 		in[u] = true;
 		mst += key[u];
 		for (size_t i = 0; i < n; i++) {
-			if (i == u)
+			if (in[i])
 				continue;
-			double w = W(u, i);
+			double w = hop(&p->v[u], &p->v[i]);
 			if (w < nearest[u]) nearest[u] = w;
-			if (!in[i] && w < key[i])
+			if (w < nearest[i]) nearest[i] = w;
+			if (w < key[i])
 				key[i] = w;
 		}
 	}
-#undef W
 	double sum = 0, mx = 0;
 	for (size_t i = 0; i < n; i++) {
 		sum += nearest[i];
