@@ -114,8 +114,8 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 	optind = 1;
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-		double v = 0;
+	int li = -1;
+	while ((ch = getopt_long(argc, argv, "o:h", longopts, &li)) != -1) {
 		bool bad = false;
 		switch (ch) {
 		case 't': free(text); text = unescape_newlines(optarg); req.content = ENGRAVE_TEXT; contents++; break;
@@ -165,10 +165,10 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		case 'h': usage(stdout); free(text); return CTL_OK;
 		default: usage(stderr); goto out;
 		}
-		(void)v;
+		li = -1;
 		if (bad) {
 			fprintf(stderr, "atelierctl engrave: bad value '%s' for --%s\n", optarg,
-			    longopts[0].name ? "option" : "");
+			    li >= 0 ? longopts[li].name : "?");
 			goto out;
 		}
 	}

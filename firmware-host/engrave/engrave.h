@@ -252,6 +252,15 @@ struct json_t;
 struct json_t *engrave_result_json(const struct engrave_result *res, bool with_gcode,
     bool with_svg);
 
+/* Fills req from the API's parameters (an object): text | date | symbol |
+ * svg, date_style, lang, area "rect" (width, height) | "round" (diameter) |
+ * "ring" (ring_size, band_width), origin_x, origin_y, char_height, align,
+ * arc, arc_radius, fill, hatch_interval, hatch_angle, cross_hatch,
+ * material. Strings point into o, which must outlive req. Returns 0, or -1
+ * with a sentence in err (unknown field, wrong type, bad value). */
+int engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *err,
+    size_t errlen);
+
 /* Releases cached fonts (FreeType faces, Hershey tables); for tests and exit. */
 void engrave_cache_clear(void);
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "engrave/engrave.h"
 #include "test.h"
 #include "util.h"
@@ -627,6 +629,58 @@ t_symbols_and_preview(void)
 	engrave_result_free(&res);
 }
 
+static void
+t_json(void)
+{
+	struct engrave_settings s;
+	engrave_settings_default(&s, NULL);
+	struct engrave_request r;
+	struct engrave_result res;
+	char err[200];
+	json_error_t je;
+	json_t *o = json_loads("{\"text\": \"Léa\", \"area\": \"ring\", \"ring_size\": 52, "
+	    "\"band_width\": 3, \"fill\": \"hatch\", \"material\": \"silver\"}", 0, &je);
+	CHECK_INT(engrave_request_from_json(o, &r, err, sizeof(err)), 0);
+	CHECK_INT(r.area, ENGRAVE_AREA_RING);
+	CHECK_INT(r.fill, ENGRAVE_FILL_HATCH);
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_OK);
+	json_t *j = engrave_result_json(&res, true, false);
+	CHECK_STR(json_string_value(json_object_get(j, "status")), "ok");
+	CHECK(json_object_get(j, "gcode") != NULL);
+	CHECK(json_object_get(j, "svg") == NULL);
+	json_decref(j);
+	engrave_result_free(&res);
+	json_decref(o);
+
+	static const char *const bad[][2] = {
+		{ "{\"text\": 5, \"width\": 3, \"height\": 3}", "'text' must be a string" },
+		{ "{\"text\": \"a\", \"colour\": 3}", "unknown field 'colour'" },
+		{ "{\"text\": \"a\", \"date\": \"2026-01-01\"}", "exactly one of" },
+		{ "{\"text\": \"a\", \"area\": \"oval\"}", "area must be" },
+		{ "{\"text\": \"a\", \"width\": \"3\"}", "'width' must be a number" },
+		{ "[1]", "must be an object" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		o = json_loads(bad[i][0], JSON_DECODE_ANY, &je);
+		CHECK(o != NULL);
+		CHECK_INT(engrave_request_from_json(o, &r, err, sizeof(err)), -1);
+		CHECK_CONTAINS(err, bad[i][1]);
+		json_decref(o);
+	}
+	/* A refusal carries its numbers in the JSON too. */
+	o = json_loads("{\"text\": \"Alexandra Maximiliane\", \"width\": 8, \"height\": 3}", 0, &je);
+	CHECK_INT(engrave_request_from_json(o, &r, err, sizeof(err)), 0);
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_FIT);
+	j = engrave_result_json(&res, true, true);
+	CHECK_STR(json_string_value(json_object_get(j, "status")), "does_not_fit");
+	CHECK(json_real_value(json_object_get(json_object_get(j, "fit"), "needed")) > 7.6);
+	CHECK_NEAR(json_real_value(json_object_get(json_object_get(j, "fit"), "available")), 7.6, 1e-9);
+	json_decref(j);
+	engrave_result_free(&res);
+	json_decref(o);
+	engrave_cache_clear();
+}
+
 int
 main(void)
 {
@@ -641,5 +695,6 @@ main(void)
 	RUN(t_bad_input);
 	RUN(t_dates);
 	RUN(t_symbols_and_preview);
+	RUN(t_json);
 	return test_summary();
 }
