@@ -165,12 +165,12 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		case 'h': usage(stdout); free(text); return CTL_OK;
 		default: usage(stderr); goto out;
 		}
-		li = -1;
 		if (bad) {
 			fprintf(stderr, "atelierctl engrave: bad value '%s' for --%s\n", optarg,
 			    li >= 0 ? longopts[li].name : "?");
 			goto out;
 		}
+		li = -1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "atelierctl engrave: unexpected argument '%s'\n", argv[optind]);
