@@ -25,7 +25,8 @@ usage(FILE *f)
 	    "content (one):\n"
 	    "  --text TEXT            UTF-8 text; \\n in TEXT starts a new line\n"
 	    "  --date YYYY-MM-DD      a date, with --lang and --date-style numeric|long|iso\n"
-	    "  --symbol NAME          heart, star, infinity, monogram (config/symbols/NAME.svg)\n"
+	    "  --symbol NAME          heart, star, infinity, monogram (config/symbols/NAME.svg);\n"
+	    "                         with --text, the text goes inside (initials in the monogram)\n"
 	    "  --svg FILE             an SVG design\n"
 	    "area (one):\n"
 	    "  --area WxH             rectangle in mm\n"
@@ -175,6 +176,11 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "atelierctl engrave: unexpected argument '%s'\n", argv[optind]);
 		goto out;
+	}
+	if (contents == 2 && text && req.symbol) {
+		/* initials inside a frame: --symbol monogram --text AM */
+		req.content = ENGRAVE_SYMBOL;
+		contents = 1;
 	}
 	if (contents != 1) {
 		fprintf(stderr, "atelierctl engrave: give exactly one of --text, --date, --symbol, --svg\n");

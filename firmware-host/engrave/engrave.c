@@ -432,6 +432,35 @@ fit_design(const struct engrave_settings *s, const struct engrave_request *req, 
 	return ENGRAVE_OK;
 }
 
+/* Initials in a monogram frame (or any text inside a design): laid out in
+ * the middle of the design's box, which frames of config/symbols keep
+ * free: 55 % of its width and 45 % of its height. */
+static enum engrave_status
+text_in_frame(const struct engrave_settings *s, const struct engrave_request *req,
+    struct engrave_paths *geom, struct engrave_result *res)
+{
+	struct engrave_bbox b = engrave_paths_bbox(geom);
+	double iw = (b.x1 - b.x0) * 0.55, ih = (b.y1 - b.y0) * 0.45;
+	struct engrave_request inner = *req;
+	inner.content = ENGRAVE_TEXT;
+	inner.area = ENGRAVE_AREA_RECT;
+	inner.on_arc = false;
+	inner.align = ENGRAVE_ALIGN_CENTER;
+	inner.char_height = 0;
+	struct engrave_paths t;
+	engrave_paths_init(&t);
+	res->text_used = xstrdup(req->text);
+	enum engrave_status st = fit_text(s, &inner, req->text, iw, ih, iw, ih, &t, res);
+	if (st != ENGRAVE_OK) {
+		engrave_paths_free(&t);
+		return st;
+	}
+	double m[6] = { 1, 0, 0, 1, (b.x0 + b.x1) / 2 - iw / 2, (b.y0 + b.y1) / 2 - ih / 2 };
+	engrave_paths_transform(&t, m);
+	engrave_paths_move(geom, &t);
+	return ENGRAVE_OK;
+}
+
 static const struct engrave_material *
 material_find(const struct engrave_settings *s, const char *name)
 {
@@ -528,6 +557,8 @@ engrave_run(const struct engrave_settings *s, const struct engrave_request *req,
 	case ENGRAVE_SYMBOL:
 	case ENGRAVE_SVG:
 		st = fit_design(s, req, w, h, aw, ah, &geom, res);
+		if (st == ENGRAVE_OK && req->text && *req->text)
+			st = text_in_frame(s, req, &geom, res);
 		break;
 	default:
 		st = engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown kind of content");

@@ -159,7 +159,8 @@ enum engrave_area_kind { ENGRAVE_AREA_RECT = 0, ENGRAVE_AREA_ROUND, ENGRAVE_AREA
 
 struct engrave_request {
 	enum engrave_content content;
-	const char *text;           /* TEXT: UTF-8, lines separated by '\n' */
+	const char *text;           /* TEXT: UTF-8, lines separated by '\n';
+	                             * SYMBOL/SVG: initials set inside the frame */
 	const char *date;           /* DATE: "YYYY-MM-DD" */
 	enum engrave_date_style date_style;
 	const char *lang;           /* client's language; also picks CJK faces */

@@ -119,7 +119,10 @@ engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *e
 		return -1;
 	if (req->text) { req->content = ENGRAVE_TEXT; contents++; }
 	if (req->date) { req->content = ENGRAVE_DATE; contents++; }
-	if (req->symbol) { req->content = ENGRAVE_SYMBOL; contents++; }
+	if (req->symbol) {
+		req->content = ENGRAVE_SYMBOL;
+		contents += req->text ? 0 : 1;  /* text with a symbol: initials inside it */
+	}
 	if (req->svg) { req->content = ENGRAVE_SVG; contents++; }
 	if (contents != 1) {
 		snprintf(err, errlen, "give exactly one of text, date, symbol, svg");

@@ -617,6 +617,26 @@ t_symbols_and_preview(void)
 		engrave_paths_free(&back);
 		engrave_result_free(&res);
 	}
+	/* Initials inside the monogram frame: the frame's paths plus the
+	 * letters, centred in it. */
+	struct engrave_request mr = { .content = ENGRAVE_SYMBOL, .symbol = "monogram",
+		.area = ENGRAVE_AREA_RECT, .width = 12, .height = 14 };
+	struct engrave_result frame, mono;
+	CHECK_INT(engrave_run(&s, &mr, &frame), ENGRAVE_OK);
+	mr.text = "AM";
+	CHECK_INT(engrave_run(&s, &mr, &mono), ENGRAVE_OK);
+	CHECK_INT(mono.toolpath.n, frame.toolpath.n + 3);  /* A: 2 contours, M: 1 */
+	CHECK(mono.fit.char_height >= s.min_char_height);
+	struct engrave_bbox fb = engrave_paths_bbox(&frame.toolpath);
+	struct engrave_bbox mb = engrave_paths_bbox(&mono.toolpath);
+	CHECK_NEAR(mb.x0, fb.x0, 1e-6);
+	CHECK_NEAR(mb.y1, fb.y1, 1e-6);
+	engrave_result_free(&frame);
+	engrave_result_free(&mono);
+	mr.text = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	CHECK_INT(engrave_run(&s, &mr, &mono), ENGRAVE_ERR_FIT);
+	engrave_result_free(&mono);
+
 	struct engrave_request r = { .content = ENGRAVE_SYMBOL, .symbol = "../etc/passwd",
 		.area = ENGRAVE_AREA_RECT, .width = 15, .height = 12 };
 	struct engrave_result res;
