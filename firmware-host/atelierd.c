@@ -11,12 +11,13 @@
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
 #include "log.h"
+#include "serial.h"
 #include "util.h"
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: atelierd [-n] [-c FILE] [--device-dir DIR]\n"
+	fprintf(f, "usage: atelierd [-n] [-c FILE] [--device-dir DIR] | --list-ports\n"
 	    "  -n              check the configuration, print it normalised, exit\n"
 	    "  -c FILE         configuration file (default /etc/atelier/atelier.yaml)\n"
 	    "  --device-dir D  resolve relative device paths in D (the simulator's run dir)\n");
@@ -51,6 +52,27 @@ load_all(const char *file, struct cfg_catalog **catalog)
 	return cfg;
 }
 
+static int
+list_ports(void)
+{
+	struct serial_info *list;
+	size_t n;
+	if (serial_list(&list, &n) < 0) {
+		fprintf(stderr, "atelierd: cannot list the serial ports\n");
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].vid >= 0)
+			printf("%s usb:%04x:%04x%s%s %s\n", list[i].path, list[i].vid, list[i].pid,
+			    list[i].serial ? ":" : "", list[i].serial ? list[i].serial : "",
+			    list[i].description ? list[i].description : "");
+		else
+			printf("%s - %s\n", list[i].path, list[i].description ? list[i].description : "");
+	}
+	serial_list_free(list, n);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -60,6 +82,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "device-dir", required_argument, NULL, 'D' },
+		{ "list-ports", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -71,6 +94,7 @@ main(int argc, char **argv)
 		case 'n': check = true; break;
 		case 'c': file = optarg; break;
 		case 'D': device_dir = optarg; break;
+		case 'L': return list_ports();
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

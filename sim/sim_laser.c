@@ -1,27 +1,229 @@
-/* Simulated laser: placeholder until the device lands. */
+/*
+ * The simulated laser engraver: a GRBL 1.1h controller (grbl_sim.c) on a
+ * pty link paced at the configured baud, with the machine around it: the
+ * enclosure door wired to GRBL's door pin, and the beam, which burns only
+ * when GRBL commands it AND the laser_enable relay is energised AND the
+ * door is closed. Each change of the beam goes to the actuators log.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "grbl_sim.h"
+#include "log.h"
 #include "sim.h"
 
-static int
-stub_start(struct sim_device *dev)
+struct laser {
+	struct sim_device *dev;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	struct grbl_sim g;
+	struct sim_pty pty;
+	char *link;
+	bool plugged;
+	struct sim_pace rx_pace, tx_pace;
+	bool beam_logged;
+	double power_logged;
+};
+
+/* Reads what the wire has carried since the last call into GRBL. */
+static void
+pump_in(struct laser *l, double now)
 {
-	(void)dev;
+	char tmp[512];
+	size_t allowed = sim_pace_take(&l->rx_pace, now, sizeof tmp);
+	if (!allowed)
+		return;
+	ssize_t n = read(l->pty.master, tmp, allowed);
+	size_t got = n > 0 ? (size_t)n : 0;
+	/* Line time not used by actual bytes stays available. */
+	l->rx_pace.credit += (double)(allowed - got);
+	if (got)
+		grbl_sim_receive(&l->g, tmp, got);
+}
+
+static void
+pump_out(struct laser *l, double now)
+{
+	if (!l->g.out.len)
+		return;
+	if (!l->plugged) {
+		buf_reset(&l->g.out);   /* nobody is on the other end */
+		return;
+	}
+	size_t allowed = sim_pace_take(&l->tx_pace, now, l->g.out.len);
+	if (!allowed)
+		return;
+	ssize_t n = write(l->pty.master, l->g.out.data, allowed);
+	size_t sent = n > 0 ? (size_t)n : 0;
+	l->tx_pace.credit += (double)(allowed - sent);
+	buf_consume(&l->g.out, sent);
+}
+
+static void
+log_beam(struct laser *l)
+{
+	struct sim *sim = l->dev->sim;
+	bool relay = sim_line_get(sim, LINE_LASER_ENABLE);
+	bool door = sim_line_get(sim, LINE_LASER_DOOR);
+	bool beam = l->g.emitting && relay && !door;
+	double power = beam ? l->g.emit_power : 0;
+
+	if (beam != l->beam_logged) {
+		sim_actuator(sim, "laser", "emission", beam ? "1" : "0");
+		l->beam_logged = beam;
+	}
+	if (beam && power != l->power_logged)
+		sim_actuator_num(sim, "laser", "power", power);
+	l->power_logged = power;
+}
+
+static void *
+laser_thread(void *arg)
+{
+	struct laser *l = arg;
+	struct sim *sim = l->dev->sim;
+
+	while (!sim_stopping(sim)) {
+		struct pollfd p = { .fd = -1, .events = POLLIN };
+		pthread_mutex_lock(&l->lock);
+		p.fd = l->plugged ? l->pty.master : -1;
+		double now = now_mono();
+		grbl_sim_door(&l->g, sim_line_get(sim, LINE_LASER_DOOR));
+		if (l->plugged)
+			pump_in(l, now);
+		grbl_sim_step(&l->g, now);
+		pump_out(l, now);
+		log_beam(l);
+		pthread_mutex_unlock(&l->lock);
+		/* A 1 ms tick: finer than one character at 115200 baud's
+		 * 87 us would cost CPU for nothing, since pacing banks 2 ms. */
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+		(void)p;
+	}
+	return NULL;
+}
+
+static int
+plug(struct laser *l)
+{
+	if (sim_pty_open(&l->pty, l->link) < 0) {
+		log_errno("laser: cannot create the pty link %s", l->link);
+		return -1;
+	}
+	l->plugged = true;
+	const struct cfg *cfg = sim_cfg(l->dev->sim);
+	sim_pace_init(&l->rx_pace, cfg->laser.baud, 10);
+	sim_pace_init(&l->tx_pace, cfg->laser.baud, 10);
+	return 0;
+}
+
+static int
+laser_start(struct sim_device *dev)
+{
+	const struct cfg *cfg = sim_cfg(dev->sim);
+	struct laser *l = xcalloc(1, sizeof *l);
+
+	l->dev = dev;
+	dev->priv = l;
+	pthread_mutex_init(&l->lock, NULL);
+	l->pty.master = l->pty.keep_slave = -1;
+	l->link = sim_path(dev->sim, cfg->laser.port ? cfg->laser.port : "laser");
+	grbl_sim_init(&l->g, now_mono(), cfg->sim.laser_accel);
+	if (plug(l) < 0)
+		return -1;
+	if (pthread_create(&l->thread, NULL, laser_thread, l) != 0) {
+		log_err("laser: cannot start its thread");
+		return -1;
+	}
+	l->started = true;
 	return 0;
 }
 
 static void
-stub_stop(struct sim_device *dev)
+laser_stop(struct sim_device *dev)
 {
-	(void)dev;
+	struct laser *l = dev->priv;
+	if (!l)
+		return;
+	if (l->started)
+		pthread_join(l->thread, NULL);
+	/* Whatever was burning stops with the simulator. */
+	if (l->beam_logged)
+		sim_actuator(dev->sim, "laser", "emission", "0");
+	sim_pty_close(&l->pty);
+	free(l->pty.link);
+	free(l->link);
+	grbl_sim_free(&l->g);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+	dev->priv = NULL;
 }
 
 static int
-stub_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
+laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 {
-	(void)dev;
-	(void)argc;
-	(void)argv;
-	buf_printf(out, "not implemented");
-	return -1;
+	struct laser *l = dev->priv;
+	const char *cmd = argv[0];
+	int rc = 0;
+
+	pthread_mutex_lock(&l->lock);
+	if (strcmp(cmd, "alarm") == 0 && argc == 3) {
+		int code = atoi(argv[2]);
+		if (code < 1 || code > 10) {
+			buf_printf(out, "alarm code must be between 1 and 10");
+			rc = -1;
+		} else {
+			grbl_sim_alarm(&l->g, code);
+			buf_printf(out, "ALARM:%d raised", code);
+		}
+	} else if (strcmp(cmd, "unplug") == 0) {
+		if (l->plugged) {
+			sim_pty_close(&l->pty);
+			l->plugged = false;
+		}
+		buf_printf(out, "laser unplugged");
+	} else if (strcmp(cmd, "replug") == 0) {
+		if (!l->plugged) {
+			/* Plugging a USB GRBL in resets its controller. */
+			grbl_sim_reset(&l->g, true);
+			rc = plug(l);
+		}
+		buf_printf(out, rc == 0 ? "laser plugged in" : "cannot create the pty");
+	} else if ((strcmp(cmd, "rate") == 0 || strcmp(cmd, "slow") == 0) && argc == 3) {
+		double r = atof(argv[2]);
+		if (r < 1 || r > 100000) {
+			buf_printf(out, "rate must be between 1 and 100000 lines per second");
+			rc = -1;
+		} else {
+			l->g.parse_rate = r;
+			buf_printf(out, "laser parses at most %g lines/s", r);
+		}
+	} else if (strcmp(cmd, "timescale") == 0 && argc == 3) {
+		double k = atof(argv[2]);
+		if (k < 0.01 || k > 10000) {
+			buf_printf(out, "time scale must be between 0.01 and 10000");
+			rc = -1;
+		} else {
+			l->g.time_scale = k;
+			buf_printf(out, "laser motion runs %gx", k);
+		}
+	} else if (strcmp(cmd, "status") == 0) {
+		grbl_sim_describe(&l->g, out);
+	} else if (strcmp(cmd, "overruns") == 0) {
+		buf_printf(out, "%lu", l->g.overruns);
+	} else {
+		buf_printf(out, "laser commands: alarm laser N, unplug laser, replug laser, "
+		    "rate laser LINES_PER_S, timescale laser K, status laser, overruns laser");
+		rc = -1;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
 }
 
-const struct sim_device_ops sim_laser_ops = { "laser", stub_start, stub_stop, stub_ctl };
+const struct sim_device_ops sim_laser_ops = { "laser", laser_start, laser_stop, laser_ctl };

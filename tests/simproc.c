@@ -64,6 +64,12 @@ simproc_start(struct simproc *sp, const char *config)
 		return -1;
 	}
 	snprintf(sp->config, sizeof sp->config, "%s", config ? config : "config/sim.yaml");
+	return simproc_restart(sp);
+}
+
+int
+simproc_restart(struct simproc *sp)
+{
 	char bin[512];
 	snprintf(bin, sizeof bin, "%s/atelier-sim", simproc_bindir());
 	sp->pid = fork();
@@ -174,4 +180,44 @@ simproc_actuator_count(struct simproc *sp, const char *device_actuator, const ch
 			count++;
 	fclose(f);
 	return count;
+}
+
+const char *
+simproc_config_copy(struct simproc *sp, const char *from, const char *name, const char *find,
+    const char *replace)
+{
+	static char path[600];
+	char cwd[400];
+	FILE *in = fopen(from, "r");
+	if (!in || !getcwd(cwd, sizeof cwd)) {
+		if (in)
+			fclose(in);
+		return NULL;
+	}
+	struct buf b;
+	buf_init(&b);
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, in)) > 0)
+		buf_append(&b, tmp, n);
+	fclose(in);
+	snprintf(path, sizeof path, "%s/%s", sp->dir, name);
+	FILE *out = fopen(path, "w");
+	if (!out) {
+		buf_free(&b);
+		return NULL;
+	}
+	char *at = find && b.data ? strstr(b.data, find) : NULL;
+	if (at) {
+		fwrite(b.data, 1, (size_t)(at - b.data), out);
+		fputs(replace, out);
+		fputs(at + strlen(find), out);
+	} else if (b.data) {
+		fputs(b.data, out);
+	}
+	fprintf(out, "\ngems_file: %s/config/gems.yaml\nservices_file: %s/config/services.yaml\n"
+	    "profile_dir: %s/config/profiles\n", cwd, cwd, cwd);
+	fclose(out);
+	buf_free(&b);
+	return at || !find ? path : NULL;
 }

@@ -21,6 +21,16 @@ const char *simproc_bindir(void);
 /* Starts atelier-sim with the configuration (NULL: config/sim.yaml) in a new
  * temporary run directory; returns 0 once ready, -1 on failure (logged). */
 int simproc_start(struct simproc *sp, const char *config);
+/* Starts the simulator again in the same run directory and configuration. */
+int simproc_restart(struct simproc *sp);
+/*
+ * Writes a copy of the configuration file `from` into the run directory as
+ * NAME, with `find` replaced by `replace` (NULL: no change) and the gems,
+ * services and profiles pointed at the source tree; returns its path in a
+ * static buffer, or NULL.
+ */
+const char *simproc_config_copy(struct simproc *sp, const char *from, const char *name,
+    const char *find, const char *replace);
 /* SIGTERM, wait; returns the simulator's exit status, or -1. */
 int simproc_stop(struct simproc *sp);
 /* Sends one ctl command (printf format); the reply without the leading

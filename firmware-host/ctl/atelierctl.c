@@ -12,6 +12,7 @@
 
 static const struct ctl_command commands[] = {
 	{ "engrave", "lay out an engraving, write its G-code or SVG preview", ctl_engrave },
+	{ "ports", "list the serial ports, with USB ids and serial numbers", ctl_ports },
 };
 
 static void

@@ -31,5 +31,6 @@ struct ctl_command {
 
 /* Subcommands, defined in their own files. */
 int ctl_engrave(const struct ctl_opts *o, int argc, char **argv);
+int ctl_ports(const struct ctl_opts *o, int argc, char **argv);
 
 #endif

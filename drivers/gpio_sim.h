@@ -1,0 +1,16 @@
+/*
+ * The parser of the simulator's GPIO protocol, exposed for its tests and
+ * fuzz target.
+ */
+#ifndef ATELIER_GPIO_SIM_H
+#define ATELIER_GPIO_SIM_H
+
+#include "cfg/cfg.h"
+
+enum { GSIM_GARBAGE = -1, GSIM_ACK = 0, GSIM_EVENT = 1, GSIM_ERROR = 2 };
+
+/* Classifies one line (without its newline); for an event, gives the input
+ * and its physical level. */
+int gpio_sim_parse(const char *line, enum cfg_line_id *id, int *level);
+
+#endif

@@ -1,0 +1,923 @@
+/*
+ * GRBL 1.1 driver (see grbl.h). The in-flight ring mirrors GRBL's receive
+ * buffer: every line sent and not yet answered, with its length, so that
+ * each ok or error is matched to its line (GRBL answers in order) and the
+ * bytes in GRBL's 128-byte buffer are always known. Lines wait in the
+ * driver until they fit.
+ */
+#include "grbl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "serial.h"
+#include "util.h"
+
+enum line_kind { K_STREAM, K_COMMAND, K_SETTING, K_READBACK, K_HS_INFO, K_HS_SETTINGS, K_ABANDONED };
+
+struct sent {
+	enum line_kind kind;
+	long line_no;
+	size_t len;             /* bytes counted in GRBL's buffer, newline included */
+	char text[GRBL_MAX_LINE + 1];
+};
+
+#define INFLIGHT_MAX 128    /* 128 bytes hold at most 64 one-character lines */
+#define PENDING_MAX 32
+#define RX_LINE_MAX 256
+
+struct grbl {
+	const struct cfg *cfg;
+	struct grbl_events ev;
+	void *arg;
+	struct serial *port;
+	enum grbl_link link;
+	double retry_at, backoff;
+	char last_problem[256];
+	double hs_deadline;
+	bool hs_banner;
+
+	char rx[RX_LINE_MAX + 1];
+	size_t rx_len;
+	bool rx_overlong;
+	struct buf txq;
+
+	struct sent inflight[INFLIGHT_MAX];
+	size_t if_head, if_count, if_bytes;
+	struct sent pending[PENDING_MAX];
+	size_t pend_head, pend_count;
+
+	char **lines;
+	long *line_nos;
+	long n_lines, next, acked;
+	bool streaming;
+	double started;
+
+	struct grbl_status st;
+	double next_poll, poll_sent;
+	bool poll_outstanding;
+	double settings[256];
+	int setting_num;
+	double setting_value;
+};
+
+/* --- parsing -------------------------------------------------------- */
+
+static bool
+printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+static int
+parse_triple(const char *v, double out[3])
+{
+	char *end;
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		out[i] = strtod(v, &end);
+		if (end == v || errno || !isfinite(out[i]))
+			return -1;
+		v = end;
+		if (i < 2) {
+			if (*v != ',')
+				return -1;
+			v++;
+		}
+	}
+	/* Machines with more axes send more values: accept and ignore them. */
+	return (*v == '\0' || *v == ',') ? 0 : -1;
+}
+
+static int
+parse_status(const char *line, struct grbl_status *st)
+{
+	size_t len = strlen(line);
+	char body[RX_LINE_MAX + 1];
+	struct grbl_status n = *st;
+
+	if (len < 3 || line[len - 1] != '>')
+		return -1;              /* truncated */
+	memcpy(body, line + 1, len - 2);
+	body[len - 2] = '\0';
+	n.has_bf = false;
+	n.line = -1;
+	n.pins[0] = '\0';
+	n.substate = -1;
+	bool have_pos = false, have_mpos = false;
+	char *save, *field = strtok_r(body, "|", &save);
+	if (!field)
+		return -1;
+	/* State, with an optional :N. */
+	char *colon = strchr(field, ':');
+	if (colon) {
+		*colon = '\0';
+		char *end;
+		long s = strtol(colon + 1, &end, 10);
+		if (*end || end == colon + 1 || s < 0 || s > 9)
+			return -1;
+		n.substate = (int)s;
+	}
+	static const char *const states[] = { "Idle", "Run", "Hold", "Jog", "Alarm", "Door",
+		"Check", "Home", "Sleep" };
+	bool known = false;
+	for (size_t i = 0; i < ARRAY_LEN(states); i++)
+		if (strcmp(field, states[i]) == 0)
+			known = true;
+	if (!known)
+		return -1;
+	snprintf(n.state, sizeof n.state, "%s", field);
+	while ((field = strtok_r(NULL, "|", &save)) != NULL) {
+		char *v = strchr(field, ':');
+		if (!v)
+			return -1;
+		*v++ = '\0';
+		if (strcmp(field, "MPos") == 0) {
+			if (parse_triple(v, n.mpos) < 0)
+				return -1;
+			have_pos = have_mpos = true;
+		} else if (strcmp(field, "WPos") == 0) {
+			if (parse_triple(v, n.wpos) < 0)
+				return -1;
+			have_pos = true;
+		} else if (strcmp(field, "WCO") == 0) {
+			if (parse_triple(v, n.wco) < 0)
+				return -1;
+		} else if (strcmp(field, "Bf") == 0) {
+			if (sscanf(v, "%d,%d", &n.bf_blocks, &n.bf_bytes) != 2)
+				return -1;
+			n.has_bf = true;
+		} else if (strcmp(field, "FS") == 0) {
+			if (sscanf(v, "%lf,%lf", &n.feed, &n.spindle) != 2)
+				return -1;
+		} else if (strcmp(field, "F") == 0) {
+			if (sscanf(v, "%lf", &n.feed) != 1)
+				return -1;
+		} else if (strcmp(field, "Ov") == 0) {
+			if (sscanf(v, "%d,%d,%d", &n.ov[0], &n.ov[1], &n.ov[2]) != 3)
+				return -1;
+		} else if (strcmp(field, "Ln") == 0) {
+			if (sscanf(v, "%ld", &n.line) != 1)
+				return -1;
+		} else if (strcmp(field, "Pn") == 0) {
+			snprintf(n.pins, sizeof n.pins, "%s", v);
+		}
+		/* A:, Buf:, RX: and fields of later versions are tolerated. */
+	}
+	if (!have_pos)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		if (have_mpos)
+			n.wpos[i] = n.mpos[i] - n.wco[i];
+		else
+			n.mpos[i] = n.wpos[i] + n.wco[i];
+	}
+	*st = n;
+	return 0;
+}
+
+enum grbl_kind
+grbl_parse(const char *line, struct grbl_status *st, struct grbl_response *r)
+{
+	memset(r, 0, sizeof *r);
+	if (!printable(line))
+		return r->kind = GRBL_R_INVALID;
+	if (!*line)
+		return r->kind = GRBL_R_EMPTY;
+	if (strcmp(line, "ok") == 0)
+		return r->kind = GRBL_R_OK;
+	if (strncmp(line, "error:", 6) == 0 || strncmp(line, "ALARM:", 6) == 0) {
+		char *end;
+		long c = strtol(line + 6, &end, 10);
+		if (*end || end == line + 6 || c < 0 || c > 255)
+			return r->kind = GRBL_R_INVALID;
+		r->code = (int)c;
+		return r->kind = line[0] == 'e' ? GRBL_R_ERROR : GRBL_R_ALARM;
+	}
+	if (line[0] == '<') {
+		if (parse_status(line, st) < 0)
+			return r->kind = GRBL_R_INVALID;
+		r->status = *st;
+		return r->kind = GRBL_R_STATUS;
+	}
+	if (strncmp(line, "Grbl ", 5) == 0) {
+		snprintf(r->text, sizeof r->text, "%s", line + 5);
+		char *sp = strchr(r->text, ' ');
+		if (sp)
+			*sp = '\0';
+		return r->kind = GRBL_R_BANNER;
+	}
+	if (strncmp(line, "[MSG:", 5) == 0 && line[strlen(line) - 1] == ']') {
+		snprintf(r->text, sizeof r->text, "%.*s", (int)strlen(line) - 6, line + 5);
+		return r->kind = GRBL_R_MSG;
+	}
+	if (line[0] == '[' && line[strlen(line) - 1] == ']') {
+		snprintf(r->text, sizeof r->text, "%.*s", (int)strlen(line) - 2, line + 1);
+		return r->kind = GRBL_R_FEEDBACK;
+	}
+	if (line[0] == '>') {
+		snprintf(r->text, sizeof r->text, "%s", line + 1);
+		return r->kind = GRBL_R_STARTUP;
+	}
+	if (line[0] == '$' && isdigit((unsigned char)line[1])) {
+		char *end;
+		long num = strtol(line + 1, &end, 10);
+		if (*end == '=' && num >= 0 && num < 256) {
+			char *vend;
+			double v = strtod(end + 1, &vend);
+			if (!*vend && vend != end + 1 && isfinite(v)) {
+				r->code = (int)num;
+				r->value = v;
+				return r->kind = GRBL_R_SETTING;
+			}
+		}
+		return r->kind = GRBL_R_INVALID;
+	}
+	snprintf(r->text, sizeof r->text, "%s", line);
+	return r->kind = GRBL_R_UNKNOWN;
+}
+
+int
+grbl_clean_line(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+	int comment = 0;
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c == '\r' || c == '\n')
+			break;
+		if (c > 0x7e || (c < 0x20 && c != '\t'))
+			return -1;
+		if (comment) {
+			if (comment == '(' && c == ')')
+				comment = 0;
+			continue;
+		}
+		if (c == '(' || c == ';') {
+			comment = c;
+			continue;
+		}
+		if (c == ' ' || c == '\t')
+			continue;
+		if (n + 1 >= outlen || n >= GRBL_MAX_LINE)
+			return -1;
+		out[n++] = (char)toupper(c);
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* --- link ----------------------------------------------------------- */
+
+static void
+set_link(struct grbl *g, enum grbl_link l, const char *why)
+{
+	if (g->link == l)
+		return;
+	g->link = l;
+	if (g->ev.link)
+		g->ev.link(g->arg, l, why);
+}
+
+static void
+clear_flight(struct grbl *g)
+{
+	g->if_head = g->if_count = g->if_bytes = 0;
+	g->pend_head = g->pend_count = 0;
+	buf_reset(&g->txq);
+	g->poll_outstanding = false;
+}
+
+static void
+free_stream(struct grbl *g)
+{
+	for (long i = 0; i < g->n_lines; i++)
+		free(g->lines[i]);
+	free(g->lines);
+	free(g->line_nos);
+	g->lines = NULL;
+	g->line_nos = NULL;
+	g->n_lines = g->next = g->acked = 0;
+	g->streaming = false;
+}
+
+static void
+end_stream(struct grbl *g, bool ok, const char *why)
+{
+	if (!g->streaming)
+		return;
+	g->streaming = false;
+	/* Whatever is still in GRBL's buffer of this stream is answered but
+	 * no longer ours to count as done. */
+	for (size_t i = 0; i < g->if_count; i++) {
+		struct sent *s = &g->inflight[(g->if_head + i) % INFLIGHT_MAX];
+		if (s->kind == K_STREAM)
+			s->kind = K_ABANDONED;
+	}
+	if (g->ev.stream_done)
+		g->ev.stream_done(g->arg, ok, why);
+}
+
+static void
+disconnect(struct grbl *g, const char *why)
+{
+	char msg[300];
+	if (g->port) {
+		serial_close(g->port);
+		g->port = NULL;
+	}
+	if (g->streaming) {
+		snprintf(msg, sizeof msg, "the laser link was lost (%s) with %ld of %ld lines "
+		    "acknowledged; GRBL's ok means planned, not done, so the job is not resumed",
+		    why, g->acked, g->n_lines);
+		end_stream(g, false, msg);
+	}
+	clear_flight(g);
+	g->retry_at = now_mono() + g->backoff;
+	g->backoff = g->backoff * 2 > 5 ? 5 : g->backoff * 2;
+	set_link(g, GRBL_DOWN, why);
+}
+
+static void
+flush_tx(struct grbl *g)
+{
+	while (g->port && g->txq.len) {
+		ssize_t n = serial_write(g->port, g->txq.data, g->txq.len);
+		if (n < 0) {
+			disconnect(g, strerror(errno));
+			return;
+		}
+		if (n == 0)
+			return;
+		buf_consume(&g->txq, (size_t)n);
+	}
+}
+
+int
+grbl_realtime(struct grbl *g, unsigned char byte)
+{
+	if (!g->port)
+		return -1;
+	/* GRBL picks realtime bytes out of the stream wherever they fall, so
+	 * they may go ahead of a half-sent line. */
+	if (g->txq.len == 0) {
+		ssize_t n = serial_write(g->port, &byte, 1);
+		if (n == 1)
+			return 0;
+		if (n < 0) {
+			disconnect(g, strerror(errno));
+			return -1;
+		}
+	}
+	struct buf nb;
+	buf_init(&nb);
+	buf_append(&nb, &byte, 1);
+	buf_append(&nb, g->txq.data, g->txq.len);
+	buf_free(&g->txq);
+	g->txq = nb;
+	flush_tx(g);
+	return 0;
+}
+
+static bool
+setting_in_flight(const struct grbl *g)
+{
+	for (size_t i = 0; i < g->if_count; i++) {
+		enum line_kind k = g->inflight[(g->if_head + i) % INFLIGHT_MAX].kind;
+		if (k == K_SETTING)
+			return true;
+	}
+	return false;
+}
+
+/* Sends a line if it fits in GRBL's buffer by our count. */
+static bool
+try_send(struct grbl *g, enum line_kind kind, long line_no, const char *text)
+{
+	size_t len = strlen(text) + 1;
+	if (g->if_count == INFLIGHT_MAX || g->if_bytes + len > GRBL_RX_BUFFER)
+		return false;
+	/* EEPROM writes stop GRBL's receive interrupt: a setting goes
+	 * alone, and nothing follows it until it is answered. */
+	if (kind == K_SETTING && g->if_count)
+		return false;
+	if (setting_in_flight(g))
+		return false;
+	struct sent *s = &g->inflight[(g->if_head + g->if_count) % INFLIGHT_MAX];
+	s->kind = kind;
+	s->line_no = line_no;
+	s->len = len;
+	snprintf(s->text, sizeof s->text, "%s", text);
+	g->if_count++;
+	g->if_bytes += len;
+	buf_append(&g->txq, text, len - 1);
+	buf_append(&g->txq, "\n", 1);
+	return true;
+}
+
+static void
+pump(struct grbl *g)
+{
+	if (!g->port)
+		return;
+	while (g->pend_count) {
+		struct sent *p = &g->pending[g->pend_head];
+		if (!try_send(g, p->kind, p->line_no, p->text))
+			break;
+		g->pend_head = (g->pend_head + 1) % PENDING_MAX;
+		g->pend_count--;
+	}
+	while (!g->pend_count && g->streaming && g->next < g->n_lines &&
+	    try_send(g, K_STREAM, g->line_nos[g->next], g->lines[g->next]))
+		g->next++;
+	flush_tx(g);
+}
+
+static int
+queue_line(struct grbl *g, enum line_kind kind, const char *text)
+{
+	if (g->pend_count == PENDING_MAX)
+		return -1;
+	struct sent *p = &g->pending[(g->pend_head + g->pend_count) % PENDING_MAX];
+	p->kind = kind;
+	p->line_no = 0;
+	snprintf(p->text, sizeof p->text, "%s", text);
+	p->len = strlen(p->text) + 1;
+	g->pend_count++;
+	pump(g);
+	return 0;
+}
+
+static void
+start_connect(struct grbl *g, double now)
+{
+	char err[256];
+	char *path = serial_resolve(g->cfg, g->cfg->laser.port, err, sizeof err);
+	if (path) {
+		g->port = serial_open(path, g->cfg->laser.baud, err, sizeof err);
+		free(path);
+	}
+	if (!g->port) {
+		if (strcmp(err, g->last_problem) != 0)
+			log_warn("laser: %s; retrying", err);
+		snprintf(g->last_problem, sizeof g->last_problem, "%s", err);
+		g->retry_at = now + g->backoff;
+		g->backoff = g->backoff * 2 > 5 ? 5 : g->backoff * 2;
+		return;
+	}
+	g->last_problem[0] = '\0';
+	clear_flight(g);
+	g->hs_banner = false;
+	g->hs_deadline = now + g->cfg->laser.connect_timeout;
+	set_link(g, GRBL_CONNECTING, NULL);
+	/* A soft reset, not DTR: GRBL answers with its banner, and whatever a
+	 * previous host left in its buffers is gone. */
+	grbl_realtime(g, GRBL_RT_RESET);
+}
+
+/* --- responses ------------------------------------------------------ */
+
+static struct sent
+pop_flight(struct grbl *g)
+{
+	struct sent s = g->inflight[g->if_head];
+	g->if_head = (g->if_head + 1) % INFLIGHT_MAX;
+	g->if_count--;
+	g->if_bytes -= s.len;
+	return s;
+}
+
+static void
+answered(struct grbl *g, bool ok, int code)
+{
+	if (g->if_count == 0) {
+		log_warn("laser: %s with no line waiting for it", ok ? "ok" : "error");
+		return;
+	}
+	struct sent s = pop_flight(g);
+	char msg[300];
+	switch (s.kind) {
+	case K_STREAM:
+		if (ok) {
+			g->acked++;
+			if (g->acked == g->n_lines)
+				end_stream(g, true, NULL);
+			break;
+		}
+		snprintf(msg, sizeof msg, "line %ld (%s): error:%d, %s", s.line_no, s.text, code,
+		    grbl_error_text(code));
+		if (g->ev.error)
+			g->ev.error(g->arg, s.line_no, s.text, code, grbl_error_text(code));
+		/* GRBL goes on with what is already in its buffer: hold the
+		 * machine at once so that it does not run past the error. */
+		grbl_realtime(g, GRBL_RT_HOLD);
+		end_stream(g, false, msg);
+		break;
+	case K_COMMAND:
+		if (!ok && g->ev.error)
+			g->ev.error(g->arg, 0, s.text, code, grbl_error_text(code));
+		break;
+	case K_SETTING:
+		if (!ok) {
+			if (g->ev.error)
+				g->ev.error(g->arg, 0, s.text, code, grbl_error_text(code));
+			if (g->ev.setting)
+				g->ev.setting(g->arg, g->setting_num, g->setting_value, false);
+			g->setting_num = -1;
+		} else {
+			queue_line(g, K_READBACK, "$$");
+		}
+		break;
+	case K_READBACK:
+		if (g->setting_num >= 0 && g->ev.setting) {
+			double got = g->settings[g->setting_num];
+			bool same = ok && fabs(got - g->setting_value) <= 1e-6 * fmax(1, fabs(got));
+			g->ev.setting(g->arg, g->setting_num, g->setting_value, same);
+		}
+		g->setting_num = -1;
+		break;
+	case K_HS_INFO:
+		queue_line(g, K_HS_SETTINGS, "$$");
+		break;
+	case K_HS_SETTINGS:
+		g->backoff = 0.25;
+		g->next_poll = now_mono();
+		set_link(g, GRBL_READY, NULL);
+		break;
+	case K_ABANDONED:
+		break;
+	}
+}
+
+static void
+handle_line(struct grbl *g, const char *line)
+{
+	struct grbl_response r;
+	switch (grbl_parse(line, &g->st, &r)) {
+	case GRBL_R_OK:
+		answered(g, true, 0);
+		break;
+	case GRBL_R_ERROR:
+		answered(g, false, r.code);
+		break;
+	case GRBL_R_ALARM: {
+		char msg[200];
+		snprintf(msg, sizeof msg, "ALARM:%d, %s", r.code, grbl_alarm_text(r.code));
+		if (g->ev.alarm)
+			g->ev.alarm(g->arg, r.code, grbl_alarm_text(r.code));
+		end_stream(g, false, msg);
+		break;
+	}
+	case GRBL_R_STATUS:
+		g->poll_outstanding = false;
+		if (g->ev.status)
+			g->ev.status(g->arg, &g->st);
+		break;
+	case GRBL_R_BANNER:
+		/* GRBL reset: whatever was in its buffers is gone. */
+		if (g->link == GRBL_CONNECTING && !g->hs_banner) {
+			g->hs_banner = true;
+			clear_flight(g);
+			queue_line(g, K_HS_INFO, "$I");
+		} else {
+			end_stream(g, false, "the laser controller reset during the job");
+			clear_flight(g);
+			if (g->link == GRBL_READY && g->ev.message)
+				g->ev.message(g->arg, "the laser controller reset");
+		}
+		break;
+	case GRBL_R_SETTING:
+		g->settings[r.code] = r.value;
+		break;
+	case GRBL_R_MSG:
+		if (g->ev.message)
+			g->ev.message(g->arg, r.text);
+		break;
+	case GRBL_R_FEEDBACK:
+	case GRBL_R_STARTUP:
+	case GRBL_R_EMPTY:
+		break;
+	case GRBL_R_INVALID:
+		log_warn("laser: garbled line from the controller ignored");
+		break;
+	case GRBL_R_UNKNOWN:
+		log_warn("laser: unexpected line from the controller: '%.60s'", line);
+		break;
+	}
+}
+
+void
+grbl_on_io(struct grbl *g, short revents)
+{
+	char tmp[512];
+	if (!g->port)
+		return;
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		for (;;) {
+			ssize_t n = serial_read(g->port, tmp, sizeof tmp);
+			if (n < 0) {
+				disconnect(g, errno == EPIPE ? "the port hung up" : strerror(errno));
+				return;
+			}
+			if (n == 0)
+				break;
+			for (ssize_t i = 0; i < n; i++) {
+				char c = tmp[i];
+				if (c == '\n') {
+					g->rx[g->rx_len] = '\0';
+					if (g->rx_overlong)
+						log_warn("laser: over-long line from the controller dropped");
+					else
+						handle_line(g, g->rx);
+					g->rx_len = 0;
+					g->rx_overlong = false;
+					if (!g->port)
+						return;
+				} else if (c != '\r') {
+					if (g->rx_len < RX_LINE_MAX)
+						g->rx[g->rx_len++] = c;
+					else
+						g->rx_overlong = true;
+				}
+			}
+		}
+		if ((revents & (POLLHUP | POLLERR)) && g->port) {
+			disconnect(g, "the port hung up");
+			return;
+		}
+	}
+	pump(g);
+}
+
+int
+grbl_pollfd(const struct grbl *g, struct pollfd *pfd)
+{
+	if (!g->port)
+		return 0;
+	*pfd = (struct pollfd){ .fd = serial_fd(g->port),
+		.events = POLLIN | (g->txq.len ? POLLOUT : 0) };
+	return 1;
+}
+
+double
+grbl_next_deadline(const struct grbl *g)
+{
+	switch (g->link) {
+	case GRBL_DOWN: return g->retry_at;
+	case GRBL_CONNECTING: return g->hs_deadline;
+	default: return g->next_poll;
+	}
+}
+
+void
+grbl_on_timer(struct grbl *g, double now)
+{
+	if (g->link == GRBL_DOWN) {
+		if (now >= g->retry_at)
+			start_connect(g, now);
+		return;
+	}
+	if (g->link == GRBL_CONNECTING) {
+		if (now >= g->hs_deadline) {
+			char why[128];
+			snprintf(why, sizeof why, "no GRBL answer within %g s of a reset",
+			    g->cfg->laser.connect_timeout);
+			log_warn("laser: %s", why);
+			disconnect(g, why);
+		}
+		return;
+	}
+	if (now >= g->next_poll) {
+		/* One status request at a time; a lost answer is asked again. */
+		if (!g->poll_outstanding || now - g->poll_sent > 1.0) {
+			grbl_realtime(g, GRBL_RT_STATUS);
+			g->poll_outstanding = true;
+			g->poll_sent = now;
+		}
+		g->next_poll = now + 1.0 / g->cfg->laser.status_hz;
+	}
+}
+
+/* --- public --------------------------------------------------------- */
+
+struct grbl *
+grbl_new(const struct cfg *cfg, const struct grbl_events *ev, void *arg)
+{
+	struct grbl *g = xcalloc(1, sizeof *g);
+	g->cfg = cfg;
+	if (ev)
+		g->ev = *ev;
+	g->arg = arg;
+	g->backoff = 0.25;
+	g->retry_at = 0;
+	g->setting_num = -1;
+	g->st.substate = -1;
+	g->st.line = -1;
+	g->st.ov[0] = g->st.ov[1] = g->st.ov[2] = 100;
+	snprintf(g->st.state, sizeof g->st.state, "?");
+	for (int i = 0; i < 256; i++)
+		g->settings[i] = NAN;
+	buf_init(&g->txq);
+	return g;
+}
+
+void
+grbl_free(struct grbl *g)
+{
+	if (!g)
+		return;
+	if (g->port)
+		serial_close(g->port);
+	free_stream(g);
+	buf_free(&g->txq);
+	free(g);
+}
+
+enum grbl_link
+grbl_link_state(const struct grbl *g)
+{
+	return g->link;
+}
+
+const struct grbl_status *
+grbl_last_status(const struct grbl *g)
+{
+	return &g->st;
+}
+
+double
+grbl_setting(const struct grbl *g, int num)
+{
+	return num >= 0 && num < 256 ? g->settings[num] : NAN;
+}
+
+static int
+ready_or_say(const struct grbl *g, char *err, size_t errlen)
+{
+	if (g->link != GRBL_READY) {
+		snprintf(err, errlen, "the laser is not connected");
+		return -1;
+	}
+	if (g->streaming) {
+		snprintf(err, errlen, "the laser is running a job");
+		return -1;
+	}
+	return 0;
+}
+
+int
+grbl_command(struct grbl *g, const char *line, char *err, size_t errlen)
+{
+	char clean[GRBL_MAX_LINE + 2];
+	if (ready_or_say(g, err, errlen) < 0)
+		return -1;
+	int n = grbl_clean_line(line, clean, sizeof clean);
+	if (n <= 0) {
+		snprintf(err, errlen, n < 0 ? "the line is not ASCII or longer than %d characters" :
+		    "the line is empty", GRBL_MAX_LINE);
+		return -1;
+	}
+	if (clean[0] == '$' && isdigit((unsigned char)clean[1]) && strchr(clean, '=')) {
+		snprintf(err, errlen, "settings are written with grbl_write_setting, one at a time");
+		return -1;
+	}
+	if (queue_line(g, K_COMMAND, clean) < 0) {
+		snprintf(err, errlen, "too many commands are waiting");
+		return -1;
+	}
+	return 0;
+}
+
+int
+grbl_write_setting(struct grbl *g, int num, double value, char *err, size_t errlen)
+{
+	char line[64];
+	if (ready_or_say(g, err, errlen) < 0)
+		return -1;
+	if (num < 0 || num > 255 || !isfinite(value) || value < 0) {
+		snprintf(err, errlen, "$%d=%g is not a setting GRBL can take", num, value);
+		return -1;
+	}
+	if (g->setting_num >= 0) {
+		snprintf(err, errlen, "another setting is being written");
+		return -1;
+	}
+	snprintf(line, sizeof line, "$%d=%.6g", num, value);
+	g->setting_num = num;
+	g->setting_value = value;
+	return queue_line(g, K_SETTING, line);
+}
+
+int
+grbl_stream_text(struct grbl *g, const char *text, char *err, size_t errlen)
+{
+	if (ready_or_say(g, err, errlen) < 0)
+		return -1;
+	long cap = 64, n = 0, line_no = 0;
+	char **lines = xcalloc((size_t)cap, sizeof *lines);
+	long *nos = xcalloc((size_t)cap, sizeof *nos);
+	const char *p = text;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char raw[1024], clean[GRBL_MAX_LINE + 2];
+		line_no++;
+		if (len >= sizeof raw) {
+			snprintf(err, errlen, "line %ld is %zu characters long; GRBL takes at most %d",
+			    line_no, len, GRBL_MAX_LINE);
+			goto refuse;
+		}
+		memcpy(raw, p, len);
+		raw[len] = '\0';
+		int k = grbl_clean_line(raw, clean, sizeof clean);
+		if (k < 0) {
+			snprintf(err, errlen, "line %ld is not printable ASCII or is longer than %d "
+			    "characters without spaces and comments", line_no, GRBL_MAX_LINE);
+			goto refuse;
+		}
+		if (k > 0) {
+			if (n == cap) {
+				cap *= 2;
+				lines = xrealloc(lines, (size_t)cap * sizeof *lines);
+				nos = xrealloc(nos, (size_t)cap * sizeof *nos);
+			}
+			lines[n] = xstrdup(clean);
+			nos[n++] = line_no;
+		}
+		p = eol ? eol + 1 : p + len;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "the program has no G-code line");
+		goto refuse;
+	}
+	free_stream(g);
+	g->lines = lines;
+	g->line_nos = nos;
+	g->n_lines = n;
+	g->streaming = true;
+	g->started = now_mono();
+	pump(g);
+	return 0;
+refuse:
+	for (long i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	free(nos);
+	return -1;
+}
+
+int
+grbl_stream_file(struct grbl *g, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct buf b;
+	buf_init(&b);
+	char tmp[8192];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		buf_append(&b, tmp, n);
+	fclose(f);
+	if (b.len && memchr(b.data, '\0', b.len)) {
+		snprintf(err, errlen, "%s is not a text file", path);
+		buf_free(&b);
+		return -1;
+	}
+	int rc = grbl_stream_text(g, b.data ? b.data : "", err, errlen);
+	buf_free(&b);
+	return rc;
+}
+
+void
+grbl_stream_cancel(struct grbl *g, const char *why)
+{
+	end_stream(g, false, why);
+}
+
+bool
+grbl_streaming(const struct grbl *g)
+{
+	return g->streaming;
+}
+
+void
+grbl_progress(const struct grbl *g, struct grbl_progress *p)
+{
+	p->total = g->n_lines;
+	p->sent = g->next;
+	p->acked = g->acked;
+	p->elapsed = g->n_lines ? now_mono() - g->started : 0;
+	p->remaining = g->acked > 0 ? (double)(g->n_lines - g->acked) * p->elapsed / (double)g->acked : -1;
+	p->in_flight_bytes = g->if_bytes;
+}

@@ -1,0 +1,211 @@
+/*
+ * The simulated Riden RD60xx supply used as the plating rectifier (shared
+ * domain facts §5). The bath is a resistance: the supply holds V_SET until
+ * the current would pass I_SET, then limits the current (CC). Current
+ * flows only while the output is enabled AND the rectifier relay is
+ * energised. Ampere-hours and watt-hours integrate what flowed.
+ *
+ * Registers 55-62 are the factory calibration: writes are accepted, as on
+ * the real unit, but counted, so that tests prove nobody writes them.
+ * Simulator extension: the real unit has no communication watchdog; this
+ * one switches its output off when no request at all came for the
+ * device's watchdog period, armed by the first request.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sim_mbdev.h"
+
+#define N_REGS 120
+
+enum { R_MODEL = 0, R_SN_H = 1, R_SN_L = 2, R_FW = 3, R_TSIGN = 4, R_TEMP = 5, R_VSET = 8,
+	R_ISET = 9, R_VOUT = 10, R_IOUT = 11, R_POWER = 13, R_VIN = 14, R_PROT = 16, R_CC = 17,
+	R_OUTPUT = 18, R_PSIGN = 34, R_PTEMP = 35, R_AH_H = 38, R_AH_L = 39, R_WH_H = 40,
+	R_WH_L = 41, R_CAL_FIRST = 55, R_CAL_LAST = 62 };
+
+struct riden {
+	uint16_t r[N_REGS];
+	double v_scale, i_scale;    /* engineering value per count */
+	double i_max;               /* A the model can deliver */
+	double ah, wh;
+	bool armed;
+	bool out_on;
+	double volts_logged;
+};
+
+static void
+scales(struct riden *rd, int model)
+{
+	if (model == 60065) {           /* RD6006P */
+		rd->v_scale = 0.001;
+		rd->i_scale = 0.0001;
+		rd->i_max = 6;
+	} else if (model >= 60120) {    /* RD6012, RD6018 */
+		rd->v_scale = 0.01;
+		rd->i_scale = 0.01;
+		rd->i_max = model >= 60180 ? 18 : 12;
+	} else {                        /* RD6006 */
+		rd->v_scale = 0.01;
+		rd->i_scale = 0.001;
+		rd->i_max = 6;
+	}
+}
+
+static void
+power_on(struct mbdev *d)
+{
+	struct riden *rd = d->state;
+	int model = d->env.cfg->sim.rectifier_model ? d->env.cfg->sim.rectifier_model : 60062;
+	uint16_t cal[8];
+
+	memcpy(cal, rd->r + R_CAL_FIRST, sizeof cal);
+	memset(rd->r, 0, sizeof rd->r);
+	rd->r[R_MODEL] = (uint16_t)model;
+	rd->r[R_SN_H] = 0;
+	rd->r[R_SN_L] = 12345;
+	rd->r[R_FW] = 128;
+	rd->r[R_TEMP] = 28;
+	rd->r[R_VIN] = 2400;
+	rd->r[R_PTEMP] = 25;
+	scales(rd, model);
+	/* The counters and the calibration live in the unit's EEPROM. */
+	uint32_t ah = (uint32_t)lround(rd->ah * 1000), wh = (uint32_t)lround(rd->wh * 1000);
+	rd->r[R_AH_H] = (uint16_t)(ah >> 16);
+	rd->r[R_AH_L] = (uint16_t)ah;
+	rd->r[R_WH_H] = (uint16_t)(wh >> 16);
+	rd->r[R_WH_L] = (uint16_t)wh;
+	memcpy(rd->r + R_CAL_FIRST, cal, sizeof cal);
+	rd->armed = false;
+}
+
+static void
+riden_init(struct mbdev *d)
+{
+	struct riden *rd = calloc(1, sizeof *rd);
+	if (!rd)
+		abort();
+	d->state = rd;
+	static const uint16_t cal[8] = { 1002, 998, 1001, 20, 999, 1003, 15, 1000 };
+	memcpy(rd->r + R_CAL_FIRST, cal, sizeof cal);
+	power_on(d);
+}
+
+static int
+riden_read(struct mbdev *d, uint16_t addr, uint16_t *v)
+{
+	struct riden *rd = d->state;
+	rd->armed = true;
+	if (addr >= N_REGS)
+		return MBX_ADDRESS;
+	*v = rd->r[addr];
+	return MBX_NONE;
+}
+
+static int
+riden_write(struct mbdev *d, uint16_t addr, uint16_t v)
+{
+	struct riden *rd = d->state;
+	rd->armed = true;
+	if (addr >= N_REGS)
+		return MBX_ADDRESS;
+	if (addr >= R_CAL_FIRST && addr <= R_CAL_LAST) {
+		d->cal_writes++;
+		log_warn("rectifier: factory calibration register %u written (%u): a real "
+		    "unit would lose its calibration", addr, v);
+		rd->r[addr] = v;
+		return MBX_NONE;
+	}
+	switch (addr) {
+	case R_VSET:
+		if (v * rd->v_scale > 60.0)
+			return MBX_VALUE;
+		break;
+	case R_ISET:
+		if (v * rd->i_scale > rd->i_max + 1e-9)
+			return MBX_VALUE;
+		break;
+	case R_OUTPUT:
+		if (v > 1)
+			return MBX_VALUE;
+		break;
+	default:
+		return MBX_VALUE;       /* measurements and identity are read-only */
+	}
+	rd->r[addr] = v;
+	return MBX_NONE;
+}
+
+static void
+riden_step(struct mbdev *d, double dt)
+{
+	struct riden *rd = d->state;
+	double period = d->cfg->watchdog;
+	if (rd->armed && period > 0 && d->now - d->last_request > period && rd->r[R_OUTPUT]) {
+		rd->r[R_OUTPUT] = 0;
+		rd->armed = false;
+	}
+	bool on = rd->r[R_OUTPUT] && mbdev_line(d, LINE_RECTIFIER_ENABLE);
+	double vset = rd->r[R_VSET] * rd->v_scale, iset = rd->r[R_ISET] * rd->i_scale;
+	double r = d->env.cfg->sim.bath_resistance > 0 ? d->env.cfg->sim.bath_resistance : 2;
+	double v = 0, i = 0;
+	bool cc = false;
+	if (on) {
+		v = vset;
+		i = v / r;
+		if (i > iset) {
+			i = iset;
+			v = i * r;
+			cc = true;
+		}
+	}
+	rd->ah += i * dt / 3600.0;
+	rd->wh += v * i * dt / 3600.0;
+	rd->r[R_VOUT] = (uint16_t)lround(v / rd->v_scale);
+	rd->r[R_IOUT] = (uint16_t)lround(i / rd->i_scale);
+	rd->r[R_POWER] = (uint16_t)lround(v * i * 100);
+	rd->r[R_CC] = cc;
+	uint32_t ah = (uint32_t)lround(rd->ah * 1000), wh = (uint32_t)lround(rd->wh * 1000);
+	rd->r[R_AH_H] = (uint16_t)(ah >> 16);
+	rd->r[R_AH_L] = (uint16_t)ah;
+	rd->r[R_WH_H] = (uint16_t)(wh >> 16);
+	rd->r[R_WH_L] = (uint16_t)wh;
+	mbdev_log_bool(d, "output", &rd->out_on, on);
+	double vq = round(v * 100) / 100;
+	if (vq != rd->volts_logged && d->env.actuator) {
+		char text[32];
+		snprintf(text, sizeof text, "%.2f", vq);
+		d->env.actuator(d->env.arg, d->cfg->name, "voltage", text);
+		rd->volts_logged = vq;
+	}
+}
+
+static void
+riden_reboot(struct mbdev *d)
+{
+	power_on(d);
+}
+
+static void
+riden_runaway(struct mbdev *d)
+{
+	(void)d;    /* a supply has no heater */
+}
+
+static void
+riden_describe(struct mbdev *d, struct buf *out)
+{
+	struct riden *rd = d->state;
+	buf_printf(out, "{\"output\":%d,\"ah\":%.4f,\"wh\":%.4f,\"calwrites\":%lu,\"regs\":{",
+	    rd->out_on, rd->ah, rd->wh, d->cal_writes);
+	static const int shown[] = { R_MODEL, R_VSET, R_ISET, R_VOUT, R_IOUT, R_CC, R_OUTPUT,
+		R_AH_H, R_AH_L };
+	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+		buf_printf(out, "%s\"%d\":%u", i ? "," : "", shown[i], rd->r[shown[i]]);
+	buf_printf(out, "}}");
+}
+
+const struct mbdev_ops mbdev_riden_ops = { "riden-rd60xx", riden_init, riden_read, riden_write,
+	riden_step, riden_reboot, riden_runaway, riden_describe };
