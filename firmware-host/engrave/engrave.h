@@ -279,9 +279,10 @@ double engrave_ring_circumference(double size);
 double engrave_order(struct engrave_paths *p);
 /* Travel length of the order as it stands, starting from (0,0). */
 double engrave_travel(const struct engrave_paths *p);
-/* Lower bound on the travel of any order: the larger of the minimum
- * spanning tree over paths (edge = nearest endpoints) and the sum of each
- * path's nearest other endpoint, less the largest. */
+/* Lower bound on the travel of any order: the largest of the minimum
+ * spanning tree over paths (edge = shortest hop between entry points: ends
+ * of open paths, any vertex of closed ones), the sum of each path's nearest
+ * neighbour less the largest, and both over the open paths alone. */
 double engrave_travel_bound(const struct engrave_paths *p);
 
 struct engrave_gcode_opts {

@@ -612,10 +612,9 @@ hop(const struct engrave_poly *a, const struct engrave_poly *b)
 	return best;
 }
 
-double
-engrave_travel_bound(const struct engrave_paths *p)
+static double
+bound_of(const struct engrave_poly *v, size_t n)
 {
-	size_t n = p->n;
 	if (n < 2)
 		return 0;
 	double *key = xmalloc(n * sizeof(double));
@@ -640,7 +639,7 @@ engrave_travel_bound(const struct engrave_paths *p)
 		for (size_t i = 0; i < n; i++) {
 			if (in[i])
 				continue;
-			double w = hop(&p->v[u], &p->v[i]);
+			double w = hop(&v[u], &v[i]);
 			if (w < nearest[u]) nearest[u] = w;
 			if (w < nearest[i]) nearest[i] = w;
 			if (w < key[i])
@@ -658,6 +657,24 @@ engrave_travel_bound(const struct engrave_paths *p)
 	free(nearest);
 	sum -= mx;
 	return mst > sum ? mst : sum;
+}
+
+double
+engrave_travel_bound(const struct engrave_paths *p)
+{
+	/* A closed path is left where it was entered, so skipping it never
+	 * lengthens a tour (triangle inequality): a bound for the open paths
+	 * alone bounds the whole job too, and is the tighter one for hatched
+	 * work, where hatch ends touch the outlines. */
+	double all = bound_of(p->v, p->n);
+	struct engrave_poly *open = xmalloc((p->n + 1) * sizeof(*open));
+	size_t no = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->v[i].closed && p->v[i].n)
+			open[no++] = p->v[i];
+	double only_open = no < p->n ? bound_of(open, no) : 0;
+	free(open);
+	return all > only_open ? all : only_open;
 }
 
 /* ---- G-code ------------------------------------------------------------- */

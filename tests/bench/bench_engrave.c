@@ -6,10 +6,12 @@
  * compact G-code's bytes per segment against a plain writer, and the
  * estimated machine time at the configured speeds.
  *
- * The bound is engrave_travel_bound(): the larger of the minimum spanning
- * tree over paths (edge = nearest pair of endpoints; any burn order's
- * travel moves link all paths, so they weigh at least the MST) and the sum
- * over paths of the nearest other endpoint less the largest one.
+ * The bound is engrave_travel_bound(): the largest of the minimum spanning
+ * tree over paths (edge = shortest hop between entry points; any burn
+ * order's travel moves link all paths, so they weigh at least the MST), the
+ * sum over paths of the nearest neighbour less the largest one, and both
+ * again over the open paths alone (skipping a closed path, left where it
+ * was entered, never lengthens a tour).
  */
 #include <stdio.h>
 #include <stdlib.h>
