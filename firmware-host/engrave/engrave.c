@@ -226,17 +226,38 @@ preview(const struct engrave_request *req, const struct engrave_result *res, dou
 
 /* Bends block coordinates (mm, x centred on 0, baseline y = 0) around a
  * circle of radius r centred at (cx, cy): the baseline follows the top of
- * the circle, reading clockwise. */
+ * the circle, reading clockwise. Straight edges would become chords, so
+ * they are first cut into pieces whose sagitta stays within tol. */
 static void
-bend(struct engrave_paths *p, double r, double cx, double cy)
+bend(struct engrave_paths *p, double r, double cx, double cy, double tol)
 {
-	for (size_t i = 0; i < p->n; i++)
-		for (size_t j = 0; j < p->v[i].n; j++) {
-			struct engrave_pt *q = &p->v[i].pts[j];
-			double th = q->x / r, rad = r + q->y;
-			q->x = cx + rad * sin(th);
-			q->y = cy + rad * cos(th);
+	double step = sqrt(8 * r * (tol > 0 ? tol : 0.01));
+	for (size_t i = 0; i < p->n; i++) {
+		struct engrave_poly *q = &p->v[i];
+		if (q->n < 2)
+			continue;
+		struct engrave_poly d = { 0 };
+		d.closed = q->closed;
+		engrave_poly_add(&d, q->pts[0].x, q->pts[0].y);
+		for (size_t j = 1; j < q->n; j++) {
+			struct engrave_pt a = q->pts[j - 1], b = q->pts[j];
+			double len = sqrt((b.x - a.x) * (b.x - a.x) + (b.y - a.y) * (b.y - a.y));
+			int k = (int)ceil(len / step);
+			if (k > 1000)
+				k = 1000;
+			for (int m = 1; m < k; m++)
+				engrave_poly_add(&d, a.x + (b.x - a.x) * m / k, a.y + (b.y - a.y) * m / k);
+			engrave_poly_add(&d, b.x, b.y);
 		}
+		free(q->pts);
+		*q = d;
+		for (size_t j = 0; j < q->n; j++) {
+			struct engrave_pt *pt = &q->pts[j];
+			double th = pt->x / r, rad = r + pt->y;
+			pt->x = cx + rad * sin(th);
+			pt->y = cy + rad * cos(th);
+		}
+	}
 }
 
 static enum engrave_status
@@ -354,7 +375,7 @@ fit_text(const struct engrave_settings *s, const struct engrave_request *req, co
 	if (arc) {
 		if (!(req->arc_radius > 0))
 			r = rc - (b.y1 > 0 ? b.y1 : 0) * sc;
-		bend(&block, r, w / 2, h / 2);
+		bend(&block, r, w / 2, h / 2, s->chord_tolerance);
 	} else {
 		/* Place the block's ink box in the area: vertically centred,
 		 * horizontally by alignment. */

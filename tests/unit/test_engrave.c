@@ -467,6 +467,16 @@ t_ring_and_arc(void)
 		}
 	CHECK(rmax <= 10 - s.edge_margin + 1e-6);
 	CHECK(rmax > 9);  /* letters reach the edge rather than the centre */
+	/* The baseline is bent, not cut into chords: no burn segment is long
+	 * enough to stray more than the chord tolerance from its arc. */
+	double longest = 0;
+	for (size_t i = 0; i < res.toolpath.n; i++)
+		for (size_t j = 1; j < res.toolpath.v[i].n; j++) {
+			struct engrave_pt a = res.toolpath.v[i].pts[j - 1], b2 = res.toolpath.v[i].pts[j];
+			if (hypot(a.x - b2.x, a.y - b2.y) > longest)
+				longest = hypot(a.x - b2.x, a.y - b2.y);
+		}
+	CHECK(longest <= sqrt(8 * 10 * s.chord_tolerance) + 1e-6);
 	engrave_result_free(&res);
 	engrave_cache_clear();
 }

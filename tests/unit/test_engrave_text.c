@@ -129,6 +129,8 @@ engrave_sample(const char *text, const char *lang, enum engrave_fill fill)
 	CHECK(b.x0 >= S.edge_margin - 1e-6 && b.x1 <= 40 - S.edge_margin + 1e-6);
 	CHECK(b.y0 >= S.edge_margin - 1e-6 && b.y1 <= 10 - S.edge_margin + 1e-6);
 	CHECK(res.stats.travel_mm <= res.stats.travel_as_drawn_mm + 1e-9);
+	/* The bound is a bound on real work too (closed contours included). */
+	CHECK(res.stats.travel_mm >= engrave_travel_bound(&res.toolpath) - 1e-9);
 	/* The preview shows every burnt path: count its subpaths. */
 	const char *burn = strstr(res.svg, "id=\"burn\"");
 	CHECK(burn != NULL);
