@@ -21,6 +21,9 @@
 #include "util.h"
 
 #define CAP_EM 0.7
+/* A job bigger than this is not an engraving on a jewel but a runaway
+ * design: refused before it ties up the daemon (about a second of work). */
+#define MAX_SEGMENTS 300000
 
 /* Fallback chains: Debian's fonts-noto-core, fonts-noto-cjk and
  * fonts-dejavu-core. NotoSansCJK-Regular.ttc faces: 0 JP, 1 KR, 2 SC, 3 TC. */
@@ -593,10 +596,24 @@ engrave_run(const struct engrave_settings *s, const struct engrave_request *req,
 		struct engrave_paths hatch;
 		engrave_paths_init(&hatch);
 		bool eo = req->content == ENGRAVE_SYMBOL || req->content == ENGRAVE_SVG;
-		engrave_hatch(&geom, iv, req->hatch_angle, eo, &hatch);
-		if (req->cross_hatch)
-			engrave_hatch(&geom, iv, req->hatch_angle + 90, eo, &hatch);
+		size_t n1 = engrave_hatch(&geom, iv, req->hatch_angle, eo, MAX_SEGMENTS, &hatch);
+		size_t n2 = 0;
+		if (req->cross_hatch && n1 != SIZE_MAX)
+			n2 = engrave_hatch(&geom, iv, req->hatch_angle + 90, eo, MAX_SEGMENTS - n1, &hatch);
 		engrave_paths_move(&geom, &hatch);
+		if (n1 == SIZE_MAX || n2 == SIZE_MAX) {
+			engrave_paths_free(&geom);
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "hatching at %.3g mm would need more than %d lines: use a simpler design "
+			    "or a wider interval", iv, MAX_SEGMENTS);
+		}
+	}
+	if (engrave_paths_segments(&geom) > MAX_SEGMENTS) {
+		size_t n = engrave_paths_segments(&geom);
+		engrave_paths_free(&geom);
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the engraving would have %zu segments; at most %d: use a simpler design", n,
+		    MAX_SEGMENTS);
 	}
 	res->toolpath = geom;
 	res->stats.travel_as_drawn_mm = engrave_travel(&res->toolpath);

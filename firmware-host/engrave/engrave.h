@@ -60,9 +60,10 @@ double engrave_paths_length(const struct engrave_paths *p);
  * mm, angle in degrees, inside meaning nonzero winding (glyphs, whose
  * shaped outlines may overlap) or even-odd (designs: a contour inside a
  * contour is a hole whatever its direction); appended to dst. Returns the
- * number of lines added. */
+ * number of lines added, or SIZE_MAX when more than max_lines would be
+ * needed (dst then holds max_lines of them). */
 size_t engrave_hatch(const struct engrave_paths *src, double interval,
-    double angle_deg, bool even_odd, struct engrave_paths *dst);
+    double angle_deg, bool even_odd, size_t max_lines, struct engrave_paths *dst);
 
 /* ---- SVG reader ------------------------------------------------------- */
 

@@ -130,6 +130,18 @@ struct crossing {
 	int dir;
 };
 
+struct hatch_edge {
+	double x0, y0, x1, y1;
+	double lo, hi;              /* y range */
+};
+
+static int
+edge_lo_cmp(const void *a, const void *b)
+{
+	double d = ((const struct hatch_edge *)a)->lo - ((const struct hatch_edge *)b)->lo;
+	return (d > 0) - (d < 0);
+}
+
 static int
 crossing_cmp(const void *a, const void *b)
 {
@@ -139,7 +151,7 @@ crossing_cmp(const void *a, const void *b)
 
 size_t
 engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg,
-    bool even_odd, struct engrave_paths *dst)
+    bool even_odd, size_t max_lines, struct engrave_paths *dst)
 {
 	if (!(interval > 0) || src->n == 0)
 		return 0;
@@ -151,7 +163,7 @@ engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg
 			n_edges += src->v[i].n;
 	if (n_edges == 0)
 		return 0;
-	struct { double x0, y0, x1, y1; } *e = xmalloc(n_edges * sizeof(*e));
+	struct hatch_edge *e = xmalloc(n_edges * sizeof(*e));
 	size_t ne = 0;
 	double ymin = DBL_MAX, ymax = -DBL_MAX;
 	for (size_t i = 0; i < src->n; i++) {
@@ -165,6 +177,8 @@ engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg
 			if (y0 == y1)
 				continue;
 			e[ne].x0 = x0; e[ne].y0 = y0; e[ne].x1 = x1; e[ne].y1 = y1;
+			e[ne].lo = y0 < y1 ? y0 : y1;
+			e[ne].hi = y0 < y1 ? y1 : y0;
 			ne++;
 			if (y0 < ymin) ymin = y0;
 			if (y0 > ymax) ymax = y0;
@@ -176,9 +190,23 @@ engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg
 	double y = ceil(ymin / interval) * interval;
 	if (y == ymin)
 		y += interval * 0.5;
+	/* Scanline with an active edge list: edges sorted by their lowest y
+	 * enter as the line passes it and leave past their highest, so a
+	 * design with many edges costs edges + crossings, not edges x rows. */
+	qsort(e, ne, sizeof(*e), edge_lo_cmp);
+	size_t *active = xmalloc((ne + 1) * sizeof(size_t)), na = 0, next = 0;
 	for (size_t row = 0; y < ymax && ne; y += interval, row++) {
 		size_t nc = 0;
-		for (size_t k = 0; k < ne; k++) {
+		while (next < ne && e[next].lo <= y)
+			active[na++] = next++;
+		for (size_t ai = 0; ai < na;) {
+			if (e[active[ai]].hi <= y)
+				active[ai] = active[--na];
+			else
+				ai++;
+		}
+		for (size_t ai = 0; ai < na; ai++) {
+			size_t k = active[ai];
 			double y0 = e[k].y0, y1 = e[k].y1;
 			int dir = y1 > y0 ? 1 : -1;
 			if ((y0 <= y && y < y1) || (y1 <= y && y < y0)) {
@@ -198,6 +226,10 @@ engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg
 			wind += even_odd ? 1 : cr[k].dir;
 			if ((even_odd ? (wind & 1) == 0 : wind == 0) || cr[k + 1].x - cr[k].x <= 1e-9)
 				continue;
+			if (added == max_lines) {
+				added = SIZE_MAX;
+				goto done;
+			}
 			struct engrave_poly *l = engrave_paths_new_poly(dst);
 			double xa = cr[k].x, xb = cr[k + 1].x;
 			if (row & 1) {  /* boustrophedon: the order as drawn is already fair */
@@ -208,6 +240,8 @@ engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg
 			added++;
 		}
 	}
+done:
+	free(active);
 	free(cr);
 	free(e);
 	return added;

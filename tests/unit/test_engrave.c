@@ -197,17 +197,17 @@ t_hatch(void)
 	engrave_paths_init(&p);
 	engrave_paths_init(&h);
 	square(&p, 0, 0, 10, true);
-	CHECK_INT(engrave_hatch(&p, 1, 0, false, &h), 10);
+	CHECK_INT(engrave_hatch(&p, 1, 0, false, 1000, &h), 10);
 	CHECK_NEAR(engrave_paths_length(&h), 100, 1e-9);
 	engrave_paths_free(&h);
 	/* A square hole wound the same way: nonzero fills it, even-odd not. */
 	square(&p, 3, 3, 4, true);
 	engrave_paths_init(&h);
-	engrave_hatch(&p, 1, 0, false, &h);
+	engrave_hatch(&p, 1, 0, false, 1000, &h);
 	CHECK_NEAR(engrave_paths_length(&h), 100, 1e-9);
 	engrave_paths_free(&h);
 	engrave_paths_init(&h);
-	engrave_hatch(&p, 1, 0, true, &h);
+	engrave_hatch(&p, 1, 0, true, 1000, &h);
 	CHECK_NEAR(engrave_paths_length(&h), 100 - 16, 1e-9);
 	engrave_paths_free(&h);
 	/* At 45 degrees the hatched length is still the area over the interval. */
@@ -215,8 +215,15 @@ t_hatch(void)
 	engrave_paths_init(&p);
 	square(&p, 0, 0, 10, true);
 	engrave_paths_init(&h);
-	engrave_hatch(&p, 0.1, 45, false, &h);
+	engrave_hatch(&p, 0.1, 45, false, 1000, &h);
 	CHECK_NEAR(engrave_paths_length(&h), 1000, 2);
+	engrave_paths_free(&h);
+	engrave_paths_init(&h);
+	CHECK(engrave_hatch(&p, 0.1, 45, false, 50, &h) == SIZE_MAX);
+	CHECK_INT(h.n, 50);
+	engrave_paths_free(&h);
+	engrave_paths_init(&h);
+	engrave_hatch(&p, 0.1, 45, false, 1000, &h);
 	struct engrave_bbox b = engrave_paths_bbox(&h);
 	CHECK(b.x0 >= -1e-9 && b.y0 >= -1e-9 && b.x1 <= 10 + 1e-9 && b.y1 <= 10 + 1e-9);
 	engrave_paths_free(&h);
