@@ -341,6 +341,8 @@ hershey_load(const char *path)
 	free(cache.hershey);
 	cache.hershey = NULL;
 	cache.n_hershey = 0;
+	free(cache.hershey_path);
+	cache.hershey_path = NULL;
 	/* JHF: 5 columns of glyph number, 3 of vertex count, then count pairs
 	 * of letters (value - 'R'); the first pair is the left and right
 	 * bearing, " R" lifts the pen. Long glyphs wrap onto more lines. */
@@ -436,9 +438,11 @@ chain_find(const struct engrave_settings *s, const char *key)
 	return NULL;
 }
 
+/* The first font of the chains that has cp; *unloadable is set to the
+ * first configured font that could not be loaded on the way. */
 static struct font *
 font_for(const struct engrave_settings *s, hb_script_t script, const char *lang, uint32_t cp,
-    struct font *prefer)
+    struct font *prefer, const char **unloadable)
 {
 	if (prefer && FT_Get_Char_Index(prefer->face, cp))
 		return prefer;
@@ -458,6 +462,8 @@ font_for(const struct engrave_settings *s, hb_script_t script, const char *lang,
 			continue;
 		for (const char *const *f = chains[c]->fonts; *f; f++) {
 			struct font *ft = font_get(*f);
+			if (!ft && !*unloadable)
+				*unloadable = *f;
 			if (ft && FT_Get_Char_Index(ft->face, cp))
 				return ft;
 		}
@@ -707,6 +713,7 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 	 * that spaces and marks stay in their word's run. */
 	size_t line = 1;
 	struct font *prev = NULL;
+	const char *unloadable = NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (chars[i].cp == '\n') {
 			line++;
@@ -719,13 +726,24 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 			continue;
 		}
 		bool attach = is_mark_or_joiner(chars[i].cp, uf) || chars[i].cp == ' ';
-		chars[i].font = font_for(s, chars[i].script, lang, chars[i].cp, attach ? prev : NULL);
+		chars[i].font = font_for(s, chars[i].script, lang, chars[i].cp, attach ? prev : NULL,
+		    &unloadable);
 		if (!chars[i].font && attach && prev)
 			chars[i].font = prev;  /* the shaper handles a mark the font lacks */
 		if (!chars[i].font)
 			add_missing(res, chars[i].cp, i, line);
 		else
 			prev = chars[i].font;
+	}
+	if (res->n_missing && unloadable) {
+		/* Not the client's text: the bench lacks a configured font. */
+		free(res->missing);
+		res->missing = NULL;
+		res->n_missing = 0;
+		free(chars);
+		return engrave_fail(res, ENGRAVE_ERR_FONT,
+		    "the configured font %s cannot be loaded (install the Debian package that "
+		    "ships it, or fix engrave.fonts)", unloadable);
 	}
 	if (res->n_missing) {
 		struct buf b;

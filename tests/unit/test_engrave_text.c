@@ -294,6 +294,30 @@ t_missing(void)
 }
 
 static void
+t_font_unavailable(void)
+{
+	/* A chain naming a file that is not there: the bench is at fault,
+	 * and the message says which file, not that the client's text is. */
+	static const char *const none[] = { "/nonexistent/NotoSans-Regular.ttf", NULL };
+	static const struct engrave_font_chain chains[] = { { "*", none }, { NULL, NULL } };
+	struct engrave_settings s2 = S;
+	s2.fonts = chains;
+	struct engrave_line *l;
+	size_t n;
+	struct engrave_result res = { 0 };
+	CHECK_INT(engrave_text_layout(&s2, "Anna", NULL, false, 0.01, &l, &n, &res), ENGRAVE_ERR_FONT);
+	CHECK_CONTAINS(res.error, "/nonexistent/NotoSans-Regular.ttf cannot be loaded");
+	CHECK_INT(res.n_missing, 0);
+	engrave_result_free(&res);
+	s2.hershey_dir = "/nonexistent";
+	struct engrave_request r = { .content = ENGRAVE_TEXT, .text = "Anna",
+		.area = ENGRAVE_AREA_RECT, .width = 20, .height = 3, .fill = ENGRAVE_FILL_STROKE };
+	CHECK_INT(engrave_run(&s2, &r, &res), ENGRAVE_ERR_FONT);
+	CHECK_CONTAINS(res.error, "/nonexistent/futural.jhf cannot be read");
+	engrave_result_free(&res);
+}
+
+static void
 t_hershey(void)
 {
 	struct engrave_line *l;
@@ -354,6 +378,7 @@ main(void)
 	RUN(t_cjk);
 	RUN(t_mixed_lines);
 	RUN(t_missing);
+	RUN(t_font_unavailable);
 	RUN(t_hershey);
 	RUN(t_dates_engraved);
 	engrave_cache_clear();
