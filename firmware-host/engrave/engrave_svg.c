@@ -2,7 +2,8 @@
  * SVG reader for engraving designs: a small XML tokenizer that keeps only
  * geometry (path with every command including elliptical arcs, rect with
  * rounded corners, circle, ellipse, line, polyline, polygon; g and nested
- * svg with transform; the root viewBox), flattening curves to polylines.
+ * svg with transform; the root viewBox; use of an element of the same
+ * document), flattening curves to polylines.
  *
  * Designs come from outside (a client's file), so the reader is defensive:
  * bounded size, depth, number magnitude and point count; no entity
@@ -46,7 +47,21 @@ struct svg {
 	double vb[4];
 	bool have_vb;
 	double doc_w, doc_h;
+	/* Elements with an id, found by the first pass, for <use href="#id">. */
+	struct svg_id {
+		const char *val, *tag;
+		size_t len;
+	} *ids;
+	size_t n_ids;
+	bool collect_ids;
+	int use_depth;
+	size_t expansions;
+	size_t use_bytes;           /* bytes read again through <use> */
 };
+
+#define SVG_MAX_USE_DEPTH 8
+#define SVG_MAX_EXPANSIONS 10000
+#define SVG_MAX_USE_BYTES (64u << 20)
 
 static int
 line_of(const struct svg *s, const char *at)
@@ -666,7 +681,7 @@ static bool
 is_refused(const char *n, size_t l)
 {
 	return name_is(n, l, "image") || name_is(n, l, "script") ||
-	    name_is(n, l, "foreignObject") || name_is(n, l, "text") || name_is(n, l, "use") ||
+	    name_is(n, l, "foreignObject") || name_is(n, l, "text") ||
 	    name_is(n, l, "iframe") || name_is(n, l, "video") || name_is(n, l, "audio");
 }
 
@@ -772,11 +787,60 @@ check_entities(struct svg *s, const char *v, size_t l)
 	return 0;
 }
 
+static int parse_children(struct svg *s, int depth, const double m[6], bool draw,
+    const char *parent, size_t parent_len, bool single);
+
+/* <use href="#id" x y transform>: draws the element with that id here,
+ * as if it stood in a group translated by x, y. Bounded in depth and in
+ * total expansions, since chains of uses can multiply without end. */
+static int
+use_element(struct svg *s, const struct svg_attr *a, size_t na, double m[6], int depth,
+    const char *tag)
+{
+	const struct svg_attr *href = NULL;
+	for (size_t i = 0; i < na; i++)
+		if (name_is(a[i].name, a[i].name_len, "href") ||
+		    (a[i].name_len > 5 && !memcmp(a[i].name + a[i].name_len - 5, ":href", 5)))
+			href = &a[i];
+	if (!href || href->val_len < 2)
+		return 0;
+	const struct svg_id *target = NULL;
+	for (size_t i = 0; i < s->n_ids && !target; i++)
+		if (s->ids[i].len == href->val_len - 1 && !memcmp(s->ids[i].val, href->val + 1, s->ids[i].len))
+			target = &s->ids[i];
+	if (!target)
+		return fail(s, tag, "<use> of '%.*s': no element has that id",
+		    (int)(href->val_len > 60 ? 60 : href->val_len), href->val);
+	if (s->use_depth >= SVG_MAX_USE_DEPTH)
+		return fail(s, tag, "<use> nested deeper than %d", SVG_MAX_USE_DEPTH);
+	if (++s->expansions > SVG_MAX_EXPANSIONS)
+		return fail(s, tag, "more than %d <use> expansions", SVG_MAX_EXPANSIONS);
+	const struct svg_attr *tr = attr_get(a, na, "transform");
+	if (tr && parse_transform(s, tr, m) < 0)
+		return -1;
+	double x, y;
+	if (attr_num(s, a, na, "x", 0, &x) || attr_num(s, a, na, "y", 0, &y))
+		return -1;
+	double t[6] = { 1, 0, 0, 1, x, y };
+	mat_mul(m, m, t);
+	const char *saved = s->p;
+	s->p = target->tag;
+	s->use_depth++;
+	int rc = parse_children(s, depth + 1, m, true, NULL, 0, true);
+	s->use_depth--;
+	s->use_bytes += (size_t)(s->p - target->tag);
+	s->p = saved;
+	if (rc == 0 && s->use_bytes > SVG_MAX_USE_BYTES)
+		return fail(s, tag, "<use> would read more than %u MiB again", SVG_MAX_USE_BYTES >> 20);
+	return rc;
+}
+
 /* Parses elements until the closing tag of the current one (or the end at
- * depth 0). draw says whether geometry is kept. */
+ * depth 0), or only the next element when single. draw says whether
+ * geometry is kept. */
 static int
 parse_children(struct svg *s, int depth, const double m[6], bool draw, const char *parent,
-    size_t parent_len)
+    size_t parent_len, bool single)
 {
 	while (!s->failed) {
 		while (s->p < s->end && *s->p != '<')
@@ -862,6 +926,10 @@ parse_children(struct svg *s, int depth, const double m[6], bool draw, const cha
 			if (na == SVG_MAX_ATTRS)
 				return fail(s, an, "more than %d attributes", SVG_MAX_ATTRS);
 			a[na++] = (struct svg_attr){ an, av, anl, avl };
+			if (s->collect_ids && anl == 2 && !memcmp(an, "id", 2) && avl) {
+				s->ids = xrealloc(s->ids, (s->n_ids + 1) * sizeof(*s->ids));
+				s->ids[s->n_ids++] = (struct svg_id){ av, tag, avl };
+			}
 		}
 		if (depth + 1 > SVG_MAX_DEPTH)
 			return fail(s, tag, "elements nested deeper than %d", SVG_MAX_DEPTH);
@@ -880,7 +948,15 @@ parse_children(struct svg *s, int depth, const double m[6], bool draw, const cha
 			if (name_is(lname, lnl, "text"))
 				return fail(s, tag, "<text> is not engraved from SVG: convert text to paths, or engrave it as text");
 			return fail(s, tag, "<%.*s> refused (external or active content)", (int)nl, name);
-		} else if (is_hidden_container(lname, lnl)) {
+		} else if (name_is(lname, lnl, "use")) {
+			if (check_refs(s, a, na) < 0)
+				return -1;
+			const struct svg_attr *disp = attr_get(a, na, "display");
+			bool hidden = disp && disp->val_len == 4 && !memcmp(disp->val, "none", 4);
+			if (draw && !hidden && use_element(s, a, na, mm, depth, tag) < 0)
+				return -1;
+		} else if (is_hidden_container(lname, lnl) && !(single && name_is(lname, lnl, "symbol"))) {
+			/* (a symbol drawn through <use> is shown like a group) */
 			child_draw = false;
 			if (check_refs(s, a, na) < 0)
 				return -1;
@@ -893,8 +969,10 @@ parse_children(struct svg *s, int depth, const double m[6], bool draw, const cha
 		} else if (check_refs(s, a, na) < 0) {
 			return -1;
 		}
-		if (!self_close && parse_children(s, depth + 1, mm, child_draw, name, nl) < 0)
+		if (!self_close && parse_children(s, depth + 1, mm, child_draw, name, nl, false) < 0)
 			return -1;
+		if (single)
+			return 0;
 	}
 	return -1;
 }
@@ -926,14 +1004,17 @@ engrave_svg_read(const char *data, size_t len, double tol_rel, struct engrave_pa
 	struct engrave_paths tmp;
 	engrave_paths_init(&tmp);
 	s.out = &tmp;
-	s.tol = 1e9;  /* coarse: only the root's size matters here */
-	if (parse_children(&s, 0, ident, false, NULL, 0) < 0) {
+	s.tol = 1e9;  /* coarse: only the root's size and the ids matter here */
+	s.collect_ids = true;
+	if (parse_children(&s, 0, ident, false, NULL, 0, false) < 0) {
 		engrave_paths_free(&tmp);
+		free(s.ids);
 		return -1;
 	}
 	engrave_paths_free(&tmp);
 	if (!s.have_root) {
 		snprintf(err, err_len, "no <svg> element found");
+		free(s.ids);
 		return -1;
 	}
 	double size = s.doc_w > s.doc_h ? s.doc_w : s.doc_h;
@@ -941,7 +1022,11 @@ engrave_svg_read(const char *data, size_t len, double tol_rel, struct engrave_pa
 	struct svg s2 = { .p = data, .end = data + len, .start = data, .err = err,
 		.err_len = err_len, .out = out };
 	s2.tol = (had_size ? size : 100) * (tol_rel > 0 ? tol_rel : 1e-3);
-	if (parse_children(&s2, 0, ident, true, NULL, 0) < 0)
+	s2.ids = s.ids;
+	s2.n_ids = s.n_ids;
+	int rc = parse_children(&s2, 0, ident, true, NULL, 0, false);
+	free(s.ids);
+	if (rc < 0)
 		return -1;
 	/* SVG's y goes down; the area's y goes up. */
 	double h = s2.have_vb ? s2.vb[3] : s2.doc_h;

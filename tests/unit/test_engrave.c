@@ -179,6 +179,45 @@ t_svg_hostile(void)
 }
 
 static void
+t_svg_use(void)
+{
+	struct engrave_paths p;
+	char err[256];
+	/* A symbol in defs, drawn twice by <use> with x and a transform. */
+	const char *doc = "<svg viewBox=\"0 0 100 100\"><defs><symbol id=\"sq\">"
+	    "<rect width=\"10\" height=\"10\"/></symbol></defs>"
+	    "<use href=\"#sq\" x=\"20\" y=\"30\"/>"
+	    "<use xlink:href=\"#sq\" transform=\"scale(2)\" x=\"30\"/></svg>";
+	engrave_paths_init(&p);
+	CHECK_INT(engrave_svg_read(doc, strlen(doc), 1e-3, &p, err, sizeof(err)), 0);
+	CHECK_INT(p.n, 2);
+	if (p.n == 2) {
+		struct engrave_paths a = { &p.v[0], 1, 1 }, b = { &p.v[1], 1, 1 };
+		struct engrave_bbox ba = engrave_paths_bbox(&a), bb = engrave_paths_bbox(&b);
+		CHECK_NEAR(ba.x0, 20, 1e-9);
+		CHECK_NEAR(ba.y1, 100 - 30, 1e-9);  /* y flipped */
+		CHECK_NEAR(bb.x0, 60, 1e-9);        /* scale(2) then x=30 */
+		CHECK_NEAR(bb.x1 - bb.x0, 20, 1e-9);
+	}
+	engrave_paths_free(&p);
+	/* Self reference, an exponential chain of uses, an unknown id. */
+	expect_refusal("<svg><g id=\"a\"><use href=\"#a\"/></g></svg>", "nested deeper than");
+	struct buf bomb;
+	buf_init(&bomb);
+	buf_printf(&bomb, "<svg><defs><path id=\"l0\" d=\"M0 0\"/>");
+	for (int l = 1; l < 7; l++) {
+		buf_printf(&bomb, "<g id=\"l%d\">", l);
+		for (int k = 0; k < 10; k++)
+			buf_printf(&bomb, "<use href=\"#l%d\"/>", l - 1);
+		buf_printf(&bomb, "</g>");
+	}
+	buf_printf(&bomb, "</defs><use href=\"#l6\"/></svg>");
+	expect_refusal(bomb.data, "more than 10000 <use> expansions");
+	buf_free(&bomb);
+	expect_refusal("<svg><use href=\"#nowhere\"/></svg>", "no element has that id");
+}
+
+static void
 square(struct engrave_paths *p, double x0, double y0, double s, bool ccw)
 {
 	struct engrave_poly *q = engrave_paths_new_poly(p);
@@ -724,6 +763,7 @@ main(void)
 	RUN(t_svg_arcs);
 	RUN(t_svg_shapes);
 	RUN(t_svg_hostile);
+	RUN(t_svg_use);
 	RUN(t_hatch);
 	RUN(t_order);
 	RUN(t_gcode);
