@@ -85,7 +85,20 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(CORE_LIB): $(call obj,$(CORE_SRC))
+# The shipped gem table, compiled in as the policy's defaults.
+$(BUILD)/gen/gems_default.c: config/gems.yaml
+	@mkdir -p $(dir $@)
+	$(Q){ echo '/* Generated from config/gems.yaml by the Makefile: do not edit. */'; \
+	  echo 'extern const char policy_gems_yaml[];'; \
+	  echo 'const char policy_gems_yaml[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+$(BUILD)/obj/gen/gems_default.o: $(BUILD)/gen/gems_default.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(CORE_LIB): $(call obj,$(CORE_SRC)) $(BUILD)/obj/gen/gems_default.o
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -120,7 +133,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(TEST_OBJ) $(SIM_LIB) $(CO
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(SIM_LIB) $(CORE_LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(call obj,tests/simproc.c) $(SIM_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)

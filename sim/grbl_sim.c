@@ -847,8 +847,18 @@ protocol(struct grbl_sim *g)
 		say(g, "ok");
 		g->lines_ok++;
 	}
-	while (g->parse_credit >= 1 && !planner_full(g) && g->out.len < OUT_BUSY &&
-	    !g->needs_reset && g->state != GRBL_HOME) {
+	while (!planner_full(g) && g->out.len < OUT_BUSY && !g->needs_reset &&
+	    g->state != GRBL_HOME) {
+		/* Parsing a line takes the controller time of its own: a line
+		 * is answered 1/parse_rate after it is complete, and an idle
+		 * parser banks nothing. */
+		if (!memchr(g->rx, '\n', g->rx_len) && !memchr(g->rx, '\r', g->rx_len)) {
+			assemble_line(g);
+			g->parse_credit = 0;
+			return;
+		}
+		if (g->parse_credit < 1)
+			return;
 		if (!assemble_line(g))
 			return;
 		g->line[g->line_len] = '\0';

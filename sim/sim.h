@@ -94,15 +94,18 @@ void sim_pty_close(struct sim_pty *p);
 /*
  * Paces a serial link at its baud rate: a pty moves bytes as fast as the
  * kernel can, but a UART carries baud/bits_per_char characters a second.
- * pace_take(p, now, want) returns how many of want characters the line has
- * carried since the last call (at most want), so a reader consumes input,
- * or a writer releases output, no faster than the wire would.
+ * sim_pace_take(p, now, want) returns how many of want characters the line
+ * has carried since the last call (at most want), so a reader consumes
+ * input, or a writer releases output, no faster than the wire would. want
+ * must be what is really waiting: calling with 0 marks the line idle, and
+ * idle time is not banked.
  */
 struct sim_pace {
 	double chars_per_s;
 	double credit;          /* characters the line could have carried */
 	double last;            /* monotonic s of the last update */
 	double burst;           /* credit cap, characters */
+	bool idle;              /* nothing was waiting at the last call */
 };
 void sim_pace_init(struct sim_pace *p, int baud, int bits_per_char);
 size_t sim_pace_take(struct sim_pace *p, double now, size_t want);

@@ -157,6 +157,7 @@ sim_pace_init(struct sim_pace *p, int baud, int bits_per_char)
 	p->chars_per_s = (double)baud / (double)bits_per_char;
 	p->credit = 0;
 	p->last = now_mono();
+	p->idle = true;
 	/* Line time is banked for at most 2 ms (and at least 4 characters):
 	 * enough to absorb a loop waking a little late, while a line that was
 	 * idle cannot later deliver a burst faster than its baud rate. */
@@ -179,6 +180,22 @@ pace_update(struct sim_pace *p, double now)
 size_t
 sim_pace_take(struct sim_pace *p, double now, size_t want)
 {
+	if (want == 0) {
+		/* An idle line banks nothing: the next byte still takes its
+		 * full character time on the wire. */
+		p->credit = 0;
+		p->last = now;
+		p->idle = true;
+		return 0;
+	}
+	if (p->idle) {
+		/* Data is seen for the first time now: its first character
+		 * starts on the wire now, not at the last idle check. */
+		p->idle = false;
+		p->credit = 0;
+		p->last = now;
+		return 0;
+	}
 	pace_update(p, now);
 	size_t can = (size_t)p->credit;
 	if (can > want)

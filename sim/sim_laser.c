@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "grbl_sim.h"
@@ -35,13 +36,16 @@ static void
 pump_in(struct laser *l, double now)
 {
 	char tmp[512];
-	size_t allowed = sim_pace_take(&l->rx_pace, now, sizeof tmp);
+	int waiting = 0;
+	/* What the host wrote waits in the pty as it would on the wire. */
+	if (ioctl(l->pty.master, FIONREAD, &waiting) < 0 || waiting < 0)
+		waiting = 0;
+	size_t allowed = sim_pace_take(&l->rx_pace, now,
+	    (size_t)waiting < sizeof tmp ? (size_t)waiting : sizeof tmp);
 	if (!allowed)
 		return;
 	ssize_t n = read(l->pty.master, tmp, allowed);
 	size_t got = n > 0 ? (size_t)n : 0;
-	/* Line time not used by actual bytes stays available. */
-	l->rx_pace.credit += (double)(allowed - got);
 	if (got)
 		grbl_sim_receive(&l->g, tmp, got);
 }
@@ -49,8 +53,10 @@ pump_in(struct laser *l, double now)
 static void
 pump_out(struct laser *l, double now)
 {
-	if (!l->g.out.len)
+	if (!l->g.out.len) {
+		sim_pace_take(&l->tx_pace, now, 0);
 		return;
+	}
 	if (!l->plugged) {
 		buf_reset(&l->g.out);   /* nobody is on the other end */
 		return;
@@ -100,9 +106,10 @@ laser_thread(void *arg)
 		pump_out(l, now);
 		log_beam(l);
 		pthread_mutex_unlock(&l->lock);
-		/* A 1 ms tick: finer than one character at 115200 baud's
-		 * 87 us would cost CPU for nothing, since pacing banks 2 ms. */
-		struct timespec ts = { 0, 1000000 };
+		/* A 0.5 ms tick: fine enough that a reply's wire time is
+		 * seen by a host waiting for it, coarse enough to cost little
+		 * CPU; pacing banks up to 2 ms against late wake-ups. */
+		struct timespec ts = { 0, 500000 };
 		nanosleep(&ts, NULL);
 		(void)p;
 	}

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,10 +184,13 @@ rtu_io(struct mbbus *b, double now)
 
 	if (!b->plugged)
 		return;
-	size_t allowed = sim_pace_take(&b->rx_pace, now, sizeof tmp);
+	int waiting = 0;
+	if (ioctl(b->pty.master, FIONREAD, &waiting) < 0 || waiting < 0)
+		waiting = 0;
+	size_t allowed = sim_pace_take(&b->rx_pace, now,
+	    (size_t)waiting < sizeof tmp ? (size_t)waiting : sizeof tmp);
 	ssize_t r = allowed ? read(b->pty.master, tmp, allowed) : 0;
 	size_t got = r > 0 ? (size_t)r : 0;
-	b->rx_pace.credit += (double)(allowed - got);
 	for (size_t i = 0; i < got; i++) {
 		if (b->frame_len == ADU_MAX)
 			b->frame_len = 0;       /* garbage longer than any frame */
@@ -194,14 +198,17 @@ rtu_io(struct mbbus *b, double now)
 	}
 	if (got)
 		b->last_byte = now;
+	/* A frame ends with 3.5 characters of silence, as the RTU spec has
+	 * a slave find it; its expected length only trims trailing bytes. */
 	size_t want = rtu_expected(b->frame, b->frame_len);
-	if (b->frame_len && ((want && b->frame_len >= want) ||
-	    now - b->last_byte >= 3.5 * b->char_time)) {
+	if (b->frame_len && now - b->last_byte >= 3.5 * b->char_time) {
 		if (want && b->frame_len > want)
 			b->frame_len = want;    /* trailing bytes start no frame of ours */
 		rtu_frame(b, now);
 	}
-	if (b->tx_sent < b->tx_len && now >= b->tx_due) {
+	if (b->tx_sent == b->tx_len || now < b->tx_due) {
+		sim_pace_take(&b->tx_pace, now, 0);
+	} else {
 		size_t can = sim_pace_take(&b->tx_pace, now, b->tx_len - b->tx_sent);
 		ssize_t w = can ? write(b->pty.master, b->tx + b->tx_sent, can) : 0;
 		size_t sent = w > 0 ? (size_t)w : 0;

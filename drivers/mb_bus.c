@@ -1,0 +1,738 @@
+/*
+ * The Modbus bus thread (see mb_bus.h). Everything that touches the
+ * modbus_t happens on this thread; the main thread only queues commands
+ * and reads snapshots under the mutex. Link loss is detected from errno:
+ * a vanished RTU device gives EIO/ENXIO/EBADF, which libmodbus's own error
+ * recovery does not handle, and TCP gives ECONNRESET/EPIPE; then the bus
+ * is closed and reopened with back-off. A timeout only marks the device
+ * that did not answer as down.
+ */
+#include "mb_bus.h"
+
+#include <errno.h>
+#include <math.h>
+#include <modbus.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mb_map.h"
+#include "util.h"
+
+#define EVENTS_MAX 256
+#define LANE_MAX 64
+#define MAX_BLOCKS 32
+
+struct mb_cmd {
+	int id, dev;
+	size_t n;
+	struct mb_write w[MB_MAX_WRITES];
+	char names[MB_MAX_WRITES][48];
+};
+
+struct lane {
+	struct mb_cmd q[LANE_MAX];
+	size_t head, count;
+};
+
+struct mb_dev {
+	const struct cfg_device *cfg;
+	struct profile *prof;
+	struct mb_block blocks[MAX_BLOCKS];
+	size_t n_blocks;
+	struct mb_raw *raw;         /* thread-private */
+	double *values;             /* per profile register, under the lock */
+	bool *known;
+	bool up, ever_up;
+	int model;
+	const char *variant;
+	double *written;            /* setpoints written, NAN when none */
+	uint16_t heartbeat;
+	double next_beat;
+	int fails;
+};
+
+struct mb_bus {
+	const struct cfg *cfg;
+	const struct cfg_bus *bus;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+	int efd;
+	modbus_t *ctx;
+	bool connected;
+	double retry_at, backoff;
+	struct mb_dev *devs;
+	size_t n_devs;
+	struct lane prio, normal;
+	int next_id;
+	struct mb_event ev[EVENTS_MAX];
+	size_t ev_head, ev_count;
+	unsigned long ev_lost;
+	struct mb_stats stats;
+	double next_poll;
+};
+
+/* Counters are read by the main thread: update them under the lock. */
+#define STAT_ADD(b, field)                       \
+	do {                                     \
+		pthread_mutex_lock(&(b)->lock);  \
+		(b)->stats.field++;              \
+		pthread_mutex_unlock(&(b)->lock);\
+	} while (0)
+
+/* --- events (any thread, lock held) --------------------------------- */
+
+static void
+post(struct mb_bus *b, enum mb_event_type type, int dev, int cmd, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void
+post(struct mb_bus *b, enum mb_event_type type, int dev, int cmd, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+	if (b->ev_count == EVENTS_MAX) {
+		/* A daemon that stopped draining loses the oldest news, never
+		 * the newest (which holds the current state). */
+		b->ev_head = (b->ev_head + 1) % EVENTS_MAX;
+		b->ev_count--;
+		b->ev_lost++;
+	}
+	struct mb_event *e = &b->ev[(b->ev_head + b->ev_count++) % EVENTS_MAX];
+	e->type = type;
+	e->dev = dev;
+	e->cmd = cmd;
+	e->ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	va_end(ap);
+	uint64_t one = 1;
+	ssize_t r = write(b->efd, &one, sizeof one);
+	(void)r;        /* a full eventfd counter still wakes the reader */
+}
+
+/* --- transactions (bus thread) --------------------------------------- */
+
+static bool
+link_error(int err)
+{
+	return err == EIO || err == ENXIO || err == EBADF || err == ECONNRESET || err == EPIPE ||
+	    err == ENOTCONN || err == ECONNREFUSED || err == ENODEV;
+}
+
+static void
+bus_close(struct mb_bus *b, const char *why)
+{
+	if (b->ctx) {
+		modbus_close(b->ctx);
+		modbus_free(b->ctx);
+		b->ctx = NULL;
+	}
+	if (b->connected) {
+		b->connected = false;
+		pthread_mutex_lock(&b->lock);
+		for (size_t i = 0; i < b->n_devs; i++) {
+			if (b->devs[i].up)
+				post(b, MB_EV_LINK, (int)i, 0, false, "%s: link lost (%s)",
+				    b->devs[i].cfg->name, why);
+			b->devs[i].up = false;
+			memset(b->devs[i].known, 0, b->devs[i].prof->n_regs * sizeof(bool));
+		}
+		post(b, MB_EV_LINK, -1, 0, false, "bus %s: %s", b->bus->name, why);
+		pthread_mutex_unlock(&b->lock);
+	}
+	b->retry_at = now_mono() + b->backoff;
+	b->backoff = b->backoff * 2 > 5 ? 5 : b->backoff * 2;
+}
+
+static int
+bus_open(struct mb_bus *b)
+{
+	const struct cfg_bus *c = b->bus;
+	if (c->transport == TRANSPORT_TCP) {
+		b->ctx = modbus_new_tcp(c->host, c->tcp_port);
+	} else {
+		char *path = cfg_device_path(b->cfg, c->port);
+		b->ctx = modbus_new_rtu(path, c->baud, (char)c->parity, c->data_bits, c->stop_bits);
+		free(path);
+	}
+	if (!b->ctx)
+		return -1;
+	double t = c->timeout;
+	modbus_set_response_timeout(b->ctx, (uint32_t)t, (uint32_t)((t - floor(t)) * 1e6));
+	if (modbus_connect(b->ctx) < 0) {
+		modbus_free(b->ctx);
+		b->ctx = NULL;
+		return -1;
+	}
+	if (c->transport == TRANSPORT_RTU && c->rs485 &&
+	    modbus_rtu_set_serial_mode(b->ctx, MODBUS_RTU_RS485) < 0)
+		log_warn("bus %s: cannot switch the adapter to RS-485 mode: %s", c->name,
+		    modbus_strerror(errno));
+	b->connected = true;
+	b->backoff = 0.25;
+	pthread_mutex_lock(&b->lock);
+	b->stats.reconnects++;
+	post(b, MB_EV_LINK, -1, 0, true, "bus %s connected", c->name);
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+static void
+device_failed(struct mb_bus *b, int di, const char *what, int err)
+{
+	struct mb_dev *d = &b->devs[di];
+	STAT_ADD(b, errors);
+	if (err == ETIMEDOUT)
+		STAT_ADD(b, timeouts);
+	modbus_flush(b->ctx);
+	if (link_error(err)) {
+		bus_close(b, modbus_strerror(err));
+		return;
+	}
+	d->fails++;
+	pthread_mutex_lock(&b->lock);
+	if (d->up && err == ETIMEDOUT) {
+		d->up = false;
+		memset(d->known, 0, d->prof->n_regs * sizeof(bool));
+		post(b, MB_EV_LINK, di, 0, false, "%s does not answer (%s)", d->cfg->name, what);
+	} else if (err != ETIMEDOUT) {
+		post(b, MB_EV_WARN, di, 0, false, "%s: %s: %s", d->cfg->name, what, modbus_strerror(err));
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Runs one transaction with the bus's retries; returns 0 or -1 (errno). */
+static int
+with_retries(struct mb_bus *b, int di, int (*fn)(struct mb_bus *, int, void *), void *arg)
+{
+	int err = 0;
+	for (int attempt = 0; attempt <= b->bus->retries && b->ctx; attempt++) {
+		modbus_set_slave(b->ctx, b->devs[di].cfg->slave);
+		STAT_ADD(b, transactions);
+		if (fn(b, di, arg) >= 0) {
+			struct mb_dev *d = &b->devs[di];
+			d->fails = 0;
+			if (!d->up) {
+				pthread_mutex_lock(&b->lock);
+				d->up = true;
+				d->ever_up = true;
+				post(b, MB_EV_LINK, di, 0, true, "%s answers", d->cfg->name);
+				pthread_mutex_unlock(&b->lock);
+			}
+			return 0;
+		}
+		err = errno;
+		modbus_flush(b->ctx);
+		if (link_error(err) || (err != ETIMEDOUT && err != EMBBADCRC && err != EMBBADDATA &&
+		    err != EMBBADSLAVE && err != EMBBADEXC))
+			break;      /* exceptions are answers: retrying changes nothing */
+	}
+	errno = err;
+	return -1;
+}
+
+struct read_arg {
+	int start, count;
+	uint16_t *dst;
+};
+
+static int
+do_read(struct mb_bus *b, int di, void *arg)
+{
+	(void)di;
+	struct read_arg *a = arg;
+	return modbus_read_registers(b->ctx, a->start, a->count, a->dst);
+}
+
+struct write_arg {
+	int addr, n;
+	uint16_t w[2];
+};
+
+static int
+do_write(struct mb_bus *b, int di, void *arg)
+{
+	(void)di;
+	struct write_arg *a = arg;
+	return a->n == 1 ? modbus_write_register(b->ctx, a->addr, a->w[0]) :
+	    modbus_write_registers(b->ctx, a->addr, a->n, a->w);
+}
+
+static int
+reg_index(const struct profile *p, const struct profile_reg *r)
+{
+	return (int)(r - p->regs);
+}
+
+static void
+identify(struct mb_bus *b, int di)
+{
+	struct mb_dev *d = &b->devs[di];
+	if (!d->prof->identify || d->variant)
+		return;
+	const struct profile_reg *r = profile_reg_find(d->prof, d->prof->identify);
+	uint16_t v;
+	struct read_arg a = { r->address, 1, &v };
+	if (with_retries(b, di, do_read, &a) < 0)
+		return;
+	pthread_mutex_lock(&b->lock);
+	d->model = v;
+	d->variant = mb_map_variant(d->prof, v);
+	post(b, MB_EV_WARN, di, 0, true, "%s is model %u (%s)", d->cfg->name, v,
+	    d->variant ? d->variant : "unknown model: the profile's own scales apply");
+	pthread_mutex_unlock(&b->lock);
+	if (!d->variant) {
+		pthread_mutex_lock(&b->lock);
+		d->variant = "?";
+		pthread_mutex_unlock(&b->lock);
+	}
+}
+
+static void
+poll_device(struct mb_bus *b, int di)
+{
+	struct mb_dev *d = &b->devs[di];
+	identify(b, di);
+	for (size_t k = 0; k < d->n_blocks && b->ctx; k++) {
+		struct mb_block *blk = &d->blocks[k];
+		struct read_arg a = { blk->start, blk->count, d->raw->value + blk->start };
+		if (with_retries(b, di, do_read, &a) < 0) {
+			device_failed(b, di, "poll", errno);
+			return;
+		}
+		for (int i = 0; i < blk->count; i++)
+			d->raw->valid[blk->start + i] = true;
+	}
+	if (!b->ctx)
+		return;
+	pthread_mutex_lock(&b->lock);
+	struct buf lost;
+	buf_init(&lost);
+	for (size_t i = 0; i < d->prof->n_regs; i++) {
+		const struct profile_reg *r = &d->prof->regs[i];
+		if (r->access == REG_WO)
+			continue;
+		d->known[i] = mb_map_decode(d->prof, r, d->model, d->raw, &d->values[i]) == 0;
+		/* A setpoint that no longer reads back as written means the
+		 * device restarted and forgot it. */
+		if (d->known[i] && !isnan(d->written[i]) && strcmp(r->name, "heartbeat") != 0 &&
+		    fabs(d->values[i] - d->written[i]) > 0.5 * mb_map_scale(d->prof, r, d->model)) {
+			buf_printf(&lost, "%s%s was %g%s%s, now %g%s%s", lost.len ? ", " : "", r->name,
+			    d->written[i], *r->unit ? " " : "", r->unit, d->values[i],
+			    *r->unit ? " " : "", r->unit);
+			d->written[i] = NAN;
+		}
+	}
+	if (lost.len)
+		post(b, MB_EV_REBOOT, di, 0, false, "%s rebooted: setpoints lost (%s)", d->cfg->name,
+		    lost.data);
+	post(b, MB_EV_POLL, di, 0, true, "%s polled", d->cfg->name);
+	pthread_mutex_unlock(&b->lock);
+	buf_free(&lost);
+}
+
+static void
+run_command(struct mb_bus *b, struct mb_cmd *c)
+{
+	struct mb_dev *d = &b->devs[c->dev];
+	char err[200] = "";
+	size_t i;
+	for (i = 0; i < c->n; i++) {
+		const struct profile_reg *r = profile_reg_find(d->prof, c->names[i]);
+		struct write_arg a = { r->address, 0, { 0, 0 } };
+		if (mb_map_encode(d->prof, r, d->model, c->w[i].value, a.w, &a.n, err, sizeof err) < 0)
+			break;
+		if (with_retries(b, c->dev, do_write, &a) < 0) {
+			int e = errno;
+			snprintf(err, sizeof err, "writing %s: %s", r->name, modbus_strerror(e));
+			device_failed(b, c->dev, "write", e);
+			break;
+		}
+		/* Read back what was written, unless the register is write-only
+		 * (the E5CC's command register). */
+		if (r->access == REG_RW) {
+			uint16_t back[2];
+			struct read_arg ra = { r->address, a.n, back };
+			if (with_retries(b, c->dev, do_read, &ra) < 0) {
+				int e = errno;
+				snprintf(err, sizeof err, "reading %s back: %s", r->name, modbus_strerror(e));
+				device_failed(b, c->dev, "read-back", e);
+				break;
+			}
+			if (back[0] != a.w[0] || (a.n == 2 && back[1] != a.w[1])) {
+				snprintf(err, sizeof err, "%s reads back %u, not the %u written", r->name,
+				    back[0], a.w[0]);
+				break;
+			}
+			pthread_mutex_lock(&b->lock);
+			d->written[reg_index(d->prof, r)] = c->w[i].value;
+			pthread_mutex_unlock(&b->lock);
+		}
+	}
+	pthread_mutex_lock(&b->lock);
+	if (i == c->n)
+		post(b, MB_EV_DONE, c->dev, c->id, true, "%s: done", d->cfg->name);
+	else
+		post(b, MB_EV_DONE, c->dev, c->id, false, "%s: %s", d->cfg->name, err);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static bool
+take(struct mb_bus *b, struct lane *l, struct mb_cmd *out)
+{
+	pthread_mutex_lock(&b->lock);
+	bool got = l->count > 0;
+	if (got) {
+		*out = l->q[l->head];
+		l->head = (l->head + 1) % LANE_MAX;
+		l->count--;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return got;
+}
+
+/* Runs every safe-state command waiting; returns true if any ran. */
+static bool
+run_priority(struct mb_bus *b)
+{
+	struct mb_cmd c;
+	bool any = false;
+	while (b->ctx && take(b, &b->prio, &c)) {
+		run_command(b, &c);
+		any = true;
+	}
+	return any;
+}
+
+static void
+heartbeats(struct mb_bus *b, double now)
+{
+	for (size_t i = 0; i < b->n_devs && b->ctx; i++) {
+		struct mb_dev *d = &b->devs[i];
+		if (d->cfg->heartbeat_interval <= 0 || now < d->next_beat)
+			continue;
+		d->next_beat = now + d->cfg->heartbeat_interval;
+		const struct profile_reg *r = profile_reg_find(d->prof, "heartbeat");
+		if (!r)
+			continue;   /* a device without one relies on the relay cut-off */
+		struct write_arg a = { r->address, 1, { ++d->heartbeat, 0 } };
+		if (with_retries(b, (int)i, do_write, &a) < 0)
+			device_failed(b, (int)i, "heartbeat", errno);
+	}
+}
+
+static void
+wait_for_work(struct mb_bus *b, double until)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double now = now_mono();
+	double d = until - now;
+	if (d <= 0)
+		return;
+	if (d > 0.5)
+		d = 0.5;
+	ts.tv_sec += (time_t)d;
+	ts.tv_nsec += (long)((d - floor(d)) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&b->lock);
+	if (!b->stop && b->prio.count == 0 && b->normal.count == 0)
+		pthread_cond_timedwait(&b->wake, &b->lock, &ts);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void *
+bus_thread(void *arg)
+{
+	struct mb_bus *b = arg;
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		bool stop = b->stop;
+		pthread_mutex_unlock(&b->lock);
+		if (stop)
+			break;
+		double now = now_mono();
+		if (!b->ctx) {
+			if (now >= b->retry_at && bus_open(b) < 0)
+				bus_close(b, "cannot open");
+			if (!b->ctx) {
+				wait_for_work(b, b->retry_at);
+				continue;
+			}
+		}
+		run_priority(b);
+		struct mb_cmd c;
+		if (b->ctx && take(b, &b->normal, &c))
+			run_command(b, &c);
+		if (b->ctx && now >= b->next_poll) {
+			double t0 = now_mono();
+			for (size_t i = 0; i < b->n_devs && b->ctx; i++) {
+				poll_device(b, (int)i);
+				run_priority(b);    /* safe state never waits a cycle */
+			}
+			pthread_mutex_lock(&b->lock);
+			b->stats.cycles++;
+			b->stats.last_cycle = now_mono() - t0;
+			b->stats.cycle_total += b->stats.last_cycle;
+			pthread_mutex_unlock(&b->lock);
+			b->next_poll = t0 + b->bus->poll_interval;
+		}
+		heartbeats(b, now_mono());
+		double next = b->next_poll;
+		for (size_t i = 0; i < b->n_devs; i++)
+			if (b->devs[i].cfg->heartbeat_interval > 0 && b->devs[i].next_beat < next)
+				next = b->devs[i].next_beat;
+		wait_for_work(b, next);
+	}
+	if (b->ctx) {
+		modbus_close(b->ctx);
+		modbus_free(b->ctx);
+		b->ctx = NULL;
+	}
+	return NULL;
+}
+
+/* --- main-thread API ------------------------------------------------- */
+
+size_t
+mb_bus_blocks(const struct mb_bus *b, int dev, struct mb_block *out, size_t max)
+{
+	const struct mb_dev *d = &b->devs[dev];
+	size_t n = d->n_blocks < max ? d->n_blocks : max;
+	memcpy(out, d->blocks, n * sizeof *out);
+	return n;
+}
+
+static void
+free_bus(struct mb_bus *b)
+{
+	for (size_t i = 0; i < b->n_devs; i++) {
+		profile_free(b->devs[i].prof);
+		free(b->devs[i].raw);
+		free(b->devs[i].values);
+		free(b->devs[i].known);
+		free(b->devs[i].written);
+	}
+	free(b->devs);
+	if (b->efd >= 0)
+		close(b->efd);
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->wake);
+	free(b);
+}
+
+struct mb_bus *
+mb_bus_start(const struct cfg *cfg, const struct cfg_bus *bus, char *err, size_t errlen)
+{
+	struct mb_bus *b = xcalloc(1, sizeof *b);
+	pthread_condattr_t ca;
+
+	b->cfg = cfg;
+	b->bus = bus;
+	b->backoff = 0.25;
+	b->next_id = 1;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	b->devs = xcalloc(cfg->n_devices ? cfg->n_devices : 1, sizeof *b->devs);
+	for (size_t i = 0; i < cfg->n_devices; i++) {
+		const struct cfg_device *cd = &cfg->devices[i];
+		if (strcmp(cd->bus, bus->name) != 0)
+			continue;
+		struct mb_dev *d = &b->devs[b->n_devs];
+		struct cfg_errors e = { 0 };
+		char *path = cfg_profile_path(cfg, cd->profile);
+		d->prof = profile_load(path, &e);
+		free(path);
+		if (!d->prof) {
+			snprintf(err, errlen, "%s: %s", cd->name, e.n ? e.msgs[0] : "profile does not load");
+			cfg_errors_free(&e);
+			free_bus(b);
+			return NULL;
+		}
+		b->n_devs++;
+		d->cfg = cd;
+		d->n_blocks = mb_map_blocks(d->prof, d->blocks, MAX_BLOCKS);
+		d->raw = xcalloc(1, sizeof *d->raw);
+		d->values = xcalloc(d->prof->n_regs ? d->prof->n_regs : 1, sizeof(double));
+		d->known = xcalloc(d->prof->n_regs ? d->prof->n_regs : 1, sizeof(bool));
+		d->written = xcalloc(d->prof->n_regs ? d->prof->n_regs : 1, sizeof(double));
+		for (size_t k = 0; k < d->prof->n_regs; k++)
+			d->written[k] = NAN;
+	}
+	if (b->efd < 0 || pthread_create(&b->thread, NULL, bus_thread, b) != 0) {
+		snprintf(err, errlen, "bus %s: cannot start its thread", bus->name);
+		free_bus(b);
+		return NULL;
+	}
+	return b;
+}
+
+void
+mb_bus_stop(struct mb_bus *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->lock);
+	b->stop = true;
+	pthread_cond_signal(&b->wake);
+	pthread_mutex_unlock(&b->lock);
+	pthread_join(b->thread, NULL);
+	free_bus(b);
+}
+
+int
+mb_bus_fd(const struct mb_bus *b)
+{
+	return b->efd;
+}
+
+size_t
+mb_bus_drain(struct mb_bus *b, struct mb_event *out, size_t max)
+{
+	uint64_t n;
+	ssize_t r = read(b->efd, &n, sizeof n);
+	(void)r;        /* only clears the wake-up; the queue is the truth */
+	pthread_mutex_lock(&b->lock);
+	size_t k = 0;
+	while (k < max && b->ev_count) {
+		out[k++] = b->ev[b->ev_head];
+		b->ev_head = (b->ev_head + 1) % EVENTS_MAX;
+		b->ev_count--;
+	}
+	if (b->ev_count) {
+		uint64_t one = 1;
+		r = write(b->efd, &one, sizeof one);   /* more to drain: stay readable */
+	}
+	pthread_mutex_unlock(&b->lock);
+	return k;
+}
+
+size_t
+mb_bus_devices(const struct mb_bus *b)
+{
+	return b->n_devs;
+}
+
+int
+mb_bus_device(const struct mb_bus *b, const char *name)
+{
+	for (size_t i = 0; i < b->n_devs; i++)
+		if (strcmp(b->devs[i].cfg->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+mb_bus_device_name(const struct mb_bus *b, int dev)
+{
+	return b->devs[dev].cfg->name;
+}
+
+const char *
+mb_bus_device_profile(const struct mb_bus *b, int dev)
+{
+	return b->devs[dev].cfg->profile;
+}
+
+bool
+mb_bus_device_up(const struct mb_bus *b, int dev)
+{
+	struct mb_bus *mb = (struct mb_bus *)b;
+	pthread_mutex_lock(&mb->lock);
+	bool up = b->devs[dev].up;
+	pthread_mutex_unlock(&mb->lock);
+	return up;
+}
+
+bool
+mb_bus_value(const struct mb_bus *b, int dev, const char *reg, double *out)
+{
+	struct mb_bus *mb = (struct mb_bus *)b;
+	const struct mb_dev *d = &b->devs[dev];
+	const struct profile_reg *r = profile_reg_find(d->prof, reg);
+	if (!r)
+		return false;
+	pthread_mutex_lock(&mb->lock);
+	int i = reg_index(d->prof, r);
+	bool known = d->known[i];
+	if (known)
+		*out = d->values[i];
+	pthread_mutex_unlock(&mb->lock);
+	return known;
+}
+
+const char *
+mb_bus_variant(const struct mb_bus *b, int dev)
+{
+	struct mb_bus *mb = (struct mb_bus *)b;
+	pthread_mutex_lock(&mb->lock);
+	const char *v = b->devs[dev].variant;
+	pthread_mutex_unlock(&mb->lock);
+	return v;
+}
+
+int
+mb_bus_write(struct mb_bus *b, int dev, const struct mb_write *w, size_t n, bool priority,
+    char *err, size_t errlen)
+{
+	if (dev < 0 || (size_t)dev >= b->n_devs || n == 0 || n > MB_MAX_WRITES) {
+		snprintf(err, errlen, "no such device, or %zu writes (1 to %d)", n, MB_MAX_WRITES);
+		return -1;
+	}
+	struct mb_dev *d = &b->devs[dev];
+	struct mb_cmd c = { .dev = dev, .n = n };
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_reg *r = profile_reg_find(d->prof, w[i].reg);
+		uint16_t words[2];
+		int nw;
+		if (!r) {
+			snprintf(err, errlen, "%s has no register '%s'", d->cfg->name, w[i].reg);
+			return -1;
+		}
+		/* The model is known after the first poll; ranges do not
+		 * depend on it, so the check holds. */
+		pthread_mutex_lock(&b->lock);
+		int model = d->model;
+		pthread_mutex_unlock(&b->lock);
+		if (mb_map_encode(d->prof, r, model, w[i].value, words, &nw, err, errlen) < 0)
+			return -1;
+		snprintf(c.names[i], sizeof c.names[i], "%s", r->name);
+		c.w[i].reg = c.names[i];
+		c.w[i].value = w[i].value;
+	}
+	pthread_mutex_lock(&b->lock);
+	struct lane *l = priority ? &b->prio : &b->normal;
+	if (l->count == LANE_MAX) {
+		pthread_mutex_unlock(&b->lock);
+		snprintf(err, errlen, "too many commands wait for %s", d->cfg->name);
+		return -1;
+	}
+	c.id = b->next_id++;
+	l->q[(l->head + l->count++) % LANE_MAX] = c;
+	pthread_cond_signal(&b->wake);
+	pthread_mutex_unlock(&b->lock);
+	return c.id;
+}
+
+void
+mb_bus_stats(const struct mb_bus *b, struct mb_stats *out)
+{
+	struct mb_bus *mb = (struct mb_bus *)b;
+	pthread_mutex_lock(&mb->lock);
+	*out = b->stats;
+	pthread_mutex_unlock(&mb->lock);
+}
