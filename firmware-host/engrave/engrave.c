@@ -1,0 +1,644 @@
+/*
+ * The engraving pipeline: from a request (text, date, symbol or SVG design;
+ * the piece's area; fill and material) to the result the daemon and
+ * atelierctl hand on: the fit decision, the ordered toolpath, its G-code
+ * and the SVG preview the jeweller checks before anything is burnt.
+ *
+ * Character height is the height of capitals, taken as 0.7 em for every
+ * font (the outline fonts' capitals are 0.71-0.73 em, the Hershey ones are
+ * scaled to 0.7 em), so the minimum height of the configuration means the
+ * same on every script.
+ */
+#include "engrave/engrave_int.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg/cfg.h"
+#include "util.h"
+
+#define CAP_EM 0.7
+/* A job bigger than this is not an engraving on a jewel but a runaway
+ * design: refused before it ties up the daemon (about a second of work). */
+#define MAX_SEGMENTS 300000
+
+/* Fallback chains: Debian's fonts-noto-core, fonts-noto-cjk and
+ * fonts-dejavu-core. NotoSansCJK-Regular.ttc faces: 0 JP, 1 KR, 2 SC, 3 TC. */
+#define NOTO "/usr/share/fonts/truetype/noto/"
+#define NOTO_CJK "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+#define DEJAVU "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+static const char *const f_latin[] = { NOTO "NotoSans-Regular.ttf", DEJAVU, NULL };
+static const char *const f_arab[] = { NOTO "NotoSansArabic-Regular.ttf", NOTO "NotoNaskhArabic-Regular.ttf", DEJAVU, NULL };
+static const char *const f_hebr[] = { NOTO "NotoSansHebrew-Regular.ttf", DEJAVU, NULL };
+static const char *const f_deva[] = { NOTO "NotoSansDevanagari-Regular.ttf", NULL };
+static const char *const f_hani[] = { NOTO_CJK ":2", NULL };
+static const char *const f_hani_ja[] = { NOTO_CJK ":0", NULL };
+static const char *const f_hani_ko[] = { NOTO_CJK ":1", NULL };
+static const char *const f_jpan[] = { NOTO_CJK ":0", NULL };
+static const char *const f_kore[] = { NOTO_CJK ":1", NULL };
+static const char *const f_any[] = { NOTO "NotoSans-Regular.ttf", DEJAVU, NOTO_CJK ":2", NULL };
+
+static const struct engrave_font_chain default_fonts[] = {
+	{ "Latn", f_latin }, { "Grek", f_latin }, { "Cyrl", f_latin },
+	{ "Arab", f_arab }, { "Hebr", f_hebr }, { "Deva", f_deva },
+	{ "Hani:ja", f_hani_ja }, { "Hani:ko", f_hani_ko }, { "Hani", f_hani },
+	{ "Hira", f_jpan }, { "Kana", f_jpan }, { "Hang", f_kore },
+	{ "*", f_any }, { NULL, NULL },
+};
+
+/* Starting points for a fibre laser on precious metals; the bench's own
+ * settings belong in the configuration's engrave.materials. */
+static const struct engrave_material default_materials[] = {
+	{ "gold", 80, 600, 1 },
+	{ "silver", 90, 450, 2 },
+	{ "platinum", 85, 500, 1 },
+	{ "palladium", 85, 500, 1 },
+	{ "steel", 60, 800, 1 },
+	{ "titanium", 50, 900, 1 },
+	{ "brass", 70, 700, 1 },
+	{ NULL, 0, 0, 0 },
+};
+
+void
+engrave_settings_default(struct engrave_settings *s, const struct cfg_laser *laser)
+{
+	memset(s, 0, sizeof(*s));
+	s->min_char_height = laser ? laser->min_char_height : 0.8;
+	s->resolution = laser ? laser->resolution : 0.01;
+	s->max_power = laser ? laser->max_power : 1000;
+	s->max_feed = laser ? laser->max_feed : 3000;
+	s->work_x = laser ? laser->work_x : 100;
+	s->work_y = laser ? laser->work_y : 100;
+	s->chord_tolerance = 0.01;
+	s->line_spacing = 1.25;
+	s->edge_margin = 0.2;
+	s->ring_usable = 0.5;
+	s->fonts = default_fonts;
+	s->hershey_dir = "/usr/share/hershey-fonts";
+	s->hershey_font = "futural.jhf";
+	s->symbol_dir = "config/symbols";
+	s->materials = default_materials;
+	s->max_chars = 200;
+}
+
+double
+engrave_ring_circumference(double size)
+{
+	/* ISO 8653 European scale: the size is the inner circumference in mm
+	 * less 40 (size 52 = 92 mm). */
+	return size + 40.0;
+}
+
+const char *
+engrave_status_name(enum engrave_status st)
+{
+	switch (st) {
+	case ENGRAVE_OK: return "ok";
+	case ENGRAVE_ERR_INPUT: return "bad_input";
+	case ENGRAVE_ERR_GLYPH: return "missing_glyph";
+	case ENGRAVE_ERR_SVG: return "bad_svg";
+	case ENGRAVE_ERR_FIT: return "does_not_fit";
+	case ENGRAVE_ERR_FONT: return "font_unavailable";
+	}
+	return "?";
+}
+
+int
+engrave_fill_parse(const char *s, enum engrave_fill *out)
+{
+	if (!s) return -1;
+	if (!strcmp(s, "outline")) *out = ENGRAVE_FILL_OUTLINE;
+	else if (!strcmp(s, "hatch")) *out = ENGRAVE_FILL_HATCH;
+	else if (!strcmp(s, "stroke") || !strcmp(s, "single")) *out = ENGRAVE_FILL_STROKE;
+	else return -1;
+	return 0;
+}
+
+int
+engrave_align_parse(const char *s, enum engrave_align *out)
+{
+	if (!s) return -1;
+	if (!strcmp(s, "center") || !strcmp(s, "centre")) *out = ENGRAVE_ALIGN_CENTER;
+	else if (!strcmp(s, "left")) *out = ENGRAVE_ALIGN_LEFT;
+	else if (!strcmp(s, "right")) *out = ENGRAVE_ALIGN_RIGHT;
+	else return -1;
+	return 0;
+}
+
+void
+engrave_result_free(struct engrave_result *res)
+{
+	free(res->error);
+	free(res->missing);
+	engrave_paths_free(&res->toolpath);
+	free(res->gcode);
+	free(res->svg);
+	free(res->text_used);
+	memset(res, 0, sizeof(*res));
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct buf b;
+	buf_init(&b);
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (8u << 20))
+		buf_append(&b, chunk, n);
+	fclose(f);
+	*len = b.len;
+	return b.data ? b.data : xstrdup("");
+}
+
+/* ---- preview -------------------------------------------------------------- */
+
+static void
+svg_poly(struct buf *b, const struct engrave_poly *q)
+{
+	buf_printf(b, "M%.3f %.3f", q->pts[0].x, q->pts[0].y);
+	for (size_t j = 1; j < q->n; j++)
+		buf_printf(b, "L%.3f %.3f", q->pts[j].x, q->pts[j].y);
+}
+
+static char *
+preview(const struct engrave_request *req, const struct engrave_result *res, double w, double h,
+    double piece_w)
+{
+	struct buf b;
+	buf_init(&b);
+	double pad = 1 + 0.05 * (w > h ? w : h);
+	double x0 = -pad, vw = w + 2 * pad, vh = h + 2 * pad;
+	if (req->area == ENGRAVE_AREA_RING) {
+		x0 = -(piece_w - w) / 2 - pad;
+		vw = piece_w + 2 * pad;
+	}
+	double stroke = (w > h ? w : h) / 400;
+	buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.2fmm\" height=\"%.2fmm\" "
+	    "viewBox=\"%.3f %.3f %.3f %.3f\">\n", vw, vh, x0, -pad, vw, vh);
+	buf_printf(&b, "<title>Engraving preview</title>\n");
+	buf_printf(&b, "<rect x=\"%.3f\" y=\"%.3f\" width=\"%.3f\" height=\"%.3f\" fill=\"#ffffff\"/>\n",
+	    x0, -pad, vw, vh);
+	/* y up inside: flip once for everything drawn. */
+	buf_printf(&b, "<g transform=\"matrix(1 0 0 -1 0 %.3f)\">\n", h);
+	const char *piece = "fill=\"#f4efe2\" stroke=\"#8a7a50\"";
+	if (req->area == ENGRAVE_AREA_ROUND)
+		buf_printf(&b, "<circle id=\"piece\" cx=\"%.3f\" cy=\"%.3f\" r=\"%.3f\" %s stroke-width=\"%.3f\"/>\n",
+		    w / 2, h / 2, w / 2, piece, stroke * 2);
+	else if (req->area == ENGRAVE_AREA_RING)
+		buf_printf(&b, "<rect id=\"piece\" x=\"%.3f\" y=\"0\" width=\"%.3f\" height=\"%.3f\" %s "
+		    "stroke-width=\"%.3f\"/>\n", -(piece_w - w) / 2, piece_w, h, piece, stroke * 2);
+	else
+		buf_printf(&b, "<rect id=\"piece\" x=\"0\" y=\"0\" width=\"%.3f\" height=\"%.3f\" %s "
+		    "stroke-width=\"%.3f\"/>\n", w, h, piece, stroke * 2);
+	double m = res->fit.area_w < w ? (w - res->fit.area_w) / 2 : 0;
+	double mh = res->fit.area_h < h ? (h - res->fit.area_h) / 2 : 0;
+	buf_printf(&b, "<rect id=\"area\" x=\"%.3f\" y=\"%.3f\" width=\"%.3f\" height=\"%.3f\" fill=\"none\" "
+	    "stroke=\"#3a7d3a\" stroke-width=\"%.3f\" stroke-dasharray=\"%.3f %.3f\"/>\n",
+	    m, mh, res->fit.area_w, res->fit.area_h, stroke, stroke * 6, stroke * 4);
+	/* Travel (laser off) in blue, from the origin through every path. */
+	buf_printf(&b, "<path id=\"travel\" fill=\"none\" stroke=\"#2b6cd4\" stroke-width=\"%.3f\" "
+	    "stroke-dasharray=\"%.3f %.3f\" d=\"", stroke * 0.7, stroke * 3, stroke * 2);
+	double cx = 0, cy = 0;
+	for (size_t i = 0; i < res->toolpath.n; i++) {
+		const struct engrave_poly *q = &res->toolpath.v[i];
+		if (q->n == 0)
+			continue;
+		buf_printf(&b, "M%.3f %.3fL%.3f %.3f", cx, cy, q->pts[0].x, q->pts[0].y);
+		cx = q->pts[q->n - 1].x;
+		cy = q->pts[q->n - 1].y;
+	}
+	buf_printf(&b, "\"/>\n");
+	buf_printf(&b, "<path id=\"burn\" fill=\"none\" stroke=\"#c0241c\" stroke-width=\"%.3f\" "
+	    "stroke-linejoin=\"round\" stroke-linecap=\"round\" d=\"", stroke);
+	for (size_t i = 0; i < res->toolpath.n; i++)
+		if (res->toolpath.v[i].n > 1)
+			svg_poly(&b, &res->toolpath.v[i]);
+	buf_printf(&b, "\"/>\n</g>\n</svg>\n");
+	return b.data;
+}
+
+/* ---- fit -------------------------------------------------------------- */
+
+/* Bends block coordinates (mm, x centred on 0, baseline y = 0) around a
+ * circle of radius r centred at (cx, cy): the baseline follows the top of
+ * the circle, reading clockwise. Straight edges would become chords, so
+ * they are first cut into pieces whose sagitta stays within tol. */
+static void
+bend(struct engrave_paths *p, double r, double cx, double cy, double tol)
+{
+	double step = sqrt(8 * r * (tol > 0 ? tol : 0.01));
+	for (size_t i = 0; i < p->n; i++) {
+		struct engrave_poly *q = &p->v[i];
+		if (q->n < 2)
+			continue;
+		struct engrave_poly d = { 0 };
+		d.closed = q->closed;
+		engrave_poly_add(&d, q->pts[0].x, q->pts[0].y);
+		for (size_t j = 1; j < q->n; j++) {
+			struct engrave_pt a = q->pts[j - 1], b = q->pts[j];
+			double len = sqrt((b.x - a.x) * (b.x - a.x) + (b.y - a.y) * (b.y - a.y));
+			int k = (int)ceil(len / step);
+			if (k > 1000)
+				k = 1000;
+			for (int m = 1; m < k; m++)
+				engrave_poly_add(&d, a.x + (b.x - a.x) * m / k, a.y + (b.y - a.y) * m / k);
+			engrave_poly_add(&d, b.x, b.y);
+		}
+		free(q->pts);
+		*q = d;
+		for (size_t j = 0; j < q->n; j++) {
+			struct engrave_pt *pt = &q->pts[j];
+			double th = pt->x / r, rad = r + pt->y;
+			pt->x = cx + rad * sin(th);
+			pt->y = cy + rad * cos(th);
+		}
+	}
+}
+
+static enum engrave_status
+refuse_fit(struct engrave_result *res, const char *what, const char *dim, double needed,
+    double at, double avail)
+{
+	res->fit.fits = false;
+	res->fit.needed = needed;
+	res->fit.available = avail;
+	/* One decimal, unless that would show "needs 1.1 mm; 1.1 mm available". */
+	int dec = fabs(round(needed * 10) - round(avail * 10)) < 0.5 ? 2 : 1;
+	return engrave_fail(res, ENGRAVE_ERR_FIT,
+	    "the %s does not fit: %s needs %.*f mm at %.1f mm; %.*f mm available",
+	    what, dim, dec, needed, at, dec, avail);
+}
+
+/* Lays text out and fits it. On success geometry holds the laid-out
+ * outlines in area coordinates (mm). */
+static enum engrave_status
+fit_text(const struct engrave_settings *s, const struct engrave_request *req, const char *text,
+    double w, double h, double aw, double ah, struct engrave_paths *geom,
+    struct engrave_result *res)
+{
+	bool hershey = req->fill == ENGRAVE_FILL_STROKE;
+	bool arc = req->on_arc || req->area == ENGRAVE_AREA_ROUND;
+	double s_upper = (req->char_height > 0 ? req->char_height / CAP_EM : ah);
+	if (s_upper > ah)
+		s_upper = ah;
+	double tol_em = s->chord_tolerance / (s_upper > 1e-6 ? s_upper : 1e-6);
+	if (tol_em > 0.02)
+		tol_em = 0.02;
+	struct engrave_line *lines;
+	size_t nl;
+	enum engrave_status st = engrave_text_layout(s, text, req->lang, hershey, tol_em, &lines,
+	    &nl, res);
+	if (st != ENGRAVE_OK)
+		return st;
+	res->fit.lines = nl;
+	/* Stack lines in em units: x centred/aligned around 0. */
+	struct engrave_paths block;
+	engrave_paths_init(&block);
+	double maxadv = 0;
+	for (size_t i = 0; i < nl; i++)
+		if (lines[i].advance > maxadv)
+			maxadv = lines[i].advance;
+	for (size_t i = 0; i < nl; i++) {
+		double dx;
+		switch (req->align) {
+		case ENGRAVE_ALIGN_LEFT: dx = -maxadv / 2; break;
+		case ENGRAVE_ALIGN_RIGHT: dx = maxadv / 2 - lines[i].advance; break;
+		default: dx = -lines[i].advance / 2; break;
+		}
+		double t[6] = { 1, 0, 0, 1, dx, -(double)i * s->line_spacing };
+		engrave_paths_transform(&lines[i].paths, t);
+		engrave_paths_move(&block, &lines[i].paths);
+	}
+	engrave_lines_free(lines, nl);
+	struct engrave_bbox b = engrave_paths_bbox(&block);
+	if (block.n == 0 || !(b.x1 > b.x0) || !(b.y1 > b.y0)) {
+		engrave_paths_free(&block);
+		return engrave_fail(res, ENGRAVE_ERR_INPUT, "the text has nothing to engrave");
+	}
+	double bw = b.x1 - b.x0, bh = b.y1 - b.y0;
+	double s_min = s->min_char_height / CAP_EM;
+	double s_max, r = 0, rc = 0;
+	const char *what = req->content == ENGRAVE_DATE ? "date" : "text";
+	if (!arc) {
+		double sw = aw / bw, sh = ah / bh;
+		s_max = sw < sh ? sw : sh;
+		res->fit.limiting = sw < sh ? 'w' : 'h';
+		if (s_max < s_min) {
+			engrave_paths_free(&block);
+			if (sw < sh)
+				return refuse_fit(res, what, "its width", bw * s_min, s->min_char_height, aw);
+			return refuse_fit(res, what, "its height", bh * s_min, s->min_char_height, ah);
+		}
+	} else {
+		/* Baseline on a circle; letters stand outside it; the text spans at
+		 * most half the circle. With a free radius, the tops touch the
+		 * area's edge: r = rc - top * s. */
+		rc = (aw < ah ? aw : ah) / 2;
+		double top = b.y1 > 0 ? b.y1 : 0, bottom = b.y0 < 0 ? -b.y0 : 0;
+		if (req->arc_radius > 0) {
+			r = req->arc_radius;
+			double s1 = (rc - r) / (top > 1e-9 ? top : 1e-9);
+			double s2 = M_PI * r / bw;
+			double s3 = r / (bottom > 1e-9 ? bottom : 1e-9);
+			s_max = fmin(s1, fmin(s2, s3));
+			if (s_max < s_min) {
+				engrave_paths_free(&block);
+				if (s2 <= s1)
+					return refuse_fit(res, what, "its arc", bw * s_min, s->min_char_height, M_PI * r);
+				return refuse_fit(res, what, "its height", top * s_min, s->min_char_height, rc - r);
+			}
+		} else {
+			double s2 = M_PI * rc / (bw + M_PI * top);
+			double s3 = rc / (top + bottom);
+			s_max = fmin(s2, s3);
+			if (s_max < s_min) {
+				engrave_paths_free(&block);
+				return refuse_fit(res, what, "its arc", bw * s_min, s->min_char_height,
+				    M_PI * (rc - top * s_min));
+			}
+		}
+		res->fit.limiting = 'w';
+	}
+	double sc = s_max;
+	if (req->char_height > 0 && req->char_height / CAP_EM < sc)
+		sc = req->char_height / CAP_EM;
+	res->fit.fits = true;
+	res->fit.scale = sc;
+	res->fit.char_height = sc * CAP_EM;
+	double t[6] = { sc, 0, 0, sc, 0, 0 };
+	engrave_paths_transform(&block, t);
+	if (arc) {
+		if (!(req->arc_radius > 0))
+			r = rc - (b.y1 > 0 ? b.y1 : 0) * sc;
+		bend(&block, r, w / 2, h / 2, s->chord_tolerance);
+	} else {
+		/* Place the block's ink box in the area: vertically centred,
+		 * horizontally by alignment. */
+		double bx0 = b.x0 * sc, bx1 = b.x1 * sc, by0 = b.y0 * sc, by1 = b.y1 * sc;
+		double mx = (w - aw) / 2, dx;
+		switch (req->align) {
+		case ENGRAVE_ALIGN_LEFT: dx = mx - bx0; break;
+		case ENGRAVE_ALIGN_RIGHT: dx = w - mx - bx1; break;
+		default: dx = w / 2 - (bx0 + bx1) / 2; break;
+		}
+		double dy = h / 2 - (by0 + by1) / 2;
+		double t2[6] = { 1, 0, 0, 1, dx, dy };
+		engrave_paths_transform(&block, t2);
+	}
+	engrave_paths_move(geom, &block);
+	return ENGRAVE_OK;
+}
+
+static enum engrave_status
+fit_design(const struct engrave_settings *s, const struct engrave_request *req, double w,
+    double h, double aw, double ah, struct engrave_paths *geom, struct engrave_result *res)
+{
+	char *doc = NULL;
+	size_t len = 0;
+	const char *data = req->svg;
+	if (req->content == ENGRAVE_SYMBOL) {
+		const char *n = req->symbol;
+		if (!n || !*n || strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(n))
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "symbol name '%s' is not valid (lower-case letters, digits, - and _)", n ? n : "");
+		char *path = xasprintf("%s/%s.svg", s->symbol_dir, n);
+		doc = read_file(path, &len);
+		if (!doc) {
+			enum engrave_status st = engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "no symbol named '%s' (%s)", n, path);
+			free(path);
+			return st;
+		}
+		free(path);
+		data = doc;
+	} else {
+		len = req->svg_len ? req->svg_len : (req->svg ? strlen(req->svg) : 0);
+	}
+	char err[320];
+	struct engrave_paths p;
+	engrave_paths_init(&p);
+	int rc = engrave_svg_read(data, len, 2e-4, &p, err, sizeof(err));
+	free(doc);
+	if (rc < 0) {
+		engrave_paths_free(&p);
+		return engrave_fail(res, ENGRAVE_ERR_SVG, "%s", err);
+	}
+	struct engrave_bbox b = engrave_paths_bbox(&p);
+	if (p.n == 0 || (!(b.x1 > b.x0) && !(b.y1 > b.y0))) {
+		engrave_paths_free(&p);
+		return engrave_fail(res, ENGRAVE_ERR_SVG, "the design has no geometry to engrave");
+	}
+	double bw = b.x1 - b.x0 > 1e-9 ? b.x1 - b.x0 : 1e-9, bh = b.y1 - b.y0 > 1e-9 ? b.y1 - b.y0 : 1e-9;
+	double sw = aw / bw, sh = ah / bh, sc = sw < sh ? sw : sh;
+	if (req->area == ENGRAVE_AREA_ROUND)
+		sc = fmin(aw, ah) / hypot(bw, bh);  /* the box's diagonal inside the circle */
+	if (req->char_height > 0 && req->char_height / bh < sc)
+		sc = req->char_height / bh;
+	res->fit.fits = true;
+	res->fit.scale = sc;
+	res->fit.limiting = sw < sh ? 'w' : 'h';
+	double dx = w / 2 - (b.x0 + b.x1) / 2 * sc, dy = h / 2 - (b.y0 + b.y1) / 2 * sc;
+	if (req->area != ENGRAVE_AREA_ROUND && req->align == ENGRAVE_ALIGN_LEFT)
+		dx = (w - aw) / 2 - b.x0 * sc;
+	else if (req->area != ENGRAVE_AREA_ROUND && req->align == ENGRAVE_ALIGN_RIGHT)
+		dx = w - (w - aw) / 2 - b.x1 * sc;
+	double t[6] = { sc, 0, 0, sc, dx, dy };
+	engrave_paths_transform(&p, t);
+	engrave_paths_move(geom, &p);
+	return ENGRAVE_OK;
+}
+
+/* Initials in a monogram frame (or any text inside a design): laid out in
+ * the middle of the design's box, which frames of config/symbols keep
+ * free: 55 % of its width and 45 % of its height. */
+static enum engrave_status
+text_in_frame(const struct engrave_settings *s, const struct engrave_request *req,
+    struct engrave_paths *geom, struct engrave_result *res)
+{
+	struct engrave_bbox b = engrave_paths_bbox(geom);
+	double iw = (b.x1 - b.x0) * 0.55, ih = (b.y1 - b.y0) * 0.45;
+	struct engrave_request inner = *req;
+	inner.content = ENGRAVE_TEXT;
+	inner.area = ENGRAVE_AREA_RECT;
+	inner.on_arc = false;
+	inner.align = ENGRAVE_ALIGN_CENTER;
+	inner.char_height = 0;
+	struct engrave_paths t;
+	engrave_paths_init(&t);
+	res->text_used = xstrdup(req->text);
+	enum engrave_status st = fit_text(s, &inner, req->text, iw, ih, iw, ih, &t, res);
+	if (st != ENGRAVE_OK) {
+		engrave_paths_free(&t);
+		return st;
+	}
+	double m[6] = { 1, 0, 0, 1, (b.x0 + b.x1) / 2 - iw / 2, (b.y0 + b.y1) / 2 - ih / 2 };
+	engrave_paths_transform(&t, m);
+	engrave_paths_move(geom, &t);
+	return ENGRAVE_OK;
+}
+
+static const struct engrave_material *
+material_find(const struct engrave_settings *s, const char *name)
+{
+	if (!s->materials || !s->materials[0].name)
+		return NULL;
+	if (!name || !*name)
+		return &s->materials[0];
+	for (const struct engrave_material *m = s->materials; m->name; m++)
+		if (strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
+
+enum engrave_status
+engrave_run(const struct engrave_settings *s, const struct engrave_request *req,
+    struct engrave_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	engrave_paths_init(&res->toolpath);
+
+	/* The area: piece_w is the whole piece (the ring's unrolled band). */
+	double w = req->width, h = req->height, piece_w;
+	switch (req->area) {
+	case ENGRAVE_AREA_RECT:
+		if (!(w > 0) || !(h > 0) || !isfinite(w) || !isfinite(h))
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "the area must have a positive width and height (got %g x %g mm)", w, h);
+		break;
+	case ENGRAVE_AREA_ROUND:
+		if (!(w > 0) || !isfinite(w))
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "a round piece needs a positive diameter (got %g mm)", w);
+		h = w;
+		break;
+	case ENGRAVE_AREA_RING:
+		if (!(req->ring_size >= 1 && req->ring_size <= 80))
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "ring size %g is outside the European scale (1 to 80)", req->ring_size);
+		if (!(req->band_width > 0) || !isfinite(req->band_width) || req->band_width > 50)
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "the band width must be between 0 and 50 mm (got %g mm)", req->band_width);
+		w = engrave_ring_circumference(req->ring_size) * s->ring_usable;
+		h = req->band_width;
+		break;
+	default:
+		return engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown kind of area");
+	}
+	piece_w = req->area == ENGRAVE_AREA_RING ? engrave_ring_circumference(req->ring_size) : w;
+	if (req->area != ENGRAVE_AREA_RING &&
+	    (w + req->origin_x > s->work_x + 1e-9 || h + req->origin_y > s->work_y + 1e-9 ||
+	    req->origin_x < 0 || req->origin_y < 0))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the area %.1f x %.1f mm at (%.1f, %.1f) is outside the laser's %.0f x %.0f mm",
+		    w, h, req->origin_x, req->origin_y, s->work_x, s->work_y);
+	double aw = w - 2 * s->edge_margin, ah = h - 2 * s->edge_margin;
+	if (!(aw > 0) || !(ah > 0))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the area %.2f x %.2f mm leaves nothing inside its %.2f mm margins", w, h, s->edge_margin);
+	res->fit.area_w = aw;
+	res->fit.area_h = ah;
+	if (req->char_height < 0 || !isfinite(req->char_height))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT, "the character height must be positive");
+	if (req->fill == ENGRAVE_FILL_HATCH &&
+	    (req->hatch_interval < 0 || !isfinite(req->hatch_interval) ||
+	    (req->hatch_interval > 0 && req->hatch_interval < s->resolution)))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the hatch interval must be at least the machine's resolution, %.3g mm", s->resolution);
+	const struct engrave_material *mat = material_find(s, req->material);
+	if (!mat)
+		return engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown material '%s'",
+		    req->material ? req->material : "");
+
+	struct engrave_paths geom;
+	engrave_paths_init(&geom);
+	enum engrave_status st;
+	switch (req->content) {
+	case ENGRAVE_TEXT:
+		res->text_used = xstrdup(req->text ? req->text : "");
+		st = fit_text(s, req, req->text, w, h, aw, ah, &geom, res);
+		break;
+	case ENGRAVE_DATE: {
+		int y, m, d;
+		char out[128];
+		if (engrave_date_parse(req->date, &y, &m, &d) < 0)
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "'%s' is not a date: give YYYY-MM-DD", req->date ? req->date : "");
+		if (engrave_date_format(y, m, d, req->lang, req->date_style, out, sizeof(out)) < 0)
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "no date format for language '%s'", req->lang ? req->lang : "");
+		res->text_used = xstrdup(out);
+		st = fit_text(s, req, out, w, h, aw, ah, &geom, res);
+		break;
+	}
+	case ENGRAVE_SYMBOL:
+	case ENGRAVE_SVG:
+		st = fit_design(s, req, w, h, aw, ah, &geom, res);
+		if (st == ENGRAVE_OK && req->text && *req->text)
+			st = text_in_frame(s, req, &geom, res);
+		break;
+	default:
+		st = engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown kind of content");
+	}
+	if (st != ENGRAVE_OK) {
+		engrave_paths_free(&geom);
+		return st;
+	}
+	if (req->fill == ENGRAVE_FILL_HATCH) {
+		double iv = req->hatch_interval > 0 ? req->hatch_interval : fmax(0.08, s->resolution * 4);
+		struct engrave_paths hatch;
+		engrave_paths_init(&hatch);
+		bool eo = req->content == ENGRAVE_SYMBOL || req->content == ENGRAVE_SVG;
+		size_t n1 = engrave_hatch(&geom, iv, req->hatch_angle, eo, MAX_SEGMENTS, &hatch);
+		size_t n2 = 0;
+		if (req->cross_hatch && n1 != SIZE_MAX)
+			n2 = engrave_hatch(&geom, iv, req->hatch_angle + 90, eo, MAX_SEGMENTS - n1, &hatch);
+		engrave_paths_move(&geom, &hatch);
+		if (n1 == SIZE_MAX || n2 == SIZE_MAX) {
+			engrave_paths_free(&geom);
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "hatching at %.3g mm would need more than %d lines: use a simpler design "
+			    "or a wider interval", iv, MAX_SEGMENTS);
+		}
+	}
+	if (engrave_paths_segments(&geom) > MAX_SEGMENTS) {
+		size_t n = engrave_paths_segments(&geom);
+		engrave_paths_free(&geom);
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the engraving would have %zu segments; at most %d: use a simpler design", n,
+		    MAX_SEGMENTS);
+	}
+	res->toolpath = geom;
+	res->stats.travel_as_drawn_mm = engrave_travel(&res->toolpath);
+	if (!req->no_optimise)
+		engrave_order(&res->toolpath);
+	res->stats.travel_mm = engrave_travel(&res->toolpath);
+	res->stats.paths = res->toolpath.n;
+	res->stats.segments = engrave_paths_segments(&res->toolpath);
+	res->stats.burn_mm = engrave_paths_length(&res->toolpath);
+	double speed = fmin(mat->speed, s->max_feed);
+	int passes = mat->passes > 0 ? mat->passes : 1;
+	/* Time at the programmed rates, acceleration ignored: a lower estimate. */
+	res->stats.seconds = passes * (res->stats.burn_mm / (speed / 60) +
+	    res->stats.travel_mm / (s->max_feed / 60));
+	struct engrave_gcode_opts go = {
+		.resolution = s->resolution,
+		.power_s = (int)lround(mat->power / 100.0 * s->max_power),
+		.speed = speed,
+		.passes = passes,
+		.origin_x = req->origin_x,
+		.origin_y = req->origin_y,
+	};
+	res->gcode = engrave_gcode(&res->toolpath, &go, &res->stats.gcode_lines);
+	res->stats.gcode_bytes = strlen(res->gcode);
+	res->svg = preview(req, res, w, h, piece_w);
+	res->status = ENGRAVE_OK;
+	return ENGRAVE_OK;
+}

@@ -1,0 +1,301 @@
+/*
+ * Engraving content: turns a client's request (a text in any script, a date
+ * in their language, a symbol or an SVG design) into a laser toolpath that
+ * fits the piece, the GRBL laser-mode G-code that burns it and an SVG
+ * preview for the jeweller. Pure computation: no device, no daemon.
+ *
+ * The one entry point is engrave_run(): request in, result out (toolpath,
+ * G-code text, SVG text, fit decision, errors). The API and atelierctl both
+ * call it, and a job's engraving step burns exactly result.gcode.
+ *
+ * Units: millimetres. Geometry is laid out in the engraving area with the
+ * origin at its lower-left corner and y up (the machine's sense); the
+ * G-code adds the area's origin on the machine.
+ */
+#ifndef ATELIER_ENGRAVE_H
+#define ATELIER_ENGRAVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- geometry --------------------------------------------------------- */
+
+struct engrave_pt {
+	double x, y;
+};
+
+/* One polyline; closed means the last point joins the first (the point is
+ * repeated explicitly once the path is finished, so burning it is just
+ * following the points). */
+struct engrave_poly {
+	struct engrave_pt *pts;
+	size_t n, cap;
+	bool closed;
+};
+
+struct engrave_paths {
+	struct engrave_poly *v;
+	size_t n, cap;
+};
+
+struct engrave_bbox {
+	double x0, y0, x1, y1;  /* x0 > x1 when empty */
+};
+
+void engrave_paths_init(struct engrave_paths *p);
+void engrave_paths_free(struct engrave_paths *p);
+/* Starts a new polyline and returns it (valid until the next call). */
+struct engrave_poly *engrave_paths_new_poly(struct engrave_paths *p);
+void engrave_poly_add(struct engrave_poly *poly, double x, double y);
+/* Moves every polyline of src to the end of dst; src is left empty. */
+void engrave_paths_move(struct engrave_paths *dst, struct engrave_paths *src);
+/* Applies x' = a x + c y + e, y' = b x + d y + f (SVG matrix order). */
+void engrave_paths_transform(struct engrave_paths *p, const double m[6]);
+struct engrave_bbox engrave_paths_bbox(const struct engrave_paths *p);
+size_t engrave_paths_segments(const struct engrave_paths *p);
+double engrave_paths_length(const struct engrave_paths *p);
+
+/* Parallel hatch lines inside the closed polylines of src, interval in
+ * mm, angle in degrees, inside meaning nonzero winding (glyphs, whose
+ * shaped outlines may overlap) or even-odd (designs: a contour inside a
+ * contour is a hole whatever its direction); appended to dst. Returns the
+ * number of lines added, or SIZE_MAX when more than max_lines would be
+ * needed (dst then holds max_lines of them). */
+size_t engrave_hatch(const struct engrave_paths *src, double interval,
+    double angle_deg, bool even_odd, size_t max_lines, struct engrave_paths *dst);
+
+/* ---- SVG reader ------------------------------------------------------- */
+
+/*
+ * Reads an SVG document's geometry: path (every command, arcs included),
+ * rect, circle, ellipse, line, polyline, polygon, g, nested svg, transform
+ * and viewBox. Output is in the document's user units with y up (flipped
+ * from SVG's y down), curves flattened to within tol_rel times the larger
+ * side of the document. Refuses external references, DOCTYPE entities,
+ * text and raster images, nesting deeper than 32, numbers beyond 1e6 and
+ * documents over 4 MiB or 500000 points.
+ * Returns 0, or -1 with a sentence in err (err_len bytes) naming the
+ * problem and its line.
+ */
+int engrave_svg_read(const char *data, size_t len, double tol_rel,
+    struct engrave_paths *out, char *err, size_t err_len);
+
+/* ---- dates ------------------------------------------------------------ */
+
+enum engrave_date_style {
+	ENGRAVE_DATE_NUMERIC = 0,  /* 23.11.2026, 23/11/2026, 11/23/2026 */
+	ENGRAVE_DATE_LONG,         /* 23 novembre 2026, 2026年11月23日 */
+	ENGRAVE_DATE_ISO,          /* 2026-11-23 */
+};
+
+/*
+ * Writes the date in the language (ISO 639-1 code, optionally with a
+ * region: "en", "en-US", "fr", "de", "es", "it", "pt", "ru", "ar", "he",
+ * "hi", "ko", "el", "ja", "zh", "nl") and style, UTF-8, into out.
+ * Returns 0, or -1 with errno EINVAL for an impossible date, ENOENT for an
+ * unknown language, ENOSPC when out is too small.
+ */
+int engrave_date_format(int year, int month, int day, const char *lang,
+    enum engrave_date_style style, char *out, size_t out_len);
+/* Parses "YYYY-MM-DD" (a real calendar date); returns 0 or -1. */
+int engrave_date_parse(const char *s, int *year, int *month, int *day);
+/* Parses "numeric", "long", "iso"; returns 0 or -1. */
+int engrave_date_style_parse(const char *s, enum engrave_date_style *out);
+
+/* ---- settings --------------------------------------------------------- */
+
+/* One fallback chain: the fonts tried in order for a script. key is an
+ * ISO 15924 tag ("Latn", "Arab", "Hani"), optionally with ":lang" ("Hani:ja"),
+ * or "*" for every script. A font is "path" or "path:face-index". */
+struct engrave_font_chain {
+	const char *key;
+	const char *const *fonts;   /* NULL-terminated */
+};
+
+/* Cutting settings of one material: power in % of the laser's maximum,
+ * speed in mm/min, passes over each path. */
+struct engrave_material {
+	const char *name;
+	double power;
+	double speed;
+	int passes;
+};
+
+/*
+ * What the engraving needs from the configuration. engrave_settings_default
+ * fills it from the laser section (min_char_height, resolution, max_power,
+ * max_feed, work area) and compiled-in defaults for the rest, which are the
+ * proposed `engrave:` section of the configuration (docs/engraving.md).
+ */
+struct engrave_settings {
+	double min_char_height;     /* mm, refuse below */
+	double resolution;          /* mm the machine resolves: G-code decimals */
+	int max_power;              /* S for 100 % ($30) */
+	double max_feed;            /* mm/min; also the G0 rate for time estimates */
+	double work_x, work_y;      /* mm, machine travel */
+	double chord_tolerance;     /* mm, curve flattening */
+	double line_spacing;        /* line pitch in character heights */
+	double edge_margin;         /* mm kept free at the area's edges */
+	double ring_usable;         /* fraction of a ring's inner circumference usable */
+	const struct engrave_font_chain *fonts;  /* terminated by key == NULL */
+	const char *hershey_dir;    /* folder of the .jhf files */
+	const char *hershey_font;   /* file name, e.g. "futural.jhf" */
+	const char *symbol_dir;     /* folder of the symbol SVGs */
+	const struct engrave_material *materials;  /* terminated by name == NULL */
+	size_t max_chars;           /* refuse longer texts */
+};
+
+struct cfg_laser;
+/* Fills s with defaults, taking the laser's numbers from laser when not
+ * NULL. Strings point to static data. */
+void engrave_settings_default(struct engrave_settings *s, const struct cfg_laser *laser);
+
+/* ---- request and result ----------------------------------------------- */
+
+enum engrave_content { ENGRAVE_TEXT = 0, ENGRAVE_DATE, ENGRAVE_SYMBOL, ENGRAVE_SVG };
+enum engrave_fill { ENGRAVE_FILL_OUTLINE = 0, ENGRAVE_FILL_HATCH, ENGRAVE_FILL_STROKE };
+enum engrave_align { ENGRAVE_ALIGN_CENTER = 0, ENGRAVE_ALIGN_LEFT, ENGRAVE_ALIGN_RIGHT };
+enum engrave_area_kind { ENGRAVE_AREA_RECT = 0, ENGRAVE_AREA_ROUND, ENGRAVE_AREA_RING };
+
+struct engrave_request {
+	enum engrave_content content;
+	const char *text;           /* TEXT: UTF-8, lines separated by '\n';
+	                             * SYMBOL/SVG: initials set inside the frame */
+	const char *date;           /* DATE: "YYYY-MM-DD" */
+	enum engrave_date_style date_style;
+	const char *lang;           /* client's language; also picks CJK faces */
+	const char *symbol;         /* SYMBOL: name of config/symbols/NAME.svg */
+	const char *svg;            /* SVG: the document */
+	size_t svg_len;
+
+	enum engrave_area_kind area;
+	double width, height;       /* RECT: mm; ROUND: diameter in width */
+	double ring_size;           /* RING: European size (ISO 8653) */
+	double band_width;          /* RING: mm */
+	double origin_x, origin_y;  /* mm, the area's lower-left corner on the machine */
+
+	double char_height;         /* mm wanted; 0 = as large as fits */
+	enum engrave_align align;
+	bool on_arc;                /* text along an arc (round pieces) */
+	double arc_radius;          /* mm of the baseline; 0 = from the area */
+
+	enum engrave_fill fill;
+	double hatch_interval;      /* mm; 0 = from the resolution */
+	double hatch_angle;         /* degrees */
+	bool cross_hatch;
+
+	const char *material;       /* name in the materials table */
+	bool no_optimise;           /* keep the order as drawn (bench, debugging) */
+};
+
+enum engrave_status {
+	ENGRAVE_OK = 0,
+	ENGRAVE_ERR_INPUT,          /* bad request: encoding, empty, area, options */
+	ENGRAVE_ERR_GLYPH,          /* characters no configured font has */
+	ENGRAVE_ERR_SVG,            /* the design could not be read */
+	ENGRAVE_ERR_FIT,            /* does not fit even at the minimum height */
+	ENGRAVE_ERR_FONT,           /* a configured font could not be loaded */
+};
+
+struct engrave_missing {
+	uint32_t codepoint;
+	size_t position;            /* character index in the text, from 0 */
+	size_t line;                /* from 1 */
+};
+
+struct engrave_fit {
+	bool fits;
+	double area_w, area_h;      /* mm, after margins */
+	double scale;               /* mm per em (text) or per design unit */
+	double char_height;         /* mm, text only */
+	double needed;              /* mm at the minimum height (refusals) */
+	double available;           /* mm */
+	char limiting;              /* 'w' or 'h' */
+	size_t lines;
+};
+
+struct engrave_stats {
+	size_t paths, segments;
+	double burn_mm, travel_mm, travel_as_drawn_mm;
+	double seconds;             /* estimated machine time */
+	size_t gcode_bytes, gcode_lines;
+};
+
+struct engrave_result {
+	enum engrave_status status;
+	char *error;                /* sentence for the jeweller, or NULL */
+	struct engrave_missing *missing;
+	size_t n_missing;
+	struct engrave_fit fit;
+	struct engrave_paths toolpath;  /* in burn order, area coordinates */
+	struct engrave_pt outline_c;    /* ROUND: centre of the piece */
+	char *gcode;
+	char *svg;
+	struct engrave_stats stats;
+	char *text_used;            /* the text engraved (dates rendered) */
+};
+
+/*
+ * Lays out the request, fits it, orders the toolpath and writes the
+ * G-code and the preview. Always fills res (free with engrave_result_free);
+ * returns res->status: ENGRAVE_OK, or an error with res->error set (and
+ * res->missing for ENGRAVE_ERR_GLYPH, res->fit for ENGRAVE_ERR_FIT).
+ */
+enum engrave_status engrave_run(const struct engrave_settings *s,
+    const struct engrave_request *req, struct engrave_result *res);
+void engrave_result_free(struct engrave_result *res);
+
+/* The result as a JSON object (jansson's json_t, new reference): status,
+ * error, text, missing [{codepoint "U+05D0", position, line}], fit {fits,
+ * area_w, area_h, scale, char_height, needed, available, lines}, stats, and
+ * the G-code and SVG texts when asked. */
+struct json_t;
+struct json_t *engrave_result_json(const struct engrave_result *res, bool with_gcode,
+    bool with_svg);
+
+/* Fills req from the API's parameters (an object): text | date | symbol |
+ * svg, date_style, lang, area "rect" (width, height) | "round" (diameter) |
+ * "ring" (ring_size, band_width), origin_x, origin_y, char_height, align,
+ * arc, arc_radius, fill, hatch_interval, hatch_angle, cross_hatch,
+ * material. Strings point into o, which must outlive req. Returns 0, or -1
+ * with a sentence in err (unknown field, wrong type, bad value). */
+int engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *err,
+    size_t errlen);
+
+/* Releases cached fonts (FreeType faces, Hershey tables); for tests and exit. */
+void engrave_cache_clear(void);
+
+const char *engrave_status_name(enum engrave_status st);
+int engrave_fill_parse(const char *s, enum engrave_fill *out);
+int engrave_align_parse(const char *s, enum engrave_align *out);
+
+/* ---- lower layers, for tests and the bench ---------------------------- */
+
+/* Inner circumference (mm) of a ring of European size (ISO 8653). */
+double engrave_ring_circumference(double size);
+
+/* Orders paths for short travel (nearest neighbour from the origin, then
+ * 2-opt with path reversal); returns the travel length after. */
+double engrave_order(struct engrave_paths *p);
+/* Travel length of the order as it stands, starting from (0,0). */
+double engrave_travel(const struct engrave_paths *p);
+/* Lower bound on the travel of any order: the largest of the minimum
+ * spanning tree over paths (edge = shortest hop between entry points: ends
+ * of open paths, any vertex of closed ones), the sum of each path's nearest
+ * neighbour less the largest, and both over the open paths alone. */
+double engrave_travel_bound(const struct engrave_paths *p);
+
+struct engrave_gcode_opts {
+	double resolution;
+	int power_s;
+	double speed;
+	int passes;
+	double origin_x, origin_y;
+	bool plain;                 /* every word on every line, 6 decimals: for comparison */
+};
+/* Returns the G-code for the paths in their order (new string). */
+char *engrave_gcode(const struct engrave_paths *p, const struct engrave_gcode_opts *o,
+    size_t *lines);
+
+#endif

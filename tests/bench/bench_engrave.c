@@ -1,0 +1,113 @@
+/*
+ * Engraving benchmark (`make bench`): for a 30-character text with hatch
+ * fill in Latin, Arabic and CJK, prints side by side the generation time
+ * (first run with fonts loading, then the median of warm runs), the travel
+ * of the optimised order against the order as drawn and a lower bound, the
+ * compact G-code's bytes per segment against a plain writer, and the
+ * estimated machine time at the configured speeds.
+ *
+ * The bound is engrave_travel_bound(): the largest of the minimum spanning
+ * tree over paths (edge = shortest hop between entry points; any burn
+ * order's travel moves link all paths, so they weigh at least the MST), the
+ * sum over paths of the nearest neighbour less the largest one, and both
+ * again over the open paths alone (skipping a closed path, left where it
+ * was entered, never lengthens a tour).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engrave/engrave.h"
+#include "util.h"
+
+struct sample {
+	const char *name, *text, *lang;
+};
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double d = *(const double *)a - *(const double *)b;
+	return (d > 0) - (d < 0);
+}
+
+int
+main(void)
+{
+	static const struct sample samples[] = {
+		/* 30 characters each */
+		{ "Latin", "Pour Hélène, à jamais — 23.11.", "fr" },
+		{ "Arabic", "إلى مريم مع كل الحب إلى الأبد", "ar" },
+		{ "CJK", "永远爱你直到世界的尽头我们一起走过春夏秋冬每一天都幸福快乐", "zh" },
+	};
+	struct engrave_settings s;
+	engrave_settings_default(&s, NULL);
+	enum { RUNS = 15 };
+	struct {
+		double cold_ms, warm_ms, drawn, opt, bound, cbytes, pbytes, seconds;
+		size_t paths, segs;
+		double ch;
+	} row[3];
+
+	for (size_t k = 0; k < 3; k++) {
+		struct engrave_request r = { .content = ENGRAVE_TEXT, .text = samples[k].text,
+			.lang = samples[k].lang, .area = ENGRAVE_AREA_RECT, .width = 90, .height = 8,
+			.fill = ENGRAVE_FILL_HATCH, .hatch_interval = 0.1, .material = "gold" };
+		struct engrave_result res;
+		double t[RUNS];
+		engrave_cache_clear();
+		for (int i = 0; i < RUNS; i++) {
+			double t0 = now_mono();
+			if (engrave_run(&s, &r, &res) != ENGRAVE_OK) {
+				fprintf(stderr, "bench_engrave: %s: %s\n", samples[k].name, res.error);
+				return 1;
+			}
+			t[i] = (now_mono() - t0) * 1000;
+			if (i < RUNS - 1)
+				engrave_result_free(&res);
+		}
+		row[k].cold_ms = t[0];
+		qsort(t + 1, RUNS - 1, sizeof(double), cmp_double);
+		row[k].warm_ms = t[RUNS / 2];
+		row[k].drawn = res.stats.travel_as_drawn_mm;
+		row[k].opt = res.stats.travel_mm;
+		row[k].bound = engrave_travel_bound(&res.toolpath);
+		row[k].paths = res.stats.paths;
+		row[k].segs = res.stats.segments;
+		row[k].ch = res.fit.char_height;
+		row[k].seconds = res.stats.seconds;
+		struct engrave_gcode_opts o = { .resolution = s.resolution, .power_s = 800,
+			.speed = 600, .passes = 1, .plain = true };
+		char *plain = engrave_gcode(&res.toolpath, &o, NULL);
+		row[k].cbytes = (double)res.stats.gcode_bytes / (double)res.stats.segments;
+		row[k].pbytes = (double)strlen(plain) / (double)res.stats.segments;
+		free(plain);
+		engrave_result_free(&res);
+	}
+	engrave_cache_clear();
+
+	printf("engraving, 30 characters, hatch 0.1 mm, area 90 x 8 mm, gold (%.0f mm/min burn, %.0f mm/min travel)\n",
+	    s.materials[0].speed, s.max_feed);
+	printf("%-34s %14s %14s %14s\n", "", samples[0].name, samples[1].name, samples[2].name);
+#define ROW(label, fmt, expr)                                                   \
+	do {                                                                    \
+		printf("%-34s", label);                                         \
+		for (int k = 0; k < 3; k++)                                     \
+			printf(" %14" fmt, expr);                               \
+		printf("\n");                                                   \
+	} while (0)
+	ROW("character height (mm)", ".2f", row[k].ch);
+	ROW("paths / segments", "s", xasprintf("%zu/%zu", row[k].paths, row[k].segs));
+	ROW("generation, first run (ms)", ".2f", row[k].cold_ms);
+	ROW("generation, warm median (ms)", ".2f", row[k].warm_ms);
+	ROW("travel as drawn (mm)", ".1f", row[k].drawn);
+	ROW("travel optimised (mm)", ".1f", row[k].opt);
+	ROW("travel lower bound (mm)", ".1f", row[k].bound);
+	ROW("optimised / bound", ".3f", row[k].opt / row[k].bound);
+	ROW("as drawn / optimised", ".2f", row[k].drawn / row[k].opt);
+	ROW("G-code bytes/segment, compact", ".2f", row[k].cbytes);
+	ROW("G-code bytes/segment, plain", ".2f", row[k].pbytes);
+	ROW("estimated machine time (s)", ".1f", row[k].seconds);
+	printf("goals: generation < 20 ms each; optimised travel within 1.3x of the bound\n");
+	return 0;
+}

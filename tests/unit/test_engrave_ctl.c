@@ -1,0 +1,140 @@
+/*
+ * atelierctl engrave end to end: the real program (from $ATELIER_BIN, by
+ * default build/asan/bin) with the simulator's configuration, checking
+ * exit codes, the G-code and preview it writes, --json, refusals with
+ * their numbers and usage errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "util.h"
+
+static char dir[64];
+
+/* Runs atelierctl with args through sh; returns the exit status and the
+ * captured stdout and stderr (new strings). */
+static int
+ctl(const char *args, char **out, char **err)
+{
+	const char *bin = getenv("ATELIER_BIN");
+	char *cmd = xasprintf("'%s/atelierctl' --config config/sim.yaml %s >%s/out 2>%s/err",
+	    bin ? bin : "build/asan/bin", args, dir, dir);
+	int st = system(cmd);
+	free(cmd);
+	char *paths[2] = { xasprintf("%s/out", dir), xasprintf("%s/err", dir) };
+	char **dst[2] = { out, err };
+	for (int i = 0; i < 2; i++) {
+		struct buf b;
+		buf_init(&b);
+		FILE *f = fopen(paths[i], "r");
+		char chunk[4096];
+		size_t n;
+		while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			buf_append(&b, chunk, n);
+		if (f)
+			fclose(f);
+		*dst[i] = b.data ? b.data : xstrdup("");
+		free(paths[i]);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+t_gcode_and_preview(void)
+{
+	char *out, *err;
+	CHECK_INT(ctl("engrave gcode --text 'Léa & Zoë' --area 30x8 --material gold", &out, &err), 0);
+	CHECK(strncmp(out, "G21G90\nM4S0\n", 12) == 0);
+	CHECK_CONTAINS(out, "F600S800");  /* gold: 600 mm/min, 80 % of $30=1000 */
+	CHECK_CONTAINS(out, "\nM5\n");
+	CHECK_CONTAINS(err, "character height");
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave preview --text 'שלום 2026' --area 30x8 --fill hatch", &out, &err), 0);
+	CHECK(strncmp(out, "<?xml", 5) == 0);
+	CHECK_CONTAINS(out, "id=\"burn\"");
+	free(out);
+	free(err);
+	char *o = xasprintf("engrave preview --symbol heart --round 15 -o %s/heart.svg", dir);
+	CHECK_INT(ctl(o, &out, &err), 0);
+	free(o);
+	free(out);
+	free(err);
+	char *p = xasprintf("%s/heart.svg", dir);
+	CHECK(access(p, R_OK) == 0);
+	free(p);
+}
+
+static void
+t_json_and_refusals(void)
+{
+	char *out, *err;
+	CHECK_INT(ctl("--json engrave preview --date 2026-11-23 --lang ja --date-style long "
+	    "--ring 52 --band 3", &out, &err), 0);
+	CHECK_CONTAINS(out, "\"status\": \"ok\"");
+	CHECK_CONTAINS(out, "2026年11月23日");
+	CHECK_CONTAINS(out, "\"svg\"");
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave gcode --text 'Alexandra Maximiliane' --area 8x3", &out, &err), 3);
+	CHECK_CONTAINS(err, "mm at 0.8 mm;");
+	CHECK_CONTAINS(err, "7.6 mm available");
+	CHECK_INT(strlen(out), 0);
+	free(out);
+	free(err);
+	CHECK_INT(ctl("--json engrave gcode --text 'Ab ก' --area 20x8", &out, &err), 3);
+	CHECK_CONTAINS(out, "\"missing_glyph\"");
+	CHECK_CONTAINS(out, "U+0E01");
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave gcode --text \"$(printf 'caf\\303')\" --area 20x8", &out, &err), 5);
+	CHECK_CONTAINS(err, "not valid UTF-8");
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave gcode --text x --area 0x8", &out, &err), 5);
+	CHECK_CONTAINS(err, "positive width");
+	free(out);
+	free(err);
+}
+
+static void
+t_usage(void)
+{
+	char *out, *err;
+	CHECK_INT(ctl("engrave burn --text x --area 1x1", &out, &err), 2);
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave gcode --area 10x10", &out, &err), 2);
+	CHECK_CONTAINS(err, "exactly one of --text");
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave gcode --text x --ring 52", &out, &err), 2);
+	CHECK_CONTAINS(err, "--band");
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave gcode --text x --area 10", &out, &err), 2);
+	free(out);
+	free(err);
+}
+
+int
+main(void)
+{
+	strcpy(dir, "/tmp/test_engrave_ctl.XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(t_gcode_and_preview);
+	RUN(t_json_and_refusals);
+	RUN(t_usage);
+	char *rm = xasprintf("rm -rf '%s'", dir);
+	if (system(rm) != 0)
+		printf("  could not remove %s\n", dir);
+	free(rm);
+	return test_summary();
+}
