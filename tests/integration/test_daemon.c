@@ -263,6 +263,31 @@ t_roles(void)
 }
 
 static void
+t_engraving_preview_and_start(void)
+{
+	const char *r = simproc_api_call(api, "engrave.preview",
+	    "{\"engraving\":{\"text\":\"Amélie\",\"area\":\"rect\",\"width\":20,\"height\":5}}");
+	CHECK_CONTAINS(r, "\"fits\":true");
+	CHECK_CONTAINS(r, "<svg");
+	r = simproc_api_call(api, "engrave.preview",
+	    "{\"engraving\":{\"text\":\"A very long dedication that cannot fit\",\"area\":\"rect\","
+	    "\"width\":8,\"height\":1}}");
+	CHECK_CONTAINS(r, "\"code\":1002");
+	CHECK_CONTAINS(r, "available");
+	/* Near a pearl, refused without a technician's override. */
+	r = simproc_api_call(api, "engrave.start",
+	    "{\"engraving\":{\"text\":\"AM\",\"area\":\"rect\",\"width\":10,\"height\":4},"
+	    "\"pieces\":[{\"metal\":\"white_gold\",\"gems\":[{\"species\":\"pearl\"}]}]}");
+	CHECK_CONTAINS(r, "override");
+	int ons = count(LASER_ON, ON);
+	r = simproc_api_call(api, "engrave.start",
+	    "{\"engraving\":{\"text\":\"AM\",\"area\":\"rect\",\"width\":10,\"height\":4}}");
+	CHECK_CONTAINS(r, "\"result\"");
+	CHECK(wait_log(LASER_ON, ON, ons + 1, 30));
+	CHECK(wait_until(status_has, "the engraving is complete", 120));
+}
+
+static void
 t_sigterm_leaves_everything_safe(void)
 {
 	CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
@@ -293,6 +318,7 @@ main(void)
 	RUN(t_link_lost_during_process);
 	RUN(t_sigkill_during_process);
 	RUN(t_roles);
+	RUN(t_engraving_preview_and_start);
 	RUN(t_sigterm_leaves_everything_safe);
 	if (api >= 0)
 		close(api);
