@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -13,6 +14,13 @@
 static const struct ctl_command commands[] = {
 	{ "engrave", "lay out an engraving, write its G-code or SVG preview", ctl_engrave },
 	{ "ports", "list the serial ports, with USB ids and serial numbers", ctl_ports },
+	{ "status", "interlock, stations and devices", ctl_status },
+	{ "watch", "print station, interlock and device events as they happen", ctl_watch },
+	{ "estop", "estop reset: clear a latched emergency stop (technician)", ctl_estop },
+	{ "laser", "laser stream FILE | hold | resume | abort | jog X Y [FEED]", ctl_laser },
+	{ "tank", "tank start ... | stop: manual tank control (technician)", ctl_tank },
+	{ "bath", "bath plate ... | stop: manual bath control (technician)", ctl_bath },
+	{ "methods", "the daemon's API methods and the role each needs", ctl_methods },
 };
 
 static void
@@ -38,6 +46,8 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("atelierctl", LOG_LVL_WARN);
+	if (getenv("ATELIER_SOCKET"))
+		o.socket = getenv("ATELIER_SOCKET");
 	while ((ch = getopt_long(argc, argv, "+js:c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': o.json = true; break;

@@ -32,5 +32,12 @@ struct ctl_command {
 /* Subcommands, defined in their own files. */
 int ctl_engrave(const struct ctl_opts *o, int argc, char **argv);
 int ctl_ports(const struct ctl_opts *o, int argc, char **argv);
+int ctl_status(const struct ctl_opts *o, int argc, char **argv);
+int ctl_watch(const struct ctl_opts *o, int argc, char **argv);
+int ctl_estop(const struct ctl_opts *o, int argc, char **argv);
+int ctl_methods(const struct ctl_opts *o, int argc, char **argv);
+int ctl_laser(const struct ctl_opts *o, int argc, char **argv);
+int ctl_tank(const struct ctl_opts *o, int argc, char **argv);
+int ctl_bath(const struct ctl_opts *o, int argc, char **argv);
 
 #endif

@@ -1,0 +1,335 @@
+/*
+ * atelierctl's commands that talk to the daemon over its JSON-RPC socket:
+ * status, watch, estop reset, laser, tank, bath, methods. Each prints a
+ * short human answer, or the daemon's JSON with --json, and exits with the
+ * codes of ctl.h: refused (policy, interlock, role) is 3, not reachable 4,
+ * failed 5.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "ctl.h"
+#include "util.h"
+
+static int
+connect_daemon(const struct ctl_opts *o)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(o->socket) >= sizeof sa.sun_path) {
+		fprintf(stderr, "atelierctl: socket path too long\n");
+		return -1;
+	}
+	strcpy(sa.sun_path, o->socket);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		fprintf(stderr, "atelierctl: cannot reach atelierd at %s: %s\n", o->socket,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads one line (a JSON object); NULL on end or after timeout s (<0: none). */
+static json_t *
+read_message(int fd, double timeout)
+{
+	static struct buf in;
+	double end = now_mono() + timeout;
+	for (;;) {
+		char *nl = in.data ? memchr(in.data, '\n', in.len) : NULL;
+		if (nl) {
+			json_t *j = json_loadb(in.data, (size_t)(nl - in.data), 0, NULL);
+			buf_consume(&in, (size_t)(nl - in.data) + 1);
+			if (j)
+				return j;
+			continue;
+		}
+		int ms = timeout < 0 ? -1 : (int)((end - now_mono()) * 1000);
+		if (timeout >= 0 && ms <= 0)
+			return NULL;
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, ms) <= 0)
+			return NULL;
+		char tmp[4096];
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n <= 0)
+			return NULL;
+		buf_append(&in, tmp, (size_t)n);
+	}
+}
+
+static int
+exit_for(int code)
+{
+	switch (code) {
+	case API_ERR_FORBIDDEN:
+	case API_ERR_REFUSED:
+	case API_ERR_INTERLOCK:
+		return CTL_ERR_REFUSED;
+	case API_ERR_INVALID_PARAMS:
+	case API_ERR_INVALID:
+		return CTL_ERR_USAGE;
+	default:
+		return CTL_ERR_FAILED;
+	}
+}
+
+/* Calls a method; on success *result holds the result (new reference). */
+static int
+call(const struct ctl_opts *o, const char *method, json_t *params, json_t **result)
+{
+	int fd = connect_daemon(o);
+	*result = NULL;
+	if (fd < 0) {
+		json_decref(params);
+		return CTL_ERR_CONNECT;
+	}
+	json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", 1, "method", method,
+	    "params", params ? params : json_object());
+	char *text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	int rc = write_all(fd, text, strlen(text)) == 0 && write_all(fd, "\n", 1) == 0 ? 0 : -1;
+	free(text);
+	json_t *reply = NULL;
+	while (rc == 0 && (reply = read_message(fd, 120)) != NULL) {
+		if (json_object_get(reply, "id"))
+			break;
+		json_decref(reply);     /* a notification */
+	}
+	close(fd);
+	if (!reply) {
+		fprintf(stderr, "atelierctl: no answer from atelierd\n");
+		return CTL_ERR_CONNECT;
+	}
+	json_t *err = json_object_get(reply, "error");
+	if (err) {
+		int code = (int)json_integer_value(json_object_get(err, "code"));
+		const char *msg = json_string_value(json_object_get(err, "message"));
+		if (o->json) {
+			char *t = json_dumps(err, JSON_INDENT(2));
+			puts(t);
+			free(t);
+		} else {
+			fprintf(stderr, "atelierctl: %s\n", msg ? msg : "the request failed");
+		}
+		json_decref(reply);
+		return exit_for(code);
+	}
+	*result = json_incref(json_object_get(reply, "result"));
+	json_decref(reply);
+	return CTL_OK;
+}
+
+static int
+print_result(const struct ctl_opts *o, json_t *r, const char *human)
+{
+	if (o->json) {
+		char *t = json_dumps(r, JSON_INDENT(2));
+		puts(t);
+		free(t);
+	} else if (human) {
+		puts(human);
+	}
+	json_decref(r);
+	return CTL_OK;
+}
+
+static int
+simple(const struct ctl_opts *o, const char *method, json_t *params, const char *human)
+{
+	json_t *r;
+	int rc = call(o, method, params, &r);
+	return rc == CTL_OK ? print_result(o, r, human) : rc;
+}
+
+int
+ctl_status(const struct ctl_opts *o, int argc, char **argv)
+{
+	json_t *r;
+	(void)argv;
+	if (argc != 1)
+		return CTL_ERR_USAGE;
+	int rc = call(o, "status", NULL, &r);
+	if (rc != CTL_OK || o->json)
+		return rc == CTL_OK ? print_result(o, r, NULL) : rc;
+	json_t *il = json_object_get(r, "interlock");
+	printf("interlock: %s\n", json_is_true(json_object_get(il, "latched")) ?
+	    "EMERGENCY STOP LATCHED (a technician must reset it)" : "not latched");
+	const char *key;
+	json_t *v;
+	json_object_foreach(json_object_get(il, "reasons"), key, v)
+		printf("  %-12s forbidden: %s\n", key, json_string_value(v));
+	printf("stations:\n");
+	json_object_foreach(json_object_get(r, "stations"), key, v) {
+		const char *detail = json_string_value(json_object_get(v, "detail"));
+		printf("  %-8s %s%s%s\n", key, json_string_value(json_object_get(v, "state")),
+		    detail && *detail ? ": " : "", detail ? detail : "");
+	}
+	printf("devices:\n");
+	json_object_foreach(json_object_get(r, "devices"), key, v) {
+		char *t = json_dumps(v, JSON_COMPACT);
+		printf("  %-12s %s\n", key, t);
+		free(t);
+	}
+	json_decref(r);
+	return CTL_OK;
+}
+
+int
+ctl_watch(const struct ctl_opts *o, int argc, char **argv)
+{
+	long max = argc >= 3 && strcmp(argv[1], "--count") == 0 ? atol(argv[2]) : -1;
+	int fd = connect_daemon(o);
+	if (fd < 0)
+		return CTL_ERR_CONNECT;
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"watch\"}\n";
+	if (write_all(fd, req, strlen(req)) < 0) {
+		close(fd);
+		return CTL_ERR_CONNECT;
+	}
+	long seen = 0;
+	json_t *m;
+	while ((max < 0 || seen < max) && (m = read_message(fd, -1)) != NULL) {
+		if (json_object_get(m, "method")) {
+			char *t = json_dumps(o->json ? m : json_object_get(m, "params"), JSON_COMPACT);
+			if (o->json)
+				puts(t);
+			else
+				printf("%s %s\n", json_string_value(json_object_get(m, "method")), t);
+			fflush(stdout);
+			free(t);
+			seen++;
+		}
+		json_decref(m);
+	}
+	close(fd);
+	return CTL_OK;
+}
+
+int
+ctl_estop(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "reset") != 0) {
+		fprintf(stderr, "usage: atelierctl estop reset\n");
+		return CTL_ERR_USAGE;
+	}
+	return simple(o, "estop.reset", NULL, "emergency stop reset");
+}
+
+int
+ctl_methods(const struct ctl_opts *o, int argc, char **argv)
+{
+	json_t *r;
+	(void)argc;
+	(void)argv;
+	int rc = call(o, "methods", NULL, &r);
+	if (rc != CTL_OK || o->json)
+		return rc == CTL_OK ? print_result(o, r, NULL) : rc;
+	size_t i;
+	json_t *m;
+	json_array_foreach(r, i, m)
+		printf("%-16s %-11s %s\n", json_string_value(json_object_get(m, "method")),
+		    json_string_value(json_object_get(m, "role")),
+		    json_string_value(json_object_get(m, "summary")));
+	json_decref(r);
+	return CTL_OK;
+}
+
+int
+ctl_laser(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "stream") == 0 && argc == 3) {
+		FILE *f = fopen(argv[2], "r");
+		if (!f) {
+			fprintf(stderr, "atelierctl: cannot open %s: %s\n", argv[2], strerror(errno));
+			return CTL_ERR_FAILED;
+		}
+		struct buf b;
+		buf_init(&b);
+		char tmp[8192];
+		size_t n;
+		while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+			buf_append(&b, tmp, n);
+		fclose(f);
+		json_t *p = json_pack("{s:s}", "gcode", b.data ? b.data : "");
+		buf_free(&b);
+		if (!p) {
+			fprintf(stderr, "atelierctl: %s is not text\n", argv[2]);
+			return CTL_ERR_FAILED;
+		}
+		return simple(o, "laser.stream", p, "engraving started");
+	}
+	if (argc == 2 && strcmp(argv[1], "hold") == 0)
+		return simple(o, "laser.hold", NULL, "held");
+	if (argc == 2 && strcmp(argv[1], "resume") == 0)
+		return simple(o, "laser.resume", NULL, "resumed");
+	if (argc == 2 && strcmp(argv[1], "abort") == 0)
+		return simple(o, "laser.abort", NULL, "aborted, laser off");
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "jog") == 0)
+		return simple(o, "laser.jog", json_pack("{s:f, s:f, s:f}", "x", atof(argv[2]), "y",
+		    atof(argv[3]), "feed", argc == 5 ? atof(argv[4]) : 600.0), "jogging");
+	fprintf(stderr, "usage: atelierctl laser stream FILE | hold | resume | abort | jog X Y [FEED]\n");
+	return CTL_ERR_USAGE;
+}
+
+/* --metal M --gem species[:treatment] ... make one piece. */
+static json_t *
+piece_from_flags(int argc, char **argv, json_t *params)
+{
+	json_t *gems = json_array();
+	const char *metal = NULL;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--metal") == 0) {
+			metal = argv[i + 1];
+		} else if (strcmp(argv[i], "--gem") == 0) {
+			char sp[64], tr[64] = "none";
+			if (sscanf(argv[i + 1], "%63[^:]:%63s", sp, tr) < 1)
+				continue;
+			json_array_append_new(gems, json_pack("{s:s, s:s}", "species", sp, "treatment", tr));
+		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
+			json_object_set_new(params, argv[i] + 2, json_real(atof(argv[i + 1])));
+		}
+	}
+	json_t *piece = json_pack("{s:o}", "gems", gems);
+	if (metal)
+		json_object_set_new(piece, "metal", json_string(metal));
+	json_object_set_new(params, "pieces", json_pack("[o]", piece));
+	return params;
+}
+
+int
+ctl_tank(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "start") == 0)
+		return simple(o, "tank.start", piece_from_flags(argc, argv, json_object()),
+		    "cleaning started");
+	if (argc == 2 && strcmp(argv[1], "stop") == 0)
+		return simple(o, "tank.stop", NULL, "tank stopped");
+	fprintf(stderr, "usage: atelierctl tank start --metal M --gem SPECIES[:TREATMENT]... "
+	    "[--seconds S] [--power P] [--frequency KHZ] [--temperature C] | stop\n");
+	return CTL_ERR_USAGE;
+}
+
+int
+ctl_bath(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "plate") == 0)
+		return simple(o, "bath.plate", piece_from_flags(argc, argv, json_object()),
+		    "plating started");
+	if (argc == 2 && strcmp(argv[1], "stop") == 0)
+		return simple(o, "bath.stop", NULL, "rectifier stopped");
+	fprintf(stderr, "usage: atelierctl bath plate --metal M [--gem SPECIES[:TREATMENT]]... "
+	    "--volts V --amps A --seconds S | stop\n");
+	return CTL_ERR_USAGE;
+}

@@ -1,0 +1,72 @@
+#!/bin/sh
+# atelierctl against a running atelierd and simulator: human and --json
+# output, the documented exit codes (0 done, 2 usage, 3 refused, 4 daemon
+# not reachable), the station refusing a pearl, the e-stop latch and its
+# reset, a G-code file streamed, and events from watch.
+set -u
+bin=${ATELIER_BIN:-build/asan/bin}
+pass=0
+fail=0
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $1${2:+ ($2)}"; fail=$((fail + 1)); }
+dir=$(mktemp -d /tmp/atelier-ctl-XXXXXX)
+sim=
+dmn=
+cleanup() {
+	[ -n "$dmn" ] && kill $dmn 2>/dev/null && wait $dmn 2>/dev/null
+	[ -n "$sim" ] && kill $sim 2>/dev/null && wait $sim 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+ctl() { "$bin/atelierctl" --socket "$dir/atelier.sock" "$@"; }
+wait_for() { i=0; while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; [ -e "$1" ]; }
+
+ctl status >/dev/null 2>&1
+[ $? -eq 4 ] && ok "no daemon: exit 4" || ko "no daemon: exit 4"
+
+"$bin/atelier-sim" --run-dir "$dir" 2>"$dir/sim.err" &
+sim=$!
+wait_for "$dir/ctl.sock" || ko "simulator start"
+"$bin/atelierd" -c config/sim.yaml --device-dir "$dir" 2>"$dir/d.err" &
+dmn=$!
+wait_for "$dir/atelier.sock" || ko "daemon start"
+i=0
+until ctl status | grep -q 'laser.*"link":"ready"' || [ $i -gt 200 ]; do sleep 0.1; i=$((i + 1)); done
+i=0
+until ctl --json status | grep -q '"up": true' || [ $i -gt 200 ]; do sleep 0.1; i=$((i + 1)); done
+
+out=$(ctl status)
+case "$out" in *"interlock: not latched"*"laser    idle"*) ok "status, human" ;; *) ko "status, human" "$out" ;; esac
+ctl --json status | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["stations"]["tank"]["state"]=="idle" else 1)' &&
+	ok "status --json is JSON" || ko "status --json"
+
+out=$(ctl tank start --metal platinum --gem pearl --seconds 30 2>&1)
+rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q "ultrasonic cleaning refused: pearl" && ok "pearl refused, exit 3" || ko "pearl refused" "$rc $out"
+out=$(ctl tank start --metal white_gold --gem diamond --gem sapphire:heat --seconds 30 2>&1)
+[ $? -eq 0 ] && ok "diamonds and sapphire cleaned: exit 0" || ko "tank start" "$out"
+ctl tank stop >/dev/null && ok "tank stop" || ko "tank stop"
+ctl tank >/dev/null 2>&1
+[ $? -eq 2 ] && ok "bad usage: exit 2" || ko "bad usage: exit 2"
+
+"$bin/atelier-sim" ctl "$dir" estop press >/dev/null
+sleep 0.3
+ctl status | grep -q "EMERGENCY STOP LATCHED" && ok "e-stop latched shown" || ko "e-stop latched shown"
+ctl estop reset >/dev/null 2>&1
+[ $? -eq 3 ] && ok "reset refused while pressed: exit 3" || ko "reset while pressed"
+"$bin/atelier-sim" ctl "$dir" estop release >/dev/null
+sleep 0.3
+ctl estop reset >/dev/null && ok "reset after release" || ko "reset after release"
+
+ctl watch --count 1 >"$dir/watch.out" &
+w=$!
+sleep 0.5
+printf 'G21 G90\nM4 S300\nG1 X2 F1200\nG1 Y2\nM5\n' >"$dir/job.gcode"
+ctl laser stream "$dir/job.gcode" >/dev/null && ok "laser stream FILE" || ko "laser stream FILE"
+wait $w
+grep -q '^station ' "$dir/watch.out" && ok "watch prints an event" || ko "watch" "$(cat "$dir/watch.out")"
+ctl laser stream "$dir/nope.gcode" >/dev/null 2>&1
+[ $? -eq 5 ] && ok "missing file: exit 5" || ko "missing file"
+ctl methods | grep -q "^estop.reset *technician" && ok "methods lists roles" || ko "methods"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
