@@ -182,6 +182,12 @@ install: programs
 	install -m 755 $(BIN)/atelierd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 config/atelier.yaml config/gems.yaml config/services.yaml $(DESTDIR)$(SYSCONFDIR)/atelier/
 	install -m 644 config/profiles/*.yaml $(DESTDIR)$(SYSCONFDIR)/atelier/profiles/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 644 docs/man/atelierctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/man/atelier.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 docs/man/atelierd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 config/atelierd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
 
 clean:
 	rm -rf build

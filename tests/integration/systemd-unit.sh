@@ -1,0 +1,33 @@
+#!/bin/sh
+# The shipped systemd unit verifies (systemd-analyze verify, with the
+# program paths pointed at this build), is Type=notify with a watchdog and
+# carries the hardening the deployment relies on.
+set -u
+bin=${ATELIER_BIN:-build/asan/bin}
+pass=0
+fail=0
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $1${2:+ ($2)}"; fail=$((fail + 1)); }
+unit=config/atelierd.service
+tmp=$(mktemp -d /tmp/atelier-unit-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+here=$(pwd)
+abs=$(cd "$bin" && pwd)
+sed -e "s|/usr/sbin/atelierd|$abs/atelierd|g" -e "s|/etc/atelier/atelier.yaml|$here/config/atelier.yaml|g" \
+	"$unit" >"$tmp/atelierd.service"
+if command -v systemd-analyze >/dev/null; then
+	out=$(systemd-analyze verify --man=no "$tmp/atelierd.service" 2>&1)
+	[ $? -eq 0 ] && [ -z "$out" ] && ok "systemd-analyze verify" || ko "systemd-analyze verify" "$out"
+else
+	ko "systemd-analyze is not installed (package systemd)"
+fi
+for want in "Type=notify" "WatchdogSec=" "ProtectSystem=strict" "NoNewPrivileges=yes" \
+	"DevicePolicy=closed" "DeviceAllow=char-gpiochip rw" "DeviceAllow=char-ttyUSB rw" \
+	"StateDirectory=atelier" "RuntimeDirectory=atelier" "ExecReload=/bin/kill -HUP"; do
+	grep -q "^$want" "$unit" && ok "unit has $want" || ko "unit has $want"
+done
+# The unit's own check line passes on the shipped example configuration.
+"$bin/atelierd" -n -c config/atelier.yaml >/dev/null && ok "ExecStartPre check passes" ||
+	ko "ExecStartPre check"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
