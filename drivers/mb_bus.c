@@ -715,6 +715,20 @@ mb_bus_write(struct mb_bus *b, int dev, const struct mb_write *w, size_t n, bool
 		c.w[i].value = w[i].value;
 	}
 	pthread_mutex_lock(&b->lock);
+	if (priority) {
+		/* A safe state cancels what was queued for the device: a
+		 * "start" still waiting must not run after the "stop". */
+		struct lane kept = { .head = 0, .count = 0 };
+		for (size_t i = 0; i < b->normal.count; i++) {
+			struct mb_cmd *q = &b->normal.q[(b->normal.head + i) % LANE_MAX];
+			if (q->dev == dev)
+				post(b, MB_EV_DONE, dev, q->id, false, "%s: cancelled by a safe-state command",
+				    d->cfg->name);
+			else
+				kept.q[kept.count++] = *q;
+		}
+		b->normal = kept;
+	}
 	struct lane *l = priority ? &b->prio : &b->normal;
 	if (l->count == LANE_MAX) {
 		pthread_mutex_unlock(&b->lock);

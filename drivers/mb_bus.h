@@ -72,7 +72,9 @@ const char *mb_bus_variant(const struct mb_bus *b, int dev);
  * Queues writes to one device, done in order (a failure stops the rest).
  * Each is checked against the profile now, so a bad request fails at once
  * with the reason in err and nothing queued. Priority writes overtake
- * everything else. Returns a command id > 0.
+ * everything else, and cancel the device's writes still queued in the
+ * normal lane (each reported done, not ok), so that a start queued before
+ * a stop never runs after it. Returns a command id > 0.
  */
 int mb_bus_write(struct mb_bus *b, int dev, const struct mb_write *w, size_t n, bool priority,
     char *err, size_t errlen);

@@ -28,7 +28,7 @@
 #include "mb_devices.h"
 #include "util.h"
 
-#define TICK 0.02
+#define TICK 0.1
 
 static const char *const state_names[] = { "idle", "running", "stopping", "fault", "offline" };
 

@@ -71,6 +71,14 @@ void sim_actuator(struct sim *sim, const char *device, const char *actuator,
 void sim_actuator_num(struct sim *sim, const char *device, const char *actuator,
     double value);
 
+/*
+ * Appends one JSON line to DIR/events.log: what the devices received and
+ * when ("input", "laser_realtime", "modbus_write"), for benchmarks that
+ * time the daemon's reactions. fields_json is the rest of the object, e.g.
+ * "\"event\":\"input\",\"name\":\"estop\",\"value\":1".
+ */
+void sim_event(struct sim *sim, const char *fields_json);
+
 /* Device constructors (sim_laser.c, sim_modbus.c). */
 extern const struct sim_device_ops sim_laser_ops;
 extern const struct sim_device_ops sim_modbus_ops;

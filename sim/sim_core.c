@@ -59,8 +59,13 @@ sim_line_store(struct sim *sim, enum cfg_line_id id, int value)
 void
 sim_line_set(struct sim *sim, enum cfg_line_id id, int value)
 {
-	if (sim_line_store(sim, id, value))
+	if (sim_line_store(sim, id, value)) {
+		char ev[96];
+		snprintf(ev, sizeof ev, "\"event\":\"input\",\"name\":\"%s\",\"value\":%d",
+		    cfg_line_name(id), value ? 1 : 0);
+		sim_event(sim, ev);
 		sim_gpio_notify(sim, id);
+	}
 }
 
 int
@@ -84,6 +89,19 @@ sim_actuator(struct sim *sim, const char *device, const char *actuator,
 	 * line, even while the log is being tailed. */
 	if (sim->log_fd >= 0 && write_all(sim->log_fd, line, (size_t)n) < 0)
 		log_errno("actuators.log");
+	pthread_mutex_unlock(&sim->log_lock);
+}
+
+void
+sim_event(struct sim *sim, const char *fields_json)
+{
+	char line[320];
+	int n = snprintf(line, sizeof line, "{\"t\":%.6f,%s}\n", now_wall(), fields_json);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return;
+	pthread_mutex_lock(&sim->log_lock);
+	if (sim->events_fd >= 0 && write_all(sim->events_fd, line, (size_t)n) < 0)
+		log_errno("events.log");
 	pthread_mutex_unlock(&sim->log_lock);
 }
 

@@ -34,6 +34,7 @@ struct sim {
 
 	pthread_mutex_t log_lock;
 	int log_fd;
+	int events_fd;
 
 	struct sim_device *devices;
 	size_t n_devices;

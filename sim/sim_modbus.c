@@ -119,6 +119,14 @@ serve(struct mbdev *d, const uint8_t *pdu, size_t len, uint8_t *resp, bool *corr
 		return 2;
 	}
 	size_t n = mbdev_handle(d, pdu, len, resp);
+	if (len >= 5 && (pdu[0] == 0x06 || pdu[0] == 0x10) && d->env.arg) {
+		char ev[128];
+		snprintf(ev, sizeof ev, "\"event\":\"modbus_write\",\"device\":\"%s\","
+		    "\"address\":%u,\"value\":%u", d->cfg->name, (unsigned)(pdu[1] << 8 | pdu[2]),
+		    pdu[0] == 0x06 ? (unsigned)(pdu[3] << 8 | pdu[4]) :
+		    len >= 8 ? (unsigned)(pdu[6] << 8 | pdu[7]) : 0u);
+		sim_event(d->env.arg, ev);
+	}
 	if (d->crc > 0) {
 		d->crc--;
 		*corrupt = true;

@@ -357,7 +357,7 @@ sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir)
 	memset(sim, 0, sizeof *sim);
 	sim->cfg = cfg;
 	sim->run_dir = xstrdup(run_dir);
-	sim->log_fd = sim->gpio_listen = sim->ctl_listen = -1;
+	sim->log_fd = sim->events_fd = sim->gpio_listen = sim->ctl_listen = -1;
 	pthread_mutex_init(&sim->lines_lock, NULL);
 	pthread_mutex_init(&sim->log_lock, NULL);
 	/* Inputs start in the healthy state: e-stop released, door and lid
@@ -375,6 +375,9 @@ sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir)
 		free(logp);
 		return -1;
 	}
+	free(logp);
+	logp = sim_path(sim, "events.log");
+	sim->events_fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	free(logp);
 
 	sim->devices = xcalloc(1 + cfg->n_buses, sizeof *sim->devices);
@@ -501,6 +504,8 @@ sim_stop(struct sim *sim)
 	free(sim->gpio_path);
 	if (sim->log_fd >= 0)
 		close(sim->log_fd);
+	if (sim->events_fd >= 0)
+		close(sim->events_fd);
 	free(sim->run_dir);
 	pthread_mutex_destroy(&sim->lines_lock);
 	pthread_mutex_destroy(&sim->log_lock);

@@ -293,12 +293,14 @@ simproc_api_call(int fd, const char *method, const char *params_json)
 {
 	static char line[16384];
 	static int next_id = 1;
-	char req[8192], idtag[32];
+	char idtag[32];
 	int id = next_id++;
-	snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":%s}\n",
+	char *req = xasprintf("{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":%s}\n",
 	    id, method, params_json ? params_json : "{}");
 	snprintf(idtag, sizeof idtag, "\"id\":%d,", id);
-	if (write_all(fd, req, strlen(req)) < 0)
+	int wr = write_all(fd, req, strlen(req));
+	free(req);
+	if (wr < 0)
 		return "";
 	size_t n = 0;
 	double end = now_mono() + 20;

@@ -230,6 +230,7 @@ t_priority_overtakes(void)
 	CHECK(safe > 0);
 	bool ok;
 	CHECK(done_cmd(ids[29], 60, &ok, NULL, 0));
+	CHECK(done_cmd(safe, 60, &ok, NULL, 0) && ok);
 	long at_safe = -1, at_last = -1;
 	for (size_t i = 0; i < n_log && i < LOG_MAX; i++) {
 		if (logv[i].type == MB_EV_DONE && logv[i].cmd == safe)
@@ -237,14 +238,20 @@ t_priority_overtakes(void)
 		if (logv[i].type == MB_EV_DONE && logv[i].cmd == ids[29])
 			at_last = (long)i;
 	}
-	CHECK(at_safe >= 0 && at_safe < at_last);
-	/* It overtook nearly all of them: at most the one running went first. */
-	int before = 0;
-	for (long i = 0; i < at_safe; i++)
+	CHECK(at_safe >= 0 && at_last >= 0);
+	/* It overtook them all: those still queued were cancelled (a start
+	 * must never run after the stop), at most the one running went first. */
+	int ran = 0, cancelled = 0;
+	for (size_t i = 0; i < n_log && i < LOG_MAX; i++)
 		for (int k = 0; k < 30; k++)
-			if (logv[i].type == MB_EV_DONE && logv[i].cmd == ids[k])
-				before++;
-	CHECK(before <= 2);
+			if (logv[i].type == MB_EV_DONE && logv[i].cmd == ids[k]) {
+				if (logv[i].ok)
+					ran++;
+				else if (strstr(logv[i].text, "cancelled by a safe-state command"))
+					cancelled++;
+			}
+	CHECK(ran <= 2);
+	CHECK(cancelled >= 28);
 }
 
 int
