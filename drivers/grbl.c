@@ -41,6 +41,8 @@ struct grbl {
 	char last_problem[256];
 	double hs_deadline;
 	bool hs_banner;
+	bool resetting;             /* a soft reset was sent: nothing until its banner */
+	double reset_deadline;
 
 	char rx[RX_LINE_MAX + 1];
 	size_t rx_len;
@@ -366,6 +368,18 @@ grbl_realtime(struct grbl *g, unsigned char byte)
 {
 	if (!g->port)
 		return -1;
+	if (byte == GRBL_RT_RESET) {
+		/* A reset discards GRBL's buffers: what was not sent yet must not
+		 * follow it onto the wire, where it would run after the reset,
+		 * and nothing is sent until the banner says GRBL is back. */
+		buf_reset(&g->txq);
+		g->if_head = g->if_count = g->if_bytes = 0;
+		g->pend_head = g->pend_count = 0;
+		g->resetting = true;
+		g->reset_deadline = now_mono() + g->cfg->laser.connect_timeout;
+		if (g->streaming)
+			end_stream(g, false, "the laser controller was reset");
+	}
 	/* GRBL picks realtime bytes out of the stream wherever they fall, so
 	 * they may go ahead of a half-sent line. */
 	if (g->txq.len == 0) {
@@ -426,7 +440,7 @@ try_send(struct grbl *g, enum line_kind kind, long line_no, const char *text)
 static void
 pump(struct grbl *g)
 {
-	if (!g->port)
+	if (!g->port || g->resetting)
 		return;
 	while (g->pend_count) {
 		struct sent *p = &g->pending[g->pend_head];
@@ -482,6 +496,7 @@ start_connect(struct grbl *g, double now)
 	g->last_problem[0] = '\0';
 	clear_flight(g);
 	g->hs_banner = false;
+	g->resetting = false;
 	g->hs_deadline = now + g->cfg->laser.connect_timeout;
 	set_link(g, GRBL_CONNECTING, NULL);
 	/* A soft reset, not DTR: GRBL answers with its banner, and whatever a
@@ -591,8 +606,16 @@ handle_line(struct grbl *g, const char *line)
 		if (g->ev.status)
 			g->ev.status(g->arg, &g->st);
 		break;
-	case GRBL_R_BANNER:
+	case GRBL_R_BANNER: {
 		/* GRBL reset: whatever was in its buffers is gone. */
+		bool ours = g->resetting;
+		g->resetting = false;
+		if (ours && g->link == GRBL_READY) {
+			/* The answer to our own reset: the buffers were cleared
+			 * when it was sent; what waits since may go now. */
+			pump(g);
+			break;
+		}
 		if (g->link == GRBL_CONNECTING && !g->hs_banner) {
 			g->hs_banner = true;
 			clear_flight(g);
@@ -600,10 +623,12 @@ handle_line(struct grbl *g, const char *line)
 		} else {
 			end_stream(g, false, "the laser controller reset during the job");
 			clear_flight(g);
+			pump(g);
 			if (g->link == GRBL_READY && g->ev.message)
 				g->ev.message(g->arg, "the laser controller reset");
 		}
 		break;
+	}
 	case GRBL_R_SETTING:
 		g->settings[r.code] = r.value;
 		break;
@@ -703,6 +728,10 @@ grbl_on_timer(struct grbl *g, double now)
 			log_warn("laser: %s", why);
 			disconnect(g, why);
 		}
+		return;
+	}
+	if (g->resetting && now >= g->reset_deadline) {
+		disconnect(g, "no banner after a soft reset");
 		return;
 	}
 	if (now >= g->next_poll) {

@@ -573,6 +573,11 @@ mb_bus_start(const struct cfg *cfg, const struct cfg_bus *bus, char *err, size_t
 		for (size_t k = 0; k < d->prof->n_regs; k++)
 			d->written[k] = NAN;
 	}
+	/* The first connection is made here, by the caller, which may still
+	 * hold the privileges to open the line (the daemon drops them after
+	 * opening its devices); later reconnections are the thread's. */
+	if (bus_open(b) < 0)
+		b->retry_at = now_mono() + b->backoff;
 	if (b->efd < 0 || pthread_create(&b->thread, NULL, bus_thread, b) != 0) {
 		snprintf(err, errlen, "bus %s: cannot start its thread", bus->name);
 		free_bus(b);

@@ -4,6 +4,7 @@
  * then apply policy and the interlock themselves, so that no method can
  * bypass them.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -135,6 +136,57 @@ m_laser_jog(struct api_call *c, void *arg)
 	if (!d->laser || grbl_command(d->laser, line, err, sizeof err) < 0)
 		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
 	return json_pack("{s:s}", "sent", line);
+}
+
+/* The extent of a program's X/Y words, absolute coordinates assumed (the
+ * programs Atelier writes are G90). Returns false when it has none. */
+static bool
+gcode_extent(const char *g, double *x0, double *y0, double *x1, double *y1)
+{
+	bool any = false;
+	*x0 = *y0 = INFINITY;
+	*x1 = *y1 = -INFINITY;
+	for (const char *p = g; *p; p++) {
+		if ((*p == 'X' || *p == 'x' || *p == 'Y' || *p == 'y') &&
+		    (p == g || !isalpha((unsigned char)p[-1]))) {
+			char *end;
+			double v = strtod(p + 1, &end);
+			if (end == p + 1 || !isfinite(v))
+				continue;
+			any = true;
+			if (*p == 'X' || *p == 'x') {
+				*x0 = fmin(*x0, v);
+				*x1 = fmax(*x1, v);
+			} else {
+				*y0 = fmin(*y0, v);
+				*y1 = fmax(*y1, v);
+			}
+		}
+	}
+	return any && isfinite(*x0) && isfinite(*y0);
+}
+
+/* Traces the program's bounding box with the laser off (G0 only), so the
+ * jeweller sees where it will burn on the piece. */
+static json_t *
+m_laser_frame(struct api_call *c, void *arg)
+{
+	(void)arg;
+	int code;
+	char msg[400], prog[400];
+	double x0, y0, x1, y1;
+	const char *gcode = json_string_value(c->params ? json_object_get(c->params, "gcode") : NULL);
+	if (!gcode)
+		return api_fail(c, API_ERR_INVALID_PARAMS, "'gcode' (the program to frame) is required");
+	if (!gcode_extent(gcode, &x0, &y0, &x1, &y1))
+		return api_fail(c, API_ERR_INVALID, "the program has no X or Y coordinate to frame");
+	snprintf(prog, sizeof prog, "G21G90M5\nG0X%.3fY%.3f\nG0X%.3f\nG0Y%.3f\nG0X%.3f\nG0Y%.3f\n",
+	    x0, y0, x1, y1, x0, y0);
+	/* Framing burns nothing, but goes through the station like any job:
+	 * the interlock must allow the laser. */
+	if (station_laser_stream(D(c), prog, &code, msg, sizeof msg) < 0)
+		return api_fail(c, code, "%s", msg);
+	return json_pack("{s:[f,f,f,f]}", "frame", x0, y0, x1, y1);
 }
 
 /* Pieces: [{"metal": "...", "barrier_layer": bool,
@@ -338,6 +390,8 @@ const struct api_method daemon_methods[] = {
 	    "resume after a hold" },
 	{ "laser.abort", API_ROLE_JEWELLER, m_laser_abort, NULL, "stop the engraving, laser off" },
 	{ "laser.jog", API_ROLE_TECHNICIAN, m_laser_jog, NULL, "jog the head by x, y mm" },
+	{ "laser.frame", API_ROLE_JEWELLER, m_laser_frame, NULL,
+	    "trace a program's bounding box with the laser off" },
 	{ "tank.start", API_ROLE_TECHNICIAN, m_tank_start, NULL,
 	    "clean a load of pieces by ultrasound (each piece checked by policy)" },
 	{ "tank.stop", API_ROLE_JEWELLER, m_tank_stop, NULL, "stop the tank" },

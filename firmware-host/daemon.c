@@ -606,6 +606,11 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	if (rc < 0)
 		log_errno("cannot listen on %s", sock);
 	free(sock);
+	/* Devices are opened as root, before the drop: the laser's port now,
+	 * the Modbus lines already in mb_bus_start. */
+	if (d->laser)
+		grbl_on_timer(d->laser, now_mono());
+	sync_fds(d);
 	if (rc < 0 || drop_privileges(d->cfg) < 0)
 		return -1;
 	sd_notify(0, "READY=1\nSTATUS=stations safe; waiting for jobs");

@@ -249,7 +249,7 @@ ctl_methods(const struct ctl_opts *o, int argc, char **argv)
 int
 ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "stream") == 0 && argc == 3) {
+	if (argc == 3 && (strcmp(argv[1], "stream") == 0 || strcmp(argv[1], "frame") == 0)) {
 		FILE *f = fopen(argv[2], "r");
 		if (!f) {
 			fprintf(stderr, "atelierctl: cannot open %s: %s\n", argv[2], strerror(errno));
@@ -268,6 +268,8 @@ ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 			fprintf(stderr, "atelierctl: %s is not text\n", argv[2]);
 			return CTL_ERR_FAILED;
 		}
+		if (strcmp(argv[1], "frame") == 0)
+			return simple(o, "laser.frame", p, "framing the program with the laser off");
 		return simple(o, "laser.stream", p, "engraving started");
 	}
 	if (argc == 2 && strcmp(argv[1], "hold") == 0)
@@ -279,7 +281,7 @@ ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "jog") == 0)
 		return simple(o, "laser.jog", json_pack("{s:f, s:f, s:f}", "x", atof(argv[2]), "y",
 		    atof(argv[3]), "feed", argc == 5 ? atof(argv[4]) : 600.0), "jogging");
-	fprintf(stderr, "usage: atelierctl laser stream FILE | hold | resume | abort | jog X Y [FEED]\n");
+	fprintf(stderr, "usage: atelierctl laser stream FILE | frame FILE | hold | resume | abort | jog X Y [FEED]\n");
 	return CTL_ERR_USAGE;
 }
 

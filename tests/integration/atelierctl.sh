@@ -65,6 +65,13 @@ printf 'G21 G90\nM4 S300\nG1 X2 F1200\nG1 Y2\nM5\n' >"$dir/job.gcode"
 ctl laser stream "$dir/job.gcode" >/dev/null && ok "laser stream FILE" || ko "laser stream FILE"
 wait $w
 grep -q '^station ' "$dir/watch.out" && ok "watch prints an event" || ko "watch" "$(cat "$dir/watch.out")"
+sleep 1
+before=$(grep -c '"emission","value":1' "$dir/actuators.log")
+out=$(ctl --json laser frame "$dir/job.gcode" 2>&1)
+echo "$out" | grep -q '"frame"' && ok "laser frame FILE" || ko "laser frame" "$out"
+sleep 1
+after=$(grep -c '"emission","value":1' "$dir/actuators.log")
+[ "$before" = "$after" ] && ok "framing burns nothing" || ko "framing burns nothing" "$before -> $after"
 ctl laser stream "$dir/nope.gcode" >/dev/null 2>&1
 [ $? -eq 5 ] && ok "missing file: exit 5" || ko "missing file"
 ctl methods | grep -q "^estop.reset *technician" && ok "methods lists roles" || ko "methods"

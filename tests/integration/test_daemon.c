@@ -123,25 +123,38 @@ laser_idle(void *arg)
 	return strstr(reply, "\"Idle\"") != NULL;
 }
 
+static bool
+laser_state(void *want)
+{
+	char reply[600];
+	simproc_ctl(&sp, reply, sizeof reply, "status laser");
+	return strstr(reply, (const char *)want) != NULL;
+}
+
+/* Unlocks GRBL (after a reset in an earlier test) and waits for Idle. */
+static void
+laser_ready(void)
+{
+	simproc_api_call(api, "laser.abort", NULL);
+	simproc_api_call(api, "laser.stream", "{\"gcode\":\"$X\\n\"}");
+	CHECK(wait_until(laser_idle, NULL, 20));
+	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
+}
+
 static void
 t_door_during_engraving(void)
 {
-	char reply[600];
-	/* Unlock GRBL after the e-stop's reset. */
-	int fd = simproc_api_call(api, "status", NULL)[0] ? api : -1;
-	(void)fd;
-	const char *r = simproc_api_call(api, "laser.stream", "{\"gcode\":\"$X\\n\"}");
-	(void)r;
-	CHECK(wait_until(laser_idle, NULL, 20));
-	int ons = count(LASER_ON, ON), offs = count(LASER_ON, OFF);
+	laser_ready();
+	int ons = count(LASER_ON, ON), relay_offs = count(GPIO("laser_enable"), OFF);
 	CHECK_CONTAINS(simproc_api_call(api, "laser.stream", long_job), "\"running\"");
 	CHECK(wait_log(LASER_ON, ON, ons + 1, 20));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "door open"), 0);
-	CHECK(wait_log(LASER_ON, OFF, offs + 1, 10));
-	CHECK(wait_log(GPIO("laser_enable"), OFF, 3, 10));
-	simproc_ctl(&sp, reply, sizeof reply, "status laser");
-	CHECK_CONTAINS(reply, "\"state\":\"Door\"");
+	CHECK(wait_log(GPIO("laser_enable"), OFF, relay_offs + 1, 10));
+	CHECK(wait_until(laser_state, "\"state\":\"Door\"", 10));
+	CHECK(wait_until(laser_state, "\"emitting\":false", 10));
 	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "the laser door is open");
+	/* Whatever GRBL does, the beam is off: the last emission line is 0. */
+	CHECK(count(LASER_ON, OFF) >= count(LASER_ON, ON));
 	simproc_ctl(&sp, NULL, 0, "door close");
 	simproc_api_call(api, "laser.abort", NULL);
 }
@@ -279,6 +292,7 @@ t_engraving_preview_and_start(void)
 	    "{\"engraving\":{\"text\":\"AM\",\"area\":\"rect\",\"width\":10,\"height\":4},"
 	    "\"pieces\":[{\"metal\":\"white_gold\",\"gems\":[{\"species\":\"pearl\"}]}]}");
 	CHECK_CONTAINS(r, "override");
+	laser_ready();
 	int ons = count(LASER_ON, ON);
 	r = simproc_api_call(api, "engrave.start",
 	    "{\"engraving\":{\"text\":\"AM\",\"area\":\"rect\",\"width\":10,\"height\":4}}");
@@ -301,6 +315,86 @@ t_sigterm_leaves_everything_safe(void)
 	CHECK_CONTAINS(reply, "\"ultrasound\":0,\"heater\":0");
 }
 
+static bool
+log_says(void *needle)
+{
+	FILE *f = fopen(simproc_path(&sp, "atelierd.stderr"), "r");
+	char line[600];
+	bool found = false;
+	while (f && fgets(line, sizeof line, f))
+		if (strstr(line, needle))
+			found = true;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void
+t_sighup_reload(void)
+{
+	const char *conf = simproc_config_copy(&sp, "config/sim.yaml", "reload.yaml", NULL, NULL);
+	CHECK(conf != NULL);
+	if (!conf)
+		return;
+	char path[600];
+	snprintf(path, sizeof path, "%s", conf);
+	daemon_pid = simproc_daemon_start(&sp, path);
+	CHECK(daemon_pid > 0);
+	api = simproc_api_connect(&sp);
+	/* An invalid file is refused and the running configuration kept. */
+	FILE *f = fopen(path, "w");
+	fputs("laser: [\n", f);
+	fclose(f);
+	kill(daemon_pid, SIGHUP);
+	CHECK(wait_until(log_says, "keeping the one in use", 10));
+	CHECK(kill(daemon_pid, 0) == 0);
+	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"result\"");
+	/* A valid one is taken, devices reopened, stations safe. */
+	CHECK(simproc_config_copy(&sp, "config/sim.yaml", "reload.yaml", "log_level: info",
+	    "log_level: debug") != NULL);
+	kill(daemon_pid, SIGHUP);
+	CHECK(wait_until(log_says, "reloading", 10));
+	CHECK(wait_until(status_has, "\"tank\":{\"up\":true", 20));
+	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGTERM), 0);
+	close(api);
+	api = -1;
+}
+
+static void
+t_drops_privileges(void)
+{
+	const char *conf = simproc_config_copy(&sp, "config/sim.yaml", "nobody.yaml", "log_level: info",
+	    "log_level: info\nuser: nobody");
+	CHECK(conf != NULL);
+	if (!conf)
+		return;
+	pid_t pid = simproc_daemon_start(&sp, conf);
+	CHECK(pid > 0);
+	CHECK(wait_until(log_says, "running as nobody", 10));
+	/* The devices were opened before the drop, so the stations come up. */
+	int fd = simproc_api_connect(&sp);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		api = fd;
+		CHECK(wait_until(status_has, "\"link\":\"ready\"", 20));
+		CHECK(wait_until(status_has, "\"tank\":{\"up\":true", 20));
+		close(fd);
+		api = -1;
+	}
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long uid = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "Uid:", 4) == 0)
+			uid = atol(line + 4);
+	if (f)
+		fclose(f);
+	struct passwd *pw = getpwnam("nobody");
+	CHECK(pw && uid == (long)pw->pw_uid);
+	CHECK_INT(simproc_daemon_stop(pid, SIGTERM), 0);
+}
+
 int
 main(void)
 {
@@ -320,6 +414,8 @@ main(void)
 	RUN(t_roles);
 	RUN(t_engraving_preview_and_start);
 	RUN(t_sigterm_leaves_everything_safe);
+	RUN(t_sighup_reload);
+	RUN(t_drops_privileges);
 	if (api >= 0)
 		close(api);
 	simproc_stop(&sp);
