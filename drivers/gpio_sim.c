@@ -77,20 +77,9 @@ static int
 try_connect(struct gpio *g)
 {
 	struct gsim *s = g->priv;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	if (strlen(s->path) >= sizeof sa.sun_path) {
-		log_err("gpio: socket path %s is too long", s->path);
-		return -1;
-	}
-	strcpy(sa.sun_path, s->path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = unix_connect(s->path);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		close(fd);
-		return -1;
-	}
 	/* Writes are a few bytes; a simulator that stops reading for a
 	 * whole socket buffer is a lost link, not a reason to hang. */
 	struct timeval tv = { 0, 200000 };

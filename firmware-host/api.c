@@ -404,20 +404,9 @@ int
 api_listen(struct api *api, struct loop *loop, const char *path, int mode,
     const char *group)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof sa.sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = unix_listen(path, 32);
 	if (fd < 0)
 		return -1;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		goto fail;
 	if (group) {
 		struct group *gr = getgrnam(group);
 		if (!gr) {
@@ -428,7 +417,7 @@ api_listen(struct api *api, struct loop *loop, const char *path, int mode,
 		if (chown(path, (uid_t)-1, gr->gr_gid) < 0)
 			goto fail;
 	}
-	if (chmod(path, (mode_t)mode) < 0 || listen(fd, 32) < 0)
+	if (chmod(path, (mode_t)mode) < 0)
 		goto fail;
 	api->loop = loop;
 	api->listen_fd = fd;

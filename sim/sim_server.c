@@ -35,30 +35,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int
-listen_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof sa.sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
 static void
 client_send(struct sim_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -398,14 +374,14 @@ sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir)
 
 	sim->gpio_path = sim_path(sim, cfg->gpio.socket ? cfg->gpio.socket : "gpio.sock");
 	sim->ctl_path = sim_path(sim, "ctl.sock");
-	if ((sim->gpio_listen = listen_unix(sim->gpio_path)) < 0) {
+	if ((sim->gpio_listen = unix_listen(sim->gpio_path, 16)) < 0) {
 		log_errno("cannot listen on %s", sim->gpio_path);
 		sim_stop(sim);
 		return -1;
 	}
 	/* ctl.sock comes last: its appearance tells a test that every device
 	 * link already exists. */
-	if ((sim->ctl_listen = listen_unix(sim->ctl_path)) < 0) {
+	if ((sim->ctl_listen = unix_listen(sim->ctl_path, 16)) < 0) {
 		log_errno("cannot listen on %s", sim->ctl_path);
 		sim_stop(sim);
 		return -1;
@@ -514,24 +490,19 @@ sim_stop(struct sim *sim)
 int
 sim_ctl_client(const char *run_dir, int argc, char **argv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct buf cmd;
 	char tmp[4096];
-	int fd, rc = 1;
+	int rc = 1;
 
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/ctl.sock", run_dir) >=
-	    (int)sizeof sa.sun_path) {
-		fprintf(stderr, "atelier-sim ctl: run directory path too long\n");
+	char *path = xasprintf("%s/ctl.sock", run_dir);
+	int fd = unix_connect(path);
+	if (fd < 0) {
+		fprintf(stderr, "atelier-sim ctl: cannot reach the simulator at %s: %s\n", path,
+		    strerror(errno));
+		free(path);
 		return 2;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		fprintf(stderr, "atelier-sim ctl: cannot reach the simulator at %s: %s\n",
-		    sa.sun_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return 2;
-	}
+	free(path);
 	buf_init(&cmd);
 	for (int i = 0; i < argc; i++)
 		buf_printf(&cmd, "%s%s", i ? " " : "", argv[i]);

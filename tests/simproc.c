@@ -126,7 +126,6 @@ simproc_path(struct simproc *sp, const char *name)
 int
 simproc_ctl(struct simproc *sp, char *reply, size_t len, const char *fmt, ...)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char cmd[512];
 	va_list ap;
 
@@ -134,14 +133,10 @@ simproc_ctl(struct simproc *sp, char *reply, size_t len, const char *fmt, ...)
 	vsnprintf(cmd, sizeof cmd - 1, fmt, ap);
 	va_end(ap);
 	strcat(cmd, "\n");
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/ctl.sock", sp->dir) >=
-	    (int)sizeof sa.sun_path)
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = unix_connect(simproc_path(sp, "ctl.sock"));
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    write_all(fd, cmd, strlen(cmd)) < 0) {
+	if (write_all(fd, cmd, strlen(cmd)) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -276,16 +271,7 @@ simproc_daemon_stop(pid_t pid, int sig)
 int
 simproc_api_connect(struct simproc *sp)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s", simproc_path(sp, "atelier.sock")) >=
-	    (int)sizeof sa.sun_path)
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return unix_connect(simproc_path(sp, "atelier.sock"));
 }
 
 const char *

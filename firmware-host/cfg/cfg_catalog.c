@@ -53,8 +53,9 @@ in_list(char **l, const char *s)
 }
 
 static void
-check_gems(struct cfg_ctx *ctx, struct cfg_gems *g, yaml_node_t *root)
+check_gems(struct cfg_ctx *ctx, void *obj, yaml_node_t *root)
 {
+	struct cfg_gems *g = obj;
 	for (size_t i = 0; i < g->n_gems; i++) {
 		const struct cfg_gem *e = &g->gems[i];
 		if (!e->species || !e->treatment)
@@ -75,37 +76,15 @@ int
 cfg_gems_load_buffer(const char *name, const char *data, size_t len, struct cfg_gems *out,
     struct cfg_errors *errs)
 {
-	struct cfg_ctx ctx = { name, NULL, errs };
-	yaml_document_t doc;
-	size_t before = errs->n;
-
 	memset(out, 0, sizeof *out);
-	yaml_node_t *root = cfg_parse_yaml(&ctx, data, len, &doc);
-	if (!root)
-		return -1;
-	schema_defaults(&gems_schema, out);
-	schema_load(&ctx, &gems_schema, root, out, "");
-	if (errs->n == before)
-		check_gems(&ctx, out, root);
-	yaml_document_delete(&doc);
-	if (errs->n != before) {
-		cfg_gems_release(out);
-		return -1;
-	}
-	return 0;
+	return schema_load_text(name, data, len, &gems_schema, out, check_gems, true, errs);
 }
 
 int
 cfg_gems_load(const char *path, struct cfg_gems *out, struct cfg_errors *errs)
 {
-	size_t len;
-	char *data = cfg_read_file(path, &len, errs);
 	memset(out, 0, sizeof *out);
-	if (!data)
-		return -1;
-	int rc = cfg_gems_load_buffer(path, data, len, out, errs);
-	free(data);
-	return rc;
+	return schema_load_file(path, &gems_schema, out, check_gems, true, errs);
 }
 
 void
@@ -203,8 +182,9 @@ cfg_service_find(const struct cfg_services *s, const char *id)
 }
 
 static void
-check_services(struct cfg_ctx *ctx, struct cfg_services *s, yaml_node_t *root)
+check_services(struct cfg_ctx *ctx, void *obj, yaml_node_t *root)
 {
+	struct cfg_services *s = obj;
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct cfg_step *st = &s->steps[i];
 		if (!st->id)
@@ -247,29 +227,8 @@ check_services(struct cfg_ctx *ctx, struct cfg_services *s, yaml_node_t *root)
 int
 cfg_services_load(const char *path, struct cfg_services *out, struct cfg_errors *errs)
 {
-	size_t len;
-	struct cfg_ctx ctx = { path, NULL, errs };
-	yaml_document_t doc;
-	size_t before = errs->n;
-
 	memset(out, 0, sizeof *out);
-	char *data = cfg_read_file(path, &len, errs);
-	if (!data)
-		return -1;
-	yaml_node_t *root = cfg_parse_yaml(&ctx, data, len, &doc);
-	free(data);
-	if (!root)
-		return -1;
-	schema_defaults(&services_schema, out);
-	schema_load(&ctx, &services_schema, root, out, "");
-	if (errs->n == before)
-		check_services(&ctx, out, root);
-	yaml_document_delete(&doc);
-	if (errs->n != before) {
-		cfg_services_release(out);
-		return -1;
-	}
-	return 0;
+	return schema_load_file(path, &services_schema, out, check_services, true, errs);
 }
 
 void

@@ -211,8 +211,9 @@ reg_words(const struct profile_reg *r)
 }
 
 static void
-check_profile(struct cfg_ctx *ctx, struct profile *p, yaml_node_t *root)
+check_profile(struct cfg_ctx *ctx, void *obj, yaml_node_t *root)
 {
+	struct profile *p = obj;
 	for (size_t i = 0; i < p->n_regs; i++) {
 		const struct profile_reg *r = &p->regs[i];
 		if (!r->name)
@@ -273,21 +274,9 @@ check_profile(struct cfg_ctx *ctx, struct profile *p, yaml_node_t *root)
 struct profile *
 profile_load_buffer(const char *name, const char *data, size_t len, struct cfg_errors *errs)
 {
-	struct cfg_ctx ctx = { name, NULL, errs };
-	yaml_document_t doc;
-	size_t before = errs->n;
-
-	yaml_node_t *root = cfg_parse_yaml(&ctx, data, len, &doc);
-	if (!root)
-		return NULL;
 	struct profile *p = xcalloc(1, sizeof *p);
-	schema_defaults(&profile_schema, p);
-	schema_load(&ctx, &profile_schema, root, p, "");
-	if (errs->n == before)
-		check_profile(&ctx, p, root);
-	yaml_document_delete(&doc);
-	if (errs->n != before) {
-		profile_free(p);
+	if (schema_load_text(name, data, len, &profile_schema, p, check_profile, true, errs) < 0) {
+		free(p);
 		return NULL;
 	}
 	return p;
@@ -296,12 +285,11 @@ profile_load_buffer(const char *name, const char *data, size_t len, struct cfg_e
 struct profile *
 profile_load(const char *path, struct cfg_errors *errs)
 {
-	size_t len;
-	char *data = cfg_read_file(path, &len, errs);
-	if (!data)
+	struct profile *p = xcalloc(1, sizeof *p);
+	if (schema_load_file(path, &profile_schema, p, check_profile, true, errs) < 0) {
+		free(p);
 		return NULL;
-	struct profile *p = profile_load_buffer(path, data, len, errs);
-	free(data);
+	}
 	return p;
 }
 

@@ -668,3 +668,39 @@ schema_print(const struct schema *s, const void *obj, FILE *out, int indent)
 		}
 	}
 }
+
+int
+schema_load_text(const char *name, const char *data, size_t len, const struct schema *s,
+    void *obj, schema_check_fn check, bool strict, struct cfg_errors *errs)
+{
+	struct cfg_ctx ctx = { name, NULL, errs };
+	yaml_document_t doc;
+	size_t before = errs->n;
+
+	yaml_node_t *root = cfg_parse_yaml(&ctx, data, len, &doc);
+	if (!root)
+		return -1;
+	schema_defaults(s, obj);
+	schema_load(&ctx, s, root, obj, "");
+	if (check && (!strict || errs->n == before))
+		check(&ctx, obj, root);
+	yaml_document_delete(&doc);
+	if (errs->n != before) {
+		schema_release(s, obj);
+		return -1;
+	}
+	return 0;
+}
+
+int
+schema_load_file(const char *path, const struct schema *s, void *obj, schema_check_fn check,
+    bool strict, struct cfg_errors *errs)
+{
+	size_t len;
+	char *data = cfg_read_file(path, &len, errs);
+	if (!data)
+		return -1;
+	int rc = schema_load_text(path, data, len, s, obj, check, strict, errs);
+	free(data);
+	return rc;
+}

@@ -93,6 +93,19 @@ void schema_release(const struct schema *s, void *obj);
  */
 yaml_node_t *cfg_parse_yaml(struct cfg_ctx *ctx, const char *data, size_t len,
     yaml_document_t *doc);
+/*
+ * The whole load of one document: parse, fill obj with the schema's
+ * defaults, load the root mapping, then check(ctx, obj, root) for the
+ * rules across keys (skipped when keys failed, if strict; NULL for none).
+ * Returns 0, or -1 with the errors added and obj released.
+ */
+typedef void (*schema_check_fn)(struct cfg_ctx *ctx, void *obj, yaml_node_t *root);
+int schema_load_text(const char *name, const char *data, size_t len, const struct schema *s,
+    void *obj, schema_check_fn check, bool strict, struct cfg_errors *errs);
+/* The same from a file. */
+int schema_load_file(const char *path, const struct schema *s, void *obj, schema_check_fn check,
+    bool strict, struct cfg_errors *errs);
+
 /* Reads a file into memory; NULL with an error added if it cannot. */
 char *cfg_read_file(const char *path, size_t *len, struct cfg_errors *errs);
 

@@ -23,20 +23,10 @@
 static int
 connect_daemon(const struct ctl_opts *o)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(o->socket) >= sizeof sa.sun_path) {
-		fprintf(stderr, "atelierctl: socket path too long\n");
-		return -1;
-	}
-	strcpy(sa.sun_path, o->socket);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+	int fd = unix_connect(o->socket);
+	if (fd < 0)
 		fprintf(stderr, "atelierctl: cannot reach atelierd at %s: %s\n", o->socket,
 		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
 	return fd;
 }
 

@@ -44,6 +44,12 @@ size_t str_distance(const char *a, const char *b);
 /* Sets O_NONBLOCK and FD_CLOEXEC; returns 0 or -1 with errno. */
 int fd_set_nonblock(int fd);
 
+/* A listening Unix stream socket at path (an old one is replaced),
+ * non-blocking; returns the descriptor, or -1 with errno. */
+int unix_listen(const char *path, int backlog);
+/* A blocking connection to the Unix stream socket at path; -1 with errno. */
+int unix_connect(const char *path);
+
 /* Writes all of p, retrying on EINTR and short writes on a blocking fd;
  * returns 0 or -1 with errno. */
 int write_all(int fd, const void *p, size_t n);
