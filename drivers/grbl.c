@@ -108,6 +108,8 @@ parse_status(const char *line, struct grbl_status *st)
 
 	if (len < 3 || line[len - 1] != '>')
 		return -1;              /* truncated */
+	if (len - 2 >= sizeof body)
+		return -1;              /* longer than any report GRBL sends */
 	memcpy(body, line + 1, len - 2);
 	body[len - 2] = '\0';
 	n.has_bf = false;

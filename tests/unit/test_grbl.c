@@ -46,6 +46,13 @@ t_garbage(void)
 	CHECK_INT(grbl_parse("<Idle|FS:0,0>", &st, &r), GRBL_R_INVALID);         /* no position */
 	CHECK_INT(grbl_parse("<Idle|MPos:1,2>", &st, &r), GRBL_R_INVALID);
 	CHECK_INT(grbl_parse("<Hold:x|MPos:1,2,3>", &st, &r), GRBL_R_INVALID);
+	/* Found by the fuzz target: a status line longer than any GRBL sends. */
+	char huge[600];
+	memset(huge, 'A', sizeof huge);
+	huge[0] = '<';
+	huge[sizeof huge - 2] = '>';
+	huge[sizeof huge - 1] = '\0';
+	CHECK_INT(grbl_parse(huge, &st, &r), GRBL_R_INVALID);
 }
 
 static void
