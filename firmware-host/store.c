@@ -1,0 +1,319 @@
+/*
+ * The SQLite journal (see store.h). Migrations are an ordered list of SQL
+ * scripts; PRAGMA user_version records how many ran, each in its own
+ * transaction, so an interrupted upgrade leaves the journal at the last
+ * complete version. A journal newer than the program is refused rather
+ * than misread.
+ */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct store {
+	sqlite3 *db;
+};
+
+static const char *const migrations[] = {
+	/* 1: pieces, jobs, steps and the audit trail. */
+	"CREATE TABLE pieces ("
+	"  id INTEGER PRIMARY KEY, serial TEXT NOT NULL UNIQUE, type TEXT NOT NULL,"
+	"  collection TEXT, metal TEXT NOT NULL, paved INTEGER NOT NULL DEFAULT 0,"
+	"  purchase_date TEXT, created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));"
+	"CREATE TABLE jobs ("
+	"  id INTEGER PRIMARY KEY, piece_id INTEGER NOT NULL REFERENCES pieces(id),"
+	"  services TEXT NOT NULL, operator TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('planned','running','done','aborted','interrupted')),"
+	"  plan TEXT NOT NULL, created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));"
+	"CREATE TABLE steps ("
+	"  id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL REFERENCES jobs(id), seq INTEGER NOT NULL,"
+	"  name TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('manual','machine')),"
+	"  state TEXT NOT NULL CHECK (state IN ('pending','running','done','failed','aborted',"
+	"    'interrupted','substituted')),"
+	"  updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), UNIQUE (job_id, seq));"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY, t TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+	"  who TEXT NOT NULL, what TEXT NOT NULL, why TEXT, job_id INTEGER REFERENCES jobs(id));"
+	"CREATE INDEX steps_state ON steps(state);"
+	"CREATE INDEX pieces_serial ON pieces(serial);",
+};
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int
+fail(struct store *s, char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "the journal %s: %s", what, s && s->db ? sqlite3_errmsg(s->db) : "?");
+	return -1;
+}
+
+static int
+exec(struct store *s, const char *sql, char *err, size_t errlen, const char *what)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "the journal %s: %s", what, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+migrate(struct store *s, char *err, size_t errlen)
+{
+	int v = store_version(s);
+	if (v < 0)
+		return fail(s, err, errlen, "cannot be read (is it an SQLite file?)");
+	if (v > N_MIGRATIONS) {
+		snprintf(err, errlen, "the journal is at schema version %d, newer than this program "
+		    "knows (%d): refusing to touch it", v, N_MIGRATIONS);
+		return -1;
+	}
+	for (; v < N_MIGRATIONS; v++) {
+		char sql[64];
+		if (exec(s, "BEGIN IMMEDIATE", err, errlen, "cannot be upgraded") < 0)
+			return -1;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if (exec(s, migrations[v], err, errlen, "cannot be upgraded") < 0 ||
+		    exec(s, sql, err, errlen, "cannot be upgraded") < 0) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		if (exec(s, "COMMIT", err, errlen, "cannot be upgraded") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		fail(s, err, errlen, "cannot be opened");
+		store_close(s);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	/* Another process holding the journal is waited for briefly, then
+	 * reported, never overwritten. */
+	sqlite3_busy_timeout(s->db, 2000);
+	if (exec(s, "PRAGMA foreign_keys = ON", err, errlen, "cannot be set up") < 0 ||
+	    exec(s, "PRAGMA journal_mode = WAL", err, errlen, "cannot use write-ahead logging") < 0 ||
+	    exec(s, "PRAGMA synchronous = FULL", err, errlen, "cannot be set up") < 0 ||
+	    exec(s, "PRAGMA quick_check", err, errlen, "is damaged") < 0 ||
+	    migrate(s, err, errlen) < 0) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+/* Prepares, binds text (NULL stays NULL) and int64 parameters as the
+ * format says ('t' text, 'i' int64), and steps once. Returns the sqlite
+ * code of the step; the statement is finalised unless *out_stmt is given. */
+static int
+run(struct store *s, const char *sql, const char *fmt, sqlite3_stmt **out_stmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sqlite3_errcode(s->db);
+	va_start(ap, out_stmt);
+	for (int i = 0; fmt[i]; i++) {
+		if (fmt[i] == 't')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	int rc = sqlite3_step(st);
+	if (out_stmt)
+		*out_stmt = st;
+	else
+		sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_event(struct store *s, const char *who, const char *what, const char *why, int64_t job,
+    char *err, size_t errlen)
+{
+	int rc = job > 0 ?
+	    run(s, "INSERT INTO events (who, what, why, job_id) VALUES (?, ?, ?, ?)", "ttti", NULL,
+		who, what, why, job) :
+	    run(s, "INSERT INTO events (who, what, why) VALUES (?, ?, ?)", "ttt", NULL, who, what, why);
+	return rc == SQLITE_DONE ? 0 : fail(s, err, errlen, "cannot record the event");
+}
+
+int64_t
+store_piece(struct store *s, const char *serial, const char *type, const char *collection,
+    const char *metal, int paved, const char *purchase_date, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc = run(s, "SELECT id, type, metal FROM pieces WHERE serial = ?", "t", &st, serial);
+	if (rc == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		bool same = strcmp((const char *)sqlite3_column_text(st, 1), type) == 0 &&
+		    strcmp((const char *)sqlite3_column_text(st, 2), metal) == 0;
+		sqlite3_finalize(st);
+		if (!same) {
+			snprintf(err, errlen, "serial number %s is already recorded as another piece "
+			    "(type or metal differ)", serial);
+			return -1;
+		}
+		return id;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "cannot be read");
+	rc = run(s, "INSERT INTO pieces (serial, type, collection, metal, paved, purchase_date) "
+	    "VALUES (?, ?, ?, ?, ?, ?)", "ttttit", NULL, serial, type, collection, metal,
+	    (int64_t)paved, purchase_date);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "cannot record the piece");
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+int64_t
+store_job_create(struct store *s, int64_t piece, const char *services, const char *operator_,
+    const char *plan_json, const char *const *names, const char *const *kinds, size_t n,
+    char *err, size_t errlen)
+{
+	err[0] = '\0';
+	if (exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
+		return -1;
+	int64_t job = -1;
+	if (run(s, "INSERT INTO jobs (piece_id, services, operator, state, plan) "
+	    "VALUES (?, ?, ?, 'planned', ?)", "ittt", NULL, piece, services, operator_,
+	    plan_json) != SQLITE_DONE)
+		goto rollback;
+	job = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; i < n; i++)
+		if (run(s, "INSERT INTO steps (job_id, seq, name, kind, state) "
+		    "VALUES (?, ?, ?, ?, 'pending')", "iitt", NULL, job, (int64_t)(i + 1), names[i],
+		    kinds[i]) != SQLITE_DONE)
+			goto rollback;
+	if (store_event(s, operator_, "job created", services, job, err, errlen) < 0)
+		goto rollback;
+	if (exec(s, "COMMIT", err, errlen, "cannot be written") < 0)
+		goto rollback;
+	return job;
+rollback:
+	if (!*err)
+		fail(s, err, errlen, "cannot record the job");
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int64_t
+store_step_id(struct store *s, int64_t job, int seq)
+{
+	sqlite3_stmt *st;
+	int64_t id = -1;
+	if (run(s, "SELECT id FROM steps WHERE job_id = ? AND seq = ?", "ii", &st, job,
+	    (int64_t)seq) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+int
+store_step_state(struct store *s, int64_t step, char *out, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	if (run(s, "SELECT state FROM steps WHERE id = ?", "i", &st, step) == SQLITE_ROW) {
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_step_transition(struct store *s, int64_t step, const char *from, const char *to,
+    const char *who, const char *why, char *err, size_t errlen)
+{
+	char what[96];
+	err[0] = '\0';
+	if (exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
+		return -1;
+	if (run(s, "UPDATE steps SET state = ?, updated = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
+	    "WHERE id = ? AND state = ?", "tit", NULL, to, step, from) != SQLITE_DONE)
+		goto rollback;
+	if (sqlite3_changes(s->db) != 1) {
+		char now[32] = "?";
+		store_step_state(s, step, now, sizeof now);
+		snprintf(err, errlen, "step %lld is %s, not %s", (long long)step, now, from);
+		goto rollback;
+	}
+	snprintf(what, sizeof what, "step %lld: %s -> %s", (long long)step, from, to);
+	sqlite3_stmt *st;
+	int64_t job = 0;
+	if (run(s, "SELECT job_id FROM steps WHERE id = ?", "i", &st, step) == SQLITE_ROW)
+		job = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (store_event(s, who, what, why, job, err, errlen) < 0)
+		goto rollback;
+	/* Durable before the caller touches an actuator. */
+	if (exec(s, "COMMIT", err, errlen, "cannot be written") < 0)
+		goto rollback;
+	return 0;
+rollback:
+	if (!*err)
+		fail(s, err, errlen, "cannot record the transition");
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int
+store_recover(struct store *s, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	if (exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
+		return -1;
+	if (run(s, "INSERT INTO events (who, what, why, job_id) SELECT 'atelierd', "
+	    "'step ' || id || ': running -> interrupted', 'found running at start-up', job_id "
+	    "FROM steps WHERE state = 'running'", "", NULL) != SQLITE_DONE ||
+	    run(s, "UPDATE jobs SET state = 'interrupted' WHERE id IN "
+	    "(SELECT job_id FROM steps WHERE state = 'running')", "", NULL) != SQLITE_DONE ||
+	    run(s, "UPDATE steps SET state = 'interrupted', updated = "
+	    "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE state = 'running'", "", NULL) != SQLITE_DONE) {
+		fail(s, err, errlen, "cannot record the recovery");
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	int n = sqlite3_changes(s->db);
+	if (exec(s, "COMMIT", err, errlen, "cannot be written") < 0)
+		return -1;
+	return n;
+}
