@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -595,6 +596,28 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	if (start_drivers(d) < 0)
 		return -1;
 
+	/* Every station is safe; now the journal says what a crash cut short. */
+	char *state = cfg_device_path(d->cfg, d->cfg->state_dir);
+	char *journal = xasprintf("%s/journal.db", state);
+	char err[300];
+	if (mkdir(state, 0750) < 0 && errno != EEXIST)
+		log_errno("cannot create the state folder %s", state);
+	d->store = store_open(journal, err, sizeof err);
+	free(state);
+	free(journal);
+	if (!d->store) {
+		log_err("%s", err);
+		return -1;
+	}
+	int cut = store_recover(d->store, err, sizeof err);
+	if (cut < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (cut > 0)
+		log_warn("%d step%s found running after a crash: marked interrupted", cut,
+		    cut > 1 ? "s were" : " was");
+
 	/* The API comes last, once every station is safe. */
 	d->groups.jeweller = d->cfg->api.jeweller_groups;
 	d->groups.technician = d->cfg->api.technician_groups;
@@ -631,6 +654,7 @@ daemon_stop(struct daemon *d)
 	if (d->loop)
 		stop_drivers(d);
 	api_free(d->api);
+	store_close(d->store);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	loop_free(d->loop);

@@ -18,6 +18,7 @@
 #include "loop.h"
 #include "mb_bus.h"
 #include "policy.h"
+#include "store.h"
 
 enum station_state { ST_IDLE = 0, ST_RUNNING, ST_STOPPING, ST_FAULT, ST_OFFLINE };
 
@@ -40,6 +41,7 @@ struct daemon {
 	struct mb_bus *buses[8];
 	size_t n_buses;
 	struct api *api;
+	struct store *store;        /* the job journal */
 	struct api_groups groups;
 	struct interlock il;
 	struct station laser_st, tank_st, bath_st;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "simproc.h"
+#include "store.h"
 #include "test.h"
 #include "util.h"
 
@@ -395,6 +396,35 @@ t_drops_privileges(void)
 	CHECK_INT(simproc_daemon_stop(pid, SIGTERM), 0);
 }
 
+static void
+t_journal_recovery_after_a_crash(void)
+{
+	/* A journal left by a daemon that died with a step running. */
+	char path[400], err[300];
+	snprintf(path, sizeof path, "%s/state/journal.db", sp.dir);
+	struct store *st = store_open(path, err, sizeof err);
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	static const char *const names[] = { "clean" };
+	static const char *const kinds[] = { "machine" };
+	int64_t piece = store_piece(st, "CRT-42", "ring", NULL, "platinum", 0, NULL, err, sizeof err);
+	int64_t job = store_job_create(st, piece, "shining", "marie", "{}", names, kinds, 1, err, sizeof err);
+	int64_t step = store_step_id(st, job, 1);
+	CHECK_INT(store_step_transition(st, step, "pending", "running", "atelierd", NULL, err, sizeof err), 0);
+	store_close(st);
+	pid_t pid = simproc_daemon_start(&sp, NULL);
+	CHECK(pid > 0);
+	CHECK(wait_until(log_says, "1 step was found running after a crash: marked interrupted", 10));
+	st = store_open(path, err, sizeof err);
+	char state[32] = "";
+	if (st)
+		store_step_state(st, step, state, sizeof state);
+	CHECK_STR(state, "interrupted");
+	store_close(st);
+	CHECK_INT(simproc_daemon_stop(pid, SIGTERM), 0);
+}
+
 int
 main(void)
 {
@@ -416,6 +446,7 @@ main(void)
 	RUN(t_sigterm_leaves_everything_safe);
 	RUN(t_sighup_reload);
 	RUN(t_drops_privileges);
+	RUN(t_journal_recovery_after_a_crash);
 	if (api >= 0)
 		close(api);
 	simproc_stop(&sp);
