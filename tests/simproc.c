@@ -309,3 +309,22 @@ simproc_api_call(int fd, const char *method, const char *params_json)
 	}
 	return "";
 }
+
+int
+simproc_gpio(struct simproc *sp, const char *request)
+{
+	char r[64] = "";
+	int s = unix_connect(simproc_path(sp, "gpio.sock"));
+	if (s < 0)
+		return -1;
+	if (write_all(s, request, strlen(request)) < 0 || write_all(s, "\n", 1) < 0) {
+		close(s);
+		return -1;
+	}
+	struct pollfd p = { s, POLLIN, 0 };
+	if (poll(&p, 1, 5000) <= 0 || read(s, r, sizeof r - 1) <= 0 || strncmp(r, "ok", 2) != 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}

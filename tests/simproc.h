@@ -31,6 +31,10 @@ int simproc_restart(struct simproc *sp);
  */
 const char *simproc_config_copy(struct simproc *sp, const char *from, const char *name,
     const char *find, const char *replace);
+/* Sends one request on a new GPIO-socket connection; returns the
+ * connection (kept open: the simulator releases a client's outputs when it
+ * closes) if the answer is "ok", else -1. */
+int simproc_gpio(struct simproc *sp, const char *request);
 /* SIGTERM, wait; returns the simulator's exit status, or -1. */
 int simproc_stop(struct simproc *sp);
 /* Sends one ctl command (printf format); the reply without the leading

@@ -140,22 +140,6 @@ t_alarm_injected(void)
 	CHECK_CONTAINS(read_until("ok"), "ok");
 }
 
-static int
-gpio_set(const char *line)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", simproc_path(&sp, "gpio.sock"));
-	int s = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
-		return -1;
-	write_all(s, line, strlen(line));
-	char r[64] = "";
-	struct pollfd p = { s, POLLIN, 0 };
-	poll(&p, 1, 5000);
-	if (read(s, r, sizeof r - 1) <= 0)
-		r[0] = 0;
-	return strncmp(r, "ok", 2) == 0 ? s : (close(s), -1);
-}
 
 static void
 t_beam_needs_the_relay(void)
@@ -164,7 +148,7 @@ t_beam_needs_the_relay(void)
 	say("G0X0Y0\nM4S500\nG1X5F3000\nG4P0.01\n");
 	read_until("ok\r\nok\r\nok\r\nok");
 	CHECK_INT(simproc_actuator_count(&sp, "\"actuator\":\"emission\"", NULL), 0);
-	int g = gpio_set("set laser_enable 1\n");
+	int g = simproc_gpio(&sp, "set laser_enable 1");
 	CHECK(g >= 0);
 	say("G1X10F3000\nG4P0.01\n");
 	read_until("ok\r\nok");

@@ -158,24 +158,6 @@ t_unplug_replug(void)
 	close_bus(tank);
 }
 
-static int
-gpio_set(const char *req)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", simproc_path(&sp, "gpio.sock"));
-	int s = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
-		return -1;
-	write_all(s, req, strlen(req));
-	char r[16] = "";
-	struct pollfd p = { s, POLLIN, 0 };
-	poll(&p, 1, 5000);
-	if (read(s, r, sizeof r - 1) <= 0 || strncmp(r, "ok", 2) != 0) {
-		close(s);
-		return -1;
-	}
-	return s;
-}
 
 static bool
 ultrasound_off(void *arg)
@@ -189,7 +171,7 @@ static void
 t_watchdog_stops_ultrasound(void)
 {
 	uint16_t r[1];
-	int relay = gpio_set("set ultrasound_enable 1\n");
+	int relay = simproc_gpio(&sp, "set ultrasound_enable 1");
 	modbus_t *tank = open_bus("tank", 1);
 	CHECK(relay >= 0 && tank != NULL);
 	if (relay < 0 || !tank)
