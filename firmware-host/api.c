@@ -201,12 +201,8 @@ api_handle_line(struct api *api, struct api_call *ctx, const char *line,
 	method = json_string_value(json_object_get(req, "method"));
 	params = json_object_get(req, "params");
 	if (!version || strcmp(version, "2.0") != 0 || !method) {
-		if (id)
-			append_error(out, id, API_ERR_INVALID_REQUEST,
-			    "a request needs \"jsonrpc\":\"2.0\" and a \"method\" string");
-		else
-			append_error(out, NULL, API_ERR_INVALID_REQUEST,
-			    "a request needs \"jsonrpc\":\"2.0\" and a \"method\" string");
+		append_error(out, id, API_ERR_INVALID_REQUEST,
+		    "a request needs \"jsonrpc\":\"2.0\" and a \"method\" string");
 		goto done;
 	}
 	if (params && !json_is_object(params) && !json_is_array(params)) {

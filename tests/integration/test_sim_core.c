@@ -24,14 +24,7 @@ static struct simproc sp;
 static int
 gpio_connect(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", simproc_path(&sp, "gpio.sock"));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return unix_connect(simproc_path(&sp, "gpio.sock"));
 }
 
 /* Reads one line (without the newline) within 10 s; returns 0 or -1. */
