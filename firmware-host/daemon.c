@@ -464,8 +464,9 @@ static void
 stop_drivers(struct daemon *d)
 {
 	safe_everything(d, "the daemon is stopping");
-	/* Give the bus threads a moment to send the safe-state commands
-	 * that overtook their queues. */
+	/* Push the laser's reset byte out if the port did not take it at once,
+	 * then give the bus threads a moment to send the safe-state commands
+	 * that overtook their queues, before they are stopped. */
 	double end = now_mono() + 0.5;
 	while (now_mono() < end && d->laser && grbl_link_state(d->laser) != GRBL_DOWN) {
 		struct pollfd p;
