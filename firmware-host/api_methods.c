@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_calib.h"
 #include "daemon.h"
 #include "engrave/engrave.h"
 #include "util.h"
@@ -253,7 +254,7 @@ m_tank_start(struct api_call *c, void *arg)
 	char msg[400];
 	if (!parse_pieces(c, &pc) || !number(c, "seconds", d->cfg->tank.cycle, &secs) ||
 	    !number(c, "power", d->cfg->tank.power, &power) ||
-	    !number(c, "frequency", d->cfg->tank.frequency, &khz) ||
+	    !number(c, "frequency", calib_tank_frequency(d, d->cfg->tank.frequency), &khz) ||
 	    !number(c, "temperature", d->cfg->tank.temperature, &temp))
 		return NULL;
 	if (station_tank_start(d, pc.p, pc.n, secs, power, khz, temp, &code, msg, sizeof msg) < 0)
@@ -398,5 +399,6 @@ const struct api_method daemon_methods[] = {
 	{ "bath.plate", API_ROLE_TECHNICIAN, m_bath_plate, NULL,
 	    "rhodium-plate a load at volts and amps for seconds (checked by policy)" },
 	{ "bath.stop", API_ROLE_JEWELLER, m_bath_stop, NULL, "stop the rectifier" },
+	API_CALIB_METHODS,
 };
 const size_t daemon_n_methods = sizeof daemon_methods / sizeof daemon_methods[0];

@@ -261,8 +261,14 @@ on_laser_done(void *arg, bool ok, const char *why)
 	}
 }
 
+static void
+on_laser_setting(void *arg, int num, double value, bool verified)
+{
+	calib_on_setting(arg, num, value, verified);
+}
+
 static const struct grbl_events laser_events = { on_laser_link, NULL, on_laser_error,
-	on_laser_alarm, NULL, on_laser_done, NULL };
+	on_laser_alarm, NULL, on_laser_done, on_laser_setting };
 
 static void
 on_bus(struct loop *l, int fd, short revents, void *arg)
@@ -387,6 +393,7 @@ on_tick(struct loop *l, void *arg)
 			gpio_on_timer(d->gpio, now);
 	}
 	stations_tick(d, now);
+	calib_tick(d, now);
 	evaluate(d);
 	uint64_t usec;
 	if (sd_watchdog_enabled(0, &usec) > 0 && now - d->last_watchdog > usec / 2e6) {
@@ -618,6 +625,11 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	if (cut > 0)
 		log_warn("%d step%s found running after a crash: marked interrupted", cut,
 		    cut > 1 ? "s were" : " was");
+	/* The technicians' corrections, before anything reads or sets a value. */
+	if (calib_load(d, err, sizeof err) < 0) {
+		log_err("%s", err);
+		return -1;
+	}
 
 	/* The API comes last, once every station is safe. */
 	d->groups.jeweller = d->cfg->api.jeweller_groups;
@@ -652,6 +664,7 @@ void
 daemon_stop(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1");
+	calib_stop(d);
 	if (d->loop)
 		stop_drivers(d);
 	api_free(d->api);
@@ -766,7 +779,8 @@ station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n
 		return fail(code, msg, len, API_ERR_INTERLOCK, "the tank cannot start: %s", why);
 	relay(d, LINE_HEATER_ENABLE, 1);
 	relay(d, LINE_ULTRASOUND_ENABLE, 1);
-	if (mb_tank_heater(d->tank_bus, d->tank_dev, true, temperature, err, sizeof err) < 0 ||
+	if (mb_tank_heater(d->tank_bus, d->tank_dev, true, calib_setpoint(d, "tank-generator",
+	    "temperature_set", temperature), err, sizeof err) < 0 ||
 	    mb_tank_ultrasound(d->tank_bus, d->tank_dev, true, power, khz, seconds,
 	    d->cfg->tank.sweep, err, sizeof err) < 0) {
 		station_tank_stop(d, err);
@@ -813,7 +827,10 @@ station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n
 	if (why)
 		return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot start: %s", why);
 	relay(d, LINE_RECTIFIER_ENABLE, 1);
-	if (mb_rectifier(d->bath_bus, d->rect_dev, volts, amps, true, err, sizeof err) < 0) {
+	/* The limits above are in true volts and amps; the unit is told what
+	 * gives them by the technician's calibration. */
+	if (mb_rectifier(d->bath_bus, d->rect_dev, calib_setpoint(d, "riden-rd60xx", "v_set", volts),
+	    calib_setpoint(d, "riden-rd60xx", "i_set", amps), true, err, sizeof err) < 0) {
 		station_bath_stop(d, err);
 		return fail(code, msg, len, API_ERR_INVALID, "%s", err);
 	}
@@ -871,13 +888,18 @@ daemon_status_json(struct daemon *d)
 			for (size_t s = 0; s < ARRAY_LEN(shown); s++) {
 				double v;
 				if (mb_bus_value(d->buses[i], (int)k, shown[s], &v))
-					json_object_set_new(o, shown[s], json_real(v));
+					json_object_set_new(o, shown[s], json_real(calib_reading(d,
+					    mb_bus_device_profile(d->buses[i], (int)k), shown[s], v)));
 			}
 			json_object_set_new(devices, mb_bus_device_name(d->buses[i], (int)k), o);
 		}
-	return json_pack("{s:{s:b, s:o, s:o}, s:o, s:{s:o, s:o, s:o}, s:o}",
+	json_t *out = json_pack("{s:{s:b, s:o, s:o}, s:o, s:{s:o, s:o, s:o}, s:o}",
 	    "interlock", "latched", d->il.latched, "permitted", perm, "reasons", reasons,
 	    "lines", lines,
 	    "stations", "laser", station_json(&d->laser_st), "tank", station_json(&d->tank_st),
 	    "bath", station_json(&d->bath_st), "devices", devices);
+	json_t *rh = calib_rhodium_json(d);
+	if (rh)
+		json_object_set_new(out, "rhodium", rh);
+	return out;
 }

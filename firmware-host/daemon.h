@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "api.h"
+#include "calib.h"
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
 #include "gpio.h"
@@ -54,6 +55,7 @@ struct daemon {
 	struct mb_bus *tank_bus, *bath_bus;
 	int tank_dev, rect_dev, heater_dev;
 	double last_watchdog;
+	struct calib_state calib;   /* corrections in force, procedure in progress */
 };
 
 /* Loads the configuration and starts everything; returns 0, or -1 after

@@ -42,6 +42,22 @@ static const char *const migrations[] = {
 	"  who TEXT NOT NULL, what TEXT NOT NULL, why TEXT, job_id INTEGER REFERENCES jobs(id));"
 	"CREATE INDEX steps_state ON steps(state);"
 	"CREATE INDEX pieces_serial ON pieces(serial);",
+	/* calibrations: every technician calibration, check and station
+	 * maintenance (calib_store.c), with the values before and after as
+	 * JSON; the triggers keep the records as written, for ever. */
+	"CREATE TABLE calibrations ("
+	"  id INTEGER PRIMARY KEY, t TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+	"  station TEXT NOT NULL CHECK (station IN ('laser','tank','bath')),"
+	"  procedure TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('calibration','check','maintenance')),"
+	"  technician TEXT NOT NULL, instrument TEXT,"
+	"  before TEXT NOT NULL CHECK (json_valid(before)),"
+	"  after TEXT NOT NULL CHECK (json_valid(after)), note TEXT);"
+	"CREATE INDEX calibrations_station ON calibrations(station, kind, t);"
+	"CREATE TRIGGER calibrations_never_deleted BEFORE DELETE ON calibrations "
+	"  BEGIN SELECT RAISE(ABORT, 'calibration records are never deleted'); END;"
+	"CREATE TRIGGER calibrations_never_changed BEFORE UPDATE ON calibrations "
+	"  BEGIN SELECT RAISE(ABORT, 'calibration records are never changed'); END;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -126,6 +142,12 @@ store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	return s;
+}
+
+sqlite3 *
+store_db(struct store *s)
+{
+	return s ? s->db : NULL;
 }
 
 void

@@ -19,6 +19,10 @@ struct store;
  * schema than this program knows). */
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
+/* The SQLite handle, for the other tables' own query files
+ * (calib_store.c); NULL for a NULL store. */
+struct sqlite3;
+struct sqlite3 *store_db(struct store *s);
 /* The schema version the journal is at. */
 int store_version(struct store *s);
 

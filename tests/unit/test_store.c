@@ -64,12 +64,12 @@ t_open_migrate_reopen(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 1);
+	CHECK_INT(store_version(s), 2);
 	store_close(s);
 	CHECK_INT(query_int("PRAGMA journal_mode = WAL") >= 0, 1);
 	s = store_open(path, err, sizeof err);   /* no migration runs twice */
 	CHECK(s != NULL);
-	CHECK_INT(store_version(s), 1);
+	CHECK_INT(store_version(s), 2);
 	store_close(s);
 }
 

@@ -1,0 +1,350 @@
+/*
+ * Calibration maths and the corrections in force (see calib.h). The maths
+ * is free of I/O so that the unit tests can hold each formula to its
+ * numbers; the corrections are reloaded from the journal at start-up, so
+ * a restart keeps them, and nothing but a committed record changes them.
+ */
+#include "calib.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "log.h"
+
+int
+calib_two_point(double dev1, double ref1, double dev2, double ref2,
+    const struct calib_limits *lim, struct calib_line *out, char *err, size_t errlen)
+{
+	if (!isfinite(dev1) || !isfinite(ref1) || !isfinite(dev2) || !isfinite(ref2)) {
+		snprintf(err, errlen, "a reading is not a number");
+		return -1;
+	}
+	if (fabs(dev2 - dev1) < lim->min_span) {
+		snprintf(err, errlen, "the two points are %.3g apart; they must be at least %g apart "
+		    "for the calibration to mean anything", fabs(dev2 - dev1), lim->min_span);
+		return -1;
+	}
+	double gain = (ref2 - ref1) / (dev2 - dev1);
+	double offset = ref1 - gain * dev1;
+	if (gain <= 0) {
+		snprintf(err, errlen, "the reference goes down when the device goes up (gain %.3g): "
+		    "the readings are swapped or wrong", gain);
+		return -1;
+	}
+	if (fabs(gain - 1) > lim->max_gain_error) {
+		snprintf(err, errlen, "the readings give a gain of %.4g, more than %g %% from 1: "
+		    "check the reference instrument and its unit", gain, lim->max_gain_error * 100);
+		return -1;
+	}
+	if (fabs(offset) > lim->max_offset) {
+		snprintf(err, errlen, "the readings give an offset of %.4g, more than %g: check the "
+		    "reference instrument and its unit", offset, lim->max_offset);
+		return -1;
+	}
+	out->gain = gain;
+	out->offset = offset;
+	return 0;
+}
+
+double
+calib_forward(const struct calib_line *l, double device)
+{
+	return l->gain * device + l->offset;
+}
+
+double
+calib_inverse(const struct calib_line *l, double truth)
+{
+	return l->gain > 0 ? (truth - l->offset) / l->gain : truth;
+}
+
+int
+calib_resonance(const double *khz, const double *current, size_t n, double *peak_khz,
+    double *peak_current, char *err, size_t errlen)
+{
+	if (n < 3) {
+		snprintf(err, errlen, "a sweep needs at least 3 points, not %zu", n);
+		return -1;
+	}
+	size_t best = 0;
+	double lo = current[0];
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(khz[i]) || !isfinite(current[i]) || (i && khz[i] <= khz[i - 1])) {
+			snprintf(err, errlen, "the sweep's point %zu is not in increasing frequency", i);
+			return -1;
+		}
+		if (current[i] > current[best])
+			best = i;
+		if (current[i] < lo)
+			lo = current[i];
+	}
+	if (current[best] <= 0 || current[best] < 1.2 * lo) {
+		snprintf(err, errlen, "the current hardly changes over the sweep (%.0f to %.0f): no "
+		    "resonance (is the tank filled and the transducer connected?)", lo, current[best]);
+		return -1;
+	}
+	if (best == 0 || best == n - 1) {
+		snprintf(err, errlen, "the current is highest at the edge of the sweep (%.2f kHz): the "
+		    "resonance lies outside %.2f-%.2f kHz", khz[best], khz[0], khz[n - 1]);
+		return -1;
+	}
+	/* Vertex of the parabola through the peak and its neighbours, which
+	 * places the resonance between the sweep's steps. */
+	double x0 = khz[best - 1], x1 = khz[best], x2 = khz[best + 1];
+	double y0 = current[best - 1], y1 = current[best], y2 = current[best + 1];
+	double den = (x0 - x1) * (x0 - x2) * (x1 - x2);
+	double a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / den;
+	double b = (x2 * x2 * (y0 - y1) + x1 * x1 * (y2 - y0) + x0 * x0 * (y1 - y2)) / den;
+	double c = (x1 * x2 * (x1 - x2) * y0 + x2 * x0 * (x2 - x0) * y1 +
+	    x0 * x1 * (x0 - x1) * y2) / den;
+	double xv = a < 0 ? -b / (2 * a) : x1;
+	if (!(xv >= x0 && xv <= x2))
+		xv = x1;
+	*peak_khz = xv;
+	*peak_current = a < 0 ? a * xv * xv + b * xv + c : y1;
+	return 0;
+}
+
+int
+calib_steps_per_mm(double steps, double commanded, double measured, double max_error,
+    double *out, char *err, size_t errlen)
+{
+	if (!isfinite(measured) || measured <= 0 || !isfinite(commanded) || commanded <= 0) {
+		snprintf(err, errlen, "a measured size must be a positive number of mm");
+		return -1;
+	}
+	if (!isfinite(steps) || steps <= 0) {
+		snprintf(err, errlen, "the laser's steps per mm are not known (%g)", steps);
+		return -1;
+	}
+	double ratio = commanded / measured;
+	if (fabs(ratio - 1) > max_error) {
+		snprintf(err, errlen, "%.3f mm measured for a %.3f mm square is %.0f %% off; more than "
+		    "%.0f %% is a misread rule or the wrong square, not a scale error", measured,
+		    commanded, fabs(measured / commanded - 1) * 100, max_error * 100);
+		return -1;
+	}
+	*out = steps * ratio;
+	return 0;
+}
+
+double
+calib_rhodium_used(double ah, double efficiency_pct)
+{
+	return ah > 0 ? ah * CALIB_RH_G_PER_AH * efficiency_pct / 100.0 : 0;
+}
+
+/* --- corrections in force ------------------------------------------------- */
+
+static void
+load_line(struct store *s, const char *procedure, struct calib_line *l)
+{
+	json_t *a = calib_store_latest(s, procedure);
+	*l = CALIB_IDENTITY;
+	if (a) {
+		json_t *g = json_object_get(a, "gain"), *o = json_object_get(a, "offset");
+		if (json_is_number(g) && json_is_number(o) && json_number_value(g) > 0) {
+			l->gain = json_number_value(g);
+			l->offset = json_number_value(o);
+		}
+		json_decref(a);
+	}
+}
+
+int
+calib_load(struct daemon *d, char *err, size_t errlen)
+{
+	struct calib_state *c = &d->calib;
+	void *proc = c->proc;
+	memset(c, 0, sizeof *c);
+	c->proc = proc;
+	(void)err;
+	(void)errlen;
+	load_line(d->store, "tank.temperature", &c->tank_temp);
+	load_line(d->store, "bath.voltage", &c->rect_v);
+	load_line(d->store, "bath.current", &c->rect_i);
+	json_t *a = calib_store_latest(d->store, "tank.sweep");
+	if (a) {
+		c->tank_khz = json_number_value(json_object_get(a, "frequency"));
+		json_decref(a);
+	}
+	a = calib_store_latest(d->store, "bath.replenish");
+	if (a) {
+		c->replenished = true;
+		c->ah_base = json_number_value(json_object_get(a, "ah_counter"));
+		c->rh_grams = json_number_value(json_object_get(a, "rhodium_grams"));
+		json_decref(a);
+	}
+	if (c->tank_temp.gain != 1 || c->tank_temp.offset != 0)
+		log_info("tank temperature corrected: gain %.5g, offset %.4g C", c->tank_temp.gain,
+		    c->tank_temp.offset);
+	if (c->rect_v.gain != 1 || c->rect_v.offset != 0 || c->rect_i.gain != 1 ||
+	    c->rect_i.offset != 0)
+		log_info("rectifier corrected: V gain %.5g offset %.4g, A gain %.5g offset %.4g",
+		    c->rect_v.gain, c->rect_v.offset, c->rect_i.gain, c->rect_i.offset);
+	return 0;
+}
+
+static const struct calib_line *
+line_for(const struct daemon *d, const char *profile, const char *reg)
+{
+	if (!profile || !reg)
+		return NULL;
+	if (strcmp(profile, "tank-generator") == 0 &&
+	    (strcmp(reg, "temperature") == 0 || strcmp(reg, "temperature_set") == 0))
+		return &d->calib.tank_temp;
+	if (strcmp(profile, "riden-rd60xx") == 0) {
+		if (strcmp(reg, "v_out") == 0 || strcmp(reg, "v_set") == 0)
+			return &d->calib.rect_v;
+		if (strcmp(reg, "i_out") == 0 || strcmp(reg, "i_set") == 0)
+			return &d->calib.rect_i;
+	}
+	return NULL;
+}
+
+double
+calib_reading(const struct daemon *d, const char *profile, const char *reg, double v)
+{
+	const struct calib_line *l = line_for(d, profile, reg);
+	return l ? calib_forward(l, v) : v;
+}
+
+double
+calib_setpoint(const struct daemon *d, const char *profile, const char *reg, double v)
+{
+	const struct calib_line *l = line_for(d, profile, reg);
+	return l ? calib_inverse(l, v) : v;
+}
+
+double
+calib_tank_frequency(const struct daemon *d, double def)
+{
+	return d->calib.tank_khz >= 20 && d->calib.tank_khz <= 80 ? d->calib.tank_khz : def;
+}
+
+/* --- due ---------------------------------------------------------------- */
+
+static double
+due_days(const struct daemon *d, const char *station)
+{
+	if (strcmp(station, "laser") == 0)
+		return d->cfg->calibration.laser_days;
+	if (strcmp(station, "tank") == 0)
+		return d->cfg->calibration.tank_days;
+	if (strcmp(station, "bath") == 0)
+		return d->cfg->calibration.bath_days;
+	return -1;
+}
+
+/* The date `days` after the ISO time t, as YYYY-MM-DD. */
+static void
+date_after(const char *t, double days, char *out, size_t len)
+{
+	struct tm tm = { 0 };
+	int y, mo, da;
+	if (sscanf(t, "%d-%d-%d", &y, &mo, &da) != 3) {
+		snprintf(out, len, "?");
+		return;
+	}
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = da + (int)ceil(days);
+	tm.tm_hour = 12;
+	time_t tt = timegm(&tm);
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%d", &tm);
+}
+
+int
+calib_due_check(struct daemon *d, const char *station, char *msg, size_t len)
+{
+	double days = station ? due_days(d, station) : -1;
+	if (days < 0) {
+		snprintf(msg, len, "'%s' is not a station (laser, tank or bath)", station ? station : "");
+		return -1;
+	}
+	char t[40], since[16];
+	double age;
+	int found = calib_store_last(d->store, station, t, sizeof t, &age);
+	int overdue = d->cfg->calibration.refuse_overdue ? 2 : 1;
+	if (found < 0) {
+		snprintf(msg, len, "the calibration records of the %s cannot be read", station);
+		return -1;
+	}
+	if (found == 0) {
+		snprintf(msg, len, "the %s has never been calibrated (due every %g days)%s", station,
+		    days, overdue == 2 ? ": refused until a technician calibrates it" : "");
+		return overdue;
+	}
+	date_after(t, days, since, sizeof since);
+	if (age <= days) {
+		snprintf(msg, len, "the %s was calibrated on %.10s; next due on %s", station, t, since);
+		return 0;
+	}
+	snprintf(msg, len, "the %s was last calibrated on %.10s and %g days are allowed: overdue "
+	    "since %s%s", station, t, days, since,
+	    overdue == 2 ? "; refused until a technician calibrates it" : "");
+	return overdue;
+}
+
+json_t *
+calib_due_json(struct daemon *d)
+{
+	static const char *const stations[] = { "laser", "tank", "bath" };
+	static const char *const states[] = { "ok", "overdue", "refused" };
+	json_t *out = json_array();
+	for (size_t i = 0; i < 3; i++) {
+		char msg[300], t[40];
+		double age = 0;
+		int rc = calib_due_check(d, stations[i], msg, sizeof msg);
+		int found = calib_store_last(d->store, stations[i], t, sizeof t, &age);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:f}", "station", stations[i], "state",
+		    rc < 0 ? "unknown" : states[rc], "message", msg, "due_days",
+		    due_days(d, stations[i]));
+		if (found == 1) {
+			json_object_set_new(o, "last", json_string(t));
+			json_object_set_new(o, "age_days", json_real(age));
+		}
+		json_array_append_new(out, o);
+	}
+	return out;
+}
+
+json_t *
+calib_rhodium_json(struct daemon *d)
+{
+	struct calib_state *c = &d->calib;
+	double ah;
+	if (!c->replenished)
+		return NULL;
+	if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_value(d->bath_bus, d->rect_dev, "ah", &ah))
+		return json_pack("{s:b, s:f, s:s}", "known", 0, "rhodium_grams", c->rh_grams,
+		    "message", "the rectifier's ampere-hour counter cannot be read now");
+	double since = ah - c->ah_base;
+	/* The counter went backwards: the unit lost it (a power cycle on some
+	 * firmware). What it counted before is lost; say so, never guess. */
+	bool lost = since < -1e-6;
+	double used = calib_rhodium_used(lost ? 0 : since, d->cfg->bath.efficiency);
+	double left = c->rh_grams - used;
+	bool warn = lost || left <= d->cfg->bath.rhodium_warning;
+	char msg[200];
+	if (lost)
+		snprintf(msg, sizeof msg, "the rectifier's counter went back (%.3f Ah, was %.3f at "
+		    "the replenishment): replenish or record the bath again", ah, c->ah_base);
+	else if (warn)
+		snprintf(msg, sizeof msg, "about %.2f g of rhodium left, at or below the warning of "
+		    "%g g: replenish the bath", left < 0 ? 0 : left, d->cfg->bath.rhodium_warning);
+	else
+		snprintf(msg, sizeof msg, "about %.2f g of rhodium left", left);
+	if (warn && !c->rh_warned) {
+		log_warn("bath: %s", msg);
+		c->rh_warned = true;
+	}
+	return json_pack("{s:b, s:f, s:f, s:f, s:f, s:f, s:b, s:s}", "known", !lost, "ah_since",
+	    lost ? 0 : since, "used_grams", used, "left_grams", left < 0 ? 0 : left,
+	    "rhodium_grams", c->rh_grams, "efficiency", d->cfg->bath.efficiency, "warning", warn,
+	    "message", msg);
+}
