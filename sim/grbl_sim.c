@@ -942,6 +942,35 @@ update_emission(struct grbl_sim *g)
 	}
 	g->emitting = on;
 	g->emit_power = on ? power : 0;
+	if (on) {
+		double xy[2];
+		grbl_sim_real_xy(g, xy);
+		for (int a = 0; a < 2; a++) {
+			if (!g->burned || xy[a] < g->burn_lo[a])
+				g->burn_lo[a] = xy[a];
+			if (!g->burned || xy[a] > g->burn_hi[a])
+				g->burn_hi[a] = xy[a];
+		}
+		g->burned = true;
+	}
+}
+
+void
+grbl_sim_real_xy(const struct grbl_sim *g, double out[2])
+{
+	for (int a = 0; a < 2; a++) {
+		double set = setting(g, 100 + a);
+		out[a] = g->mech_steps[a] > 0 && set > 0 ? g->pos[a] * set / g->mech_steps[a] :
+		    g->pos[a];
+	}
+}
+
+void
+grbl_sim_burn_clear(struct grbl_sim *g)
+{
+	g->burned = false;
+	memset(g->burn_lo, 0, sizeof g->burn_lo);
+	memset(g->burn_hi, 0, sizeof g->burn_hi);
 }
 
 static void
@@ -1086,8 +1115,11 @@ grbl_sim_describe(const struct grbl_sim *g, struct buf *out)
 {
 	buf_printf(out, "{\"state\":\"%s\",\"substate\":%d,\"pos\":[%.3f,%.3f,%.3f],"
 	    "\"rx\":%zu,\"planner\":%zu,\"overruns\":%lu,\"ok\":%lu,\"errors\":%lu,"
-	    "\"emitting\":%s,\"power\":%.1f,\"door\":%s,\"parse_rate\":%.0f,\"time_scale\":%g}",
+	    "\"emitting\":%s,\"power\":%.1f,\"door\":%s,\"parse_rate\":%.0f,\"time_scale\":%g,"
+	    "\"steps\":[%.3f,%.3f],\"burn\":[%.4f,%.4f,%.4f,%.4f]}",
 	    grbl_sim_state_name(g), g->substate, g->pos[0], g->pos[1], g->pos[2], g->rx_len,
 	    g->pl_count, g->overruns, g->lines_ok, g->lines_error, g->emitting ? "true" : "false",
-	    g->emit_power, g->door_open ? "true" : "false", g->parse_rate, g->time_scale);
+	    g->emit_power, g->door_open ? "true" : "false", g->parse_rate, g->time_scale,
+	    setting(g, 100), setting(g, 101), g->burn_lo[0], g->burn_lo[1], g->burn_hi[0],
+	    g->burn_hi[1]);
 }

@@ -104,7 +104,20 @@ struct grbl_sim {
 	unsigned long lines_ok, lines_error;
 	bool emitting;              /* beam on, as GRBL commands it */
 	double emit_power;
+
+	/* The mechanics, for the scale calibration: the steps a motor really
+	 * needs per mm of travel (0 = exactly $100/$101). GRBL counts mm as
+	 * steps / $100, so the head really moves pos * $100 / mech_steps. */
+	double mech_steps[2];
+	/* Where the beam burned, in real mm (bounding box), since cleared. */
+	bool burned;
+	double burn_lo[2], burn_hi[2];
 };
+
+/* The real position of the head on the plate (mm), after the mechanics. */
+void grbl_sim_real_xy(const struct grbl_sim *g, double out[2]);
+/* Forgets what burned so far. */
+void grbl_sim_burn_clear(struct grbl_sim *g);
 
 void grbl_sim_init(struct grbl_sim *g, double now, double accel);
 void grbl_sim_free(struct grbl_sim *g);

@@ -127,4 +127,4 @@ e5cc_describe(struct mbdev *d, struct buf *out)
 }
 
 const struct mbdev_ops mbdev_e5cc_ops = { "e5cc", e5cc_init, e5cc_read, e5cc_write, e5cc_step,
-	e5cc_reboot, e5cc_runaway, e5cc_describe };
+	e5cc_reboot, e5cc_runaway, e5cc_describe, NULL };

@@ -5,6 +5,11 @@
  * flows only while the output is enabled AND the rectifier relay is
  * energised. Ampere-hours and watt-hours integrate what flowed.
  *
+ * For the calibration tests the unit can be given a measurement error
+ * ("error rectifier voltage|current GAIN OFFSET": it measures GAIN * true +
+ * OFFSET); it regulates on its own measurement, as a real supply does, so
+ * the true output is off by the same error and a reference meter sees it.
+ *
  * Registers 55-62 are the factory calibration: writes are accepted, as on
  * the real unit, but counted, so that tests prove nobody writes them.
  * Simulator extension: the real unit has no communication watchdog; this
@@ -34,6 +39,8 @@ struct riden {
 	bool armed;
 	bool out_on;
 	double volts_logged;
+	double gv, ov, gi, oi;      /* measurement error: reads g * true + o */
+	double true_v, true_i;
 };
 
 static void
@@ -89,6 +96,7 @@ riden_init(struct mbdev *d)
 		abort();
 	d->state = rd;
 	static const uint16_t cal[8] = { 1002, 998, 1001, 20, 999, 1003, 15, 1000 };
+	rd->gv = rd->gi = 1;
 	memcpy(rd->r + R_CAL_FIRST, cal, sizeof cal);
 	power_on(d);
 }
@@ -150,17 +158,22 @@ riden_step(struct mbdev *d, double dt)
 	bool on = rd->r[R_OUTPUT] && mbdev_line(d, LINE_RECTIFIER_ENABLE);
 	double vset = rd->r[R_VSET] * rd->v_scale, iset = rd->r[R_ISET] * rd->i_scale;
 	double r = d->env.cfg->sim.bath_resistance > 0 ? d->env.cfg->sim.bath_resistance : 2;
-	double v = 0, i = 0;
+	double v = 0, i = 0, tv = 0, ti = 0;
 	bool cc = false;
 	if (on) {
-		v = vset;
-		i = v / r;
-		if (i > iset) {
-			i = iset;
-			v = i * r;
+		/* Regulated on the unit's own measurements. */
+		tv = fmax(0, (vset - rd->ov) / rd->gv);
+		ti = tv / r;
+		if (rd->gi * ti + rd->oi > iset) {
+			ti = fmax(0, (iset - rd->oi) / rd->gi);
+			tv = ti * r;
 			cc = true;
 		}
+		v = fmax(0, rd->gv * tv + rd->ov);
+		i = fmax(0, rd->gi * ti + rd->oi);
 	}
+	rd->true_v = tv;
+	rd->true_i = ti;
 	rd->ah += i * dt / 3600.0;
 	rd->wh += v * i * dt / 3600.0;
 	rd->r[R_VOUT] = (uint16_t)lround(v / rd->v_scale);
@@ -173,7 +186,7 @@ riden_step(struct mbdev *d, double dt)
 	rd->r[R_WH_H] = (uint16_t)(wh >> 16);
 	rd->r[R_WH_L] = (uint16_t)wh;
 	mbdev_log_bool(d, "output", &rd->out_on, on);
-	double vq = round(v * 100) / 100;
+	double vq = round(tv * 100) / 100;
 	if (vq != rd->volts_logged && d->env.actuator) {
 		char text[32];
 		snprintf(text, sizeof text, "%.2f", vq);
@@ -198,8 +211,9 @@ static void
 riden_describe(struct mbdev *d, struct buf *out)
 {
 	struct riden *rd = d->state;
-	buf_printf(out, "{\"output\":%d,\"ah\":%.4f,\"wh\":%.4f,\"calwrites\":%lu,\"regs\":{",
-	    rd->out_on, rd->ah, rd->wh, d->cal_writes);
+	buf_printf(out, "{\"output\":%d,\"ah\":%.4f,\"wh\":%.4f,\"calwrites\":%lu,\"true_v\":%.4f,"
+	    "\"true_i\":%.4f,\"regs\":{", rd->out_on, rd->ah, rd->wh, d->cal_writes, rd->true_v,
+	    rd->true_i);
 	static const int shown[] = { R_MODEL, R_VSET, R_ISET, R_VOUT, R_IOUT, R_CC, R_OUTPUT,
 		R_AH_H, R_AH_L };
 	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
@@ -207,5 +221,31 @@ riden_describe(struct mbdev *d, struct buf *out)
 	buf_printf(out, "}}");
 }
 
+static int
+riden_ctl(struct mbdev *d, int argc, char **argv, struct buf *out)
+{
+	struct riden *rd = d->state;
+	char *e1, *e2;
+	if (strcmp(argv[0], "error") != 0)
+		return 1;
+	double g = argc == 5 ? strtod(argv[3], &e1) : NAN, o = argc == 5 ? strtod(argv[4], &e2) : NAN;
+	bool volts = argc == 5 && strcmp(argv[2], "voltage") == 0;
+	if (argc != 5 || (!volts && strcmp(argv[2], "current") != 0) || *e1 || *e2 ||
+	    !(g > 0.5 && g < 2) || !(fabs(o) < 5)) {
+		buf_printf(out, "usage: error RECTIFIER voltage|current GAIN OFFSET (gain 0.5-2, "
+		    "offset within 5)");
+		return -1;
+	}
+	if (volts) {
+		rd->gv = g;
+		rd->ov = o;
+	} else {
+		rd->gi = g;
+		rd->oi = o;
+	}
+	buf_printf(out, "%s: measures %s as %g x true %+g", argv[1], argv[2], g, o);
+	return 0;
+}
+
 const struct mbdev_ops mbdev_riden_ops = { "riden-rd60xx", riden_init, riden_read, riden_write,
-	riden_step, riden_reboot, riden_runaway, riden_describe };
+	riden_step, riden_reboot, riden_runaway, riden_describe, riden_ctl };

@@ -3,7 +3,11 @@
  * register map (docs/tank-register-map.md). Physics: the water heats and
  * cools to ambient to first order; ultrasound warms it too; the transducer
  * current peaks at a resonance that moves down with temperature, so that a
- * frequency sweep can find it. Ultrasound and heater run only while their
+ * frequency sweep can find it, and with the load in the basket. For the
+ * calibration tests the probe can be given a gain and offset error
+ * ("error tank GAIN OFFSET": it reads GAIN * true + OFFSET), the water can
+ * be changed for water at another temperature ("water tank C") and a load
+ * put in ("load tank GRAMS"). Ultrasound and heater run only while their
  * relays are energised, and ultrasound only with the lid closed. A
  * communication watchdog on the heartbeat register stops both.
  */
@@ -43,6 +47,7 @@ static const struct { int reg, lo, hi; } reg_range[] = {
 #define RES_WIDTH 0.5
 #define I_MAX_MA 800.0
 #define RATED_W 120.0
+#define RES_PER_G 0.004         /* kHz lower per gram of load */
 
 struct tank {
 	uint16_t r[R_COUNT];
@@ -53,6 +58,8 @@ struct tank {
 	double last_beat;
 	bool runaway;
 	bool us_on, heat_on;    /* what was logged */
+	double probe_gain, probe_offset;
+	double load_g;
 };
 
 static void
@@ -79,6 +86,7 @@ tank_init(struct mbdev *d)
 		abort();
 	d->state = t;
 	t->temp = d->env.cfg->sim.ambient;
+	t->probe_gain = 1;
 	power_on(t);
 }
 
@@ -175,11 +183,11 @@ tank_step(struct mbdev *d, double dt)
 		t->sweep_phase += dt;
 		f += 0.5 * sin(2 * M_PI * t->sweep_phase);
 	}
-	double res = RES_KHZ - RES_PER_C * (t->temp - 25);
+	double res = RES_KHZ - RES_PER_C * (t->temp - 25) - RES_PER_G * t->load_g;
 	double x = (f - res) / RES_WIDTH;
 	double current = us ? I_MAX_MA * t->r[R_POWER] / 100.0 / (1 + x * x) : 0;
 
-	t->r[R_TEMP] = (uint16_t)(int16_t)lround(t->temp * 10);
+	t->r[R_TEMP] = (uint16_t)(int16_t)lround((t->probe_gain * t->temp + t->probe_offset) * 10);
 	t->r[R_REMAIN] = t->remaining > 0 ? (uint16_t)ceil(t->remaining) : 0;
 	t->r[R_FACT] = (uint16_t)lround(f * 10);
 	t->r[R_CURRENT] = (uint16_t)lround(current);
@@ -207,8 +215,9 @@ static void
 tank_describe(struct mbdev *d, struct buf *out)
 {
 	struct tank *t = d->state;
-	buf_printf(out, "{\"temperature\":%.2f,\"ultrasound\":%d,\"heater\":%d,\"regs\":{",
-	    t->temp, t->us_on, t->heat_on);
+	double res = RES_KHZ - RES_PER_C * (t->temp - 25) - RES_PER_G * t->load_g;
+	buf_printf(out, "{\"temperature\":%.2f,\"resonance\":%.3f,\"load\":%.0f,\"ultrasound\":%d,"
+	    "\"heater\":%d,\"regs\":{", t->temp, res, t->load_g, t->us_on, t->heat_on);
 	bool first = true;
 	for (int i = 0; i < R_COUNT; i++) {
 		if (!reg_access[i] || reg_access[i] == 'o')
@@ -219,5 +228,42 @@ tank_describe(struct mbdev *d, struct buf *out)
 	buf_printf(out, "}}");
 }
 
+static int
+tank_ctl(struct mbdev *d, int argc, char **argv, struct buf *out)
+{
+	struct tank *t = d->state;
+	char *e1 = NULL, *e2 = NULL;
+	double a = argc > 2 ? strtod(argv[2], &e1) : NAN, b = argc > 3 ? strtod(argv[3], &e2) : NAN;
+	if (strcmp(argv[0], "water") == 0) {
+		if (argc != 3 || *e1 || !(a >= 0 && a <= 90)) {
+			buf_printf(out, "usage: water TANK C (0-90)");
+			return -1;
+		}
+		t->temp = a;
+		buf_printf(out, "%s: fresh water at %g C", argv[1], a);
+		return 0;
+	}
+	if (strcmp(argv[0], "load") == 0) {
+		if (argc != 3 || *e1 || !(a >= 0 && a <= 5000)) {
+			buf_printf(out, "usage: load TANK GRAMS (0-5000)");
+			return -1;
+		}
+		t->load_g = a;
+		buf_printf(out, "%s: %g g in the basket", argv[1], a);
+		return 0;
+	}
+	if (strcmp(argv[0], "error") == 0) {
+		if (argc != 4 || *e1 || *e2 || !(a > 0.5 && a < 2) || !(fabs(b) < 20)) {
+			buf_printf(out, "usage: error TANK GAIN OFFSET (gain 0.5-2, offset within 20 C)");
+			return -1;
+		}
+		t->probe_gain = a;
+		t->probe_offset = b;
+		buf_printf(out, "%s: the probe reads %g x true %+g C", argv[1], a, b);
+		return 0;
+	}
+	return 1;
+}
+
 const struct mbdev_ops mbdev_tank_ops = { "tank-generator", tank_init, tank_read, tank_write,
-	tank_step, tank_reboot, tank_runaway, tank_describe };
+	tank_step, tank_reboot, tank_runaway, tank_describe, tank_ctl };

@@ -231,11 +231,33 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 		}
 	} else if (strcmp(cmd, "status") == 0) {
 		grbl_sim_describe(&l->g, out);
+	} else if (strcmp(cmd, "mechanics") == 0 && argc == 4) {
+		/* The steps per mm the machine really needs (scale calibration). */
+		double sx = atof(argv[2]), sy = atof(argv[3]);
+		if (!(sx >= 1 && sx <= 10000 && sy >= 1 && sy <= 10000)) {
+			buf_printf(out, "mechanics takes X and Y steps per mm from 1 to 10000");
+			rc = -1;
+		} else {
+			l->g.mech_steps[0] = sx;
+			l->g.mech_steps[1] = sy;
+			buf_printf(out, "laser needs %g x %g steps per mm", sx, sy);
+		}
+	} else if (strcmp(cmd, "burn") == 0) {
+		if (argc == 3 && strcmp(argv[2], "clear") == 0) {
+			grbl_sim_burn_clear(&l->g);
+			buf_printf(out, "burn cleared");
+		} else {
+			buf_printf(out, "{\"burned\":%s,\"x\":[%.4f,%.4f],\"y\":[%.4f,%.4f],"
+			    "\"width\":%.4f,\"height\":%.4f}", l->g.burned ? "true" : "false",
+			    l->g.burn_lo[0], l->g.burn_hi[0], l->g.burn_lo[1], l->g.burn_hi[1],
+			    l->g.burn_hi[0] - l->g.burn_lo[0], l->g.burn_hi[1] - l->g.burn_lo[1]);
+		}
 	} else if (strcmp(cmd, "overruns") == 0) {
 		buf_printf(out, "%lu", l->g.overruns);
 	} else {
 		buf_printf(out, "laser commands: alarm laser N, unplug laser, replug laser, "
-		    "rate laser LINES_PER_S, timescale laser K, status laser, overruns laser");
+		    "rate laser LINES_PER_S, timescale laser K, status laser, overruns laser, "
+		    "mechanics laser SX SY, burn laser [clear]");
 		rc = -1;
 	}
 	pthread_mutex_unlock(&l->lock);

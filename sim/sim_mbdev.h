@@ -38,6 +38,10 @@ struct mbdev_ops {
 	void (*reboot)(struct mbdev *d);
 	void (*runaway)(struct mbdev *d);
 	void (*describe)(struct mbdev *d, struct buf *out);
+	/* Optional: a ctl command for this model only (e.g. "water tank 45"),
+	 * argv as in sim_device_ops.ctl. Returns 0 with a reply, -1 with an
+	 * error sentence, or 1 when the command is not the model's. */
+	int (*ctl)(struct mbdev *d, int argc, char **argv, struct buf *out);
 };
 
 struct mbdev {

@@ -561,10 +561,14 @@ bus_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 		for (size_t i = first; i < last; i++)
 			total += b->devs[i].requests;
 		buf_printf(out, "%lu", total);
+	} else if (only && only->ops->ctl && (rc = only->ops->ctl(only, argc, argv, out)) != 1) {
+		/* the model's own command (calibration errors, water, load) */
 	} else {
+		buf_reset(out);
 		buf_printf(out, "Modbus commands: unplug T, replug T, silence T [N], exception T CODE "
 		    "[N], crc T [N], slow T S, reboot T, runaway T, regs T, status T, calwrites T, "
-		    "requests T");
+		    "requests T; tank: water T C, load T GRAMS, error T GAIN OFFSET; rectifier: error T "
+		    "voltage|current GAIN OFFSET");
 		rc = -1;
 	}
 	pthread_mutex_unlock(&b->lock);
