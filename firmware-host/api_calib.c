@@ -103,6 +103,8 @@ struct proc {
 	int nw, wi;
 	bool rollback;
 	double t_w;
+	int answer;             /* the laser's verdict on the write: 1 ok, -1 not, 0 none yet */
+	char answer_why[120];
 	json_t *before, *after; /* the record, once committed */
 	int64_t record;
 };
@@ -159,9 +161,11 @@ static void
 finish(struct daemon *d, struct proc *p, enum pstate st, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[sizeof p->msg];
 	va_start(ap, fmt);
-	vsnprintf(p->msg, sizeof p->msg, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);        /* p->msg may be an argument */
 	va_end(ap);
+	memcpy(p->msg, msg, sizeof msg);
 	if (p->state == PS_RUNNING || p->driving)
 		station_safe(d, p, st == PS_ABORTED ? "calibration aborted" : "calibration step over");
 	p->driving = false;
@@ -843,6 +847,7 @@ send_write(struct daemon *d, struct proc *p, char *err, size_t len)
 	double v = p->rollback ? w->old : w->value;
 	double y = p->rollback ? w->old_y : w->y;
 	p->t_w = now_mono();
+	p->answer = 0;
 	if (w->gcode) {
 		char line[80];
 		snprintf(line, sizeof line, "G10L2P1X%.3fY%.3f", v, y);
@@ -910,16 +915,17 @@ write_settled(struct daemon *d, struct proc *p, bool ok, const char *why)
 	    (long long)p->record);
 }
 
+/* Called from inside the driver, which is not done with the write yet:
+ * the verdict is acted on at the next tick. */
 void
 calib_on_setting(struct daemon *d, int num_, double value, bool verified)
 {
 	struct proc *p = P(d);
 	if (!p || p->state != PS_WRITING || p->w[p->wi].gcode || p->w[p->wi].num != num_)
 		return;
-	char why[120];
-	snprintf(why, sizeof why, "$%d=%g was %s", num_, value, verified ? "verified" :
-	    "refused or read back different");
-	write_settled(d, p, verified, why);
+	snprintf(p->answer_why, sizeof p->answer_why, "$%d=%g was %s", num_, value, verified ?
+	    "verified" : "refused or read back different");
+	p->answer = verified ? 1 : -1;
 }
 
 /* --- commit ----------------------------------------------------------------------- */
@@ -1215,6 +1221,10 @@ calib_tick(struct daemon *d, double now)
 				write_settled(d, p, true, "");
 			else if (now - p->t_w > WRITE_TIMEOUT)
 				write_settled(d, p, false, "the work offset did not read back");
+		} else if (p->answer) {
+			char why[sizeof p->answer_why];
+			memcpy(why, p->answer_why, sizeof why);
+			write_settled(d, p, p->answer > 0, why);
 		} else if (now - p->t_w > WRITE_TIMEOUT) {
 			write_settled(d, p, false, "no answer from the laser");
 		}

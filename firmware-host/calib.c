@@ -81,7 +81,11 @@ calib_resonance(const double *khz, const double *current, size_t n, double *peak
 		if (current[i] < lo)
 			lo = current[i];
 	}
-	if (current[best] <= 0 || current[best] < 1.2 * lo) {
+	/* A resonance stands well above both ends of a sweep that brackets
+	 * it; a maximum barely above them is noise on a flank or a dead tank. */
+	double edge = fmax(current[0], current[n - 1]);
+	if (current[best] <= 0 || current[best] < 1.2 * lo ||
+	    (best != 0 && best != n - 1 && current[best] < 1.5 * edge)) {
 		snprintf(err, errlen, "the current hardly changes over the sweep (%.0f to %.0f): no "
 		    "resonance (is the tank filled and the transducer connected?)", lo, current[best]);
 		return -1;

@@ -55,7 +55,8 @@ double calib_inverse(const struct calib_line *l, double truth);
  * its neighbours. Returns 0, or -1 with err when there is no peak worth
  * the name: fewer than 3 points, the maximum on an edge of the sweep (the
  * resonance is outside it), or a flat response (no current rises 20 %
- * above the sweep's lowest: no transducer, or the tank empty).
+ * above the sweep's lowest, or a maximum less than 1.5 times both ends:
+ * no transducer, the tank empty, or noise on a flank).
  */
 int calib_resonance(const double *khz, const double *current, size_t n, double *peak_khz,
     double *peak_current, char *err, size_t errlen);
