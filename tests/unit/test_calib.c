@@ -2,18 +2,22 @@
  * The calibration maths alone (calib.c, calib_laser.c): two-point gain and
  * offset with the readings it must refuse, the resonance of a sweep, the
  * steps-per-mm correction, rhodium used per ampere-hour, the laser's test
- * programs read back coordinate by coordinate, and the records in a real
- * journal file (never changed, never deleted, latest per procedure).
+ * programs read back coordinate by coordinate, the records in a real
+ * journal file (never changed, never deleted, latest per procedure), and
+ * calib_due_check, the job engine's question at planning, on back-dated
+ * records.
  */
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "calib.h"
 #include "calib_laser.h"
+#include "daemon.h"
 #include "store.h"
 #include "test.h"
 
@@ -310,6 +314,84 @@ t_records(void)
 	rmdir(path);
 }
 
+/* An ISO time `days` ago. */
+static const char *
+ago(double days, char *buf, size_t len)
+{
+	time_t t = time(NULL) - (time_t)(days * 86400);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	return buf;
+}
+
+static void
+t_due_check(void)
+{
+	static struct daemon d;
+	static struct cfg cfg;
+	char path[] = "/tmp/atelier-due-XXXXXX", db[64], err[300], msg[300], t[40];
+	CHECK(mkdtemp(path) != NULL);
+	snprintf(db, sizeof db, "%s/journal.db", path);
+	memset(&d, 0, sizeof d);
+	cfg.calibration = (struct cfg_calibration){ 90, 180, 30, false };
+	d.cfg = &cfg;
+	d.store = store_open(db, err, sizeof err);
+	CHECK(d.store != NULL);
+	if (!d.store)
+		return;
+	/* Never calibrated: overdue, a warning. */
+	CHECK_INT(calib_due_check(&d, "bath", msg, sizeof msg), 1);
+	CHECK_CONTAINS(msg, "the bath has never been calibrated");
+	/* Calibrated 10 days ago, 30 allowed: up to date. */
+	struct calib_record r = { "bath", "bath.voltage", "calibration", "ada", "meter", "{}",
+		"{\"gain\":1,\"offset\":0}", NULL, ago(10, t, sizeof t) };
+	CHECK(calib_store_add(d.store, &r, err, sizeof err) > 0);
+	CHECK_INT(calib_due_check(&d, "bath", msg, sizeof msg), 0);
+	CHECK_CONTAINS(msg, "next due on");
+	/* The tank, 200 days ago with 180 allowed: overdue since day 180. */
+	char since[16];
+	r = (struct calib_record){ "tank", "tank.temperature", "calibration", "ada", "probe",
+		"{}", "{}", NULL, ago(200, t, sizeof t) };
+	CHECK(calib_store_add(d.store, &r, err, sizeof err) > 0);
+	CHECK_INT(calib_due_check(&d, "tank", msg, sizeof msg), 1);
+	time_t due = time(NULL) - 20 * 86400;
+	strftime(since, sizeof since, "%Y-%m-%d", gmtime(&due));
+	CHECK_CONTAINS(msg, "overdue since");
+	CHECK_CONTAINS(msg, since);
+	CHECK_CONTAINS(msg, "180 days");
+	/* A check or maintenance does not make a station calibrated. */
+	r = (struct calib_record){ "tank", "tank.power", "check", "ada", NULL, "{}", "{}", NULL, NULL };
+	CHECK(calib_store_add(d.store, &r, err, sizeof err) > 0);
+	CHECK_INT(calib_due_check(&d, "tank", msg, sizeof msg), 1);
+	/* Configured to refuse. */
+	cfg.calibration.refuse_overdue = true;
+	CHECK_INT(calib_due_check(&d, "tank", msg, sizeof msg), 2);
+	CHECK_CONTAINS(msg, "refused until a technician calibrates it");
+	CHECK_INT(calib_due_check(&d, "laser", msg, sizeof msg), 2);
+	CHECK_INT(calib_due_check(&d, "bath", msg, sizeof msg), 0);
+	CHECK_INT(calib_due_check(&d, "kitchen", msg, sizeof msg), -1);
+	CHECK_CONTAINS(msg, "not a station");
+	/* A fresh calibration puts the tank right. */
+	r = (struct calib_record){ "tank", "tank.sweep", "calibration", "ada", NULL, "{}",
+		"{\"frequency\":40}", NULL, NULL };
+	CHECK(calib_store_add(d.store, &r, err, sizeof err) > 0);
+	CHECK_INT(calib_due_check(&d, "tank", msg, sizeof msg), 0);
+	json_t *j = calib_due_json(&d);
+	CHECK_INT(json_array_size(j), 3);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(j, 0), "state")), "refused");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(j, 1), "state")), "ok");
+	json_decref(j);
+	store_close(d.store);
+	char f[96];
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	for (int i = 0; i < 3; i++) {
+		snprintf(f, sizeof f, "%s%s", db, sfx[i]);
+		unlink(f);
+	}
+	rmdir(path);
+}
+
 int
 main(void)
 {
@@ -322,5 +404,6 @@ main(void)
 	RUN(t_grid);
 	RUN(t_focus_and_square);
 	RUN(t_records);
+	RUN(t_due_check);
 	return test_summary();
 }
