@@ -21,6 +21,8 @@ static const struct ctl_command commands[] = {
 	{ "tank", "tank start ... | stop: manual tank control (technician)", ctl_tank },
 	{ "bath", "bath plate ... | stop: manual bath control (technician)", ctl_bath },
 	{ "methods", "the daemon's API methods and the role each needs", ctl_methods },
+	{ "calibrate", "calibrate laser|tank|bath PROCEDURE: guided calibration (technician)", ctl_calibrate },
+	{ "calibration", "calibration history [--station S] | due", ctl_calibration },
 };
 
 static void

@@ -39,5 +39,7 @@ int ctl_methods(const struct ctl_opts *o, int argc, char **argv);
 int ctl_laser(const struct ctl_opts *o, int argc, char **argv);
 int ctl_tank(const struct ctl_opts *o, int argc, char **argv);
 int ctl_bath(const struct ctl_opts *o, int argc, char **argv);
+int ctl_calibrate(const struct ctl_opts *o, int argc, char **argv);
+int ctl_calibration(const struct ctl_opts *o, int argc, char **argv);
 
 #endif
