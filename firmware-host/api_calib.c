@@ -986,6 +986,9 @@ api_calib_commit(struct api_call *c, void *arg)
 	if (p->state != PS_READY)
 		return api_fail(c, API_ERR_BUSY, "calibration %d is %s: %s", p->id,
 		    pstate_names[p->state], p->msg);
+	if ((p->def->type == P_SCALE || p->def->type == P_ORIGIN) &&
+	    (!d->laser || grbl_link_state(d->laser) != GRBL_READY))
+		return api_fail(c, API_ERR_UNAVAILABLE, "the laser is not connected: nothing written");
 	switch (p->def->type) {
 	case P_TWO_POINT:
 		return commit_two_point(c, d, p);
@@ -1212,6 +1215,11 @@ calib_tick(struct daemon *d, double now)
 			power_tick(d, p, now);
 		else
 			laser_tick(d, p);
+	} else if (p->state == PS_WRITING && !d->laser) {
+		/* A reload that could not reopen the laser: nothing more can be
+		 * written, and what was may stand. Say so. */
+		finish(d, p, PS_FAILED, "the laser went away while its settings were being written: "
+		    "check them (calibrate laser diff) before engraving");
 	} else if (p->state == PS_WRITING) {
 		struct pwrite *w = &p->w[p->wi];
 		if (w->gcode) {
