@@ -296,6 +296,20 @@ wait_state(struct flow *f, double timeout)
 	return interrupted ? "interrupted" : "timed out";
 }
 
+/* Waits for a test program or sweep to finish: 0 when it waits for the
+ * technician, else the exit code (a failure, or an interruption that
+ * abandons the procedure). */
+static int
+wait_ready(struct flow *f, double timeout)
+{
+	const char *st = wait_state(f, timeout);
+	if (strcmp(st, "ready") == 0)
+		return 0;
+	if (strcmp(st, "failed") == 0 || strcmp(st, "lost") == 0)
+		return CTL_ERR_FAILED;
+	return abandon(f);
+}
+
 static int
 begin(struct flow *f, json_t *params, const struct copts *c)
 {
@@ -437,13 +451,9 @@ run_then_commit(struct flow *f, const struct copts *c, json_t *params, double ti
 		return rc;
 	}
 	const char *st = json_string_value(json_object_get(f->last, "state"));
-	if (st && strcmp(st, "running") == 0)
-		st = wait_state(f, timeout);
-	if (!st || strcmp(st, "ready")) {
+	if (st && strcmp(st, "running") == 0 && (rc = wait_ready(f, timeout)) != 0) {
 		json_decref(commit);
-		if (st && strcmp(st, "failed") == 0)
-			return CTL_ERR_FAILED;
-		return abandon(f);
+		return rc;
 	}
 	return finish_commit(f, commit, c);
 }
@@ -462,8 +472,8 @@ laser_flow(struct flow *f, const struct copts *c, const char *what)
 		int rc = begin(f, p, c);
 		if (rc != CTL_OK)
 			return rc;
-		if (strcmp(wait_state(f, 300), "ready"))
-			return CTL_ERR_FAILED;
+		if ((rc = wait_ready(f, 300)) != 0)
+			return rc;
 		if ((r = need(f, c, "measured-x", "Measured width of the square in X (mm)", &a)) ||
 		    (r = need(f, c, "measured-y", "Measured height of the square in Y (mm)", &b)))
 			return r > 0 ? CTL_ERR_REFUSED : (abandon(f), CTL_ERR_USAGE);
@@ -498,8 +508,8 @@ laser_flow(struct flow *f, const struct copts *c, const char *what)
 		int rc = begin(f, p, c);
 		if (rc != CTL_OK)
 			return rc;
-		if (strcmp(wait_state(f, 900), "ready"))
-			return CTL_ERR_FAILED;
+		if ((rc = wait_ready(f, 900)) != 0)
+			return rc;
 		if ((r = need(f, c, "power", "Best cell: its power (%)", &a)) ||
 		    (r = need(f, c, "speed", "Best cell: its speed (mm/min)", &b)))
 			return r > 0 ? CTL_ERR_REFUSED : (abandon(f), CTL_ERR_USAGE);
@@ -511,8 +521,8 @@ laser_flow(struct flow *f, const struct copts *c, const char *what)
 		int rc = begin(f, p, c);
 		if (rc != CTL_OK)
 			return rc;
-		if (strcmp(wait_state(f, 300), "ready"))
-			return CTL_ERR_FAILED;
+		if ((rc = wait_ready(f, 300)) != 0)
+			return rc;
 		if ((r = need(f, c, "line", "Number of the sharpest line", &a)))
 			return r > 0 ? CTL_ERR_REFUSED : (abandon(f), CTL_ERR_USAGE);
 		return finish_commit(f, json_pack("{s:f}", "line", a), c);
