@@ -79,8 +79,7 @@ static double
 simnum(const char *device, const char *path)
 {
 	char reply[4096];
-	if (simproc_ctl(&sp, reply, sizeof reply, "%s %s", strcmp(device, "laser") == 0 ? "status" :
-	    "status", device) < 0)
+	if (simproc_ctl(&sp, reply, sizeof reply, "status %s", device) < 0)
 		return NAN;
 	json_t *j = json_loads(reply, 0, NULL);
 	double v = getnum(strcmp(device, "laser") == 0 ? j : json_object_get(j, device), path);
@@ -124,8 +123,7 @@ proc_in(void *arg)
 	struct want *w = arg;
 	json_t *r = result(call("calibrate.status", "{\"session\":%d}", w->session));
 	const char *st = json_string_value(json_object_get(r, "state"));
-	return st && (strcmp(st, w->state) == 0 || strcmp(st, "failed") == 0 ||
-	    (strcmp(w->state, "ready") && strcmp(st, "ready") == 0 && 0));
+	return st && (strcmp(st, w->state) == 0 || strcmp(st, "failed") == 0);
 }
 
 /* Waits until session is in state (or failed); returns the state. */

@@ -392,6 +392,40 @@ t_due_check(void)
 	rmdir(path);
 }
 
+/* The calibration methods are a technician's: a jeweller is refused
+ * before any handler runs, and may read the history and due dates. */
+static void
+t_roles(void)
+{
+	struct api_limits lim = { 65536, 1 << 20, 4 };
+	struct api *api = api_new(&lim, daemon_methods, daemon_n_methods, NULL, NULL);
+	static const char *const tech[] = { "calibrate.begin", "calibrate.drive", "calibrate.point",
+		"calibrate.commit", "calibrate.abort", "calibrate.status", "bath.replenish",
+		"laser.settings.backup", "laser.settings.diff" };
+	for (size_t i = 0; i < sizeof tech / sizeof tech[0]; i++) {
+		char line[200];
+		struct buf out;
+		buf_init(&out);
+		struct api_call ctx = { .api = api, .role = API_ROLE_JEWELLER };
+		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\","
+		    "\"params\":{\"procedure\":\"tank.sweep\",\"session\":1}}", tech[i]);
+		api_handle_line(api, &ctx, line, strlen(line), &out);
+		CHECK_CONTAINS(out.data, "\"code\":1001");
+		buf_free(&out);
+	}
+	int listed = 0;
+	for (size_t i = 0; i < daemon_n_methods; i++) {
+		if (strcmp(daemon_methods[i].name, "calibration.history") == 0 ||
+		    strcmp(daemon_methods[i].name, "calibration.due") == 0 ||
+		    strcmp(daemon_methods[i].name, "bath.rhodium") == 0) {
+			CHECK_INT(daemon_methods[i].role, API_ROLE_JEWELLER);
+			listed++;
+		}
+	}
+	CHECK_INT(listed, 3);
+	api_free(api);
+}
+
 int
 main(void)
 {
@@ -405,5 +439,6 @@ main(void)
 	RUN(t_focus_and_square);
 	RUN(t_records);
 	RUN(t_due_check);
+	RUN(t_roles);
 	return test_summary();
 }
