@@ -110,6 +110,8 @@ struct proc {
 };
 
 static int next_id = 1;
+/* The API code a station function gave for the last refusal in begin. */
+static int station_code;
 static const struct policy_piece calib_dummy = { "platinum", NULL, 0, false, false };
 
 static struct daemon *
@@ -355,7 +357,11 @@ tank_run(struct daemon *d, double power, double khz, double seconds, char *err, 
 	t = calib_reading(d, "tank-generator", "temperature", t);
 	t = fmin(fmax(t, 20), d->cfg->tank.max_temperature);
 	seconds = fmin(seconds, d->cfg->tank.max_cycle);
-	return station_tank_start(d, &calib_dummy, 1, seconds, power, khz, t, &code, err, len);
+	if (station_tank_start(d, &calib_dummy, 1, seconds, power, khz, t, &code, err, len) < 0) {
+		station_code = code;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -425,8 +431,10 @@ laser_program(struct daemon *d, struct proc *p, char *gcode, char *err, size_t l
 		return -1;
 	int rc = station_laser_stream(d, gcode, &code, err, len);
 	free(gcode);
-	if (rc < 0)
+	if (rc < 0) {
+		station_code = code;
 		return -1;
+	}
 	p->state = PS_RUNNING;
 	return 0;
 }
@@ -696,6 +704,7 @@ api_calib_begin(struct api_call *c, void *arg)
 		    "e.g. its make and serial number) is required");
 	}
 	int rc;
+	station_code = 0;
 	switch (def->type) {
 	case P_TWO_POINT: rc = begin_two_point(d, p, err, sizeof err); break;
 	case P_SWEEP: rc = begin_sweep(d, c, p, err, sizeof err); break;
@@ -723,10 +732,9 @@ api_calib_begin(struct api_call *c, void *arg)
 		proc_free(p);
 		if (rc == -2)
 			return NULL;
-		/* The station functions already said why, with their own code. */
-		return api_fail(c, strstr(err, "interlock") || strstr(err, "cannot start") ?
-		    API_ERR_INTERLOCK : strstr(err, "not connected") ? API_ERR_UNAVAILABLE :
-		    API_ERR_INVALID, "%s", err);
+		/* A station's refusal keeps the station's own code. */
+		return api_fail(c, station_code ? (enum api_error)station_code :
+		    strstr(err, "not connected") ? API_ERR_UNAVAILABLE : API_ERR_INVALID, "%s", err);
 	}
 	proc_free(P(d));
 	d->calib.proc = p;

@@ -300,6 +300,24 @@ t_tank_sweep(void)
 	CHECK(json_is_true(json_object_get(json_object_get(r, "after"), "pass")));
 	CHECK_NEAR(getnum(r, "after.watts"), 60, 8);
 	CHECK_INT(history_count("tank"), 3);
+	/* The interlock decides, calibration or not: the lid open refuses the
+	 * sweep, and opening it during one stops it with nothing recorded. */
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "lid open"), 0);
+	sleep_s(0.3);
+	json_t *e = call("calibrate.begin", "{\"procedure\":\"tank.sweep\"}");
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(e, "error"), "code")), 1003);
+	CHECK_CONTAINS(error_of(e), "lid");
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "lid close"), 0);
+	sleep_s(0.3);
+	s = begin("{\"procedure\":\"tank.sweep\",\"from\":37,\"to\":42,\"step\":0.5}");
+	sleep_s(1);
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "lid open"), 0);
+	CHECK_STR(wait_proc(s, "failed", 10), "failed");
+	CHECK_CONTAINS(json_string_value(json_object_get(result(call("calibrate.status",
+	    "{\"session\":%d}", s)), "message")), "interrupted");
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "lid close"), 0);
+	CHECK_INT(history_count("tank"), 3);
+	sleep_s(0.3);
 	/* Aborted half-way through a sweep: the tank stops, nothing recorded. */
 	s = begin("{\"procedure\":\"tank.sweep\",\"from\":37,\"to\":42,\"step\":0.5}");
 	sleep_s(1);
