@@ -327,7 +327,10 @@ calib_rhodium_json(struct daemon *d)
 	if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_value(d->bath_bus, d->rect_dev, "ah", &ah))
 		return json_pack("{s:b, s:f, s:s}", "known", 0, "rhodium_grams", c->rh_grams,
 		    "message", "the rectifier's ampere-hour counter cannot be read now");
-	double since = ah - c->ah_base;
+	/* The unit counts its own measured current; the technician's current
+	 * gain corrects the count (its offset cannot be, not knowing for how
+	 * long the output was on). */
+	double since = (ah - c->ah_base) * c->rect_i.gain;
 	/* The counter went backwards: the unit lost it (a power cycle on some
 	 * firmware). What it counted before is lost; say so, never guess. */
 	bool lost = since < -1e-6;

@@ -431,6 +431,10 @@ t_bath_rhodium(void)
 	r = result(call("bath.rhodium", "{}"));
 	double since = getnum(r, "ah_since");
 	CHECK(since > 0.002 && since < 0.01);       /* 1.5 A x 10 s = 0.0042 Ah */
+	/* The count is corrected by the current calibration's gain (1 / 0.97). */
+	CHECK_NEAR(since, (getnum(result(call("status", "{}")), "devices.rectifier.ah") - base) /
+	    0.97, 0.0003);
+	r = result(call("bath.rhodium", "{}"));
 	CHECK_NEAR(getnum(r, "used_grams"), since * 1.28 * 0.35, 1e-6);
 	CHECK_NEAR(getnum(r, "left_grams"), 0.6 - since * 1.28 * 0.35, 1e-6);
 	/* At or below the warning threshold (0.5 g) it warns. */
