@@ -42,9 +42,10 @@ static const char *const migrations[] = {
 	"  who TEXT NOT NULL, what TEXT NOT NULL, why TEXT, job_id INTEGER REFERENCES jobs(id));"
 	"CREATE INDEX steps_state ON steps(state);"
 	"CREATE INDEX pieces_serial ON pieces(serial);",
-	/* calibrations: every technician calibration, check and station
-	 * maintenance (calib_store.c), with the values before and after as
-	 * JSON; the triggers keep the records as written, for ever. */
+	/* calibrations */
+	/* Every technician calibration, check and station maintenance
+	 * (calib_store.c), with the values before and after as JSON; the
+	 * triggers keep the records as written, for ever. */
 	"CREATE TABLE calibrations ("
 	"  id INTEGER PRIMARY KEY, t TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
 	"  station TEXT NOT NULL CHECK (station IN ('laser','tank','bath')),"
