@@ -60,11 +60,15 @@ m_methods(struct api_call *c, void *arg)
 {
 	(void)c;
 	(void)arg;
+	static const struct { const struct api_method *m; const size_t *n; } tables[] = {
+		{ daemon_methods, &daemon_n_methods }, { jobs_methods, &jobs_n_methods },
+	};
 	json_t *list = json_array();
-	for (size_t i = 0; i < daemon_n_methods; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method",
-		    daemon_methods[i].name, "role", api_role_name(daemon_methods[i].role),
-		    "summary", daemon_methods[i].summary));
+	for (size_t t = 0; t < ARRAY_LEN(tables); t++)
+		for (size_t i = 0; i < *tables[t].n; i++)
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method",
+			    tables[t].m[i].name, "role", api_role_name(tables[t].m[i].role),
+			    "summary", tables[t].m[i].summary));
 	return list;
 }
 

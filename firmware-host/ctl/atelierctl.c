@@ -20,6 +20,11 @@ static const struct ctl_command commands[] = {
 	{ "laser", "laser stream|frame FILE | hold | resume | abort | jog X Y [FEED]", ctl_laser },
 	{ "tank", "tank start ... | stop: manual tank control (technician)", ctl_tank },
 	{ "bath", "bath plate ... | stop: manual bath control (technician)", ctl_bath },
+	{ "job", "job plan|create|start|show|list|abort: service jobs for a piece", ctl_job },
+	{ "step", "step done JOB STEP --note TEXT | retry | abort: a job's steps", ctl_step },
+	{ "run", "run laser|tank|bath: start the load waiting at a station", ctl_run },
+	{ "history", "history --serial S: a piece's jobs and events", ctl_history },
+	{ "export", "export [--serial S] [--format csv|json] [--output FILE]", ctl_export },
 	{ "methods", "the daemon's API methods and the role each needs", ctl_methods },
 };
 

@@ -75,9 +75,8 @@ exit_for(int code)
 	}
 }
 
-/* Calls a method; on success *result holds the result (new reference). */
-static int
-call(const struct ctl_opts *o, const char *method, json_t *params, json_t **result)
+int
+ctl_call(const struct ctl_opts *o, const char *method, json_t *params, json_t **result)
 {
 	int fd = connect_daemon(o);
 	*result = NULL;
@@ -121,8 +120,8 @@ call(const struct ctl_opts *o, const char *method, json_t *params, json_t **resu
 	return CTL_OK;
 }
 
-static int
-print_result(const struct ctl_opts *o, json_t *r, const char *human)
+int
+ctl_print_result(const struct ctl_opts *o, json_t *r, const char *human)
 {
 	if (o->json) {
 		char *t = json_dumps(r, JSON_INDENT(2));
@@ -139,8 +138,8 @@ static int
 simple(const struct ctl_opts *o, const char *method, json_t *params, const char *human)
 {
 	json_t *r;
-	int rc = call(o, method, params, &r);
-	return rc == CTL_OK ? print_result(o, r, human) : rc;
+	int rc = ctl_call(o, method, params, &r);
+	return rc == CTL_OK ? ctl_print_result(o, r, human) : rc;
 }
 
 int
@@ -150,9 +149,9 @@ ctl_status(const struct ctl_opts *o, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return CTL_ERR_USAGE;
-	int rc = call(o, "status", NULL, &r);
+	int rc = ctl_call(o, "status", NULL, &r);
 	if (rc != CTL_OK || o->json)
-		return rc == CTL_OK ? print_result(o, r, NULL) : rc;
+		return rc == CTL_OK ? ctl_print_result(o, r, NULL) : rc;
 	json_t *il = json_object_get(r, "interlock");
 	printf("interlock: %s\n", json_is_true(json_object_get(il, "latched")) ?
 	    "EMERGENCY STOP LATCHED (a technician must reset it)" : "not latched");
@@ -223,9 +222,9 @@ ctl_methods(const struct ctl_opts *o, int argc, char **argv)
 	json_t *r;
 	(void)argc;
 	(void)argv;
-	int rc = call(o, "methods", NULL, &r);
+	int rc = ctl_call(o, "methods", NULL, &r);
 	if (rc != CTL_OK || o->json)
-		return rc == CTL_OK ? print_result(o, r, NULL) : rc;
+		return rc == CTL_OK ? ctl_print_result(o, r, NULL) : rc;
 	size_t i;
 	json_t *m;
 	json_array_foreach(r, i, m)
