@@ -140,7 +140,7 @@ read_piece(json_t *p, struct job_request *r, char *err, size_t len)
 	json_t *g;
 	json_array_foreach(gems, i, g) {
 		static const char *const gkeys[] = { "species", "treatment", "count", NULL };
-		char where[32];
+		char where[48];
 		snprintf(where, sizeof where, "piece.gems[%zu]", i);
 		if (!json_is_object(g))
 			return bad(err, len, "%s must be an object {species, treatment, count}", where);
@@ -185,7 +185,7 @@ job_request_from_json(json_t *params, struct job_request *r, char *err, size_t l
 			q->id = json_string_value(s);
 		} else if (json_is_object(s)) {
 			static const char *const skeys[] = { "id", "change_cm", "sizes", NULL };
-			char where[32];
+			char where[48];
 			snprintf(where, sizeof where, "services[%zu]", i);
 			if (known_keys(s, where, skeys, err, len) < 0)
 				return -1;
@@ -491,7 +491,20 @@ plan_steps(const struct job_plan_ctx *ctx, const struct job_request *r, json_t *
 			    ctx->engrave_layout(ctx->arg, r->engraving, err, len, &refused) :
 			    json_object();
 			if (!params) {
-				*st = refused ? PLAN_REFUSED : PLAN_INVALID;
+				*st = PLAN_INVALID;
+				if (!refused)
+					return -1;
+				/* The space on the piece is the catalogue's own limit. */
+				char why2[600];
+				snprintf(why2, sizeof why2, "%s", err);
+				for (size_t k = 0; k < r->n_services; k++) {
+					const struct cfg_service *sv = cfg_service_find(ctx->services,
+					    r->services[k].id);
+					for (size_t m = 0; sv->steps && sv->steps[m]; m++)
+						if (strcmp(sv->steps[m], cs->id) == 0)
+							return refuse(st, sv, err, len, "%s", why2);
+				}
+				*st = PLAN_REFUSED;
 				return -1;
 			}
 			add_step(steps, cs->id, cs->title, kind, cs->station, "pending", params, NULL);
@@ -635,7 +648,8 @@ job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
 		const char *why;
 		const char *t = r->gems[i].treatment ? r->gems[i].treatment : "none";
 		if (policy_gem_verdict(ctx->gems, r->gems[i].species, t, PROC_ULTRASONIC, &why) < 0)
-			return invalid(st, err, len, "piece.gems[%zu]: %s", i, why), NULL;
+			return invalid(st, err, len, "piece.gems[%zu]: unknown gem %s (%s): %s", i,
+			    r->gems[i].species, t, why), NULL;
 	}
 	if (r->purchase_date) {
 		long d = job_date_days(r->purchase_date);
