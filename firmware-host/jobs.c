@@ -618,6 +618,11 @@ station_ready(struct daemon *d, enum job_station st, char *msg, size_t len)
 	if (st == JS_LASER) {
 		if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
 			why = "the laser is not connected";
+		else if (strcmp(grbl_last_status(d->laser)->state, "Alarm") == 0)
+			/* After a reset in motion (an e-stop, a crash) the head's
+			 * position is lost: a technician checks and unlocks it. */
+			why = "the laser is in alarm and has lost its position: a technician must "
+			    "check the piece and unlock it ($X) first";
 		else if ((why = interlock_reason(&d->il, IL_LASER)) != NULL)
 			return snprintf(msg, len, "the laser cannot start: %s", why), false;
 	} else if (st == JS_TANK) {
