@@ -142,6 +142,20 @@ m_laser_jog(struct api_call *c, void *arg)
 	return json_pack("{s:s}", "sent", line);
 }
 
+/* After an alarm (an e-stop or a reset in motion) GRBL refuses G-code
+ * until it is unlocked; a technician does it once the piece is checked.
+ * The laser relay stays off: $X moves nothing and burns nothing. */
+static json_t *
+m_laser_unlock(struct api_call *c, void *arg)
+{
+	(void)arg;
+	struct daemon *d = D(c);
+	char err[200];
+	if (!d->laser || grbl_command(d->laser, "$X", err, sizeof err) < 0)
+		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
+	return json_pack("{s:s}", "sent", "$X");
+}
+
 /* The extent of a program's X/Y words, absolute coordinates assumed (the
  * programs Atelier writes are G90). Returns false when it has none. */
 static bool
@@ -394,6 +408,8 @@ const struct api_method daemon_methods[] = {
 	    "resume after a hold" },
 	{ "laser.abort", API_ROLE_JEWELLER, m_laser_abort, NULL, "stop the engraving, laser off" },
 	{ "laser.jog", API_ROLE_TECHNICIAN, m_laser_jog, NULL, "jog the head by x, y mm" },
+	{ "laser.unlock", API_ROLE_TECHNICIAN, m_laser_unlock, NULL,
+	    "unlock GRBL after an alarm ($X), once the piece is checked" },
 	{ "laser.frame", API_ROLE_JEWELLER, m_laser_frame, NULL,
 	    "trace a program's bounding box with the laser off" },
 	{ "tank.start", API_ROLE_TECHNICIAN, m_tank_start, NULL,

@@ -267,10 +267,13 @@ ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 		return simple(o, "laser.resume", NULL, "resumed");
 	if (argc == 2 && strcmp(argv[1], "abort") == 0)
 		return simple(o, "laser.abort", NULL, "aborted, laser off");
+	if (argc == 2 && strcmp(argv[1], "unlock") == 0)
+		return simple(o, "laser.unlock", NULL, "unlocked ($X)");
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "jog") == 0)
 		return simple(o, "laser.jog", json_pack("{s:f, s:f, s:f}", "x", atof(argv[2]), "y",
 		    atof(argv[3]), "feed", argc == 5 ? atof(argv[4]) : 600.0), "jogging");
-	fprintf(stderr, "usage: atelierctl laser stream FILE | frame FILE | hold | resume | abort | jog X Y [FEED]\n");
+	fprintf(stderr, "usage: atelierctl laser stream FILE | frame FILE | hold | resume | abort | unlock | "
+	    "jog X Y [FEED]\n");
 	return CTL_ERR_USAGE;
 }
 

@@ -227,8 +227,8 @@ print_quote(json_t *q)
 	}
 	json_t *t = json_object_get(q, "total");
 	if (json_is_number(t))
-		printf("  %-34s %s%.2f USD\n", "total", json_is_true(json_object_get(q, "from")) ?
-		    "from " : "", json_number_value(t));
+		printf("  %-34s %8.2f USD%s\n", "total", json_number_value(t),
+		    json_is_true(json_object_get(q, "from")) ? "  (a starting price: from)" : "");
 	else
 		printf("  %-34s on estimate\n", "total");
 	if (*s_(q, "note"))
@@ -291,9 +291,12 @@ print_job(json_t *j)
 	print_steps(json_object_get(j, "steps"));
 	json_t *subs = json_object_get(j, "substitutions");
 	if (json_array_size(subs)) {
-		printf("substitutions:\n");
+		printf("substitutions (the reasons are with the steps above):\n");
 		json_array_foreach(subs, i, g)
-			printf("  - %s\n", s_(g, "reason"));
+			if (json_is_string(json_object_get(g, "instead")))
+				printf("  - %s replaced by %s\n", s_(g, "step"), s_(g, "instead"));
+			else
+				printf("  - %s skipped\n", s_(g, "step"));
 	}
 	json_array_foreach(json_object_get(j, "warnings"), i, g)
 		printf("warning: %s\n", json_string_value(g));
