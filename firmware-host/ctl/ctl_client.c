@@ -165,6 +165,16 @@ ctl_status(const struct ctl_opts *o, int argc, char **argv)
 		printf("  %-8s %s%s%s\n", key, json_string_value(json_object_get(v, "state")),
 		    detail && *detail ? ": " : "", detail ? detail : "");
 	}
+	json_object_foreach(json_object_get(r, "queues"), key, v) {
+		size_t i;
+		json_t *q;
+		json_array_foreach(json_object_get(v, "queued"), i, q)
+			printf("  %-8s waiting: job %lld step %lld (%s, %s)\n", key,
+			    (long long)json_integer_value(json_object_get(q, "job")),
+			    (long long)json_integer_value(json_object_get(q, "seq")),
+			    json_string_value(json_object_get(q, "step")),
+			    json_string_value(json_object_get(q, "serial")));
+	}
 	printf("devices:\n");
 	json_object_foreach(json_object_get(r, "devices"), key, v) {
 		char *t = json_dumps(v, JSON_COMPACT);
