@@ -6,7 +6,8 @@
  * refused request quotes its rule; an e-stop fails a running step, which
  * is retried; an abort stops the station; and the daemon is SIGKILLed at
  * random points during machine steps, several times: on restart the step
- * is found interrupted, nothing committed is lost, nothing is energised.
+ * is found interrupted, nothing committed is lost, nothing is energised;
+ * and a necklace's rhodium phases run on the bath at its surface's current.
  */
 #include <jansson.h>
 #include <stdarg.h>
@@ -421,6 +422,108 @@ t_sigkill_during_steps(void)
 	}
 }
 
+/* A copy of a file of the source tree with each find replaced. */
+static bool
+copy_with(const char *from, const char *to, const char *const *pairs, size_t n)
+{
+	FILE *in = fopen(from, "r");
+	if (!in)
+		return false;
+	struct buf b;
+	buf_init(&b);
+	char tmp[4096];
+	size_t got;
+	while ((got = fread(tmp, 1, sizeof tmp, in)) > 0)
+		buf_append(&b, tmp, got);
+	fclose(in);
+	buf_append(&b, "", 1);
+	char *text = xstrdup(b.data);
+	buf_free(&b);
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		char *at = strstr(text, pairs[i]);
+		if (!at) {
+			free(text);
+			return false;
+		}
+		char *next = xasprintf("%.*s%s%s", (int)(at - text), text, pairs[i + 1],
+		    at + strlen(pairs[i]));
+		free(text);
+		text = next;
+	}
+	FILE *out = fopen(to, "w");
+	bool ok = out && fputs(text, out) >= 0;
+	if (out)
+		ok = fclose(out) == 0 && ok;
+	free(text);
+	return ok;
+}
+
+static bool
+rectifier_volts(void *arg)
+{
+	return simproc_actuator_count(&sp, "\"device\":\"rectifier\",\"actuator\":\"voltage\"",
+	    arg) > 0;
+}
+
+/* A white-gold necklace re-sized: the rhodium phases run on the bath at
+ * the current its surface needs. The recipe's times are shortened in a
+ * copy of the catalogue, so the test waits seconds. */
+static void
+t_rhodium_phases_on_the_bath(void)
+{
+	char cwd[300], services[400], cfg[400], line[1200];
+	CHECK(getcwd(cwd, sizeof cwd) != NULL);
+	snprintf(services, sizeof services, "%s/services-short.yaml", sp.dir);
+	static const char *const shorter[] = {
+		"volts: 3, seconds: 60", "volts: 3, seconds: 2",
+		"volts: 4, seconds: 120", "volts: 4, seconds: 2",
+		"plate: true, seconds: 20", "plate: true, seconds: 2",
+	};
+	CHECK(copy_with("config/services.yaml", services, shorter, ARRAY_LEN(shorter)));
+	snprintf(cfg, sizeof cfg, "%s/short.yaml", sp.dir);
+	snprintf(line, sizeof line, "api:\n");
+	char tail[1200];
+	snprintf(tail, sizeof tail, "gems_file: %s/config/gems.yaml\nservices_file: %s\n"
+	    "profile_dir: %s/config/profiles\napi:\n", cwd, services, cwd);
+	const char *const pairs[] = { line, tail };
+	CHECK(copy_with("config/sim.yaml", cfg, pairs, 2));
+	close(api);
+	simproc_daemon_stop(daemon_pid, SIGTERM);
+	daemon_pid = simproc_daemon_start(&sp, cfg);
+	api = simproc_api_connect(&sp);
+	CHECK(wait_until(stations_up, NULL, 30));
+	int64_t job = create("{\"operator\": \"ana\", \"piece\": {\"serial\": \"NK-1\", \"type\": "
+	    "\"necklace\", \"metal\": \"white_gold\", \"gems\": [{\"species\": \"diamond\", "
+	    "\"count\": 20}]}, \"services\": [{\"id\": \"necklace_resizing\", \"change_cm\": -2}]}");
+	CHECK(job > 0);
+	bring_to(job, 3);                       /* the strip */
+	CHECK(run_station("bath"));
+	CHECK(wait_step(job, 3, "done", 20));
+	done(job, 4, "polished");
+	CHECK(run_station("tank"));
+	CHECK(wait_step(job, 5, "done", 40));
+	CHECK_STR(step_state(job, 6), "queued"); /* the electroclean */
+	CHECK(run_station("bath"));
+	CHECK(wait_step(job, 6, "done", 20));
+	for (int s = 7; s <= 9; s++)
+		done(job, s, "rinsed, activated, rinsed");
+	int outputs = simproc_actuator_count(&sp, "\"device\":\"rectifier\",\"actuator\":\"output\"",
+	    "\"value\":1");
+	CHECK(run_station("bath"));             /* the plating */
+	/* 0.40 dm2 at 2 A/dm2 is 0.80 A; the simulated bath's 2 ohm bring
+	 * the supply into current limit at 1.60 V, under the 3 V set. */
+	CHECK(wait_until(rectifier_volts, "\"value\":1.60}", 10));
+	CHECK(wait_step(job, 10, "done", 20));
+	CHECK(simproc_actuator_count(&sp, "\"device\":\"rectifier\",\"actuator\":\"output\"",
+	    "\"value\":1") > outputs);
+	done(job, 11, "dried");
+	done(job, 12, "even white finish");
+	CHECK_STR(job_state(job), "done");
+	char reply[300];
+	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "lines"), 0);
+	CHECK_CONTAINS(reply, "\"rectifier_enable\":0");
+}
+
 int
 main(void)
 {
@@ -435,6 +538,7 @@ main(void)
 	RUN(t_tank_load_of_several_jobs);
 	RUN(t_estop_fails_the_step_then_retry);
 	RUN(t_sigkill_during_steps);
+	RUN(t_rhodium_phases_on_the_bath);
 	close(api);
 	simproc_daemon_stop(daemon_pid, SIGTERM);
 	simproc_stop(&sp);
