@@ -123,6 +123,7 @@ static void
 react(struct daemon *d, unsigned tripped)
 {
 	const struct il_inputs *in = &d->il.in;
+	d->reacting = true;
 	/* Relays first: they cut the power whatever the devices do. */
 	if (tripped & (1u << IL_LASER)) {
 		relay(d, LINE_LASER_ENABLE, 0);
@@ -147,7 +148,6 @@ react(struct daemon *d, unsigned tripped)
 		}
 		if (d->laser_st.state == ST_RUNNING)
 			station_set(d, &d->laser_st, ST_FAULT, "stopped: %s", why);
-		jobs_station_finished(d, JS_LASER, false, why);
 	}
 	if (tripped & ((1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER))) {
 		modbus_safe(d->tank_bus, d->tank_dev);
@@ -155,7 +155,6 @@ react(struct daemon *d, unsigned tripped)
 			station_set(d, &d->tank_st, ST_FAULT, "stopped: %s",
 			    interlock_reason(&d->il, IL_ULTRASOUND));
 		d->tank_st.ends_at = 0;
-		jobs_station_finished(d, JS_TANK, false, interlock_reason(&d->il, IL_ULTRASOUND));
 	}
 	if (tripped & (1u << IL_RECTIFIER)) {
 		modbus_safe(d->bath_bus, d->rect_dev);
@@ -163,10 +162,18 @@ react(struct daemon *d, unsigned tripped)
 			station_set(d, &d->bath_st, ST_FAULT, "stopped: %s",
 			    interlock_reason(&d->il, IL_RECTIFIER));
 		d->bath_st.ends_at = 0;
-		jobs_station_finished(d, JS_BATH, false, interlock_reason(&d->il, IL_RECTIFIER));
 	}
 	if (tripped & (1u << IL_BATH_HEATER))
 		modbus_safe(d->bath_bus, d->heater_dev);
+	/* The journal last: its commits wait for the disk, the safe states
+	 * above must not (a cancelled stream's callback leaves it here). */
+	d->reacting = false;
+	if (tripped & (1u << IL_LASER))
+		jobs_station_finished(d, JS_LASER, false, interlock_reason(&d->il, IL_LASER));
+	if (tripped & ((1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER)))
+		jobs_station_finished(d, JS_TANK, false, interlock_reason(&d->il, IL_ULTRASOUND));
+	if (tripped & (1u << IL_RECTIFIER))
+		jobs_station_finished(d, JS_BATH, false, interlock_reason(&d->il, IL_RECTIFIER));
 	json_t *list = json_array();
 	for (int a = 0; a < IL_ACTUATOR_COUNT; a++)
 		if (tripped & (1u << a))
@@ -256,7 +263,8 @@ on_laser_done(void *arg, bool ok, const char *why)
 	struct daemon *d = arg;
 	relay(d, LINE_LASER_ENABLE, 0);
 	relay(d, LINE_BEACON, 0);
-	jobs_station_finished(d, JS_LASER, ok, ok ? "the engraving is complete" : why);
+	if (!d->reacting)
+		jobs_station_finished(d, JS_LASER, ok, ok ? "the engraving is complete" : why);
 	if (d->laser_st.state == ST_RUNNING) {
 		if (ok)
 			station_set(d, &d->laser_st, ST_IDLE, "the engraving is complete");

@@ -51,6 +51,7 @@ struct daemon {
 	uint64_t tick_timer;
 	int sigfd;
 	bool stopping;
+	bool reacting;              /* inside an interlock trip's reaction */
 	struct pollfd registered[16];
 	size_t n_registered;
 	/* Where each Modbus device lives, by role. */
