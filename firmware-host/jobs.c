@@ -343,6 +343,20 @@ step_of(struct daemon *d, int64_t job, int seq)
 	return s;
 }
 
+/* The step seq of a job from the journal (new reference), or NULL with
+ * the error set. */
+static json_t *
+find_step(struct daemon *d, int64_t job, int seq, int *code, char *msg, size_t len)
+{
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	json_t *s = step_of(d, job, seq);
+	if (!s)
+		return failed(code, msg, len, API_ERR_NOT_FOUND, "job %lld has no step %d",
+		    (long long)job, seq);
+	return s;
+}
+
 static json_t *
 show_or_fail(struct daemon *d, int64_t job, int *code, char *msg, size_t len)
 {
@@ -378,15 +392,12 @@ jobs_step_done(struct daemon *d, int64_t job, int seq, const char *who, const ch
     int *code, char *msg, size_t len)
 {
 	char err[300];
-	if (!d->store)
-		return no_store(d, code, msg, len);
 	if (!note || !*note)
 		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "a manual step is confirmed "
 		    "with a note: what was done or seen");
-	json_t *s = step_of(d, job, seq);
+	json_t *s = find_step(d, job, seq, code, msg, len);
 	if (!s)
-		return failed(code, msg, len, API_ERR_NOT_FOUND, "job %lld has no step %d",
-		    (long long)job, seq);
+		return NULL;
 	json_t *r = NULL;
 	if (strcmp(jstr(s, "kind"), "manual") != 0)
 		r = failed(code, msg, len, API_ERR_INVALID, "step %d (%s) is a machine step: its "
@@ -411,12 +422,9 @@ jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, int *co
     size_t len)
 {
 	char err[300];
-	if (!d->store)
-		return no_store(d, code, msg, len);
-	json_t *s = step_of(d, job, seq);
+	json_t *s = find_step(d, job, seq, code, msg, len);
 	if (!s)
-		return failed(code, msg, len, API_ERR_NOT_FOUND, "job %lld has no step %d",
-		    (long long)job, seq);
+		return NULL;
 	const char *state = jstr(s, "state");
 	json_t *row = job_row(d, job);
 	json_t *r = NULL;
@@ -485,12 +493,9 @@ jobs_step_abort(struct daemon *d, int64_t job, int seq, const char *who, const c
     int *code, char *msg, size_t len)
 {
 	char err[300];
-	if (!d->store)
-		return no_store(d, code, msg, len);
-	json_t *s = step_of(d, job, seq);
+	json_t *s = find_step(d, job, seq, code, msg, len);
 	if (!s)
-		return failed(code, msg, len, API_ERR_NOT_FOUND, "job %lld has no step %d",
-		    (long long)job, seq);
+		return NULL;
 	const char *state = jstr(s, "state");
 	json_t *r = NULL;
 	if (strcmp(state, "running") != 0 && strcmp(state, "queued") != 0)

@@ -164,24 +164,34 @@ store_close(struct store *s)
 	free(s);
 }
 
-/* Prepares, binds text (NULL stays NULL) and int64 parameters as the
- * format says ('t' text, 'i' int64), and steps once. Returns the sqlite
- * code of the step; the statement is finalised unless *out_stmt is given. */
-static int
-run(struct store *s, const char *sql, const char *fmt, sqlite3_stmt **out_stmt, ...)
+/* Prepares sql and binds text (NULL stays NULL) and int64 parameters as
+ * fmt says ('t' text, 'i' int64). Returns the statement, or NULL. */
+static sqlite3_stmt *
+prepare(struct store *s, const char *sql, const char *fmt, va_list ap)
 {
 	sqlite3_stmt *st;
-	va_list ap;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return sqlite3_errcode(s->db);
-	va_start(ap, out_stmt);
+		return NULL;
 	for (int i = 0; fmt[i]; i++) {
 		if (fmt[i] == 't')
 			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
 	}
+	return st;
+}
+
+/* Prepares, binds and steps once. Returns the sqlite code of the step;
+ * the statement is finalised unless *out_stmt is given. */
+static int
+run(struct store *s, const char *sql, const char *fmt, sqlite3_stmt **out_stmt, ...)
+{
+	va_list ap;
+	va_start(ap, out_stmt);
+	sqlite3_stmt *st = prepare(s, sql, fmt, ap);
 	va_end(ap);
+	if (!st)
+		return sqlite3_errcode(s->db);
 	int rc = sqlite3_step(st);
 	if (out_stmt)
 		*out_stmt = st;
@@ -439,18 +449,12 @@ store_rollback(struct store *s)
 json_t *
 store_query(struct store *s, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st;
 	va_list ap;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
 	va_start(ap, fmt);
-	for (int i = 0; fmt[i]; i++) {
-		if (fmt[i] == 't')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-	}
+	sqlite3_stmt *st = prepare(s, sql, fmt, ap);
 	va_end(ap);
+	if (!st)
+		return NULL;
 	json_t *rows = json_array();
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
