@@ -249,20 +249,13 @@ int
 ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 {
 	if (argc == 3 && (strcmp(argv[1], "stream") == 0 || strcmp(argv[1], "frame") == 0)) {
-		FILE *f = fopen(argv[2], "r");
-		if (!f) {
+		char *text = file_read(argv[2], 0, NULL);
+		if (!text) {
 			fprintf(stderr, "atelierctl: cannot open %s: %s\n", argv[2], strerror(errno));
 			return CTL_ERR_FAILED;
 		}
-		struct buf b;
-		buf_init(&b);
-		char tmp[8192];
-		size_t n;
-		while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-			buf_append(&b, tmp, n);
-		fclose(f);
-		json_t *p = json_pack("{s:s}", "gcode", b.data ? b.data : "");
-		buf_free(&b);
+		json_t *p = json_pack("{s:s}", "gcode", text);
+		free(text);
 		if (!p) {
 			fprintf(stderr, "atelierctl: %s is not text\n", argv[2]);
 			return CTL_ERR_FAILED;

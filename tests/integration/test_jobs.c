@@ -426,19 +426,9 @@ t_sigkill_during_steps(void)
 static bool
 copy_with(const char *from, const char *to, const char *const *pairs, size_t n)
 {
-	FILE *in = fopen(from, "r");
-	if (!in)
+	char *text = file_read(from, 0, NULL);
+	if (!text)
 		return false;
-	struct buf b;
-	buf_init(&b);
-	char tmp[4096];
-	size_t got;
-	while ((got = fread(tmp, 1, sizeof tmp, in)) > 0)
-		buf_append(&b, tmp, got);
-	fclose(in);
-	buf_append(&b, "", 1);
-	char *text = xstrdup(b.data);
-	buf_free(&b);
 	for (size_t i = 0; i + 1 < n; i += 2) {
 		char *at = strstr(text, pairs[i]);
 		if (!at) {
