@@ -18,19 +18,24 @@ D(struct api_call *c)
 	return api_data(c->api);
 }
 
-/* The operator for the audit trail: named in the request, else the
- * caller's account. */
+/* Who acts, for the audit trail: the operator the request names, with
+ * the account the socket's credentials prove ("Marie (marie)"), or the
+ * account alone. */
 static const char *
 who(struct api_call *c)
 {
-	static char name[80];
-	const char *op = json_string_value(c->params ? json_object_get(c->params, "operator") : NULL);
-	if (op && *op && strlen(op) <= 64)
-		return op;
+	static char name[160];
+	char account[64];
 	struct passwd *pw = getpwuid(c->uid);
-	snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "unknown");
-	if (!pw)
-		snprintf(name, sizeof name, "uid %u", (unsigned)c->uid);
+	if (pw)
+		snprintf(account, sizeof account, "%s", pw->pw_name);
+	else
+		snprintf(account, sizeof account, "uid %u", (unsigned)c->uid);
+	const char *op = json_string_value(c->params ? json_object_get(c->params, "operator") : NULL);
+	if (op && *op && strlen(op) <= 64 && strcmp(op, account) != 0)
+		snprintf(name, sizeof name, "%s (%s)", op, account);
+	else
+		snprintf(name, sizeof name, "%s", account);
 	return name;
 }
 
@@ -83,7 +88,7 @@ m_job_plan(struct api_call *c, void *arg)
 {
 	(void)arg;
 	struct engine_error e = { 0, "" };
-	return answer(c, jobs_create(D(c), c->params, true, &e.code, e.msg, sizeof e.msg), &e);
+	return answer(c, jobs_create(D(c), c->params, true, who(c), &e.code, e.msg, sizeof e.msg), &e);
 }
 
 static json_t *
@@ -91,7 +96,7 @@ m_job_create(struct api_call *c, void *arg)
 {
 	(void)arg;
 	struct engine_error e = { 0, "" };
-	return answer(c, jobs_create(D(c), c->params, false, &e.code, e.msg, sizeof e.msg), &e);
+	return answer(c, jobs_create(D(c), c->params, false, who(c), &e.code, e.msg, sizeof e.msg), &e);
 }
 
 static json_t *

@@ -119,7 +119,8 @@ today_days(void)
 }
 
 json_t *
-jobs_create(struct daemon *d, json_t *params, bool dry_run, int *code, char *msg, size_t len)
+jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int *code,
+    char *msg, size_t len)
 {
 	struct job_request r;
 	char err[600];
@@ -179,7 +180,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, int *code, char *msg
 	char *quote_text = json_dumps(json_object_get(plan, "quote"), JSON_COMPACT);
 	struct store_job j = {
 		r.serial, r.type, r.collection, r.metal, r.purchase_date, r.paved,
-		services, r.n_services, r.operator_, plan_text, quote_text, rows, n,
+		services, r.n_services, r.operator_, who, plan_text, quote_text, rows, n,
 	};
 	int64_t id = store_job_create(d->store, &j, err, sizeof err);
 	for (size_t i = 0; i < n; i++)

@@ -28,10 +28,10 @@ struct jobs {
 };
 
 /* API-facing operations; each returns a result (new reference), or NULL
- * with an API error code in *code and a sentence in msg. `who` is the
- * operator recorded in the audit trail. */
-json_t *jobs_create(struct daemon *d, json_t *params, bool dry_run, int *code, char *msg,
-    size_t len);
+ * with an API error code in *code and a sentence in msg. `who` is what
+ * the audit trail records: the operator named and the caller's account. */
+json_t *jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int *code,
+    char *msg, size_t len);
 json_t *jobs_start(struct daemon *d, int64_t job, const char *who, int *code, char *msg,
     size_t len);
 json_t *jobs_step_done(struct daemon *d, int64_t job, int seq, const char *who,

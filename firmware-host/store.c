@@ -300,7 +300,8 @@ store_job_create(struct store *s, const struct store_job *j, char *err, size_t e
 		    st->reason) != SQLITE_DONE)
 			goto rollback;
 	}
-	if (store_event(s, j->operator_, "job created", services, job, err, errlen) < 0)
+	if (store_event(s, j->who ? j->who : j->operator_, "job created", services, job, err,
+	    errlen) < 0)
 		goto rollback;
 	if (exec(s, "COMMIT", err, errlen, "cannot be written") < 0)
 		goto rollback;

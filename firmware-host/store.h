@@ -52,7 +52,8 @@ struct store_job {
 	int paved;
 	const char *const *services;
 	size_t n_services;
-	const char *operator_;
+	const char *operator_;      /* who took the piece in */
+	const char *who;            /* for the audit event (NULL: operator_) */
 	const char *plan, *quote;   /* JSON texts */
 	const struct store_step *steps;
 	size_t n_steps;

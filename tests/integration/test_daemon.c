@@ -410,7 +410,7 @@ t_journal_recovery_after_a_crash(void)
 		{ "clean", "Cleaning", "machine", "tank", NULL, NULL, NULL, NULL },
 	};
 	static const char *const services[] = { "shining" };
-	struct store_job j = { "CRT-42", "ring", NULL, "platinum", NULL, 0, services, 1, "marie",
+	struct store_job j = { "CRT-42", "ring", NULL, "platinum", NULL, 0, services, 1, "marie", NULL,
 		"{}", "{}", steps, 1 };
 	int64_t job = store_job_create(st, &j, err, sizeof err);
 	int64_t step = store_step_id(st, job, 1);

@@ -225,7 +225,8 @@ t_engraving_job_end_to_end(void)
 	json_t *r = call("job.show", "{\"job\": %lld}", (long long)job);
 	char *text = json_dumps(result(r), JSON_COMPACT);
 	CHECK_CONTAINS(text, "lettering crisp");
-	CHECK_CONTAINS(text, "\"who\":\"marie\"");
+	/* the operator named, with the account the socket proved */
+	CHECK_CONTAINS(text, "\"who\":\"marie (root)\"");
 	CHECK_CONTAINS(text, "every step is done");
 	free(text);
 	json_decref(r);

@@ -58,7 +58,7 @@ make_job_for(struct store *s, const char *serial, const char *service)
 	};
 	const char *services[] = { service };
 	struct store_job j = { serial, "ring", NULL, "white_gold", "2026-10-01", 0, services, 1,
-		"marie", "{}", "{\"total\":0}", steps, 4 };
+		"marie", NULL, "{}", "{\"total\":0}", steps, 4 };
 	return store_job_create(s, &j, err, sizeof err);
 }
 
@@ -124,7 +124,7 @@ t_job_steps_and_transitions(void)
 	CHECK_INT(store_piece_find(s, "CRT-0002", "ring", NULL, "white_gold", 0, NULL, err, sizeof err), 0);
 	/* A job whose piece conflicts leaves nothing behind. */
 	long long jobs = query_int("SELECT count(*) FROM jobs");
-	struct store_job j = { "CRT-0001", "necklace", NULL, "platinum", NULL, 0, NULL, 0, "marie",
+	struct store_job j = { "CRT-0001", "necklace", NULL, "platinum", NULL, 0, NULL, 0, "marie", NULL,
 		"{}", "{}", NULL, 0 };
 	CHECK_INT(store_job_create(s, &j, err, sizeof err), -1);
 	CHECK_INT(query_int("SELECT count(*) FROM jobs"), jobs);
