@@ -5,7 +5,9 @@
  * labels atelier-in and atelier-out). Inputs are driven by writing the
  * simulated pull of a line (sim_gpioN/pull, what a button or a switch
  * does to the wire); outputs are observed in sim_gpioN/value, the level
- * on the wire. Each case prints PASS:/FAIL: with its name for the host.
+ * on the wire; the input chip is also made to disappear and return
+ * (configfs "live"), as a USB GPIO adapter pulled out and plugged back.
+ * Each case prints PASS:/FAIL: with its name for the host.
  *
  *   guest-gpio CONFIG
  */
@@ -117,6 +119,19 @@ line_used(const char *label, unsigned offset, char *consumer, size_t len)
 	}
 	gpiod_chip_close(c);
 	return used;
+}
+
+static int links_up, links_down;
+
+static void
+on_link(bool up, const char *why, void *arg)
+{
+	(void)why;
+	(void)arg;
+	if (up)
+		links_up++;
+	else
+		links_down++;
 }
 
 static void
@@ -333,10 +348,67 @@ t_gpiod_outputs_released_on_sigkill(void)
 	CHECK_INT(wire(out_dir, out_offset(LINE_ULTRASOUND_ENABLE)), 0);
 	CHECK_INT(wire(out_dir, out_offset(LINE_BEACON)), 1);
 	/* And they can be opened again at once. */
-	gp = gpio_open(cfg, on_event, NULL, NULL);
+	gp = gpio_open(cfg, on_event, on_link, NULL);
 	CHECK(gp != NULL);
 	if (gp)
 		CHECK(wait_until(known, NULL, 10));
+}
+
+static bool
+link_is(void *want)
+{
+	pump(0.01);
+	return gpio_link_up(gp) == (want != NULL);
+}
+
+/* Makes the input chip disappear (as a USB GPIO adapter pulled out) or
+ * come back, through configfs. */
+static int
+chip_live(const char *name, int live)
+{
+	char p[256];
+	snprintf(p, sizeof p, "/sys/kernel/config/gpio-sim/%s/live", name);
+	return write_text(p, live ? "1" : "0");
+}
+
+static void
+t_gpiod_chip_removed_and_back(void)
+{
+	CHECK(gp != NULL);
+	if (!gp)
+		return;
+	CHECK(wait_until(known, NULL, 10));
+	CHECK_INT(gpio_set(gp, LINE_LASER_ENABLE, 1), 0);
+	int downs = links_down, ups = links_up;
+	CHECK_INT(chip_live("in", 0), 0);
+	/* The driver sees the chip go: the link is down, every input
+	 * unknown, nothing can be driven, and the outputs it held on the
+	 * other chip were released inactive. */
+	CHECK(wait_until(link_is, NULL, 5));
+	CHECK_INT(links_down, downs + 1);
+	CHECK_INT(gpio_get(gp, LINE_ESTOP), -1);
+	CHECK_INT(gpio_set(gp, LINE_BEACON, 1), -1);
+	CHECK_INT(wire(out_dir, out_offset(LINE_LASER_ENABLE)), 0);
+	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE_LASER_ENABLE), NULL, 0));
+	/* Not a busy loop on the dead descriptors: pumping for a while keeps
+	 * one link-down report. */
+	pump(1.5);
+	CHECK_INT(links_down, downs + 1);
+	CHECK(!gpio_link_up(gp));
+	/* The chip is back (its pulls at rest again): the link returns with
+	 * the levels read afresh. */
+	CHECK_INT(chip_live("in", 1), 0);
+	CHECK_INT(sim_dir("in", in_dir, sizeof in_dir), 0);
+	int rest[] = { [IN_ESTOP] = 1, [IN_DOOR] = 0, [IN_LID] = 0, [IN_FUME] = 1 };
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(set_pull(in_dir, i, rest[i]), 0);
+	CHECK(wait_until(link_is, "", 10));
+	CHECK_INT(links_up, ups + 1);
+	struct want released = { LINE_ESTOP, 0 }, fume = { LINE_FUME_OK, 1 };
+	CHECK(wait_until(reported, &released, 5));
+	CHECK(wait_until(reported, &fume, 5));
+	CHECK(line_used("atelier-in", IN_ESTOP, NULL, 0));
+	CHECK_INT(wire(out_dir, out_offset(LINE_LASER_ENABLE)), 0);    /* back inactive */
 }
 
 static void
@@ -389,6 +461,7 @@ main(int argc, char **argv)
 	RUN(t_gpiod_second_opener_refused);
 	RUN(t_gpiod_outputs_released_on_close);
 	RUN(t_gpiod_outputs_released_on_sigkill);
+	RUN(t_gpiod_chip_removed_and_back);
 	RUN(t_gpiod_missing_line_refused);
 	gpio_close(gp);
 	cfg_free(cfg);

@@ -236,7 +236,7 @@ t_grbl_realtime_bytes_over_uart(void)
 	/* The host notes where events.log is, to find the bytes after it;
 	 * the console takes a moment to reach it. */
 	host("mark realtime");
-	pump(1.0);
+	pump(2.0);
 	CHECK_INT(grbl_stream_text(g, "G1 X40 F200\nG1 X0\n", err, sizeof err), 0);
 	CHECK(wait_until(cond_state, "Run", 10));
 	/* Feed hold and resume ('!' '~'), seen in the status reports ('?'). */
