@@ -153,6 +153,8 @@ tests: $(PROGRAMS) $(UNIT_BINS)
 # kernel version and the initramfs is remade only when what it holds
 # changed, so a second run only boots the guest.
 VM_DIR  := build/vm
+# tests/vm/run-vm passes VM_KVER, the kernel it boots; this default is for
+# make vm-image by hand.
 VM_KVER ?= $(shell ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -1)
 VM_SRC  := $(wildcard tests/vm/guest_*.c)
 VM_BINS := $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_SRC))
