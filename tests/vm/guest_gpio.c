@@ -260,11 +260,11 @@ t_gpiod_debounce_on_a_bouncing_door(void)
 	pump(0.8);
 	CHECK_INT(events[LINE_LASER_DOOR], before + 1);
 	CHECK_INT(gpio_get(gp, LINE_LASER_DOOR), 1);
-	/* Closing is believed only once the line stayed quiet for 0.3 s. */
+	/* Closing is believed only once the line stayed quiet for 0.3 s
+	 * (timed by when the change was reported, not by polling it, which
+	 * a loaded emulator could delay). */
 	double t0 = now_mono();
 	CHECK_INT(set_pull(in_dir, IN_DOOR, 0), 0);
-	pump(0.15);
-	CHECK_INT(gpio_get(gp, LINE_LASER_DOOR), 1);
 	struct want closed = { LINE_LASER_DOOR, 0 };
 	CHECK(wait_until(reported, &closed, 5));
 	CHECK(last_at[LINE_LASER_DOOR] - t0 >= 0.3);
