@@ -9,7 +9,9 @@
  * (configfs "live"), as a USB GPIO adapter pulled out and plugged back.
  * Each case prints PASS:/FAIL: with its name for the host.
  *
- *   guest-gpio CONFIG
+ *   guest-gpio CONFIG            every case but the chip removal
+ *   guest-gpio CONFIG removal    the chip removed and back, alone: the
+ *                                init runs it last (docs/check-vm.md)
  */
 #include <errno.h>
 #include <gpiod.h>
@@ -431,8 +433,9 @@ t_gpiod_missing_line_refused(void)
 int
 main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: guest-gpio CONFIG\n");
+	bool removal = argc == 3 && strcmp(argv[2], "removal") == 0;
+	if (argc != 2 && !removal) {
+		fprintf(stderr, "usage: guest-gpio CONFIG [removal]\n");
 		return 2;
 	}
 	struct cfg_errors e = { 0 };
@@ -450,7 +453,15 @@ main(int argc, char **argv)
 		set_pull(in_dir, i, rest[i]);
 	for (int l = LINE_FIRST_OUTPUT; l < LINE_COUNT; l++)
 		set_pull(out_dir, out_offset((enum cfg_line_id)l), cfg->gpio.lines[l].active_low);
-	gp = gpio_open(cfg, on_event, NULL, NULL);
+	gp = gpio_open(cfg, on_event, on_link, NULL);
+	if (removal) {
+		/* Removing a chip whose lines are requested is not safe in the
+		 * 6.1 kernel, so it is done once, last, in a run of its own. */
+		RUN(t_gpiod_chip_removed_and_back);
+		gpio_close(gp);
+		cfg_free(cfg);
+		return test_summary();
+	}
 	RUN(t_gpiod_open_by_label_and_line_name);
 	if (!gp)
 		return test_summary();
@@ -461,7 +472,6 @@ main(int argc, char **argv)
 	RUN(t_gpiod_second_opener_refused);
 	RUN(t_gpiod_outputs_released_on_close);
 	RUN(t_gpiod_outputs_released_on_sigkill);
-	RUN(t_gpiod_chip_removed_and_back);
 	RUN(t_gpiod_missing_line_refused);
 	gpio_close(gp);
 	cfg_free(cfg);
