@@ -5,7 +5,6 @@
  * connection on "unplug laser", connects again on "replug laser", and
  * reconnects by itself after the far end closed.
  */
-#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>

@@ -13,8 +13,6 @@
  *
  *   guest-serial CONFIG
  */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
