@@ -3,6 +3,8 @@
 #   make            build the programs into build/release/bin
 #   make demo       install missing Debian packages, build, run the bench demo
 #   make check      install missing packages, build with ASan+UBSan, run all tests
+#   make check-vm   the drivers on real kernel devices (gpio-sim, a 16550) in a
+#                   qemu guest, with the simulator on the host (tests/vm/)
 #   make bench      build optimised and run the benchmark programs
 #   make fuzz       build the libFuzzer targets with clang and run each for
 #                   FUZZ_SECONDS (default 60)
@@ -69,7 +71,7 @@ BENCH_BINS := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRC)))
 FUZZ_BINS  := $(patsubst %.c,$(BUILD)/fuzz/%,$(notdir $(FUZZ_SRC)))
 
 .SECONDARY:
-.PHONY: all programs deps demo check check-build bench fuzz install clean tests
+.PHONY: all programs deps demo check check-build check-vm vm-image bench fuzz install clean tests
 all: programs
 programs: $(PROGRAMS)
 
@@ -145,6 +147,35 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(SIM_LIB) $(CORE_LIB)
 
 tests: $(PROGRAMS) $(UNIT_BINS)
 
+# make check-vm (tests/vm/, docs/check-vm.md): the guest's test programs are
+# built in the release flavour and linked --as-needed, so the initramfs
+# carries only the libraries they use. The gpio-sim module is cached per
+# kernel version and the initramfs is remade only when what it holds
+# changed, so a second run only boots the guest.
+VM_DIR  := build/vm
+# tests/vm/run-vm passes VM_KVER, the kernel it boots; this default is for
+# make vm-image by hand.
+VM_KVER ?= $(shell ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -1)
+VM_SRC  := $(wildcard tests/vm/guest_*.c)
+VM_BINS := $(patsubst tests/vm/%.c,$(BUILD)/vm/%,$(VM_SRC))
+VM_MODULE := $(VM_DIR)/$(VM_KVER)/gpio-sim.ko
+
+$(BUILD)/vm/%: $(BUILD)/obj/tests/vm/%.o $(TEST_OBJ) $(SIM_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS)
+
+$(VM_MODULE): tests/vm/build-module
+	@mkdir -p $(dir $@)
+	$(Q)sh tests/vm/build-module $(VM_KVER) $(dir $@)
+
+$(VM_DIR)/initramfs-$(VM_KVER).cpio.gz: tests/vm/build-initramfs tests/vm/guest-init \
+		tests/vm/guest-e2e tests/vm/guest.yaml config/gems.yaml config/services.yaml \
+		$(wildcard config/profiles/*.yaml) $(VM_MODULE) $(PROGRAMS) $(VM_BINS)
+	$(Q)sh tests/vm/build-initramfs $@ $(VM_KVER) $(VM_MODULE) $(BIN) $(BUILD)/vm
+
+vm-image: $(VM_DIR)/initramfs-$(VM_KVER).cpio.gz
+
 deps:
 	@sh scripts/install-deps
 
@@ -160,6 +191,12 @@ check: deps
 	 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	 TEST_LOG_DIR=build/asan/test-logs \
 	 sh tests/run-tests $(sort $(patsubst %.c,build/asan/tests/%,$(notdir $(UNIT_SRC)))) $(TEST_SCRIPTS)
+
+# Installs what the guest needs (scripts/debian-packages-vm), then
+# tests/vm/run-vm builds the image through vm-image and boots it.
+check-vm: deps
+	@sh scripts/install-deps scripts/debian-packages-vm
+	@sh tests/vm/run-vm
 
 bench: deps
 	@$(MAKE) --no-print-directory FLAVOUR=release programs $(patsubst %.c,build/release/bench/%,$(notdir $(BENCH_SRC)))

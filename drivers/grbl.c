@@ -63,6 +63,7 @@ struct grbl {
 	struct grbl_status st;
 	double next_poll, poll_sent;
 	bool poll_outstanding;
+	double last_heard;          /* monotonic s of the last line from GRBL */
 	double settings[256];
 	int setting_num;
 	double setting_value;
@@ -497,6 +498,7 @@ start_connect(struct grbl *g, double now)
 	}
 	g->last_problem[0] = '\0';
 	clear_flight(g);
+	g->last_heard = now;
 	g->hs_banner = false;
 	g->resetting = false;
 	g->hs_deadline = now + g->cfg->laser.connect_timeout;
@@ -669,6 +671,7 @@ grbl_on_io(struct grbl *g, short revents)
 			for (ssize_t i = 0; i < n; i++) {
 				char c = tmp[i];
 				if (c == '\n') {
+					g->last_heard = now_mono();
 					g->rx[g->rx_len] = '\0';
 					if (g->rx_overlong)
 						log_warn("laser: over-long line from the controller dropped");
@@ -734,6 +737,19 @@ grbl_on_timer(struct grbl *g, double now)
 	}
 	if (g->resetting && now >= g->reset_deadline) {
 		disconnect(g, "no banner after a soft reset");
+		return;
+	}
+	/* A real UART does not hang up when the far end goes (a cable
+	 * pulled between an RS-232 adapter and the controller, a controller
+	 * switched off): the line just falls silent. GRBL answers every
+	 * status request at once, whatever it is doing, so status requests
+	 * unanswered for connect_timeout mean the laser is gone. */
+	if (g->poll_outstanding && now - g->last_heard > g->cfg->laser.connect_timeout) {
+		char why[128];
+		snprintf(why, sizeof why, "no answer from the laser for %g s",
+		    g->cfg->laser.connect_timeout);
+		log_warn("laser: %s", why);
+		disconnect(g, why);
 		return;
 	}
 	if (now >= g->next_poll) {

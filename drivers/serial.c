@@ -24,6 +24,7 @@
 
 struct serial {
 	int fd;
+	int lockfd;             /* libserialport ports: holds the lock, or -1 */
 	bool pty;
 	struct sp_port *port;   /* libserialport ports only */
 };
@@ -188,16 +189,56 @@ open_pty(const char *path, int baud, char *err, size_t errlen)
 	tcflush(fd, TCIOFLUSH);
 	struct serial *s = xcalloc(1, sizeof *s);
 	s->fd = fd;
+	s->lockfd = -1;
 	s->pty = true;
 	return s;
+}
+
+/*
+ * libserialport leaves VMIN = VTIME = 0, where read() returns 0 whenever
+ * nothing is waiting, and serial_read would take that for the end of file
+ * of a hung-up port (seen on the qemu guest's 16550: the laser link "hung
+ * up" at once, every time). VMIN = 1 makes an idle non-blocking port read
+ * EAGAIN, as a pty does, so that 0 means a hang-up on both.
+ */
+static int
+set_vmin(int fd)
+{
+	struct termios tio;
+	if (tcgetattr(fd, &tio) < 0)
+		return -1;
+	tio.c_cc[VMIN] = 1;
+	tio.c_cc[VTIME] = 0;
+	return tcsetattr(fd, TCSANOW, &tio);
 }
 
 static struct serial *
 open_real(const char *path, int baud, char *err, size_t errlen)
 {
+	/* The lock is taken first, on a descriptor of its own kept for as
+	 * long as the port is open: sp_open sets the tty's termios, which
+	 * every descriptor of the tty shares, so a second opener that locked
+	 * only after sp_open would already have reset the first one's port
+	 * (seen on the qemu guest: VMIN back to 0 under the running driver). */
+	int lockfd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (lockfd < 0) {
+		if (errno == EBUSY)
+			snprintf(err, errlen, "%s is in use by another process", path);
+		else
+			snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* flock only: TIOCEXCL now would refuse our own sp_open below when
+	 * not root (reconnections after the privilege drop). */
+	if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen, "%s is in use by another process", path);
+		close(lockfd);
+		return NULL;
+	}
 	struct sp_port *port;
 	if (sp_get_port_by_name(path, &port) != SP_OK) {
 		snprintf(err, errlen, "%s is not a serial port libserialport knows", path);
+		close(lockfd);
 		return NULL;
 	}
 	if (sp_open(port, SP_MODE_READ_WRITE) != SP_OK) {
@@ -205,28 +246,33 @@ open_real(const char *path, int baud, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open %s: %s", path, msg ? msg : "unknown error");
 		sp_free_error_message(msg);
 		sp_free_port(port);
-		return NULL;
-	}
-	if (sp_set_baudrate(port, baud) != SP_OK || sp_set_bits(port, 8) != SP_OK ||
-	    sp_set_parity(port, SP_PARITY_NONE) != SP_OK || sp_set_stopbits(port, 1) != SP_OK ||
-	    sp_set_flowcontrol(port, SP_FLOWCONTROL_NONE) != SP_OK) {
-		snprintf(err, errlen, "cannot set %s to %d baud 8N1", path, baud);
-		sp_close(port);
-		sp_free_port(port);
+		close(lockfd);
 		return NULL;
 	}
 	int fd = -1;
 	sp_get_port_handle(port, &fd);
-	if (fd < 0 || lock_fd(fd, err, errlen, path) < 0 || fd_set_nonblock(fd) < 0) {
-		if (fd < 0)
-			snprintf(err, errlen, "%s has no descriptor", path);
+	if (sp_set_baudrate(port, baud) != SP_OK || sp_set_bits(port, 8) != SP_OK ||
+	    sp_set_parity(port, SP_PARITY_NONE) != SP_OK || sp_set_stopbits(port, 1) != SP_OK ||
+	    sp_set_flowcontrol(port, SP_FLOWCONTROL_NONE) != SP_OK) {
+		snprintf(err, errlen, "cannot set %s to %d baud 8N1", path, baud);
+		fd = -2;
+	} else if (fd < 0) {
+		snprintf(err, errlen, "%s has no descriptor", path);
+	} else if (fd_set_nonblock(fd) < 0 || set_vmin(fd) < 0) {
+		snprintf(err, errlen, "cannot set %s up: %s", path, strerror(errno));
+		fd = -2;
+	}
+	if (fd < 0) {
 		sp_close(port);
 		sp_free_port(port);
+		close(lockfd);
 		return NULL;
 	}
+	ioctl(fd, TIOCEXCL);
 	sp_flush(port, SP_BUF_BOTH);
 	struct serial *s = xcalloc(1, sizeof *s);
 	s->fd = fd;
+	s->lockfd = lockfd;
 	s->port = port;
 	return s;
 }
@@ -251,6 +297,7 @@ serial_close(struct serial *s)
 	if (s->port) {
 		sp_close(s->port);
 		sp_free_port(s->port);
+		close(s->lockfd);
 	} else {
 		close(s->fd);
 	}

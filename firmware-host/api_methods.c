@@ -61,11 +61,15 @@ m_methods(struct api_call *c, void *arg)
 {
 	(void)c;
 	(void)arg;
+	static const struct { const struct api_method *m; const size_t *n; } tables[] = {
+		{ daemon_methods, &daemon_n_methods }, { jobs_methods, &jobs_n_methods },
+	};
 	json_t *list = json_array();
-	for (size_t i = 0; i < daemon_n_methods; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method",
-		    daemon_methods[i].name, "role", api_role_name(daemon_methods[i].role),
-		    "summary", daemon_methods[i].summary));
+	for (size_t t = 0; t < ARRAY_LEN(tables); t++)
+		for (size_t i = 0; i < *tables[t].n; i++)
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method",
+			    tables[t].m[i].name, "role", api_role_name(tables[t].m[i].role),
+			    "summary", tables[t].m[i].summary));
 	return list;
 }
 
@@ -137,6 +141,20 @@ m_laser_jog(struct api_call *c, void *arg)
 	if (!d->laser || grbl_command(d->laser, line, err, sizeof err) < 0)
 		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
 	return json_pack("{s:s}", "sent", line);
+}
+
+/* After an alarm (an e-stop or a reset in motion) GRBL refuses G-code
+ * until it is unlocked; a technician does it once the piece is checked.
+ * The laser relay stays off: $X moves nothing and burns nothing. */
+static json_t *
+m_laser_unlock(struct api_call *c, void *arg)
+{
+	(void)arg;
+	struct daemon *d = D(c);
+	char err[200];
+	if (!d->laser || grbl_command(d->laser, "$X", err, sizeof err) < 0)
+		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
+	return json_pack("{s:s}", "sent", "$X");
 }
 
 /* The extent of a program's X/Y words, absolute coordinates assumed (the
@@ -391,6 +409,8 @@ const struct api_method daemon_methods[] = {
 	    "resume after a hold" },
 	{ "laser.abort", API_ROLE_JEWELLER, m_laser_abort, NULL, "stop the engraving, laser off" },
 	{ "laser.jog", API_ROLE_TECHNICIAN, m_laser_jog, NULL, "jog the head by x, y mm" },
+	{ "laser.unlock", API_ROLE_TECHNICIAN, m_laser_unlock, NULL,
+	    "unlock GRBL after an alarm ($X), once the piece is checked" },
 	{ "laser.frame", API_ROLE_JEWELLER, m_laser_frame, NULL,
 	    "trace a program's bounding box with the laser off" },
 	{ "tank.start", API_ROLE_TECHNICIAN, m_tank_start, NULL,

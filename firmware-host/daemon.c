@@ -123,6 +123,7 @@ static void
 react(struct daemon *d, unsigned tripped)
 {
 	const struct il_inputs *in = &d->il.in;
+	d->reacting = true;
 	/* Relays first: they cut the power whatever the devices do. */
 	if (tripped & (1u << IL_LASER)) {
 		relay(d, LINE_LASER_ENABLE, 0);
@@ -164,6 +165,15 @@ react(struct daemon *d, unsigned tripped)
 	}
 	if (tripped & (1u << IL_BATH_HEATER))
 		modbus_safe(d->bath_bus, d->heater_dev);
+	/* The journal last: its commits wait for the disk, the safe states
+	 * above must not (a cancelled stream's callback leaves it here). */
+	d->reacting = false;
+	if (tripped & (1u << IL_LASER))
+		jobs_station_finished(d, JS_LASER, false, interlock_reason(&d->il, IL_LASER));
+	if (tripped & ((1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER)))
+		jobs_station_finished(d, JS_TANK, false, interlock_reason(&d->il, IL_ULTRASOUND));
+	if (tripped & (1u << IL_RECTIFIER))
+		jobs_station_finished(d, JS_BATH, false, interlock_reason(&d->il, IL_RECTIFIER));
 	json_t *list = json_array();
 	for (int a = 0; a < IL_ACTUATOR_COUNT; a++)
 		if (tripped & (1u << a))
@@ -253,6 +263,8 @@ on_laser_done(void *arg, bool ok, const char *why)
 	struct daemon *d = arg;
 	relay(d, LINE_LASER_ENABLE, 0);
 	relay(d, LINE_BEACON, 0);
+	if (!d->reacting)
+		jobs_station_finished(d, JS_LASER, ok, ok ? "the engraving is complete" : why);
 	if (d->laser_st.state == ST_RUNNING) {
 		if (ok)
 			station_set(d, &d->laser_st, ST_IDLE, "the engraving is complete");
@@ -369,10 +381,13 @@ static void
 stations_tick(struct daemon *d, double now)
 {
 	if (d->tank_st.state == ST_RUNNING && d->tank_st.ends_at && now >= d->tank_st.ends_at) {
+		/* The steps are done before the stop, which would fail them. */
+		jobs_station_finished(d, JS_TANK, true, "the cleaning cycle is complete");
 		station_tank_stop(d, "the cleaning cycle is complete");
 		station_set(d, &d->tank_st, ST_IDLE, "the cleaning cycle is complete");
 	}
 	if (d->bath_st.state == ST_RUNNING && d->bath_st.ends_at && now >= d->bath_st.ends_at) {
+		jobs_station_finished(d, JS_BATH, true, "the plating time is complete");
 		station_bath_stop(d, "the plating time is complete");
 		station_set(d, &d->bath_st, ST_IDLE, "the plating time is complete");
 	}
@@ -530,6 +545,8 @@ reload(struct daemon *d)
 		log_err("the new configuration has errors: keeping the one in use");
 		return;
 	}
+	for (int st = 0; st < JS_COUNT; st++)
+		jobs_station_finished(d, (enum job_station)st, false, "the configuration was reloaded");
 	stop_drivers(d);
 	cfg_free(d->cfg);
 	cfg_catalog_free(d->catalog);
@@ -635,7 +652,11 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	d->groups.jeweller = d->cfg->api.jeweller_groups;
 	d->groups.technician = d->cfg->api.technician_groups;
 	struct api_limits lim = { (size_t)d->cfg->api.max_request, 1 << 20, d->cfg->api.max_clients };
-	d->api = api_new(&lim, daemon_methods, daemon_n_methods, api_role_from_groups, &d->groups);
+	d->methods = xcalloc(daemon_n_methods + jobs_n_methods, sizeof *d->methods);
+	memcpy(d->methods, daemon_methods, daemon_n_methods * sizeof *d->methods);
+	memcpy(d->methods + daemon_n_methods, jobs_methods, jobs_n_methods * sizeof *d->methods);
+	d->api = api_new(&lim, d->methods, daemon_n_methods + jobs_n_methods, api_role_from_groups,
+	    &d->groups);
 	api_set_data(d->api, d);
 	char *sock = cfg_device_path(d->cfg, d->cfg->api.socket);
 	int rc = api_listen(d->api, d->loop, sock, d->cfg->api.mode, d->cfg->api.group);
@@ -665,9 +686,11 @@ daemon_stop(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1");
 	calib_stop(d);
+	jobs_shutdown(d);
 	if (d->loop)
 		stop_drivers(d);
 	api_free(d->api);
+	free(d->methods);
 	store_close(d->store);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
@@ -719,6 +742,7 @@ station_laser_stream(struct daemon *d, const char *gcode, int *code, char *msg, 
 int
 station_laser_stop(struct daemon *d, const char *why)
 {
+	jobs_station_finished(d, JS_LASER, false, why);
 	if (d->laser && grbl_link_state(d->laser) != GRBL_DOWN) {
 		if (grbl_streaming(d->laser))
 			grbl_stream_cancel(d->laser, why);
@@ -795,6 +819,7 @@ station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n
 int
 station_tank_stop(struct daemon *d, const char *why)
 {
+	jobs_station_finished(d, JS_TANK, false, why);
 	relay(d, LINE_ULTRASOUND_ENABLE, 0);
 	relay(d, LINE_HEATER_ENABLE, 0);
 	modbus_safe(d->tank_bus, d->tank_dev);
@@ -842,6 +867,7 @@ station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n
 int
 station_bath_stop(struct daemon *d, const char *why)
 {
+	jobs_station_finished(d, JS_BATH, false, why);
 	relay(d, LINE_RECTIFIER_ENABLE, 0);
 	modbus_safe(d->bath_bus, d->rect_dev);
 	d->bath_st.ends_at = 0;
@@ -893,11 +919,11 @@ daemon_status_json(struct daemon *d)
 			}
 			json_object_set_new(devices, mb_bus_device_name(d->buses[i], (int)k), o);
 		}
-	json_t *out = json_pack("{s:{s:b, s:o, s:o}, s:o, s:{s:o, s:o, s:o}, s:o}",
+	json_t *out = json_pack("{s:{s:b, s:o, s:o}, s:o, s:{s:o, s:o, s:o}, s:o, s:o}",
 	    "interlock", "latched", d->il.latched, "permitted", perm, "reasons", reasons,
 	    "lines", lines,
 	    "stations", "laser", station_json(&d->laser_st), "tank", station_json(&d->tank_st),
-	    "bath", station_json(&d->bath_st), "devices", devices);
+	    "bath", station_json(&d->bath_st), "devices", devices, "queues", jobs_queues(d));
 	json_t *rh = calib_rhodium_json(d);
 	if (rh)
 		json_object_set_new(out, "rhodium", rh);

@@ -16,6 +16,7 @@
 #include "gpio.h"
 #include "grbl.h"
 #include "interlock.h"
+#include "jobs.h"
 #include "loop.h"
 #include "mb_bus.h"
 #include "policy.h"
@@ -43,12 +44,15 @@ struct daemon {
 	size_t n_buses;
 	struct api *api;
 	struct store *store;        /* the job journal */
+	struct jobs jobs;           /* what each station runs for a job */
+	struct api_method *methods; /* every method table, joined */
 	struct api_groups groups;
 	struct interlock il;
 	struct station laser_st, tank_st, bath_st;
 	uint64_t tick_timer;
 	int sigfd;
 	bool stopping;
+	bool reacting;              /* inside an interlock trip's reaction */
 	struct pollfd registered[16];
 	size_t n_registered;
 	/* Where each Modbus device lives, by role. */
@@ -81,6 +85,8 @@ int station_bath_stop(struct daemon *d, const char *why);
 /* The API methods of the daemon. */
 extern const struct api_method daemon_methods[];
 extern const size_t daemon_n_methods;
+extern const struct api_method jobs_methods[];
+extern const size_t jobs_n_methods;
 json_t *daemon_status_json(struct daemon *d);
 void daemon_notify(struct daemon *d, const char *event, json_t *params);
 

@@ -42,7 +42,34 @@ static const char *const migrations[] = {
 	"  who TEXT NOT NULL, what TEXT NOT NULL, why TEXT, job_id INTEGER REFERENCES jobs(id));"
 	"CREATE INDEX steps_state ON steps(state);"
 	"CREATE INDEX pieces_serial ON pieces(serial);",
-	/* calibrations */
+	/* 2: the job engine: steps carry their title, station, parameters,
+	 * payload (the G-code engraved), reason and bench note, and may be
+	 * queued at a station or skipped; jobs keep their quote; the services
+	 * of a job are rows, for pricing by the piece's history. SQLite cannot
+	 * change a CHECK constraint, so steps are rebuilt. */
+	"CREATE TABLE steps_v2 ("
+	"  id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL REFERENCES jobs(id), seq INTEGER NOT NULL,"
+	"  name TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('manual','machine')),"
+	"  station TEXT, params TEXT NOT NULL DEFAULT '{}', payload TEXT,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending','queued','running','done','failed','aborted',"
+	"    'interrupted','substituted','skipped')),"
+	"  reason TEXT, note TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+	"  updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), UNIQUE (job_id, seq));"
+	"INSERT INTO steps_v2 (id, job_id, seq, name, title, kind, state, updated)"
+	"  SELECT id, job_id, seq, name, name, kind, state, updated FROM steps;"
+	"DROP TABLE steps;"
+	"ALTER TABLE steps_v2 RENAME TO steps;"
+	"CREATE INDEX steps_state ON steps(state);"
+	"CREATE INDEX steps_job ON steps(job_id);"
+	"ALTER TABLE jobs ADD COLUMN quote TEXT;"
+	"ALTER TABLE jobs ADD COLUMN updated TEXT;"
+	"CREATE TABLE job_services ("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id), service TEXT NOT NULL,"
+	"  PRIMARY KEY (job_id, service));"
+	"CREATE INDEX job_services_service ON job_services(service);"
+	"CREATE INDEX jobs_piece ON jobs(piece_id);"
+	"CREATE INDEX events_job ON events(job_id);",
+	/* 3: calibrations */
 	/* Every technician calibration, check and station maintenance
 	 * (calib_store.c), with the values before and after as JSON; the
 	 * triggers keep the records as written, for ever. */
@@ -160,24 +187,34 @@ store_close(struct store *s)
 	free(s);
 }
 
-/* Prepares, binds text (NULL stays NULL) and int64 parameters as the
- * format says ('t' text, 'i' int64), and steps once. Returns the sqlite
- * code of the step; the statement is finalised unless *out_stmt is given. */
-static int
-run(struct store *s, const char *sql, const char *fmt, sqlite3_stmt **out_stmt, ...)
+/* Prepares sql and binds text (NULL stays NULL) and int64 parameters as
+ * fmt says ('t' text, 'i' int64). Returns the statement, or NULL. */
+static sqlite3_stmt *
+prepare(struct store *s, const char *sql, const char *fmt, va_list ap)
 {
 	sqlite3_stmt *st;
-	va_list ap;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return sqlite3_errcode(s->db);
-	va_start(ap, out_stmt);
+		return NULL;
 	for (int i = 0; fmt[i]; i++) {
 		if (fmt[i] == 't')
 			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
 	}
+	return st;
+}
+
+/* Prepares, binds and steps once. Returns the sqlite code of the step;
+ * the statement is finalised unless *out_stmt is given. */
+static int
+run(struct store *s, const char *sql, const char *fmt, sqlite3_stmt **out_stmt, ...)
+{
+	va_list ap;
+	va_start(ap, out_stmt);
+	sqlite3_stmt *st = prepare(s, sql, fmt, ap);
 	va_end(ap);
+	if (!st)
+		return sqlite3_errcode(s->db);
 	int rc = sqlite3_step(st);
 	if (out_stmt)
 		*out_stmt = st;
@@ -197,20 +234,37 @@ store_event(struct store *s, const char *who, const char *what, const char *why,
 	return rc == SQLITE_DONE ? 0 : fail(s, err, errlen, "cannot record the event");
 }
 
+static bool
+same_text(sqlite3_stmt *st, int col, const char *v)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return (!t && !v) || (t && v && strcmp((const char *)t, v) == 0);
+}
+
 int64_t
-store_piece(struct store *s, const char *serial, const char *type, const char *collection,
+store_piece_find(struct store *s, const char *serial, const char *type, const char *collection,
     const char *metal, int paved, const char *purchase_date, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	int rc = run(s, "SELECT id, type, metal FROM pieces WHERE serial = ?", "t", &st, serial);
+	int rc = run(s, "SELECT id, type, collection, metal, paved, purchase_date FROM pieces "
+	    "WHERE serial = ?", "t", &st, serial);
 	if (rc == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		bool same = strcmp((const char *)sqlite3_column_text(st, 1), type) == 0 &&
-		    strcmp((const char *)sqlite3_column_text(st, 2), metal) == 0;
+		const char *differs = !same_text(st, 1, type) ? "type" :
+		    !same_text(st, 2, collection) ? "collection" : !same_text(st, 3, metal) ? "metal" :
+		    sqlite3_column_int(st, 4) != paved ? "paved" :
+		    !same_text(st, 5, purchase_date) ? "purchase date" : NULL;
+		char was[80];
+		if (differs) {
+			int col = differs[0] == 't' ? 1 : differs[0] == 'c' ? 2 : differs[0] == 'm' ? 3 :
+			    differs[1] == 'a' ? 4 : 5;
+			const unsigned char *t = sqlite3_column_text(st, col);
+			snprintf(was, sizeof was, "%s", t ? (const char *)t : "none");
+		}
 		sqlite3_finalize(st);
-		if (!same) {
-			snprintf(err, errlen, "serial number %s is already recorded as another piece "
-			    "(type or metal differ)", serial);
+		if (differs) {
+			snprintf(err, errlen, "serial number %s is already recorded as another piece: "
+			    "its %s was %s", serial, differs, was);
 			return -1;
 		}
 		return id;
@@ -218,34 +272,59 @@ store_piece(struct store *s, const char *serial, const char *type, const char *c
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return fail(s, err, errlen, "cannot be read");
-	rc = run(s, "INSERT INTO pieces (serial, type, collection, metal, paved, purchase_date) "
+	return 0;
+}
+
+int64_t
+store_piece(struct store *s, const char *serial, const char *type, const char *collection,
+    const char *metal, int paved, const char *purchase_date, char *err, size_t errlen)
+{
+	int64_t id = store_piece_find(s, serial, type, collection, metal, paved, purchase_date, err,
+	    errlen);
+	if (id != 0)
+		return id;
+	if (run(s, "INSERT INTO pieces (serial, type, collection, metal, paved, purchase_date) "
 	    "VALUES (?, ?, ?, ?, ?, ?)", "ttttit", NULL, serial, type, collection, metal,
-	    (int64_t)paved, purchase_date);
-	if (rc != SQLITE_DONE)
+	    (int64_t)paved, purchase_date) != SQLITE_DONE)
 		return fail(s, err, errlen, "cannot record the piece");
 	return sqlite3_last_insert_rowid(s->db);
 }
 
 int64_t
-store_job_create(struct store *s, int64_t piece, const char *services, const char *operator_,
-    const char *plan_json, const char *const *names, const char *const *kinds, size_t n,
-    char *err, size_t errlen)
+store_job_create(struct store *s, const struct store_job *j, char *err, size_t errlen)
 {
 	err[0] = '\0';
 	if (exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
 		return -1;
 	int64_t job = -1;
-	if (run(s, "INSERT INTO jobs (piece_id, services, operator, state, plan) "
-	    "VALUES (?, ?, ?, 'planned', ?)", "ittt", NULL, piece, services, operator_,
-	    plan_json) != SQLITE_DONE)
+	char services[512] = "";
+	for (size_t i = 0; i < j->n_services; i++)
+		snprintf(services + strlen(services), sizeof services - strlen(services), "%s%s",
+		    i ? "," : "", j->services[i]);
+	int64_t piece = store_piece(s, j->serial, j->type, j->collection, j->metal, j->paved,
+	    j->purchase_date, err, errlen);
+	if (piece < 0)
+		goto rollback;
+	if (run(s, "INSERT INTO jobs (piece_id, services, operator, state, plan, quote, updated) "
+	    "VALUES (?, ?, ?, 'planned', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))", "ittttt", NULL,
+	    piece, services, j->operator_, j->plan, j->quote) != SQLITE_DONE)
 		goto rollback;
 	job = sqlite3_last_insert_rowid(s->db);
-	for (size_t i = 0; i < n; i++)
-		if (run(s, "INSERT INTO steps (job_id, seq, name, kind, state) "
-		    "VALUES (?, ?, ?, ?, 'pending')", "iitt", NULL, job, (int64_t)(i + 1), names[i],
-		    kinds[i]) != SQLITE_DONE)
+	for (size_t i = 0; i < j->n_services; i++)
+		if (run(s, "INSERT INTO job_services (job_id, service) VALUES (?, ?)", "it", NULL, job,
+		    j->services[i]) != SQLITE_DONE)
 			goto rollback;
-	if (store_event(s, operator_, "job created", services, job, err, errlen) < 0)
+	for (size_t i = 0; i < j->n_steps; i++) {
+		const struct store_step *st = &j->steps[i];
+		if (run(s, "INSERT INTO steps (job_id, seq, name, title, kind, station, params, payload, "
+		    "state, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "iitttttttt", NULL, job,
+		    (int64_t)(i + 1), st->name, st->title, st->kind, st->station,
+		    st->params ? st->params : "{}", st->payload, st->state ? st->state : "pending",
+		    st->reason) != SQLITE_DONE)
+			goto rollback;
+	}
+	if (store_event(s, j->who ? j->who : j->operator_, "job created", services, job, err,
+	    errlen) < 0)
 		goto rollback;
 	if (exec(s, "COMMIT", err, errlen, "cannot be written") < 0)
 		goto rollback;
@@ -255,6 +334,19 @@ rollback:
 		fail(s, err, errlen, "cannot record the job");
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+int
+store_times_served(struct store *s, const char *serial, const char *service)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+	if (run(s, "SELECT count(*) FROM job_services js JOIN jobs j ON j.id = js.job_id "
+	    "JOIN pieces p ON p.id = j.piece_id WHERE p.serial = ? AND js.service = ? "
+	    "AND j.state <> 'aborted'", "tt", &st, serial, service) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
 }
 
 int64_t
@@ -284,14 +376,20 @@ store_step_state(struct store *s, int64_t step, char *out, size_t len)
 
 int
 store_step_transition(struct store *s, int64_t step, const char *from, const char *to,
-    const char *who, const char *why, char *err, size_t errlen)
+    const char *job_to, const char *who, const char *why, const char *note, char *err,
+    size_t errlen)
 {
 	char what[96];
 	err[0] = '\0';
-	if (exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
+	/* Inside the caller's transaction (a tank load) it joins that one. */
+	bool own = sqlite3_get_autocommit(s->db) != 0;
+	if (own && exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
 		return -1;
-	if (run(s, "UPDATE steps SET state = ?, updated = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
-	    "WHERE id = ? AND state = ?", "tit", NULL, to, step, from) != SQLITE_DONE)
+	if (run(s, "UPDATE steps SET state = ?, updated = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
+	    "note = coalesce(?, note), reason = CASE WHEN ? IN ('failed','aborted','interrupted') "
+	    "THEN ? ELSE reason END, attempts = attempts + (? = 'running') "
+	    "WHERE id = ? AND state = ?", "tttttit", NULL, to, note, to, why, to, step,
+	    from) != SQLITE_DONE)
 		goto rollback;
 	if (sqlite3_changes(s->db) != 1) {
 		char now[32] = "?";
@@ -305,17 +403,111 @@ store_step_transition(struct store *s, int64_t step, const char *from, const cha
 	if (run(s, "SELECT job_id FROM steps WHERE id = ?", "i", &st, step) == SQLITE_ROW)
 		job = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (store_event(s, who, what, why, job, err, errlen) < 0)
+	if (job_to && store_job_set(s, job, job_to, err, errlen) < 0)
+		goto rollback;
+	if (store_event(s, who, what, note ? note : why, job, err, errlen) < 0)
 		goto rollback;
 	/* Durable before the caller touches an actuator. */
-	if (exec(s, "COMMIT", err, errlen, "cannot be written") < 0)
+	if (own && exec(s, "COMMIT", err, errlen, "cannot be written") < 0)
 		goto rollback;
 	return 0;
 rollback:
 	if (!*err)
 		fail(s, err, errlen, "cannot record the transition");
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (own)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+int
+store_job_set(struct store *s, int64_t job, const char *state, char *err, size_t errlen)
+{
+	if (run(s, "UPDATE jobs SET state = ?, updated = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
+	    "WHERE id = ?", "ti", NULL, state, job) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
+		return fail(s, err, errlen, "cannot record the job's state");
+	return 0;
+}
+
+int
+store_job_transition(struct store *s, int64_t job, const char *to, const char *who,
+    const char *why, char *err, size_t errlen)
+{
+	char what[96];
+	err[0] = '\0';
+	snprintf(what, sizeof what, "job %lld: %s", (long long)job, to);
+	bool own = sqlite3_get_autocommit(s->db) != 0;
+	if (own && exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
+		return -1;
+	if (store_job_set(s, job, to, err, errlen) < 0 ||
+	    store_event(s, who, what, why, job, err, errlen) < 0 ||
+	    (own && exec(s, "COMMIT", err, errlen, "cannot be written") < 0)) {
+		if (own)
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_begin(struct store *s, char *err, size_t errlen)
+{
+	return exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy");
+}
+
+int
+store_commit(struct store *s, char *err, size_t errlen)
+{
+	if (exec(s, "COMMIT", err, errlen, "cannot be written") < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_rollback(struct store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+json_t *
+store_query(struct store *s, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sqlite3_stmt *st = prepare(s, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return NULL;
+	json_t *rows = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = json_object();
+		for (int c = 0; c < sqlite3_column_count(st); c++) {
+			json_t *v;
+			switch (sqlite3_column_type(st, c)) {
+			case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, c)); break;
+			case SQLITE_FLOAT: v = json_real(sqlite3_column_double(st, c)); break;
+			case SQLITE_NULL: v = json_null(); break;
+			default: v = json_string((const char *)sqlite3_column_text(st, c)); break;
+			}
+			/* A text that is not UTF-8 cannot be JSON: shown as null. */
+			json_object_set_new(row, sqlite3_column_name(st, c), v ? v : json_null());
+		}
+		json_array_append_new(rows, row);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(rows);
+		return NULL;
+	}
+	return rows;
+}
+
+const char *
+store_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
 }
 
 int
@@ -326,11 +518,14 @@ store_recover(struct store *s, char *err, size_t errlen)
 		return -1;
 	if (run(s, "INSERT INTO events (who, what, why, job_id) SELECT 'atelierd', "
 	    "'step ' || id || ': running -> interrupted', 'found running at start-up', job_id "
-	    "FROM steps WHERE state = 'running'", "", NULL) != SQLITE_DONE ||
-	    run(s, "UPDATE jobs SET state = 'interrupted' WHERE id IN "
-	    "(SELECT job_id FROM steps WHERE state = 'running')", "", NULL) != SQLITE_DONE ||
-	    run(s, "UPDATE steps SET state = 'interrupted', updated = "
-	    "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE state = 'running'", "", NULL) != SQLITE_DONE) {
+	    "FROM steps WHERE state = 'running' AND kind = 'machine'", "", NULL) != SQLITE_DONE ||
+	    run(s, "UPDATE jobs SET state = 'interrupted', updated = "
+	    "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id IN "
+	    "(SELECT job_id FROM steps WHERE state = 'running' AND kind = 'machine')", "",
+	    NULL) != SQLITE_DONE ||
+	    run(s, "UPDATE steps SET state = 'interrupted', reason = 'found running at start-up: "
+	    "the daemon stopped during the step', updated = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
+	    "WHERE state = 'running' AND kind = 'machine'", "", NULL) != SQLITE_DONE) {
 		fail(s, err, errlen, "cannot record the recovery");
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct store;
 
 /* Opens (creating if needed) and migrates the journal; NULL with a sentence
@@ -30,26 +32,77 @@ int store_version(struct store *s);
 int store_event(struct store *s, const char *who, const char *what, const char *why, int64_t job,
     char *err, size_t errlen);
 
-/* A piece, looked up by serial number or created; returns its id or -1. */
+/* A piece by serial number: its id, 0 when the serial is new, or -1 with
+ * err naming the field when the serial is recorded with other data (type,
+ * collection, metal, paved, purchase date). Writes nothing. */
+int64_t store_piece_find(struct store *s, const char *serial, const char *type,
+    const char *collection, const char *metal, int paved, const char *purchase_date,
+    char *err, size_t errlen);
+/* The same, creating the piece when the serial is new; its id or -1. */
 int64_t store_piece(struct store *s, const char *serial, const char *type, const char *collection,
     const char *metal, int paved, const char *purchase_date, char *err, size_t errlen);
-/* A planned job with its steps (names and kinds, in order), in one
- * transaction with its audit event; returns the job id or -1. */
-int64_t store_job_create(struct store *s, int64_t piece, const char *services, const char *operator_,
-    const char *plan_json, const char *const *step_names, const char *const *step_kinds,
-    size_t n_steps, char *err, size_t errlen);
+
+/* One step of a new job, as planned. */
+struct store_step {
+	const char *name, *title, *kind, *station;
+	const char *params;     /* JSON object text */
+	const char *payload;    /* the G-code of an engraving, or NULL */
+	const char *state;      /* pending, substituted or skipped */
+	const char *reason;     /* why substituted or skipped */
+};
+
+struct store_job {
+	const char *serial, *type, *collection, *metal, *purchase_date;
+	int paved;
+	const char *const *services;
+	size_t n_services;
+	const char *operator_;      /* who took the piece in */
+	const char *who;            /* for the audit event (NULL: operator_) */
+	const char *plan, *quote;   /* JSON texts */
+	const struct store_step *steps;
+	size_t n_steps;
+};
+
+/* Records the piece (or checks it against its record), the job, its
+ * services and steps, and the audit event, in one transaction: all or
+ * nothing. Returns the job id, or -1 with a sentence in err. */
+int64_t store_job_create(struct store *s, const struct store_job *j, char *err, size_t errlen);
+/* Earlier jobs, not aborted, that gave service to this serial; -1 on error. */
+int store_times_served(struct store *s, const char *serial, const char *service);
 /* The id of step seq (from 1) of a job, or -1. */
 int64_t store_step_id(struct store *s, int64_t job, int seq);
-/* Moves a step from state `from` to `to` and records who and why, in one
- * transaction committed before returning. Returns 0, or -1 with err (the
- * step is not in `from`, or the journal cannot be written). */
+/* Moves a step from state `from` to `to`, sets its job's state to job_to
+ * (NULL: unchanged) and records who, why and the bench note (may be NULL),
+ * in one transaction committed before returning. A step entering running
+ * counts an attempt; the reason is kept for failed, aborted, interrupted.
+ * Returns 0, or -1 with err (the step is not in `from`, or the journal
+ * cannot be written). */
 int store_step_transition(struct store *s, int64_t step, const char *from, const char *to,
-    const char *who, const char *why, char *err, size_t errlen);
+    const char *job_to, const char *who, const char *why, const char *note, char *err,
+    size_t errlen);
+/* A job's state with its audit event, in one committed transaction. */
+int store_job_transition(struct store *s, int64_t job, const char *to, const char *who,
+    const char *why, char *err, size_t errlen);
+/* Inside a transaction of the caller's: the job's state only. */
+int store_job_set(struct store *s, int64_t job, const char *state, char *err, size_t errlen);
 /* A step's state into out; returns 0 or -1. */
 int store_step_state(struct store *s, int64_t step, char *out, size_t len);
 
-/* After a crash: every step found running is marked interrupted (and its
- * job), with an audit event each. Returns how many, or -1. */
+/* Several changes that stand or fall together. */
+int store_begin(struct store *s, char *err, size_t errlen);
+int store_commit(struct store *s, char *err, size_t errlen);
+void store_rollback(struct store *s);
+
+/* Runs a prepared read with text ('t') and int64 ('i') parameters; the
+ * rows as an array of objects keyed by column name, or NULL on error
+ * (store_errmsg says why). */
+json_t *store_query(struct store *s, const char *sql, const char *fmt, ...);
+const char *store_errmsg(struct store *s);
+
+/* After a crash: every machine step found running is marked interrupted
+ * (and its job), with an audit event each. A manual step at the bench goes
+ * on: the daemon stopping does not stop the jeweller. Returns how many, or
+ * -1. */
 int store_recover(struct store *s, char *err, size_t errlen);
 
 #endif

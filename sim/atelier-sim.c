@@ -2,13 +2,15 @@
  * atelier-sim: simulates every station of the bench so that Atelier runs
  * and is tested without hardware.
  *
- *   atelier-sim --run-dir DIR [--config FILE] [--verbose]
+ *   atelier-sim --run-dir DIR [--config FILE] [--laser-socket PATH] [--verbose]
  *   atelier-sim ctl DIR COMMAND [ARGS...]
  *
  * The first form reads the same configuration the daemon reads (by default
  * config/sim.yaml), creates in DIR the laser pty, the Modbus links, the
  * GPIO socket, the ctl socket and actuators.log, and runs until SIGTERM or
- * SIGINT. The second sends one fault-injection or inspection command.
+ * SIGINT. With --laser-socket the laser is served on a Unix socket that the
+ * simulator connects to (a qemu guest's UART) instead of the pty. The
+ * second form sends one fault-injection or inspection command.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -22,18 +24,19 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: atelier-sim --run-dir DIR [--config FILE] [--verbose]\n"
+	    "usage: atelier-sim --run-dir DIR [--config FILE] [--laser-socket PATH] [--verbose]\n"
 	    "       atelier-sim ctl DIR COMMAND [ARGS...]   (atelier-sim ctl DIR help)\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *run_dir = NULL, *config = "config/sim.yaml";
+	const char *run_dir = NULL, *config = "config/sim.yaml", *laser_socket = NULL;
 	enum log_level level = LOG_LVL_INFO;
 	static const struct option longopts[] = {
 		{ "run-dir", required_argument, NULL, 'd' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "laser-socket", required_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -52,6 +55,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'd': run_dir = optarg; break;
 		case 'c': config = optarg; break;
+		case 'L': laser_socket = optarg; break;
 		case 'v': level = LOG_LVL_DEBUG; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -86,7 +90,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct sim sim;
-	if (sim_start(&sim, cfg, run_dir) < 0) {
+	if (sim_start(&sim, cfg, run_dir, laser_socket) < 0) {
 		cfg_free(cfg);
 		return 1;
 	}

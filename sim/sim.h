@@ -48,6 +48,9 @@ struct sim_device {
 /* Paths inside the run directory; returns a new string. */
 char *sim_path(const struct sim *sim, const char *name);
 const struct cfg *sim_cfg(const struct sim *sim);
+/* --laser-socket: the Unix socket the laser connects to instead of making
+ * its pty, or NULL. */
+const char *sim_laser_socket(const struct sim *sim);
 /* The simulator is shutting down: device threads poll this and return. */
 bool sim_stopping(const struct sim *sim);
 

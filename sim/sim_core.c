@@ -29,6 +29,12 @@ sim_cfg(const struct sim *sim)
 	return sim->cfg;
 }
 
+const char *
+sim_laser_socket(const struct sim *sim)
+{
+	return sim->laser_socket;
+}
+
 bool
 sim_stopping(const struct sim *sim)
 {

@@ -27,6 +27,7 @@ struct sim_client {
 struct sim {
 	const struct cfg *cfg;
 	char *run_dir;
+	char *laser_socket;     /* --laser-socket, or NULL */
 	atomic_bool stopping;
 
 	pthread_mutex_t lines_lock;
@@ -52,9 +53,11 @@ int sim_line_physical(const struct sim *sim, enum cfg_line_id id, int logical);
 /* Sends the input's new level to every watching GPIO client. */
 void sim_gpio_notify(struct sim *sim, enum cfg_line_id id);
 
-/* Creates the run directory content, starts the devices and the sockets.
- * Returns 0, or -1 after logging why (everything created is removed). */
-int sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir);
+/* Creates the run directory content, starts the devices and the sockets;
+ * laser_socket (or NULL) is --laser-socket. Returns 0, or -1 after logging
+ * why (everything created is removed). */
+int sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir,
+    const char *laser_socket);
 /* Runs the main loop until SIGTERM/SIGINT. Returns 0, or -1 on failure. */
 int sim_run(struct sim *sim);
 /* Stops devices and removes what sim_start created, except actuators.log. */

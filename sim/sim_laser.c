@@ -4,6 +4,12 @@
  * enclosure door wired to GRBL's door pin, and the beam, which burns only
  * when GRBL commands it AND the laser_enable relay is energised AND the
  * door is closed. Each change of the beam goes to the actuators log.
+ *
+ * With --laser-socket PATH the link is a Unix stream socket instead of the
+ * pty: the simulator connects to PATH as a client, as qemu's
+ * `-chardev socket,server=on` waits for one, so that a guest's real 16550
+ * UART has this GRBL on its far end. The connection is retried while
+ * nobody listens; unplug closes it and replug connects again.
  */
 #include <errno.h>
 #include <poll.h>
@@ -11,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "grbl_sim.h"
@@ -25,11 +32,50 @@ struct laser {
 	struct grbl_sim g;
 	struct sim_pty pty;
 	char *link;
+	char *sock_path;        /* --laser-socket, or NULL for the pty */
+	int sock;               /* connected socket, -1 while not */
+	double sock_retry;      /* monotonic s of the next connect attempt */
 	bool plugged;
 	struct sim_pace rx_pace, tx_pace;
 	bool beam_logged;
 	double power_logged;
 };
+
+/* The descriptor the host is on: the pty master or the socket; -1 when
+ * none (unplugged, or the socket's far end not there yet). */
+static int
+link_fd(const struct laser *l)
+{
+	if (!l->plugged)
+		return -1;
+	return l->sock_path ? l->sock : l->pty.master;
+}
+
+static void
+sock_drop(struct laser *l, double now)
+{
+	if (l->sock >= 0)
+		close(l->sock);
+	l->sock = -1;
+	l->sock_retry = now + 0.1;
+}
+
+/* Connects to --laser-socket when due; returns true once connected. */
+static bool
+sock_connect(struct laser *l, double now)
+{
+	if (l->sock >= 0)
+		return true;
+	if (now < l->sock_retry)
+		return false;
+	l->sock_retry = now + 0.1;
+	l->sock = unix_connect(l->sock_path);
+	if (l->sock < 0)
+		return false;
+	fd_set_nonblock(l->sock);
+	log_info("laser: connected to %s", l->sock_path);
+	return true;
+}
 
 /* Reads what the wire has carried since the last call into GRBL. */
 static void
@@ -37,14 +83,30 @@ pump_in(struct laser *l, double now)
 {
 	char tmp[512];
 	int waiting = 0;
-	/* What the host wrote waits in the pty as it would on the wire. */
-	if (ioctl(l->pty.master, FIONREAD, &waiting) < 0 || waiting < 0)
+	int fd = link_fd(l);
+	if (fd < 0)
+		return;
+	/* What the host wrote waits in the pty (or socket) as it would on
+	 * the wire. */
+	if (ioctl(fd, FIONREAD, &waiting) < 0 || waiting < 0)
 		waiting = 0;
+	if (l->sock_path && waiting == 0) {
+		/* Nothing waiting may also mean the far end closed: a socket
+		 * reads 0 then, where a pty kept open by the simulator never
+		 * does. */
+		char c;
+		ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+			log_info("laser: %s closed by its far end", l->sock_path);
+			sock_drop(l, now);
+			return;
+		}
+	}
 	size_t allowed = sim_pace_take(&l->rx_pace, now,
 	    (size_t)waiting < sizeof tmp ? (size_t)waiting : sizeof tmp);
 	if (!allowed)
 		return;
-	ssize_t n = read(l->pty.master, tmp, allowed);
+	ssize_t n = read(fd, tmp, allowed);
 	size_t got = n > 0 ? (size_t)n : 0;
 	for (size_t i = 0; i < got; i++) {
 		unsigned char c = (unsigned char)tmp[i];
@@ -66,14 +128,20 @@ pump_out(struct laser *l, double now)
 		sim_pace_take(&l->tx_pace, now, 0);
 		return;
 	}
-	if (!l->plugged) {
+	int fd = link_fd(l);
+	if (fd < 0) {
 		buf_reset(&l->g.out);   /* nobody is on the other end */
 		return;
 	}
 	size_t allowed = sim_pace_take(&l->tx_pace, now, l->g.out.len);
 	if (!allowed)
 		return;
-	ssize_t n = write(l->pty.master, l->g.out.data, allowed);
+	ssize_t n = l->sock_path ? send(fd, l->g.out.data, allowed, MSG_NOSIGNAL | MSG_DONTWAIT) :
+	    write(fd, l->g.out.data, allowed);
+	if (n < 0 && l->sock_path && errno != EAGAIN && errno != EINTR) {
+		sock_drop(l, now);
+		return;
+	}
 	size_t sent = n > 0 ? (size_t)n : 0;
 	l->tx_pace.credit += (double)(allowed - sent);
 	buf_consume(&l->g.out, sent);
@@ -104,10 +172,10 @@ laser_thread(void *arg)
 	struct sim *sim = l->dev->sim;
 
 	while (!sim_stopping(sim)) {
-		struct pollfd p = { .fd = -1, .events = POLLIN };
 		pthread_mutex_lock(&l->lock);
-		p.fd = l->plugged ? l->pty.master : -1;
 		double now = now_mono();
+		if (l->plugged && l->sock_path)
+			sock_connect(l, now);
 		grbl_sim_door(&l->g, sim_line_get(sim, LINE_LASER_DOOR));
 		if (l->plugged)
 			pump_in(l, now);
@@ -120,7 +188,6 @@ laser_thread(void *arg)
 		 * CPU; pacing banks up to 2 ms against late wake-ups. */
 		struct timespec ts = { 0, 500000 };
 		nanosleep(&ts, NULL);
-		(void)p;
 	}
 	return NULL;
 }
@@ -128,7 +195,10 @@ laser_thread(void *arg)
 static int
 plug(struct laser *l)
 {
-	if (sim_pty_open(&l->pty, l->link) < 0) {
+	if (l->sock_path) {
+		/* The laser thread connects (and reconnects) on its own. */
+		l->sock_retry = 0;
+	} else if (sim_pty_open(&l->pty, l->link) < 0) {
 		log_errno("laser: cannot create the pty link %s", l->link);
 		return -1;
 	}
@@ -149,7 +219,10 @@ laser_start(struct sim_device *dev)
 	dev->priv = l;
 	pthread_mutex_init(&l->lock, NULL);
 	l->pty.master = l->pty.keep_slave = -1;
+	l->sock = -1;
 	l->link = sim_path(dev->sim, cfg->laser.port ? cfg->laser.port : "laser");
+	if (sim_laser_socket(dev->sim))
+		l->sock_path = xstrdup(sim_laser_socket(dev->sim));
 	grbl_sim_init(&l->g, now_mono(), cfg->sim.laser_accel);
 	if (plug(l) < 0)
 		return -1;
@@ -173,6 +246,9 @@ laser_stop(struct sim_device *dev)
 	if (l->beam_logged)
 		sim_actuator(dev->sim, "laser", "emission", "0");
 	sim_pty_close(&l->pty);
+	if (l->sock >= 0)
+		close(l->sock);
+	free(l->sock_path);
 	free(l->pty.link);
 	free(l->link);
 	grbl_sim_free(&l->g);
@@ -201,6 +277,9 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 	} else if (strcmp(cmd, "unplug") == 0) {
 		if (l->plugged) {
 			sim_pty_close(&l->pty);
+			if (l->sock >= 0)
+				close(l->sock);
+			l->sock = -1;
 			l->plugged = false;
 		}
 		buf_printf(out, "laser unplugged");
@@ -211,6 +290,9 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 			rc = plug(l);
 		}
 		buf_printf(out, rc == 0 ? "laser plugged in" : "cannot create the pty");
+	} else if (strcmp(cmd, "connected") == 0) {
+		/* Whether a host is on the socket link (always "yes" on a pty). */
+		buf_printf(out, "%s", link_fd(l) >= 0 ? "yes" : "no");
 	} else if ((strcmp(cmd, "rate") == 0 || strcmp(cmd, "slow") == 0) && argc == 3) {
 		double r = atof(argv[2]);
 		if (r < 1 || r > 100000) {
@@ -257,7 +339,7 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 	} else {
 		buf_printf(out, "laser commands: alarm laser N, unplug laser, replug laser, "
 		    "rate laser LINES_PER_S, timescale laser K, status laser, overruns laser, "
-		    "mechanics laser SX SY, burn laser [clear]");
+		    "connected laser, mechanics laser SX SY, burn laser [clear]");
 		rc = -1;
 	}
 	pthread_mutex_unlock(&l->lock);

@@ -328,11 +328,12 @@ client_flush(struct sim_client *c)
 }
 
 int
-sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir)
+sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir, const char *laser_socket)
 {
 	memset(sim, 0, sizeof *sim);
 	sim->cfg = cfg;
 	sim->run_dir = xstrdup(run_dir);
+	sim->laser_socket = laser_socket ? xstrdup(laser_socket) : NULL;
 	sim->log_fd = sim->events_fd = sim->gpio_listen = sim->ctl_listen = -1;
 	pthread_mutex_init(&sim->lines_lock, NULL);
 	pthread_mutex_init(&sim->log_lock, NULL);
@@ -483,6 +484,7 @@ sim_stop(struct sim *sim)
 	if (sim->events_fd >= 0)
 		close(sim->events_fd);
 	free(sim->run_dir);
+	free(sim->laser_socket);
 	pthread_mutex_destroy(&sim->lines_lock);
 	pthread_mutex_destroy(&sim->log_lock);
 }

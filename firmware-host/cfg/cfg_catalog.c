@@ -101,6 +101,26 @@ cfg_gems_print(const struct cfg_gems *g, FILE *out)
 
 static const char *const kind_names[] = { "manual", "machine", NULL };
 
+#define PH(f) offsetof(struct cfg_phase, f)
+static const struct sk phase_keys[] = {
+	KEY("name", SK_STRING, PH(name), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("title", SK_STRING, PH(title), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("volts", SK_DOUBLE, PH(volts), "V", 0, 12, "0", 0),
+	KEY("plate", SK_BOOL, PH(plate), NULL, 0, 0, "false", 0),
+	KEY("seconds", SK_DOUBLE, PH(seconds), "s", 0, 3600, "0", 0),
+};
+static const struct schema phase_schema = { "phase", phase_keys, SK_COUNT(phase_keys),
+	sizeof(struct cfg_phase) };
+
+#define PT(f) offsetof(struct cfg_piece_type, f)
+static const struct sk piece_type_keys[] = {
+	KEY("type", SK_STRING, PT(type), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("area_dm2", SK_DOUBLE, PT(area_dm2), "dm2", 0.001, 10, NULL, SK_REQUIRED),
+	KEY("plate_volts", SK_DOUBLE, PT(plate_volts), "V", 0.5, 6, NULL, SK_REQUIRED),
+};
+static const struct schema piece_type_schema = { "piece type", piece_type_keys,
+	SK_COUNT(piece_type_keys), sizeof(struct cfg_piece_type) };
+
 #define ST(f) offsetof(struct cfg_step, f)
 static const struct sk step_keys[] = {
 	KEY("id", SK_STRING, ST(id), NULL, 0, 0, NULL, SK_REQUIRED),
@@ -110,6 +130,8 @@ static const struct sk step_keys[] = {
 	KEY("process", SK_STRING, ST(process), NULL, 0, 0, NULL, 0),
 	KEY("substitute", SK_STRING, ST(substitute), NULL, 0, 0, NULL, 0),
 	KEY("metals", SK_STRLIST, ST(metals), NULL, 0, 0, NULL, 0),
+	KEY("phases", SK_LIST, ST(phases), NULL, 0, 0, NULL, 0, .sub = &phase_schema,
+	    .count_off = ST(n_phases)),
 };
 static const struct schema step_schema = { "step", step_keys, SK_COUNT(step_keys), sizeof(struct cfg_step) };
 
@@ -155,6 +177,9 @@ static const struct schema service_schema = { "service", service_keys, SK_COUNT(
 
 #define SS(f) offsetof(struct cfg_services, f)
 static const struct sk services_keys[] = {
+	KEY("metals", SK_STRLIST, SS(metals), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("pieces", SK_LIST, SS(pieces), NULL, 0, 0, NULL, SK_REQUIRED, .sub = &piece_type_schema,
+	    .count_off = SS(n_pieces)),
 	KEY("steps", SK_LIST, SS(steps), NULL, 0, 0, NULL, SK_REQUIRED, .sub = &step_schema,
 	    .count_off = SS(n_steps)),
 	KEY("services", SK_LIST, SS(services), NULL, 0, 0, NULL, SK_REQUIRED, .sub = &service_schema,
@@ -181,10 +206,25 @@ cfg_service_find(const struct cfg_services *s, const char *id)
 	return NULL;
 }
 
+const struct cfg_piece_type *
+cfg_piece_type_find(const struct cfg_services *s, const char *type)
+{
+	for (size_t i = 0; i < s->n_pieces; i++)
+		if (s->pieces[i].type && strcmp(s->pieces[i].type, type) == 0)
+			return &s->pieces[i];
+	return NULL;
+}
+
 static void
 check_services(struct cfg_ctx *ctx, void *obj, yaml_node_t *root)
 {
 	struct cfg_services *s = obj;
+	for (size_t i = 0; i < s->n_pieces; i++)
+		for (size_t j = 0; j < i; j++)
+			if (s->pieces[i].type && s->pieces[j].type &&
+			    strcmp(s->pieces[i].type, s->pieces[j].type) == 0)
+				cfg_err_node(ctx, root, "pieces[%zu]: type '%s' is listed twice", i,
+				    s->pieces[i].type);
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct cfg_step *st = &s->steps[i];
 		if (!st->id)
@@ -194,6 +234,11 @@ check_services(struct cfg_ctx *ctx, void *obj, yaml_node_t *root)
 				cfg_err_node(ctx, root, "steps[%zu]: step '%s' is defined twice", i, st->id);
 		if (st->kind == STEP_MACHINE && !st->station)
 			cfg_err_node(ctx, root, "steps[%zu]: machine step '%s' needs a station", i, st->id);
+		for (size_t k = 0; k < st->n_phases; k++)
+			if (st->phases[k].plate && st->phases[k].volts > 0)
+				cfg_err_node(ctx, root, "steps[%zu] (%s): phase '%s' takes its volts from "
+				    "the piece type (plate: true) and cannot also give volts", i, st->id,
+				    st->phases[k].name ? st->phases[k].name : "?");
 		if (st->substitute) {
 			const struct cfg_step *sub = cfg_step_find(s, st->substitute);
 			if (!sub)

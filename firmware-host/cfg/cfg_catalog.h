@@ -33,6 +33,15 @@ struct cfg_gems {
 enum step_kind { STEP_MANUAL = 0, STEP_MACHINE };
 enum pricing_rule { PRICE_COMPLIMENTARY = 0, PRICE_FIRST_FREE, PRICE_CARE_BUNDLE, PRICE_ESTIMATE };
 
+/* One phase of a rhodium step (shared domain facts §4). */
+struct cfg_phase {
+	char *name;
+	char *title;
+	double volts;           /* > 0: the rectifier runs; 0: a bench step */
+	bool plate;             /* volts from the piece type's plate_volts */
+	double seconds;         /* how long; for bench steps, an instruction */
+};
+
 struct cfg_step {
 	char *id;
 	int kind;               /* enum step_kind */
@@ -41,6 +50,15 @@ struct cfg_step {
 	char *process;          /* what policy judges: ultrasonic, acid_bath, engraving */
 	char *substitute;       /* step to run instead when policy refuses */
 	char **metals;          /* only for these metals (NULL: any) */
+	struct cfg_phase *phases;   /* rhodium steps: run phase by phase */
+	size_t n_phases;
+};
+
+/* A piece type a job may name, with its rhodium surface and voltage. */
+struct cfg_piece_type {
+	char *type;
+	double area_dm2;
+	double plate_volts;
 };
 
 struct cfg_eligibility {
@@ -73,6 +91,9 @@ struct cfg_service {
 };
 
 struct cfg_services {
+	char **metals;          /* metals a job may name */
+	struct cfg_piece_type *pieces;
+	size_t n_pieces;
 	struct cfg_step *steps;
 	size_t n_steps;
 	struct cfg_service *services;
@@ -99,5 +120,6 @@ void cfg_services_release(struct cfg_services *s);
 const char *gem_verdict_name(int v);
 const struct cfg_step *cfg_step_find(const struct cfg_services *s, const char *id);
 const struct cfg_service *cfg_service_find(const struct cfg_services *s, const char *id);
+const struct cfg_piece_type *cfg_piece_type_find(const struct cfg_services *s, const char *type);
 
 #endif

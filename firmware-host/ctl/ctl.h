@@ -29,6 +29,16 @@ struct ctl_command {
 	int (*run)(const struct ctl_opts *o, int argc, char **argv);
 };
 
+struct json_t;
+/* Calls a method of the daemon (steals params, may be NULL); on success
+ * *result holds the result (new reference) and CTL_OK is returned, else
+ * the error was printed and its exit code is returned. */
+int ctl_call(const struct ctl_opts *o, const char *method, struct json_t *params,
+    struct json_t **result);
+/* Prints the result as JSON with --json, else the human line (may be
+ * NULL); releases r. Returns CTL_OK. */
+int ctl_print_result(const struct ctl_opts *o, struct json_t *r, const char *human);
+
 /* Subcommands, defined in their own files. */
 int ctl_engrave(const struct ctl_opts *o, int argc, char **argv);
 int ctl_ports(const struct ctl_opts *o, int argc, char **argv);
@@ -39,6 +49,11 @@ int ctl_methods(const struct ctl_opts *o, int argc, char **argv);
 int ctl_laser(const struct ctl_opts *o, int argc, char **argv);
 int ctl_tank(const struct ctl_opts *o, int argc, char **argv);
 int ctl_bath(const struct ctl_opts *o, int argc, char **argv);
+int ctl_job(const struct ctl_opts *o, int argc, char **argv);
+int ctl_step(const struct ctl_opts *o, int argc, char **argv);
+int ctl_run(const struct ctl_opts *o, int argc, char **argv);
+int ctl_history(const struct ctl_opts *o, int argc, char **argv);
+int ctl_export(const struct ctl_opts *o, int argc, char **argv);
 int ctl_calibrate(const struct ctl_opts *o, int argc, char **argv);
 int ctl_calibration(const struct ctl_opts *o, int argc, char **argv);
 

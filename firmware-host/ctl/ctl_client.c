@@ -75,9 +75,8 @@ exit_for(int code)
 	}
 }
 
-/* Calls a method; on success *result holds the result (new reference). */
-static int
-call(const struct ctl_opts *o, const char *method, json_t *params, json_t **result)
+int
+ctl_call(const struct ctl_opts *o, const char *method, json_t *params, json_t **result)
 {
 	int fd = connect_daemon(o);
 	*result = NULL;
@@ -121,8 +120,8 @@ call(const struct ctl_opts *o, const char *method, json_t *params, json_t **resu
 	return CTL_OK;
 }
 
-static int
-print_result(const struct ctl_opts *o, json_t *r, const char *human)
+int
+ctl_print_result(const struct ctl_opts *o, json_t *r, const char *human)
 {
 	if (o->json) {
 		char *t = json_dumps(r, JSON_INDENT(2));
@@ -139,8 +138,8 @@ static int
 simple(const struct ctl_opts *o, const char *method, json_t *params, const char *human)
 {
 	json_t *r;
-	int rc = call(o, method, params, &r);
-	return rc == CTL_OK ? print_result(o, r, human) : rc;
+	int rc = ctl_call(o, method, params, &r);
+	return rc == CTL_OK ? ctl_print_result(o, r, human) : rc;
 }
 
 int
@@ -150,9 +149,9 @@ ctl_status(const struct ctl_opts *o, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return CTL_ERR_USAGE;
-	int rc = call(o, "status", NULL, &r);
+	int rc = ctl_call(o, "status", NULL, &r);
 	if (rc != CTL_OK || o->json)
-		return rc == CTL_OK ? print_result(o, r, NULL) : rc;
+		return rc == CTL_OK ? ctl_print_result(o, r, NULL) : rc;
 	json_t *il = json_object_get(r, "interlock");
 	printf("interlock: %s\n", json_is_true(json_object_get(il, "latched")) ?
 	    "EMERGENCY STOP LATCHED (a technician must reset it)" : "not latched");
@@ -165,6 +164,16 @@ ctl_status(const struct ctl_opts *o, int argc, char **argv)
 		const char *detail = json_string_value(json_object_get(v, "detail"));
 		printf("  %-8s %s%s%s\n", key, json_string_value(json_object_get(v, "state")),
 		    detail && *detail ? ": " : "", detail ? detail : "");
+	}
+	json_object_foreach(json_object_get(r, "queues"), key, v) {
+		size_t i;
+		json_t *q;
+		json_array_foreach(json_object_get(v, "queued"), i, q)
+			printf("  %-8s waiting: job %lld step %lld (%s, %s)\n", key,
+			    (long long)json_integer_value(json_object_get(q, "job")),
+			    (long long)json_integer_value(json_object_get(q, "seq")),
+			    json_string_value(json_object_get(q, "step")),
+			    json_string_value(json_object_get(q, "serial")));
 	}
 	printf("devices:\n");
 	json_object_foreach(json_object_get(r, "devices"), key, v) {
@@ -223,9 +232,9 @@ ctl_methods(const struct ctl_opts *o, int argc, char **argv)
 	json_t *r;
 	(void)argc;
 	(void)argv;
-	int rc = call(o, "methods", NULL, &r);
+	int rc = ctl_call(o, "methods", NULL, &r);
 	if (rc != CTL_OK || o->json)
-		return rc == CTL_OK ? print_result(o, r, NULL) : rc;
+		return rc == CTL_OK ? ctl_print_result(o, r, NULL) : rc;
 	size_t i;
 	json_t *m;
 	json_array_foreach(r, i, m)
@@ -240,20 +249,13 @@ int
 ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 {
 	if (argc == 3 && (strcmp(argv[1], "stream") == 0 || strcmp(argv[1], "frame") == 0)) {
-		FILE *f = fopen(argv[2], "r");
-		if (!f) {
+		char *text = file_read(argv[2], 0, NULL);
+		if (!text) {
 			fprintf(stderr, "atelierctl: cannot open %s: %s\n", argv[2], strerror(errno));
 			return CTL_ERR_FAILED;
 		}
-		struct buf b;
-		buf_init(&b);
-		char tmp[8192];
-		size_t n;
-		while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-			buf_append(&b, tmp, n);
-		fclose(f);
-		json_t *p = json_pack("{s:s}", "gcode", b.data ? b.data : "");
-		buf_free(&b);
+		json_t *p = json_pack("{s:s}", "gcode", text);
+		free(text);
 		if (!p) {
 			fprintf(stderr, "atelierctl: %s is not text\n", argv[2]);
 			return CTL_ERR_FAILED;
@@ -268,10 +270,13 @@ ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 		return simple(o, "laser.resume", NULL, "resumed");
 	if (argc == 2 && strcmp(argv[1], "abort") == 0)
 		return simple(o, "laser.abort", NULL, "aborted, laser off");
+	if (argc == 2 && strcmp(argv[1], "unlock") == 0)
+		return simple(o, "laser.unlock", NULL, "unlocked ($X)");
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "jog") == 0)
 		return simple(o, "laser.jog", json_pack("{s:f, s:f, s:f}", "x", atof(argv[2]), "y",
 		    atof(argv[3]), "feed", argc == 5 ? atof(argv[4]) : 600.0), "jogging");
-	fprintf(stderr, "usage: atelierctl laser stream FILE | frame FILE | hold | resume | abort | jog X Y [FEED]\n");
+	fprintf(stderr, "usage: atelierctl laser stream FILE | frame FILE | hold | resume | abort | unlock | "
+	    "jog X Y [FEED]\n");
 	return CTL_ERR_USAGE;
 }
 

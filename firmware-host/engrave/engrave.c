@@ -140,23 +140,6 @@ engrave_result_free(struct engrave_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b;
-	buf_init(&b);
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (8u << 20))
-		buf_append(&b, chunk, n);
-	fclose(f);
-	*len = b.len;
-	return b.data ? b.data : xstrdup("");
-}
-
 /* ---- preview -------------------------------------------------------------- */
 
 static void
@@ -410,7 +393,7 @@ fit_design(const struct engrave_settings *s, const struct engrave_request *req, 
 			return engrave_fail(res, ENGRAVE_ERR_INPUT,
 			    "symbol name '%s' is not valid (lower-case letters, digits, - and _)", n ? n : "");
 		char *path = xasprintf("%s/%s.svg", s->symbol_dir, n);
-		doc = read_file(path, &len);
+		doc = file_read(path, 8u << 20, &len);
 		if (!doc) {
 			enum engrave_status st = engrave_fail(res, ENGRAVE_ERR_INPUT,
 			    "no symbol named '%s' (%s)", n, path);

@@ -181,6 +181,30 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+char *
+file_read(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct buf b;
+	buf_init(&b);
+	char chunk[8192];
+	size_t n;
+	while ((max == 0 || b.len < max) && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_append(&b, chunk, n);
+	int failed = ferror(f);
+	fclose(f);
+	if (failed) {
+		buf_free(&b);
+		errno = EIO;
+		return NULL;
+	}
+	if (len)
+		*len = b.len;
+	return b.data ? b.data : xstrdup("");
+}
+
 size_t
 str_distance(const char *a, const char *b)
 {

@@ -38,6 +38,11 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);
 
+/* The whole file (at most max bytes; 0: no limit), NUL-terminated, in a
+ * new string; its length in *len (may be NULL). NULL with errno when it
+ * cannot be read. */
+char *file_read(const char *path, size_t max, size_t *len);
+
 /* Levenshtein distance, for "did you mean" suggestions. */
 size_t str_distance(const char *a, const char *b);
 

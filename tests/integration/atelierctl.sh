@@ -2,7 +2,9 @@
 # atelierctl against a running atelierd and simulator: human and --json
 # output, the documented exit codes (0 done, 2 usage, 3 refused, 4 daemon
 # not reachable), the station refusing a pearl, the e-stop latch and its
-# reset, a G-code file streamed, and events from watch.
+# reset, a G-code file streamed, and events from watch; the job commands:
+# a refusal quoting its rule, bad input, a job through its manual steps,
+# the list, the history, and the CSV export read back by a CSV reader.
 set -u
 bin=${ATELIER_BIN:-build/asan/bin}
 pass=0
@@ -75,5 +77,49 @@ after=$(grep -c '"emission","value":1' "$dir/actuators.log")
 ctl laser stream "$dir/nope.gcode" >/dev/null 2>&1
 [ $? -eq 5 ] && ok "missing file: exit 5" || ko "missing file"
 ctl methods | grep -q "^estop.reset *technician" && ok "methods lists roles" || ko "methods"
+
+# --- jobs -------------------------------------------------------------------
+out=$(ctl job create --serial LV-1 --type bracelet --collection LOVE --metal yellow_gold \
+	--service bracelet_resizing:change_cm=1 --operator ana 2>&1)
+rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q 'LOVE bracelets are not re-sized. Rule: "Bracelets can be' &&
+	ok "LOVE bracelet refused with the rule, exit 3" || ko "LOVE bracelet refused" "$rc $out"
+out=$(ctl job create --serial X-1 --type ring --metal tin --service shining 2>&1)
+rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "unknown metal 'tin'" && ok "unknown metal: exit 2" ||
+	ko "unknown metal" "$rc $out"
+printf '{"piece": {"serial": "X-2",\n  "type": ring}}\n' >"$dir/bad.json"
+out=$(ctl job create --file "$dir/bad.json" 2>&1)
+rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "bad.json:2:" && ok "malformed request file: file:line:col" ||
+	ko "malformed request file" "$rc $out"
+out=$(ctl job create --serial SH-1 --type ring --metal yellow_gold --gem diamond:none:2 \
+	--service shining --operator ana)
+job=$(echo "$out" | sed -n 's/^job \([0-9]*\): planned$/\1/p')
+[ -n "$job" ] && ok "job created: $job" || ko "job create" "$out"
+ctl job start "$job" >/dev/null && ok "job start" || ko "job start"
+ctl step done "$job" 1 >/dev/null 2>&1
+[ $? -eq 2 ] && ok "step done without a note: exit 2" || ko "step done without a note"
+ctl step done "$job" 1 --note 'cleaned, "as new"' --operator ana >/dev/null && ok "step done with a note" ||
+	ko "step done"
+ctl job list | grep -q "^ *$job  running  *SH-1" && ok "job list" || ko "job list" "$(ctl job list)"
+ctl history --serial SH-1 | grep -q "job $job  running" && ok "history --serial" || ko "history"
+ctl history --serial NOPE-9 >/dev/null 2>&1
+[ $? -eq 5 ] && ok "history of an unknown serial: exit 5" || ko "history unknown"
+ctl export --serial SH-1 --output "$dir/journal.csv" && ok "export --output" || ko "export"
+/usr/bin/python3 - "$dir/journal.csv" <<'PY' && ok "CSV export reads back (RFC 4180)" || ko "CSV export"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert len(rows) == 5, rows
+assert rows[0]["note"] == 'cleaned, "as new"', rows[0]
+assert rows[0]["state"] == "done" and rows[1]["state"] == "running", rows
+PY
+ctl export --output /nonexistent/folder/journal.csv >/dev/null 2>&1
+[ $? -eq 5 ] && [ ! -e /nonexistent/folder/journal.csv ] && ok "export to an unwritable place: exit 5" ||
+	ko "export unwritable"
+ctl --json job show "$job" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["steps"][0]["note"]=="cleaned, \"as new\"" else 1)' &&
+	ok "job show --json" || ko "job show --json"
+ctl job abort "$job" --why "client collected it" | grep -q "^job $job: aborted" && ok "job abort" ||
+	ko "job abort"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

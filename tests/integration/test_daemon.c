@@ -406,12 +406,16 @@ t_journal_recovery_after_a_crash(void)
 	CHECK(st != NULL);
 	if (!st)
 		return;
-	static const char *const names[] = { "clean" };
-	static const char *const kinds[] = { "machine" };
-	int64_t piece = store_piece(st, "CRT-42", "ring", NULL, "platinum", 0, NULL, err, sizeof err);
-	int64_t job = store_job_create(st, piece, "shining", "marie", "{}", names, kinds, 1, err, sizeof err);
+	static const struct store_step steps[] = {
+		{ "clean", "Cleaning", "machine", "tank", NULL, NULL, NULL, NULL },
+	};
+	static const char *const services[] = { "shining" };
+	struct store_job j = { "CRT-42", "ring", NULL, "platinum", NULL, 0, services, 1, "marie", NULL,
+		"{}", "{}", steps, 1 };
+	int64_t job = store_job_create(st, &j, err, sizeof err);
 	int64_t step = store_step_id(st, job, 1);
-	CHECK_INT(store_step_transition(st, step, "pending", "running", "atelierd", NULL, err, sizeof err), 0);
+	CHECK_INT(store_step_transition(st, step, "pending", "running", "running", "atelierd", NULL,
+	    NULL, err, sizeof err), 0);
 	store_close(st);
 	pid_t pid = simproc_daemon_start(&sp, NULL);
 	CHECK(pid > 0);

@@ -5,10 +5,12 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
 #include "test.h"
+#include "util.h"
 
 static const char minimal[] =
     "laser: {port: laser}\n"
@@ -222,7 +224,51 @@ t_shipped_services(void)
 			CHECK_INT(s.services[i].pricing.rule, PRICE_CARE_BUNDLE);
 		}
 	CHECK_INT(care, 5);
+	/* The rhodium recipe and the pieces' surfaces (shared domain facts §4). */
+	CHECK(rh && rh->n_phases == 6 && !strcmp(rh->phases[0].name, "electroclean") &&
+	    rh->phases[0].volts == 4 && rh->phases[0].seconds == 120);
+	CHECK(rh && rh->phases[4].plate && !strcmp(rh->substitute, "rhodium_pen"));
+	const struct cfg_piece_type *ring = cfg_piece_type_find(&s, "ring");
+	CHECK(ring && ring->plate_volts == 2);
+	CHECK(cfg_piece_type_find(&s, "tiara") == NULL);
 	cfg_services_release(&s);
+}
+
+/* The checks across entries of a services file, each at its place. */
+static void
+t_services_checks(void)
+{
+	static const char bad[] =
+	    "metals: [platinum]\n"
+	    "pieces:\n"
+	    "  - {type: ring, area_dm2: 0.06, plate_volts: 2}\n"
+	    "  - {type: ring, area_dm2: 0.07, plate_volts: 2}\n"
+	    "steps:\n"
+	    "  - {id: plate, kind: machine, station: bath, title: P,\n"
+	    "     phases: [{name: p, title: T, plate: true, volts: 2}]}\n"
+	    "  - {id: wash, kind: machine, title: W}\n"
+	    "services:\n"
+	    "  - {id: s, title: S, steps: [plate, polish], pricing: {rule: complimentary}, rule: R}\n";
+	char path[] = "/tmp/atelier-services-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && write(fd, bad, sizeof bad - 1) == (ssize_t)(sizeof bad - 1));
+	close(fd);
+	struct cfg_services s;
+	struct cfg_errors e = { 0 };
+	CHECK_INT(cfg_services_load(path, &s, &e), -1);
+	const char *want[] = { "pieces[1]: type 'ring' is listed twice",
+		"phase 'p' takes its volts from the piece type", "machine step 'wash' needs a station",
+		"step 'polish' is not defined" };
+	for (size_t w = 0; w < ARRAY_LEN(want); w++) {
+		bool found = false;
+		for (size_t i = 0; i < e.n; i++)
+			found |= strstr(e.msgs[i], want[w]) != NULL && strstr(e.msgs[i], path) != NULL;
+		if (!found)
+			fprintf(stderr, "  missing error: %s\n", want[w]);
+		CHECK(found);
+	}
+	cfg_errors_free(&e);
+	unlink(path);
 }
 
 int
@@ -235,5 +281,6 @@ main(void)
 	RUN(t_shipped_profiles);
 	RUN(t_shipped_gems);
 	RUN(t_shipped_services);
+	RUN(t_services_checks);
 	return test_summary();
 }

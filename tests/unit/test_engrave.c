@@ -19,28 +19,11 @@
 #include "test.h"
 #include "util.h"
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b;
-	buf_init(&b);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	*len = b.len;
-	return b.data;
-}
-
 static int
 read_svg_file(const char *path, struct engrave_paths *p, char *err, size_t errlen)
 {
 	size_t len = 0;
-	char *d = slurp(path, &len);
+	char *d = file_read(path, 0, &len);
 	if (!d) {
 		snprintf(err, errlen, "cannot read %s", path);
 		return -2;

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "store.h"
 #include "test.h"
 
@@ -46,14 +48,24 @@ query_int(const char *sql)
 }
 
 static int64_t
+make_job_for(struct store *s, const char *serial, const char *service)
+{
+	static const struct store_step steps[] = {
+		{ "diagnosis", "Diagnosis", "manual", NULL, NULL, NULL, NULL, NULL },
+		{ "engrave", "Laser engraving", "machine", "laser", "{\"text\":\"A\"}", "G0X0\n", NULL, NULL },
+		{ "clean", "Cleaning", "machine", "tank", NULL, NULL, NULL, NULL },
+		{ "inspection", "Inspection", "manual", NULL, NULL, NULL, NULL, NULL },
+	};
+	const char *services[] = { service };
+	struct store_job j = { serial, "ring", NULL, "white_gold", "2026-10-01", 0, services, 1,
+		"marie", NULL, "{}", "{\"total\":0}", steps, 4 };
+	return store_job_create(s, &j, err, sizeof err);
+}
+
+static int64_t
 make_job(struct store *s)
 {
-	static const char *const names[] = { "diagnosis", "engrave", "clean", "inspection" };
-	static const char *const kinds[] = { "manual", "machine", "machine", "manual" };
-	int64_t piece = store_piece(s, "CRT-0001", "ring", NULL, "white_gold", 0, "2026-10-01",
-	    err, sizeof err);
-	CHECK(piece > 0);
-	return store_job_create(s, piece, "engraving", "marie", "{}", names, kinds, 4, err, sizeof err);
+	return make_job_for(s, "CRT-0001", "engraving");
 }
 
 static void
@@ -64,12 +76,12 @@ t_open_migrate_reopen(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 2);
+	CHECK_INT(store_version(s), 3);
 	store_close(s);
 	CHECK_INT(query_int("PRAGMA journal_mode = WAL") >= 0, 1);
 	s = store_open(path, err, sizeof err);   /* no migration runs twice */
 	CHECK(s != NULL);
-	CHECK_INT(store_version(s), 2);
+	CHECK_INT(store_version(s), 3);
 	store_close(s);
 }
 
@@ -83,22 +95,48 @@ t_job_steps_and_transitions(void)
 	CHECK_INT(query_int("SELECT count(*) FROM steps"), 4);
 	int64_t engrave = store_step_id(s, job, 2);
 	CHECK(engrave > 0);
-	CHECK_INT(store_step_transition(s, engrave, "pending", "running", "marie", "started at the bench",
-	    err, sizeof err), 0);
+	CHECK_INT(store_step_transition(s, engrave, "pending", "running", "running", "marie",
+	    "started at the bench", NULL, err, sizeof err), 0);
+	CHECK_INT(query_int("SELECT attempts FROM steps WHERE name = 'engrave'"), 1);
+	CHECK_INT(query_int("SELECT count(*) FROM jobs WHERE state = 'running'"), 1);
 	char st[32];
 	CHECK_INT(store_step_state(s, engrave, st, sizeof st), 0);
 	CHECK_STR(st, "running");
 	/* From the wrong state: refused, nothing written. */
 	long long events = query_int("SELECT count(*) FROM events");
-	CHECK_INT(store_step_transition(s, engrave, "pending", "done", "marie", NULL, err, sizeof err), -1);
+	CHECK_INT(store_step_transition(s, engrave, "pending", "done", NULL, "marie", NULL, NULL, err,
+	    sizeof err), -1);
 	CHECK_CONTAINS(err, "is running, not pending");
 	CHECK_INT(query_int("SELECT count(*) FROM events"), events);
-	CHECK_INT(store_step_transition(s, engrave, "running", "finished", "marie", NULL, err, sizeof err), -1);
+	CHECK_INT(store_step_transition(s, engrave, "running", "finished", NULL, "marie", NULL, NULL,
+	    err, sizeof err), -1);
 	CHECK_CONTAINS(err, "cannot record the transition");   /* CHECK constraint */
 	CHECK_INT(query_int("SELECT count(*) FROM events WHERE what LIKE '%pending -> running'"), 1);
 	/* The same serial with other data is refused. */
 	CHECK_INT(store_piece(s, "CRT-0001", "bracelet", NULL, "platinum", 0, NULL, err, sizeof err), -1);
-	CHECK_CONTAINS(err, "already recorded as another piece");
+	CHECK_CONTAINS(err, "already recorded as another piece: its type was ring");
+	CHECK_INT(store_piece_find(s, "CRT-0001", "ring", "LOVE", "white_gold", 0, "2026-10-01", err,
+	    sizeof err), -1);
+	CHECK_CONTAINS(err, "its collection was none");
+	CHECK_INT(store_piece_find(s, "CRT-0001", "ring", NULL, "white_gold", 0, "2026-10-02", err,
+	    sizeof err), -1);
+	CHECK_CONTAINS(err, "its purchase date was 2026-10-01");
+	CHECK_INT(store_piece_find(s, "CRT-0002", "ring", NULL, "white_gold", 0, NULL, err, sizeof err), 0);
+	/* A job whose piece conflicts leaves nothing behind. */
+	long long jobs = query_int("SELECT count(*) FROM jobs");
+	struct store_job j = { "CRT-0001", "necklace", NULL, "platinum", NULL, 0, NULL, 0, "marie", NULL,
+		"{}", "{}", NULL, 0 };
+	CHECK_INT(store_job_create(s, &j, err, sizeof err), -1);
+	CHECK_INT(query_int("SELECT count(*) FROM jobs"), jobs);
+	/* A note on a manual step, and its payload kept for the engraving. */
+	int64_t diag = store_step_id(s, job, 1);
+	CHECK_INT(store_step_transition(s, diag, "pending", "done", NULL, "marie", "confirmed",
+	    "band sound", err, sizeof err), 0);
+	CHECK_INT(query_int("SELECT count(*) FROM steps WHERE note = 'band sound'"), 1);
+	CHECK_INT(query_int("SELECT count(*) FROM events WHERE why = 'band sound'"), 1);
+	json_t *rows = store_query(s, "SELECT payload FROM steps WHERE id = ?", "i", engrave);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(rows, 0), "payload")), "G0X0\n");
+	json_decref(rows);
 	store_close(s);
 }
 
@@ -109,13 +147,19 @@ t_recover_after_crash(void)
 	struct store *s = store_open(path, err, sizeof err);
 	int64_t job = make_job(s);
 	int64_t clean = store_step_id(s, job, 3);
-	store_step_transition(s, clean, "pending", "running", "marie", NULL, err, sizeof err);
+	store_step_transition(s, clean, "pending", "running", "running", "marie", NULL, NULL, err,
+	    sizeof err);
+	/* A manual step at the bench is not the daemon's to interrupt. */
+	int64_t insp = store_step_id(s, job, 4);
+	CHECK_INT(store_step_transition(s, insp, "pending", "running", NULL, "marie", NULL, NULL, err,
+	    sizeof err), 0);
 	/* A crash: the process goes without closing anything. */
 	pid_t child = fork();
 	if (child == 0) {
 		struct store *c = store_open(path, err, sizeof err);
 		int64_t d = store_step_id(c, job, 1);
-		store_step_transition(c, d, "pending", "done", "marie", "checked", err, sizeof err);
+		store_step_transition(c, d, "pending", "done", NULL, "marie", "checked", NULL, err,
+		    sizeof err);
 		_exit(0);       /* no close: like SIGKILL after the commit */
 	}
 	int status;
@@ -128,6 +172,8 @@ t_recover_after_crash(void)
 	CHECK_STR(st, "interrupted");
 	store_step_state(s, store_step_id(s, job, 1), st, sizeof st);
 	CHECK_STR(st, "done");          /* what was committed is kept */
+	store_step_state(s, insp, st, sizeof st);
+	CHECK_STR(st, "running");
 	CHECK_INT(query_int("SELECT count(*) FROM jobs WHERE state = 'interrupted'"), 1);
 	CHECK_INT(query_int("SELECT count(*) FROM events WHERE why = 'found running at start-up'"), 1);
 	CHECK_INT(store_recover(s, err, sizeof err), 0);
@@ -167,10 +213,142 @@ t_bad_files(void)
 	store_close(s);
 }
 
+/* The piece's history sets the price: aborted jobs do not count. */
+static void
+t_times_served(void)
+{
+	fresh();
+	struct store *s = store_open(path, err, sizeof err);
+	CHECK_INT(store_times_served(s, "R-7", "ring_resizing"), 0);
+	int64_t a = make_job_for(s, "R-7", "ring_resizing");
+	CHECK(a > 0);
+	CHECK_INT(store_times_served(s, "R-7", "ring_resizing"), 1);
+	CHECK_INT(store_times_served(s, "R-7", "engraving"), 0);
+	CHECK_INT(store_times_served(s, "R-8", "ring_resizing"), 0);
+	CHECK_INT(store_job_transition(s, a, "aborted", "marie", "client changed her mind", err,
+	    sizeof err), 0);
+	CHECK_INT(store_times_served(s, "R-7", "ring_resizing"), 0);
+	CHECK(make_job_for(s, "R-7", "ring_resizing") > 0);
+	CHECK_INT(store_times_served(s, "R-7", "ring_resizing"), 1);
+	store_close(s);
+}
+
+/* A journal written by the first schema is upgraded with its rows. */
+static void
+t_upgrade_from_version_1(void)
+{
+	fresh();
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db,
+	    "CREATE TABLE pieces (id INTEGER PRIMARY KEY, serial TEXT NOT NULL UNIQUE, type TEXT NOT NULL,"
+	    " collection TEXT, metal TEXT NOT NULL, paved INTEGER NOT NULL DEFAULT 0, purchase_date TEXT,"
+	    " created TEXT NOT NULL DEFAULT 'x');"
+	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, piece_id INTEGER NOT NULL REFERENCES pieces(id),"
+	    " services TEXT NOT NULL, operator TEXT NOT NULL, state TEXT NOT NULL, plan TEXT NOT NULL,"
+	    " created TEXT NOT NULL DEFAULT 'x');"
+	    "CREATE TABLE steps (id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL REFERENCES jobs(id),"
+	    " seq INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,"
+	    " updated TEXT NOT NULL DEFAULT 'x', UNIQUE (job_id, seq));"
+	    "CREATE TABLE events (id INTEGER PRIMARY KEY, t TEXT NOT NULL DEFAULT 'x', who TEXT NOT NULL,"
+	    " what TEXT NOT NULL, why TEXT, job_id INTEGER REFERENCES jobs(id));"
+	    "INSERT INTO pieces (serial, type, metal) VALUES ('OLD-1', 'ring', 'platinum');"
+	    "INSERT INTO jobs (piece_id, services, operator, state, plan) VALUES (1, 'shining', 'ana', 'done', '{}');"
+	    "INSERT INTO steps (job_id, seq, name, kind, state) VALUES (1, 1, 'buffing', 'manual', 'done');"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	struct store *s = store_open(path, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_INT(store_version(s), 3);
+	CHECK_INT(query_int("SELECT count(*) FROM steps WHERE name = 'buffing' AND state = 'done' "
+	    "AND title = 'buffing'"), 1);
+	CHECK(make_job_for(s, "NEW-1", "engraving") > 0);
+	store_close(s);
+}
+
+/* A full disk: the job is refused whole, nothing half-written. */
+static void
+t_full_journal(void)
+{
+	fresh();
+	struct store *s = store_open(path, err, sizeof err);
+	CHECK(make_job(s) > 0);
+	long long jobs = query_int("SELECT count(*) FROM jobs");
+	long long steps = query_int("SELECT count(*) FROM steps");
+	/* SQLite's own page limit stands in for a full filesystem: the
+	 * same SQLITE_FULL on the same write path. */
+	long long pages = query_int("PRAGMA page_count");
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", pages);
+	json_decref(store_query(s, sql, ""));
+	int64_t job = 0;
+	for (int i = 0; i < 200 && job >= 0; i++) {
+		char serial[32];
+		snprintf(serial, sizeof serial, "FULL-%d", i);
+		job = make_job_for(s, serial, "engraving");
+	}
+	CHECK(job < 0);
+	CHECK_CONTAINS(err, "full");
+	store_close(s);
+	/* Every job recorded has all its steps; the refused one left none. */
+	CHECK_INT(query_int("SELECT count(*) FROM jobs j WHERE (SELECT count(*) FROM steps s "
+	    "WHERE s.job_id = j.id) <> 4"), 0);
+	CHECK(query_int("SELECT count(*) FROM jobs") >= jobs);
+	CHECK(query_int("SELECT count(*) FROM steps") >= steps);
+	CHECK_INT(query_int("SELECT count(*) FROM pieces p WHERE NOT EXISTS (SELECT 1 FROM jobs j "
+	    "WHERE j.piece_id = p.id)"), 0);
+}
+
+/* A read-only journal is refused at open with a sentence. Root writes
+ * through file modes, so the opening is done by a child that gave up root
+ * for an account the journal does not belong to. */
+static void
+t_read_only(void)
+{
+	fresh();
+	struct store *s = store_open(path, err, sizeof err);
+	store_close(s);
+	chmod(path, 0444);
+	chmod(dir, 0555);
+	int fds[2];
+	CHECK_INT(pipe(fds), 0);
+	pid_t child = fork();
+	if (child == 0) {
+		close(fds[0]);
+		if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(2);
+		struct store *c = store_open(path, err, sizeof err);
+		if (c) {
+			/* opened: a write must then fail with a sentence */
+			if (store_event(c, "marie", "note", NULL, 0, err, sizeof err) == 0)
+				_exit(3);
+		}
+		ssize_t n = write(fds[1], err, strlen(err));
+		(void)n;
+		_exit(c ? 1 : 0);
+	}
+	close(fds[1]);
+	char msg[300] = "";
+	ssize_t n = read(fds[0], msg, sizeof msg - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	int status;
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1));
+	CHECK_CONTAINS(msg, "the journal");
+	chmod(dir, 0755);
+}
+
 int
 main(void)
 {
 	RUN(t_open_migrate_reopen);
+	RUN(t_times_served);
+	RUN(t_upgrade_from_version_1);
+	RUN(t_full_journal);
+	RUN(t_read_only);
 	RUN(t_job_steps_and_transitions);
 	RUN(t_recover_after_crash);
 	RUN(t_bad_files);

@@ -1,0 +1,235 @@
+/*
+ * The job methods of the daemon's API (documented in docs/api.md): plan,
+ * create, start, show, list and abort jobs, confirm, retry and abort
+ * steps, run a station's queue, a piece's history and the export. The
+ * parameters are checked here; the engine (jobs.c) does the rest. Who
+ * acts is the "operator" given, or the caller's user name.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "jobs.h"
+
+static struct daemon *
+D(struct api_call *c)
+{
+	return api_data(c->api);
+}
+
+/* Who acts, for the audit trail: the operator the request names, with
+ * the account the socket's credentials prove ("Marie (marie)"), or the
+ * account alone. */
+static const char *
+who(struct api_call *c)
+{
+	static char name[160];
+	char account[64];
+	struct passwd *pw = getpwuid(c->uid);
+	if (pw)
+		snprintf(account, sizeof account, "%s", pw->pw_name);
+	else
+		snprintf(account, sizeof account, "uid %u", (unsigned)c->uid);
+	const char *op = json_string_value(c->params ? json_object_get(c->params, "operator") : NULL);
+	if (op && *op && strlen(op) <= 64 && strcmp(op, account) != 0)
+		snprintf(name, sizeof name, "%s (%s)", op, account);
+	else
+		snprintf(name, sizeof name, "%s", account);
+	return name;
+}
+
+static bool
+job_id(struct api_call *c, int64_t *out)
+{
+	json_t *v = c->params ? json_object_get(c->params, "job") : NULL;
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		api_fail(c, API_ERR_INVALID_PARAMS, "'job' (the job number) is required");
+		return false;
+	}
+	*out = (int64_t)json_integer_value(v);
+	return true;
+}
+
+static bool
+step_seq(struct api_call *c, int *out)
+{
+	json_t *v = c->params ? json_object_get(c->params, "step") : NULL;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000) {
+		api_fail(c, API_ERR_INVALID_PARAMS, "'step' (the step number in the job, from 1) is "
+		    "required");
+		return false;
+	}
+	*out = (int)json_integer_value(v);
+	return true;
+}
+
+static const char *
+opt_str(struct api_call *c, const char *key)
+{
+	return json_string_value(c->params ? json_object_get(c->params, key) : NULL);
+}
+
+/* What the engine says when it refuses. */
+struct engine_error {
+	int code;
+	char msg[800];
+};
+
+/* The engine's answer, or its error as the call's. */
+static json_t *
+answer(struct api_call *c, json_t *r, const struct engine_error *e)
+{
+	return r ? r : api_fail(c, e->code, "%s", e->msg);
+}
+
+static json_t *
+m_job_plan(struct api_call *c, void *arg)
+{
+	(void)arg;
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_create(D(c), c->params, true, who(c), &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_job_create(struct api_call *c, void *arg)
+{
+	(void)arg;
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_create(D(c), c->params, false, who(c), &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_job_start(struct api_call *c, void *arg)
+{
+	int64_t job;
+	(void)arg;
+	if (!job_id(c, &job))
+		return NULL;
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_start(D(c), job, who(c), &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_job_show(struct api_call *c, void *arg)
+{
+	int64_t job;
+	(void)arg;
+	if (!job_id(c, &job))
+		return NULL;
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_show(D(c), job, &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_job_list(struct api_call *c, void *arg)
+{
+	(void)arg;
+	json_t *lim = c->params ? json_object_get(c->params, "limit") : NULL;
+	if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+	    json_integer_value(lim) > 100000))
+		return api_fail(c, API_ERR_INVALID_PARAMS, "'limit' must be 1 to 100000");
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_list(D(c), opt_str(c, "state"), opt_str(c, "serial"),
+	    lim ? (int)json_integer_value(lim) : 50, &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_job_abort(struct api_call *c, void *arg)
+{
+	int64_t job;
+	(void)arg;
+	if (!job_id(c, &job))
+		return NULL;
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_abort(D(c), job, who(c), opt_str(c, "why"), &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_step_done(struct api_call *c, void *arg)
+{
+	int64_t job;
+	int seq;
+	(void)arg;
+	if (!job_id(c, &job) || !step_seq(c, &seq))
+		return NULL;
+	const char *note = opt_str(c, "note");
+	if (note && strlen(note) > 2000)
+		return api_fail(c, API_ERR_INVALID_PARAMS, "'note' is at most 2000 characters");
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_step_done(D(c), job, seq, who(c), note, &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_step_retry(struct api_call *c, void *arg)
+{
+	int64_t job;
+	int seq;
+	(void)arg;
+	if (!job_id(c, &job) || !step_seq(c, &seq))
+		return NULL;
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_step_retry(D(c), job, seq, who(c), &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_step_abort(struct api_call *c, void *arg)
+{
+	int64_t job;
+	int seq;
+	(void)arg;
+	if (!job_id(c, &job) || !step_seq(c, &seq))
+		return NULL;
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_step_abort(D(c), job, seq, who(c), opt_str(c, "why"), &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_station_run(struct api_call *c, void *arg)
+{
+	(void)arg;
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_station_run(D(c), opt_str(c, "station"), who(c), &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_history(struct api_call *c, void *arg)
+{
+	(void)arg;
+	const char *serial = opt_str(c, "serial");
+	if (!serial || !*serial)
+		return api_fail(c, API_ERR_INVALID_PARAMS, "'serial' (the piece's serial number) is "
+		    "required");
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_history(D(c), serial, &e.code, e.msg, sizeof e.msg), &e);
+}
+
+static json_t *
+m_export(struct api_call *c, void *arg)
+{
+	(void)arg;
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_export(D(c), opt_str(c, "serial"), &e.code, e.msg, sizeof e.msg), &e);
+}
+
+const struct api_method jobs_methods[] = {
+	{ "job.plan", API_ROLE_JEWELLER, m_job_plan, NULL,
+	    "plan a job without recording it: steps, substitutions, quote" },
+	{ "job.create", API_ROLE_JEWELLER, m_job_create, NULL,
+	    "plan and record a job for a piece (refused with the catalogue's rule)" },
+	{ "job.start", API_ROLE_JEWELLER, m_job_start, NULL, "start a planned job" },
+	{ "job.show", API_ROLE_JEWELLER, m_job_show, NULL, "a job with its steps and audit trail" },
+	{ "job.list", API_ROLE_JEWELLER, m_job_list, NULL, "jobs, newest first (state, serial)" },
+	{ "job.abort", API_ROLE_JEWELLER, m_job_abort, NULL,
+	    "abort a job: its station stopped, its steps aborted" },
+	{ "step.done", API_ROLE_JEWELLER, m_step_done, NULL,
+	    "confirm a manual step at the bench, with a note" },
+	{ "step.retry", API_ROLE_JEWELLER, m_step_retry, NULL,
+	    "retry a failed, interrupted or aborted step" },
+	{ "step.abort", API_ROLE_JEWELLER, m_step_abort, NULL, "abort a running or queued step" },
+	{ "station.run", API_ROLE_JEWELLER, m_station_run, NULL,
+	    "run the load waiting at a station (laser, tank, bath)" },
+	{ "history", API_ROLE_JEWELLER, m_history, NULL, "a piece's jobs and events by serial" },
+	{ "export", API_ROLE_JEWELLER, m_export, NULL, "every step of every job, one row each" },
+};
+const size_t jobs_n_methods = sizeof jobs_methods / sizeof jobs_methods[0];

@@ -1,0 +1,939 @@
+/*
+ * The job engine (see jobs.h). The journal is the truth: every operation
+ * reads the job's steps from it, commits its transition, and only then
+ * acts on a station. After a transition the job is advanced: the first
+ * step not yet finished starts at the bench (manual) or joins its
+ * station's queue (machine); when none is left the job is done.
+ */
+#include "jobs.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "engrave/engrave.h"
+#include "jobs_plan.h"
+#include "log.h"
+#include "util.h"
+
+#define WHO_DAEMON "atelierd"
+
+static const char *const station_names[] = { "laser", "tank", "bath" };
+
+const char *
+jobs_station_name(enum job_station st)
+{
+	return st < JS_COUNT ? station_names[st] : "?";
+}
+
+static int
+station_lookup(const char *name)
+{
+	for (int i = 0; i < JS_COUNT; i++)
+		if (name && strcmp(name, station_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static json_t *
+failed(int *code, char *msg, size_t len, int c, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static json_t *
+failed(int *code, char *msg, size_t len, int c, const char *fmt, ...)
+{
+	va_list ap;
+	*code = c;
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+static json_t *
+no_store(struct daemon *d, int *code, char *msg, size_t len)
+{
+	return failed(code, msg, len, API_ERR_STORE, "the job journal cannot be read: %s",
+	    d->store ? store_errmsg(d->store) : "it is not open");
+}
+
+static void
+notify_step(struct daemon *d, int64_t job, int seq, const char *name, const char *state,
+    const char *why)
+{
+	json_t *p = json_pack("{s:I, s:i, s:s, s:s}", "job", (json_int_t)job, "seq", seq, "step",
+	    name, "state", state);
+	if (why)
+		json_object_set_new(p, "why", json_string(why));
+	daemon_notify(d, "job", p);
+}
+
+/* --- planning ---------------------------------------------------------- */
+
+struct plan_env {
+	struct daemon *d;
+	char *gcode;            /* the engraving's G-code, for the step's payload */
+};
+
+static int
+times_served(void *arg, const char *serial, const char *service)
+{
+	struct plan_env *env = arg;
+	return store_times_served(env->d->store, serial, service);
+}
+
+static json_t *
+engrave_layout(void *arg, json_t *spec, char *err, size_t errlen, bool *refused)
+{
+	struct plan_env *env = arg;
+	struct engrave_settings set;
+	struct engrave_request req;
+	struct engrave_result res;
+	if (engrave_request_from_json(spec, &req, err, errlen) < 0)
+		return NULL;
+	engrave_settings_default(&set, &env->d->cfg->laser);
+	if (engrave_run(&set, &req, &res) != ENGRAVE_OK) {
+		*refused = res.status == ENGRAVE_ERR_FIT;
+		snprintf(err, errlen, "%s", res.error ? res.error : "the engraving cannot be laid out");
+		engrave_result_free(&res);
+		return NULL;
+	}
+	json_t *summary = engrave_result_json(&res, false, false);
+	json_object_set(summary, "spec", spec);
+	json_object_set_new(summary, "gcode_bytes", json_integer((json_int_t)strlen(res.gcode)));
+	free(env->gcode);
+	env->gcode = xstrdup(res.gcode);
+	engrave_result_free(&res);
+	return summary;
+}
+
+static long
+today_days(void)
+{
+	return (long)(time(NULL) / 86400);
+}
+
+json_t *
+jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int *code,
+    char *msg, size_t len)
+{
+	struct job_request r;
+	char err[600];
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	if (job_request_from_json(params, &r, err, sizeof err) < 0)
+		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "%s", err);
+	/* A serial recorded with other data is a mistake at the bench or
+	 * another piece: either way the jeweller must look. */
+	if (store_piece_find(d->store, r.serial, r.type, r.collection, r.metal, r.paved,
+	    r.purchase_date, err, sizeof err) < 0)
+		return failed(code, msg, len, API_ERR_INVALID, "%s", err);
+	struct plan_env env = { d, NULL };
+	struct job_plan_ctx ctx = {
+		.services = &d->catalog->services,
+		.gems = &d->catalog->gems,
+		.tank = &d->cfg->tank,
+		.bath = &d->cfg->bath,
+		.today = today_days(),
+		.times_served = times_served,
+		.engrave_layout = engrave_layout,
+		.arg = &env,
+	};
+	enum job_plan_status st;
+	json_t *plan = job_plan(&ctx, &r, &st, err, sizeof err);
+	if (!plan) {
+		free(env.gcode);
+		return failed(code, msg, len, st == PLAN_REFUSED ? API_ERR_REFUSED :
+		    API_ERR_INVALID_PARAMS, "%s", err);
+	}
+	if (dry_run) {
+		free(env.gcode);
+		return plan;
+	}
+	json_t *steps = json_object_get(plan, "steps");
+	size_t n = json_array_size(steps);
+	struct store_step *rows = xcalloc(n ? n : 1, sizeof *rows);
+	char **texts = xcalloc(n ? n : 1, sizeof *texts);
+	const char *services[JOB_MAX_SERVICES];
+	for (size_t i = 0; i < r.n_services; i++)
+		services[i] = r.services[i].id;
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(steps, i);
+		texts[i] = json_dumps(json_object_get(s, "params"), JSON_COMPACT | JSON_SORT_KEYS);
+		rows[i] = (struct store_step){
+			json_string_value(json_object_get(s, "id")),
+			json_string_value(json_object_get(s, "title")),
+			json_string_value(json_object_get(s, "kind")),
+			json_string_value(json_object_get(s, "station")),
+			texts[i],
+			strcmp(json_string_value(json_object_get(s, "id")), "engrave") == 0 ? env.gcode : NULL,
+			json_string_value(json_object_get(s, "state")),
+			json_string_value(json_object_get(s, "reason")),
+		};
+	}
+	char *plan_text = json_dumps(plan, JSON_COMPACT);
+	char *quote_text = json_dumps(json_object_get(plan, "quote"), JSON_COMPACT);
+	struct store_job j = {
+		r.serial, r.type, r.collection, r.metal, r.purchase_date, r.paved,
+		services, r.n_services, r.operator_, who, plan_text, quote_text, rows, n,
+	};
+	int64_t id = store_job_create(d->store, &j, err, sizeof err);
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	free(rows);
+	free(plan_text);
+	free(quote_text);
+	free(env.gcode);
+	if (id < 0) {
+		json_decref(plan);
+		return failed(code, msg, len, API_ERR_STORE, "the job was not recorded: %s", err);
+	}
+	json_object_set_new(plan, "job", json_integer(id));
+	json_object_set_new(plan, "state", json_string("planned"));
+	log_info("job %lld planned for %s (%s)", (long long)id, r.serial, r.operator_);
+	daemon_notify(d, "job", json_pack("{s:I, s:s}", "job", (json_int_t)id, "state", "planned"));
+	return plan;
+}
+
+/* --- reading the journal ------------------------------------------------ */
+
+static json_t *
+job_row(struct daemon *d, int64_t job)
+{
+	json_t *rows = store_query(d->store, "SELECT j.id, j.state, j.operator, j.services, j.plan, "
+	    "j.created, j.updated, p.serial FROM jobs j JOIN pieces p ON p.id = j.piece_id "
+	    "WHERE j.id = ?", "i", job);
+	json_t *row = rows && json_array_size(rows) ? json_incref(json_array_get(rows, 0)) : NULL;
+	json_decref(rows);
+	return row;
+}
+
+static json_t *
+job_steps(struct daemon *d, int64_t job)
+{
+	return store_query(d->store, "SELECT id, seq, name, title, kind, station, params, state, "
+	    "reason, note, attempts, updated FROM steps WHERE job_id = ? ORDER BY seq", "i", job);
+}
+
+static int64_t
+jint(json_t *o, const char *k)
+{
+	return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static bool
+is_finished(const char *state)
+{
+	return strcmp(state, "done") == 0 || strcmp(state, "substituted") == 0 ||
+	    strcmp(state, "skipped") == 0;
+}
+
+/* The piece of a job, as policy sees it, from its plan. */
+struct job_piece {
+	struct policy_piece p;
+	struct policy_gem g[JOB_MAX_GEMS];
+	json_t *plan;           /* keeps the strings alive */
+	char serial[80];
+};
+
+static bool
+load_piece(struct daemon *d, int64_t job, struct job_piece *out)
+{
+	json_t *row = job_row(d, job);
+	memset(out, 0, sizeof *out);
+	if (!row)
+		return false;
+	out->plan = json_loads(jstr(row, "plan") ? jstr(row, "plan") : "", 0, NULL);
+	snprintf(out->serial, sizeof out->serial, "%s", jstr(row, "serial") ? jstr(row, "serial") : "?");
+	json_decref(row);
+	json_t *piece = json_object_get(out->plan, "piece");
+	if (!piece)
+		return false;
+	out->p.metal = jstr(piece, "metal");
+	out->p.gems = out->g;
+	size_t i;
+	json_t *g;
+	json_array_foreach(json_object_get(piece, "gems"), i, g) {
+		if (i >= JOB_MAX_GEMS)
+			break;
+		out->g[i] = (struct policy_gem){ jstr(g, "species"), jstr(g, "treatment"),
+			(int)jint(g, "count") };
+		out->p.n_gems = i + 1;
+	}
+	return true;
+}
+
+static void
+free_piece(struct job_piece *p)
+{
+	json_decref(p->plan);
+}
+
+/* --- advancing ------------------------------------------------------------- */
+
+/* Starts the job's next step: at the bench, or in its station's queue.
+ * Marks the job done when nothing is left. */
+static void
+advance(struct daemon *d, int64_t job)
+{
+	char err[300];
+	json_t *steps = job_steps(d, job);
+	size_t i;
+	json_t *s;
+	bool all = true;
+	json_array_foreach(steps, i, s) {
+		const char *state = jstr(s, "state");
+		if (is_finished(state))
+			continue;
+		all = false;
+		if (strcmp(state, "pending") != 0)
+			break;
+		bool manual = strcmp(jstr(s, "kind"), "manual") == 0;
+		const char *to = manual ? "running" : "queued";
+		char why[160];
+		if (manual)
+			snprintf(why, sizeof why, "at the bench: confirm with a note when done");
+		else
+			snprintf(why, sizeof why, "waiting at the %s: load the piece and run the station",
+			    jstr(s, "station"));
+		if (store_step_transition(d->store, jint(s, "id"), "pending", to, NULL, WHO_DAEMON, why,
+		    NULL, err, sizeof err) < 0)
+			log_err("job %lld: %s", (long long)job, err);
+		else
+			notify_step(d, job, (int)jint(s, "seq"), jstr(s, "name"), to, why);
+		break;
+	}
+	if (all && steps) {
+		json_t *row = job_row(d, job);
+		if (row && strcmp(jstr(row, "state"), "done") != 0) {
+			if (store_job_transition(d->store, job, "done", WHO_DAEMON, "every step is done",
+			    err, sizeof err) < 0)
+				log_err("job %lld: %s", (long long)job, err);
+			else
+				daemon_notify(d, "job", json_pack("{s:I, s:s}", "job", (json_int_t)job,
+				    "state", "done"));
+		}
+		json_decref(row);
+	}
+	json_decref(steps);
+}
+
+static json_t *
+step_of(struct daemon *d, int64_t job, int seq)
+{
+	json_t *steps = job_steps(d, job);
+	json_t *s = NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(steps, i, v)
+		if (jint(v, "seq") == seq)
+			s = json_incref(v);
+	json_decref(steps);
+	return s;
+}
+
+/* The step seq of a job from the journal (new reference), or NULL with
+ * the error set. */
+static json_t *
+find_step(struct daemon *d, int64_t job, int seq, int *code, char *msg, size_t len)
+{
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	json_t *s = step_of(d, job, seq);
+	if (!s)
+		return failed(code, msg, len, API_ERR_NOT_FOUND, "job %lld has no step %d",
+		    (long long)job, seq);
+	return s;
+}
+
+static json_t *
+show_or_fail(struct daemon *d, int64_t job, int *code, char *msg, size_t len)
+{
+	return jobs_show(d, job, code, msg, len);
+}
+
+json_t *
+jobs_start(struct daemon *d, int64_t job, const char *who, int *code, char *msg, size_t len)
+{
+	char err[300];
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	json_t *row = job_row(d, job);
+	if (!row)
+		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
+	const char *state = jstr(row, "state");
+	if (strcmp(state, "planned") != 0) {
+		json_t *r = failed(code, msg, len, API_ERR_INVALID, "job %lld is %s, not planned",
+		    (long long)job, state);
+		json_decref(row);
+		return r;
+	}
+	json_decref(row);
+	if (store_job_transition(d->store, job, "running", who, "started", err, sizeof err) < 0)
+		return failed(code, msg, len, API_ERR_STORE, "%s", err);
+	daemon_notify(d, "job", json_pack("{s:I, s:s}", "job", (json_int_t)job, "state", "running"));
+	advance(d, job);
+	return show_or_fail(d, job, code, msg, len);
+}
+
+json_t *
+jobs_step_done(struct daemon *d, int64_t job, int seq, const char *who, const char *note,
+    int *code, char *msg, size_t len)
+{
+	char err[300];
+	if (!note || !*note)
+		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "a manual step is confirmed "
+		    "with a note: what was done or seen");
+	json_t *s = find_step(d, job, seq, code, msg, len);
+	if (!s)
+		return NULL;
+	json_t *r = NULL;
+	if (strcmp(jstr(s, "kind"), "manual") != 0)
+		r = failed(code, msg, len, API_ERR_INVALID, "step %d (%s) is a machine step: its "
+		    "station ends it", seq, jstr(s, "name"));
+	else if (strcmp(jstr(s, "state"), "running") != 0)
+		r = failed(code, msg, len, API_ERR_INVALID, "step %d (%s) is %s, not at the bench",
+		    seq, jstr(s, "name"), jstr(s, "state"));
+	else if (store_step_transition(d->store, jint(s, "id"), "running", "done", NULL, who,
+	    "confirmed at the bench", note, err, sizeof err) < 0)
+		r = failed(code, msg, len, API_ERR_STORE, "%s", err);
+	else {
+		notify_step(d, job, seq, jstr(s, "name"), "done", NULL);
+		advance(d, job);
+		r = show_or_fail(d, job, code, msg, len);
+	}
+	json_decref(s);
+	return r;
+}
+
+json_t *
+jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, int *code, char *msg,
+    size_t len)
+{
+	char err[300];
+	json_t *s = find_step(d, job, seq, code, msg, len);
+	if (!s)
+		return NULL;
+	const char *state = jstr(s, "state");
+	json_t *row = job_row(d, job);
+	json_t *r = NULL;
+	if (row && strcmp(jstr(row, "state"), "aborted") == 0)
+		r = failed(code, msg, len, API_ERR_INVALID, "job %lld was aborted", (long long)job);
+	else if (strcmp(state, "failed") != 0 && strcmp(state, "interrupted") != 0 &&
+	    strcmp(state, "aborted") != 0)
+		r = failed(code, msg, len, API_ERR_INVALID, "step %d (%s) is %s: only a failed, "
+		    "interrupted or aborted step is retried", seq, jstr(s, "name"), state);
+	else if (store_step_transition(d->store, jint(s, "id"), state, "pending", "running", who,
+	    "retried", NULL, err, sizeof err) < 0)
+		r = failed(code, msg, len, API_ERR_STORE, "%s", err);
+	else {
+		notify_step(d, job, seq, jstr(s, "name"), "pending", "retried");
+		advance(d, job);
+		r = show_or_fail(d, job, code, msg, len);
+	}
+	json_decref(row);
+	json_decref(s);
+	return r;
+}
+
+/* Takes a step off its station's active list; true when it was there. */
+static bool
+deactivate(struct daemon *d, int64_t step, enum job_station *where)
+{
+	for (int st = 0; st < JS_COUNT; st++)
+		for (size_t i = 0; i < d->jobs.n_active[st]; i++)
+			if (d->jobs.active[st][i] == step) {
+				d->jobs.active[st][i] = d->jobs.active[st][--d->jobs.n_active[st]];
+				*where = (enum job_station)st;
+				return true;
+			}
+	return false;
+}
+
+static void
+stop_station(struct daemon *d, enum job_station st, const char *why)
+{
+	if (st == JS_LASER)
+		station_laser_stop(d, why);
+	else if (st == JS_TANK)
+		station_tank_stop(d, why);
+	else
+		station_bath_stop(d, why);
+}
+
+/* A step stopped by the operator: committed aborted first, then its
+ * station stopped when the step was the only one it was running. */
+static int
+abort_step(struct daemon *d, json_t *s, const char *who, const char *why, char *err,
+    size_t errlen)
+{
+	const char *state = jstr(s, "state");
+	if (store_step_transition(d->store, jint(s, "id"), state, "aborted", NULL, who, why, NULL,
+	    err, errlen) < 0)
+		return -1;
+	enum job_station st;
+	if (deactivate(d, jint(s, "id"), &st) && d->jobs.n_active[st] == 0)
+		stop_station(d, st, why);
+	return 0;
+}
+
+json_t *
+jobs_step_abort(struct daemon *d, int64_t job, int seq, const char *who, const char *why,
+    int *code, char *msg, size_t len)
+{
+	char err[300];
+	json_t *s = find_step(d, job, seq, code, msg, len);
+	if (!s)
+		return NULL;
+	const char *state = jstr(s, "state");
+	json_t *r = NULL;
+	if (strcmp(state, "running") != 0 && strcmp(state, "queued") != 0)
+		r = failed(code, msg, len, API_ERR_INVALID, "step %d (%s) is %s: only a running or "
+		    "queued step is aborted", seq, jstr(s, "name"), state);
+	else if (abort_step(d, s, who, why ? why : "aborted by the operator", err, sizeof err) < 0)
+		r = failed(code, msg, len, API_ERR_STORE, "%s", err);
+	else {
+		notify_step(d, job, seq, jstr(s, "name"), "aborted", why);
+		r = show_or_fail(d, job, code, msg, len);
+	}
+	json_decref(s);
+	return r;
+}
+
+json_t *
+jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int *code,
+    char *msg, size_t len)
+{
+	char err[300];
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	json_t *row = job_row(d, job);
+	if (!row)
+		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
+	const char *state = jstr(row, "state");
+	if (strcmp(state, "done") == 0 || strcmp(state, "aborted") == 0) {
+		json_t *r = failed(code, msg, len, API_ERR_INVALID, "job %lld is already %s",
+		    (long long)job, state);
+		json_decref(row);
+		return r;
+	}
+	json_decref(row);
+	if (!why)
+		why = "aborted by the operator";
+	/* Steps on a station first, so that it is stopped at once. */
+	json_t *steps = job_steps(d, job);
+	size_t i;
+	json_t *s;
+	int rc = 0;
+	json_array_foreach(steps, i, s)
+		if (strcmp(jstr(s, "state"), "running") == 0)
+			rc |= abort_step(d, s, who, why, err, sizeof err);
+	if (rc == 0 && store_begin(d->store, err, sizeof err) == 0) {
+		json_array_foreach(steps, i, s) {
+			const char *st = jstr(s, "state");
+			if (strcmp(st, "pending") == 0 || strcmp(st, "queued") == 0 ||
+			    strcmp(st, "failed") == 0 || strcmp(st, "interrupted") == 0)
+				rc |= store_step_transition(d->store, jint(s, "id"), st, "aborted", NULL,
+				    who, why, NULL, err, sizeof err);
+		}
+		rc |= store_job_transition(d->store, job, "aborted", who, why, err, sizeof err);
+		if (rc == 0)
+			rc = store_commit(d->store, err, sizeof err);
+		else
+			store_rollback(d->store);
+	} else {
+		rc = -1;
+	}
+	json_decref(steps);
+	if (rc < 0)
+		return failed(code, msg, len, API_ERR_STORE, "%s", err);
+	daemon_notify(d, "job", json_pack("{s:I, s:s}", "job", (json_int_t)job, "state", "aborted"));
+	return show_or_fail(d, job, code, msg, len);
+}
+
+/* --- stations ------------------------------------------------------------- */
+
+static json_t *
+queued_at(struct daemon *d, enum job_station st)
+{
+	return store_query(d->store, "SELECT s.id, s.job_id, s.seq, s.name, s.title, s.params, "
+	    "p.serial FROM steps s JOIN jobs j ON j.id = s.job_id JOIN pieces p ON p.id = j.piece_id "
+	    "WHERE s.state = 'queued' AND s.station = ? ORDER BY s.updated, s.id", "t",
+	    station_names[st]);
+}
+
+static double
+param(json_t *params, const char *k, double def)
+{
+	json_t *v = json_object_get(params, k);
+	return json_is_number(v) ? json_number_value(v) : def;
+}
+
+/* Moves every step of the load from queued to running in one
+ * transaction, so that a load starts whole or not at all. */
+static int
+commit_load(struct daemon *d, json_t *load, size_t n, const char *who, char *err, size_t errlen)
+{
+	if (store_begin(d->store, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(load, i);
+		if (store_step_transition(d->store, jint(s, "id"), "queued", "running", NULL, who,
+		    "started on its station", NULL, err, errlen) < 0) {
+			store_rollback(d->store);
+			return -1;
+		}
+	}
+	return store_commit(d->store, err, errlen);
+}
+
+/* A load that did not start: its steps fail with the station's reason. */
+static void
+fail_load(struct daemon *d, json_t *load, size_t n, const char *why)
+{
+	char err[300];
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(load, i);
+		if (store_step_transition(d->store, jint(s, "id"), "running", "failed", NULL, WHO_DAEMON,
+		    why, NULL, err, sizeof err) < 0)
+			log_err("%s", err);
+		else
+			notify_step(d, jint(s, "job_id"), (int)jint(s, "seq"), jstr(s, "name"), "failed",
+			    why);
+	}
+}
+
+/* Whether the station could start now: its device linked and the
+ * interlock permitting; why not in msg. */
+static bool
+station_ready(struct daemon *d, enum job_station st, char *msg, size_t len)
+{
+	const char *why = NULL;
+	if (st == JS_LASER) {
+		if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
+			why = "the laser is not connected";
+		else if (strcmp(grbl_last_status(d->laser)->state, "Alarm") == 0)
+			/* After a reset in motion (an e-stop, a crash) the head's
+			 * position is lost: a technician checks and unlocks it. */
+			why = "the laser is in alarm and has lost its position: a technician must "
+			    "check the piece and unlock it ($X) first";
+		else if ((why = interlock_reason(&d->il, IL_LASER)) != NULL)
+			return snprintf(msg, len, "the laser cannot start: %s", why), false;
+	} else if (st == JS_TANK) {
+		if (!d->tank_bus || !mb_bus_device_up(d->tank_bus, d->tank_dev))
+			why = "the cleaning tank is not connected";
+		else if ((why = interlock_reason(&d->il, IL_ULTRASOUND)) != NULL ||
+		    (why = interlock_reason(&d->il, IL_TANK_HEATER)) != NULL)
+			return snprintf(msg, len, "the tank cannot start: %s", why), false;
+	} else {
+		if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_device_up(d->bath_bus, d->rect_dev))
+			why = "the plating rectifier is not connected";
+		else if ((why = interlock_reason(&d->il, IL_RECTIFIER)) != NULL)
+			return snprintf(msg, len, "the bath cannot start: %s", why), false;
+	}
+	if (why)
+		snprintf(msg, len, "%s", why);
+	return why == NULL;
+}
+
+static json_t *
+payload_of(struct daemon *d, int64_t step)
+{
+	return store_query(d->store, "SELECT payload FROM steps WHERE id = ?", "i", step);
+}
+
+json_t *
+jobs_station_run(struct daemon *d, const char *name, const char *who, int *code, char *msg,
+    size_t len)
+{
+	char err[400], why[400];
+	int st = station_lookup(name);
+	if (st < 0)
+		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "'station' must be laser, tank "
+		    "or bath");
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	if (d->jobs.n_active[st] > 0)
+		return failed(code, msg, len, API_ERR_BUSY, "the %s is already running a load",
+		    station_names[st]);
+	json_t *q = queued_at(d, (enum job_station)st);
+	if (!q)
+		return no_store(d, code, msg, len);
+	size_t n = json_array_size(q);
+	if (n == 0) {
+		json_decref(q);
+		return failed(code, msg, len, API_ERR_INVALID, "nothing is waiting at the %s",
+		    station_names[st]);
+	}
+	/* The laser and the bath take one piece at a time; the tank a load. */
+	if (st != JS_TANK)
+		n = 1;
+	else if (n > ARRAY_LEN(d->jobs.active[0]))
+		n = ARRAY_LEN(d->jobs.active[0]);
+	static struct job_piece pieces[32];
+	struct policy_piece pp[32];
+	const struct cfg_gems *gems = &d->catalog->gems;
+	json_t *out = NULL;
+	size_t loaded = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(q, i);
+		if (!load_piece(d, jint(s, "job_id"), &pieces[i])) {
+			out = failed(code, msg, len, API_ERR_STORE, "job %lld has no readable piece",
+			    (long long)jint(s, "job_id"));
+			goto done;
+		}
+		loaded = i + 1;
+		pp[i] = pieces[i].p;
+		/* The engine's own check, before the station's: a gem table
+		 * reloaded since planning may have changed a verdict. */
+		enum policy_process proc = st == JS_TANK ? PROC_ULTRASONIC : st == JS_BATH ?
+		    PROC_ACID_BATH : PROC_ENGRAVING;
+		struct policy_verdict v;
+		policy_judge(gems, &pp[i], proc, &v);
+		if (!v.permitted) {
+			out = failed(code, msg, len, API_ERR_REFUSED, "the load is refused: %s (piece %s, "
+			    "job %lld)", v.reason, pieces[i].serial, (long long)jint(s, "job_id"));
+			goto done;
+		}
+	}
+	/* The station judges again, but a load that cannot start now (lid
+	 * open, device away) is refused before anything is committed: the
+	 * jeweller closes the lid and runs the station again. */
+	if (!station_ready(d, (enum job_station)st, why, sizeof why)) {
+		out = failed(code, msg, len, st == JS_LASER && !d->laser ? API_ERR_UNAVAILABLE :
+		    API_ERR_INTERLOCK, "%s", why);
+		goto done;
+	}
+	if (commit_load(d, q, n, who, err, sizeof err) < 0) {
+		out = failed(code, msg, len, API_ERR_STORE, "the load was not recorded: %s", err);
+		goto done;
+	}
+	json_t *first = json_array_get(q, 0);
+	json_t *params = json_loads(jstr(first, "params") ? jstr(first, "params") : "{}", 0, NULL);
+	int rc, c = 0;
+	if (st == JS_LASER) {
+		json_t *pl = payload_of(d, jint(first, "id"));
+		const char *gcode = pl ? jstr(json_array_get(pl, 0), "payload") : NULL;
+		if (!gcode) {
+			c = API_ERR_STORE;
+			snprintf(why, sizeof why, "the engraving's toolpath is missing from the journal");
+			rc = -1;
+		} else {
+			rc = station_laser_stream(d, gcode, &c, why, sizeof why);
+		}
+		json_decref(pl);
+	} else if (st == JS_TANK) {
+		double secs = 0;
+		for (size_t i = 0; i < n; i++) {
+			json_t *pi = json_loads(jstr(json_array_get(q, i), "params"), 0, NULL);
+			secs = fmax(secs, param(pi, "seconds", d->cfg->tank.cycle));
+			json_decref(pi);
+		}
+		rc = station_tank_start(d, pp, n, secs, param(params, "power", d->cfg->tank.power),
+		    param(params, "frequency", d->cfg->tank.frequency),
+		    param(params, "temperature", d->cfg->tank.temperature), &c, why, sizeof why);
+	} else {
+		rc = station_bath_plate(d, pp, 1, param(params, "volts", NAN), param(params, "amps", NAN),
+		    param(params, "seconds", NAN), &c, why, sizeof why);
+	}
+	json_decref(params);
+	if (rc < 0) {
+		fail_load(d, q, n, why);
+		out = failed(code, msg, len, c ? c : API_ERR_UNAVAILABLE, "%s", why);
+		goto done;
+	}
+	/* Active only once started: a station stopping inside its own start
+	 * (a refused write) leaves the load to fail_load above. */
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(q, i);
+		d->jobs.active[st][d->jobs.n_active[st]++] = jint(s, "id");
+		notify_step(d, jint(s, "job_id"), (int)jint(s, "seq"), jstr(s, "name"), "running", NULL);
+	}
+	out = json_pack("{s:s, s:[]}", "station", station_names[st], "load");
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(q, i);
+		json_array_append_new(json_object_get(out, "load"), json_pack("{s:I, s:I, s:s, s:s}",
+		    "job", (json_int_t)jint(s, "job_id"), "seq", (json_int_t)jint(s, "seq"), "step",
+		    jstr(s, "name"), "serial", jstr(s, "serial")));
+	}
+done:
+	for (size_t i = 0; i < loaded; i++)
+		free_piece(&pieces[i]);
+	json_decref(q);
+	return out;
+}
+
+void
+jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char *why)
+{
+	char err[300];
+	size_t n = d->jobs.n_active[st];
+	if (n == 0 || !d->store)
+		return;
+	int64_t ids[32];
+	memcpy(ids, d->jobs.active[st], n * sizeof ids[0]);
+	d->jobs.n_active[st] = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *rows = store_query(d->store, "SELECT job_id, seq, name, state FROM steps "
+		    "WHERE id = ?", "i", ids[i]);
+		json_t *s = json_array_get(rows, 0);
+		if (s && strcmp(jstr(s, "state"), "running") == 0) {
+			const char *to = ok ? "done" : "failed";
+			if (store_step_transition(d->store, ids[i], "running", to, NULL, WHO_DAEMON,
+			    why, NULL, err, sizeof err) < 0) {
+				log_err("%s", err);
+			} else {
+				notify_step(d, jint(s, "job_id"), (int)jint(s, "seq"), jstr(s, "name"), to,
+				    ok ? NULL : why);
+				if (ok)
+					advance(d, jint(s, "job_id"));
+			}
+		}
+		json_decref(rows);
+	}
+}
+
+void
+jobs_shutdown(struct daemon *d)
+{
+	char err[300];
+	for (int st = 0; st < JS_COUNT; st++) {
+		for (size_t i = 0; i < d->jobs.n_active[st] && d->store; i++)
+			if (store_step_transition(d->store, d->jobs.active[st][i], "running",
+			    "interrupted", "interrupted", WHO_DAEMON, "the daemon stopped during the step",
+			    NULL, err, sizeof err) < 0)
+				log_err("%s", err);
+		d->jobs.n_active[st] = 0;
+	}
+}
+
+/* --- views ------------------------------------------------------------------- */
+
+/* Parses the JSON texts a row holds, so clients get objects. */
+static void
+inflate(json_t *row, const char *key)
+{
+	const char *t = jstr(row, key);
+	json_t *v = t ? json_loads(t, 0, NULL) : NULL;
+	if (v)
+		json_object_set_new(row, key, v);
+}
+
+json_t *
+jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len)
+{
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	json_t *row = job_row(d, job);
+	if (!row)
+		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
+	inflate(row, "plan");
+	json_t *steps = job_steps(d, job);
+	size_t i;
+	json_t *s;
+	json_array_foreach(steps, i, s)
+		inflate(s, "params");
+	json_object_set_new(row, "steps", steps ? steps : json_array());
+	json_t *plan = json_object_get(row, "plan");
+	json_object_set(row, "quote", json_object_get(plan, "quote"));
+	json_object_set(row, "substitutions", json_object_get(plan, "substitutions"));
+	json_object_set(row, "piece", json_object_get(plan, "piece"));
+	json_object_del(row, "plan");
+	json_t *ev = store_query(d->store, "SELECT t, who, what, why FROM events WHERE job_id = ? "
+	    "ORDER BY id", "i", job);
+	json_object_set_new(row, "events", ev ? ev : json_array());
+	return row;
+}
+
+json_t *
+jobs_list(struct daemon *d, const char *state, const char *serial, int limit, int *code,
+    char *msg, size_t len)
+{
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	json_t *rows = store_query(d->store, "SELECT j.id, j.state, p.serial, p.type, p.metal, "
+	    "j.services, j.operator, j.created, j.updated, json_extract(j.quote, '$.total') AS total, "
+	    "(SELECT count(*) FROM steps s WHERE s.job_id = j.id AND s.state IN "
+	    "('done','substituted','skipped')) AS steps_done, "
+	    "(SELECT count(*) FROM steps s WHERE s.job_id = j.id) AS steps "
+	    "FROM jobs j JOIN pieces p ON p.id = j.piece_id "
+	    "WHERE (?1 IS NULL OR j.state = ?1) AND (?2 IS NULL OR p.serial = ?2) "
+	    "ORDER BY j.id DESC LIMIT ?3", "tti", state, serial, (int64_t)limit);
+	return rows ? rows : no_store(d, code, msg, len);
+}
+
+json_t *
+jobs_history(struct daemon *d, const char *serial, int *code, char *msg, size_t len)
+{
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	json_t *piece = store_query(d->store, "SELECT serial, type, collection, metal, paved, "
+	    "purchase_date, created FROM pieces WHERE serial = ?", "t", serial);
+	if (!piece)
+		return no_store(d, code, msg, len);
+	if (json_array_size(piece) == 0) {
+		json_decref(piece);
+		return failed(code, msg, len, API_ERR_NOT_FOUND, "no piece with serial number %s is "
+		    "recorded", serial);
+	}
+	json_t *jobs = store_query(d->store, "SELECT j.id, j.state, j.services, j.operator, "
+	    "j.created, j.updated, j.quote FROM jobs j JOIN pieces p ON p.id = j.piece_id "
+	    "WHERE p.serial = ? ORDER BY j.id", "t", serial);
+	size_t i;
+	json_t *j;
+	json_array_foreach(jobs, i, j)
+		inflate(j, "quote");
+	json_t *events = store_query(d->store, "SELECT e.t, e.who, e.what, e.why, e.job_id FROM "
+	    "events e JOIN jobs j ON j.id = e.job_id JOIN pieces p ON p.id = j.piece_id "
+	    "WHERE p.serial = ? ORDER BY e.id", "t", serial);
+	json_t *out = json_pack("{s:O, s:o, s:o}", "piece", json_array_get(piece, 0), "jobs",
+	    jobs ? jobs : json_array(), "events", events ? events : json_array());
+	json_decref(piece);
+	return out;
+}
+
+json_t *
+jobs_export(struct daemon *d, const char *serial, int *code, char *msg, size_t len)
+{
+	if (!d->store)
+		return no_store(d, code, msg, len);
+	json_t *rows = store_query(d->store, "SELECT j.id AS job, p.serial, p.type, p.metal, "
+	    "j.services, j.operator, j.state AS job_state, json_extract(j.quote, '$.total') AS "
+	    "price_usd, s.seq, s.name AS step, s.kind, s.station, s.state, s.reason, s.note, "
+	    "s.attempts, s.updated FROM steps s JOIN jobs j ON j.id = s.job_id JOIN pieces p ON "
+	    "p.id = j.piece_id WHERE (?1 IS NULL OR p.serial = ?1) ORDER BY j.id, s.seq", "t",
+	    serial);
+	return rows ? rows : no_store(d, code, msg, len);
+}
+
+json_t *
+jobs_queues(struct daemon *d)
+{
+	json_t *out = json_object();
+	for (int st = 0; st < JS_COUNT; st++) {
+		json_t *q = d->store ? queued_at(d, (enum job_station)st) : NULL;
+		json_t *list = json_array();
+		size_t i;
+		json_t *s;
+		json_array_foreach(q, i, s)
+			json_array_append_new(list, json_pack("{s:I, s:I, s:s, s:s}", "job",
+			    (json_int_t)jint(s, "job_id"), "seq", (json_int_t)jint(s, "seq"), "step",
+			    jstr(s, "name"), "serial", jstr(s, "serial")));
+		json_decref(q);
+		json_object_set_new(out, station_names[st], json_pack("{s:o, s:i}", "queued", list,
+		    "running", (int)d->jobs.n_active[st]));
+	}
+	return out;
+}

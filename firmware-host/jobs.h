@@ -1,0 +1,65 @@
+/*
+ * The job engine of atelierd: creates jobs from plans (jobs_plan.h), keeps
+ * them in the journal (store.h) and runs their steps. A manual step waits
+ * at the bench for the jeweller's confirmation with a note. A machine step
+ * waits in its station's queue until the jeweller has loaded the piece and
+ * runs the station: the laser and the bath take one step at a time, the
+ * tank takes a load of every queued piece, each cleared by policy again.
+ * Every transition is committed to the journal before the actuator command
+ * that follows it is sent; a station that stops (complete, fault,
+ * interlock, abort) ends its steps done or failed.
+ */
+#ifndef ATELIER_JOBS_H
+#define ATELIER_JOBS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct daemon;
+
+enum job_station { JS_LASER = 0, JS_TANK, JS_BATH, JS_COUNT };
+
+/* The engine's memory: which steps each station is running now. The
+ * journal holds everything else. */
+struct jobs {
+	int64_t active[JS_COUNT][32];   /* step ids */
+	size_t n_active[JS_COUNT];
+};
+
+/* API-facing operations; each returns a result (new reference), or NULL
+ * with an API error code in *code and a sentence in msg. `who` is what
+ * the audit trail records: the operator named and the caller's account. */
+json_t *jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int *code,
+    char *msg, size_t len);
+json_t *jobs_start(struct daemon *d, int64_t job, const char *who, int *code, char *msg,
+    size_t len);
+json_t *jobs_step_done(struct daemon *d, int64_t job, int seq, const char *who,
+    const char *note, int *code, char *msg, size_t len);
+json_t *jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, int *code,
+    char *msg, size_t len);
+json_t *jobs_step_abort(struct daemon *d, int64_t job, int seq, const char *who,
+    const char *why, int *code, char *msg, size_t len);
+json_t *jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int *code,
+    char *msg, size_t len);
+/* Runs the next load queued at a station ("laser", "tank", "bath"). */
+json_t *jobs_station_run(struct daemon *d, const char *station, const char *who, int *code,
+    char *msg, size_t len);
+json_t *jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len);
+json_t *jobs_list(struct daemon *d, const char *state, const char *serial, int limit, int *code,
+    char *msg, size_t len);
+json_t *jobs_history(struct daemon *d, const char *serial, int *code, char *msg, size_t len);
+/* Every step of every job (of one serial when given), one row each. */
+json_t *jobs_export(struct daemon *d, const char *serial, int *code, char *msg, size_t len);
+/* What waits at each station. */
+json_t *jobs_queues(struct daemon *d);
+
+/* The station ended what it was running: ok when it completed. Safe to
+ * call when it ran nothing for a job. */
+void jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char *why);
+/* The daemon is stopping: running steps are marked interrupted. */
+void jobs_shutdown(struct daemon *d);
+
+const char *jobs_station_name(enum job_station st);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * Job planning: pure functions (no I/O) that turn a jeweller's request, a
+ * piece and the services asked for, into a plan from the catalogue
+ * (config/services.yaml, shared domain facts §1-4): the steps in order,
+ * each machine step's parameters, every substitution with its reason, and
+ * the price quote with the rule that set it. An ineligible request is
+ * refused with the catalogue's rule quoted. What planning needs from
+ * outside (the piece's history for pricing, the engraving layout) comes
+ * through callbacks, so the tests drive every rule with no daemon.
+ */
+#ifndef ATELIER_JOBS_PLAN_H
+#define ATELIER_JOBS_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cfg/cfg.h"
+#include "cfg/cfg_catalog.h"
+#include "policy.h"
+
+#define JOB_MAX_GEMS 32
+#define JOB_MAX_SERVICES 16
+
+struct job_service_req {
+	const char *id;
+	double change_cm;       /* length services: signed change, 0 when not given */
+	int sizes;              /* ring sizes: signed change, 0 when not given */
+};
+
+/* A request; strings point into the JSON it was read from. */
+struct job_request {
+	const char *serial;
+	const char *type;
+	const char *collection;     /* may be NULL */
+	const char *metal;
+	bool paved;
+	struct policy_gem gems[JOB_MAX_GEMS];
+	size_t n_gems;
+	const char *purchase_date;  /* YYYY-MM-DD, may be NULL */
+	bool certificate;           /* certificate of authenticity presented */
+	double surface_dm2;         /* 0: the piece type's estimate */
+	struct job_service_req services[JOB_MAX_SERVICES];
+	size_t n_services;
+	json_t *engraving;          /* the engraving specification, or NULL */
+	const char *operator_;
+	const char *note;           /* the jeweller's note at intake, may be NULL */
+};
+
+/* What planning knows of the world. */
+struct job_plan_ctx {
+	const struct cfg_services *services;
+	const struct cfg_gems *gems;
+	const struct cfg_tank *tank;
+	const struct cfg_bath *bath;
+	long today;                 /* days since 1970-01-01, UTC */
+	/* How many earlier jobs (not aborted) gave this service to this
+	 * serial number; -1 when it cannot be told. */
+	int (*times_served)(void *arg, const char *serial, const char *service);
+	/* Lays out the engraving spec: returns a summary object for the step's
+	 * parameters (new reference), or NULL with a sentence in err and
+	 * *refused set when the layout does not fit. */
+	json_t *(*engrave_layout)(void *arg, json_t *spec, char *err, size_t errlen, bool *refused);
+	void *arg;
+};
+
+enum job_plan_status { PLAN_OK = 0, PLAN_INVALID, PLAN_REFUSED };
+
+/*
+ * Reads a request from the API's parameters: {piece: {serial, type,
+ * collection, metal, paved, gems: [{species, treatment, count}],
+ * purchase_date, certificate, surface_dm2}, services: ["id" | {id,
+ * change_cm, sizes}], engraving, operator, note}. Returns 0, or -1 with a
+ * sentence naming the field in err.
+ */
+int job_request_from_json(json_t *params, struct job_request *r, char *err, size_t errlen);
+
+/*
+ * Plans the request. Returns the plan (new reference) with *status
+ * PLAN_OK, or NULL with *status PLAN_INVALID (bad input: unknown service,
+ * metal or gem, impossible size, date in the future...) or PLAN_REFUSED
+ * (the catalogue's rule forbids it, quoted) and the sentence in err.
+ */
+json_t *job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
+    enum job_plan_status *status, char *err, size_t errlen);
+
+/* Days since 1970-01-01 of a YYYY-MM-DD date; -1 when it is not a real
+ * date in that form. */
+long job_date_days(const char *ymd);
+
+#endif
