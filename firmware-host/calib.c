@@ -294,6 +294,38 @@ calib_due_check(struct daemon *d, const char *station, char *msg, size_t len)
 	return overdue;
 }
 
+int
+calib_plan_check(struct daemon *d, json_t *plan, char *err, size_t errlen)
+{
+	static const char *const stations[] = { "laser", "tank", "bath" };
+	json_t *steps = json_object_get(plan, "steps"), *warnings = json_object_get(plan, "warnings");
+	for (size_t k = 0; k < 3; k++) {
+		bool used = false;
+		size_t i;
+		json_t *s;
+		json_array_foreach(steps, i, s) {
+			const char *st = json_string_value(json_object_get(s, "station"));
+			const char *state = json_string_value(json_object_get(s, "state"));
+			if (st && strcmp(st, stations[k]) == 0 && (!state || strcmp(state, "pending") == 0))
+				used = true;
+		}
+		if (!used)
+			continue;
+		char msg[300];
+		int rc = calib_due_check(d, stations[k], msg, sizeof msg);
+		/* A journal that cannot say counts as overdue. */
+		if (rc < 0)
+			rc = d->cfg->calibration.refuse_overdue ? 2 : 1;
+		if (rc == 2) {
+			snprintf(err, errlen, "calibration overdue: %s", msg);
+			return 2;
+		}
+		if (rc == 1 && json_is_array(warnings))
+			json_array_append_new(warnings, json_sprintf("calibration overdue: %s", msg));
+	}
+	return 0;
+}
+
 json_t *
 calib_due_json(struct daemon *d)
 {

@@ -114,6 +114,13 @@ void calib_stop(struct daemon *d);
  */
 int calib_due_check(struct daemon *d, const char *station, char *msg, size_t len);
 
+/*
+ * calib_due_check for every station a job plan's pending machine steps
+ * use: each overdue one adds a sentence to the plan's "warnings"; returns
+ * 2 with err when one is overdue and the configuration refuses, else 0.
+ */
+int calib_plan_check(struct daemon *d, json_t *plan, char *err, size_t errlen);
+
 /* The due state of every station as JSON, for calibration.due. */
 json_t *calib_due_json(struct daemon *d);
 /* The rhodium estimate as JSON, for bath.rhodium (NULL when unknown). */

@@ -151,6 +151,13 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int
 		return failed(code, msg, len, st == PLAN_REFUSED ? API_ERR_REFUSED :
 		    API_ERR_INVALID_PARAMS, "%s", err);
 	}
+	/* Stations overdue for calibration: a warning, or a refusal when the
+	 * configuration says so (calib.h). */
+	if (calib_plan_check(d, plan, err, sizeof err) == 2) {
+		json_decref(plan);
+		free(env.gcode);
+		return failed(code, msg, len, API_ERR_REFUSED, "%s", err);
+	}
 	if (dry_run) {
 		free(env.gcode);
 		return plan;

@@ -167,11 +167,11 @@ status_has(void *needle)
 }
 
 static void
-start_daemon(void)
+start_daemon(const char *config)
 {
 	if (api >= 0)
 		close(api);
-	daemon_pid = simproc_daemon_start(&sp, NULL);
+	daemon_pid = simproc_daemon_start(&sp, config);
 	api = simproc_api_connect(&sp);
 	CHECK(daemon_pid > 0 && api >= 0);
 	CHECK(wait_until(status_has, "\"link\":\"ready\"", 20));
@@ -183,6 +183,42 @@ static void
 sleep_s(double s)
 {
 	usleep((useconds_t)(s * 1e6));
+}
+
+/* --- job planning -------------------------------------------------------------- */
+
+static const char *shining = "{\"operator\": \"luc\", \"piece\": {\"serial\": \"CAL-1\", "
+    "\"type\": \"ring\", \"metal\": \"yellow_gold\", \"gems\": []}, \"services\": [\"shining\"]}";
+
+/* The bench of config/sim.yaml, refusing jobs at overdue stations. */
+static const char *
+refuse_config(void)
+{
+	return simproc_config_copy(&sp, "config/sim.yaml", "refuse.yaml", "\napi:\n",
+	    "\ncalibration: {refuse_overdue: true}\napi:\n");
+}
+
+static void
+t_plan_when_overdue(void)
+{
+	/* Never calibrated: planning a job that uses the tank warns. */
+	json_t *r = result(call("job.plan", "%s", shining));
+	CHECK(r != NULL);
+	char *w = json_dumps(json_object_get(r, "warnings"), 0);
+	CHECK_CONTAINS(w, "calibration overdue: the tank has never been calibrated");
+	CHECK(!strstr(w, "the laser"));     /* shining does not use the laser */
+	free(w);
+	/* Configured to refuse: planned and created jobs are refused, saying why. */
+	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGTERM), 0);
+	const char *conf = refuse_config();
+	CHECK(conf != NULL);
+	start_daemon(conf);
+	json_t *e = call("job.plan", "%s", shining);
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(e, "error"), "code")), 1002);
+	CHECK_CONTAINS(error_of(e), "calibration overdue: the tank has never been calibrated");
+	CHECK_CONTAINS(error_of(call("job.create", "%s", shining)), "calibration overdue");
+	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGTERM), 0);
+	start_daemon(NULL);
 }
 
 /* --- tank temperature ------------------------------------------------------------ */
@@ -593,7 +629,7 @@ t_due_and_restart(void)
 	    "laser, tank or bath");
 	/* The corrections survive a restart. */
 	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGTERM), 0);
-	start_daemon();
+	start_daemon(NULL);
 	sleep_s(0.8);
 	CHECK_NEAR(status_num("devices.tank.temperature"), simnum("tank", "temperature"), 0.15);
 	CHECK(result(call("bath.plate", "{\"pieces\":[{\"metal\":\"platinum\"}],\"volts\":1.5,"
@@ -602,6 +638,14 @@ t_due_and_restart(void)
 	CHECK_NEAR(simnum("rectifier", "true_v"), 1.5, 0.015);
 	call("bath.stop", "{}");
 	CHECK_NEAR(getnum(result(call("bath.rhodium", "{}")), "rhodium_grams"), 2, 1e-9);
+	/* Calibrated now: even a bench that refuses overdue stations plans. */
+	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGTERM), 0);
+	start_daemon(refuse_config());
+	json_t *r = result(call("job.plan", "%s", shining));
+	CHECK(r != NULL);
+	char *w = json_dumps(json_object_get(r, "warnings"), 0);
+	CHECK(w && !strstr(w, "calibration overdue"));
+	free(w);
 }
 
 int
@@ -611,7 +655,8 @@ main(void)
 		printf("FAIL: simulator start\n");
 		return 1;
 	}
-	start_daemon();
+	start_daemon(NULL);
+	RUN(t_plan_when_overdue);
 	RUN(t_tank_temperature);
 	RUN(t_tank_temperature_abort_and_nonsense);
 	RUN(t_tank_sweep);
