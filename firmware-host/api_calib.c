@@ -321,6 +321,7 @@ record(struct daemon *d, struct proc *p, const char *note, char *err, size_t err
 	free(after);
 	if (id < 0)
 		return -1;
+	calib_changed(d);
 	p->record = id;
 	return 0;
 }
@@ -1260,6 +1261,8 @@ calib_stop(struct daemon *d)
 		finish(d, p, PS_ABORTED, "the daemon is stopping: nothing changed");
 	proc_free(p);
 	d->calib.proc = NULL;
+	json_decref(d->calib.due);
+	d->calib.due = NULL;
 }
 
 /* --- records, due, bath, laser settings ---------------------------------------------- */
@@ -1329,6 +1332,7 @@ api_calib_replenish(struct api_call *c, void *arg)
 	json_decref(after);
 	if (id < 0)
 		return api_fail(c, API_ERR_STORE, "%s", err);
+	calib_changed(d);
 	d->calib.replenished = true;
 	d->calib.ah_base = ah;
 	d->calib.rh_grams = grams;
@@ -1361,6 +1365,7 @@ api_calib_backup(struct api_call *c, void *arg)
 		json_decref(after);
 		return api_fail(c, API_ERR_STORE, "%s", err);
 	}
+	calib_changed(d);
 	json_object_set_new(after, "record", json_integer(id));
 	return after;
 }

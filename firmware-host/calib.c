@@ -163,6 +163,7 @@ calib_load(struct daemon *d, char *err, size_t errlen)
 {
 	struct calib_state *c = &d->calib;
 	void *proc = c->proc;
+	json_decref(c->due);
 	memset(c, 0, sizeof *c);
 	c->proc = proc;
 	(void)err;
@@ -347,6 +348,24 @@ calib_due_json(struct daemon *d)
 		json_array_append_new(out, o);
 	}
 	return out;
+}
+
+json_t *
+calib_due_status(struct daemon *d)
+{
+	double now = now_mono();
+	if (!d->calib.due || now >= d->calib.due_until) {
+		json_decref(d->calib.due);
+		d->calib.due = calib_due_json(d);
+		d->calib.due_until = now + 60;
+	}
+	return json_incref(d->calib.due);
+}
+
+void
+calib_changed(struct daemon *d)
+{
+	d->calib.due_until = 0;
 }
 
 json_t *

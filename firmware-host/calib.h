@@ -85,6 +85,8 @@ struct calib_state {
 	double rh_grams;        /* rhodium in the bath then, g */
 	bool rh_warned;
 	void *proc;             /* the procedure in progress (api_calib.c) */
+	json_t *due;            /* calib_due_json for status, until due_until */
+	double due_until;
 };
 
 /* Reads the corrections in force from the journal (the latest record of
@@ -123,6 +125,10 @@ int calib_plan_check(struct daemon *d, json_t *plan, char *err, size_t errlen);
 
 /* The due state of every station as JSON, for calibration.due. */
 json_t *calib_due_json(struct daemon *d);
+/* The same for status, which is asked many times a second: kept for a
+ * minute, or until calib_changed says a record was added. */
+json_t *calib_due_status(struct daemon *d);
+void calib_changed(struct daemon *d);
 /* The rhodium estimate as JSON, for bath.rhodium (NULL when unknown). */
 json_t *calib_rhodium_json(struct daemon *d);
 

@@ -927,6 +927,6 @@ daemon_status_json(struct daemon *d)
 	json_t *rh = calib_rhodium_json(d);
 	if (rh)
 		json_object_set_new(out, "rhodium", rh);
-	json_object_set_new(out, "calibration", calib_due_json(d));
+	json_object_set_new(out, "calibration", calib_due_status(d));
 	return out;
 }

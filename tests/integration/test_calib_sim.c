@@ -233,6 +233,8 @@ t_tank_temperature(void)
 	/* The reference instrument is required. */
 	CHECK_CONTAINS(error_of(call("calibrate.begin", "{\"procedure\":\"tank.temperature\"}")),
 	    "instrument");
+	json_t *due = json_object_get(result(call("status", "{}")), "calibration");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(due, 1), "state")), "overdue");
 	int s = begin("{\"procedure\":\"tank.temperature\",\"technician\":\"ada\","
 	    "\"instrument\":\"Fluke 52 II #4471\"}");
 	CHECK(s > 0);
@@ -251,6 +253,9 @@ t_tank_temperature(void)
 	CHECK_STR(json_string_value(json_object_get(r, "state")), "recorded");
 	CHECK_NEAR(getnum(r, "after.gain"), 1 / 1.03, 0.01);
 	CHECK_NEAR(getnum(r, "after.offset"), -0.8 / 1.03, 0.3);
+	/* status says so at once, though it keeps the due state for a minute. */
+	due = json_object_get(result(call("status", "{}")), "calibration");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(due, 1), "state")), "ok");
 	/* The daemon now shows what the thermometer says. */
 	CHECK_NEAR(status_num("devices.tank.temperature"), simnum("tank", "temperature"), 0.15);
 	CHECK_INT(history_count("tank"), 1);
