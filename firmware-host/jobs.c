@@ -62,10 +62,26 @@ no_store(struct daemon *d, int *code, char *msg, size_t len)
 	    d->store ? store_errmsg(d->store) : "it is not open");
 }
 
+/* Something moved in the journal: the queues shown must be read again. */
+static void
+changed(struct daemon *d)
+{
+	json_decref(d->jobs.queues);
+	d->jobs.queues = NULL;
+}
+
+static void
+notify_job(struct daemon *d, int64_t job, const char *state)
+{
+	changed(d);
+	daemon_notify(d, "job", json_pack("{s:I, s:s}", "job", (json_int_t)job, "state", state));
+}
+
 static void
 notify_step(struct daemon *d, int64_t job, int seq, const char *name, const char *state,
     const char *why)
 {
+	changed(d);
 	json_t *p = json_pack("{s:I, s:i, s:s, s:s}", "job", (json_int_t)job, "seq", seq, "step",
 	    name, "state", state);
 	if (why)
@@ -204,7 +220,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int
 	json_object_set_new(plan, "job", json_integer(id));
 	json_object_set_new(plan, "state", json_string("planned"));
 	log_info("job %lld planned for %s (%s)", (long long)id, r.serial, r.operator_);
-	daemon_notify(d, "job", json_pack("{s:I, s:s}", "job", (json_int_t)id, "state", "planned"));
+	notify_job(d, id, "planned");
 	return plan;
 }
 
@@ -329,8 +345,7 @@ advance(struct daemon *d, int64_t job)
 			    err, sizeof err) < 0)
 				log_err("job %lld: %s", (long long)job, err);
 			else
-				daemon_notify(d, "job", json_pack("{s:I, s:s}", "job", (json_int_t)job,
-				    "state", "done"));
+				notify_job(d, job, "done");
 		}
 		json_decref(row);
 	}
@@ -390,7 +405,7 @@ jobs_start(struct daemon *d, int64_t job, const char *who, int *code, char *msg,
 	json_decref(row);
 	if (store_job_transition(d->store, job, "running", who, "started", err, sizeof err) < 0)
 		return failed(code, msg, len, API_ERR_STORE, "%s", err);
-	daemon_notify(d, "job", json_pack("{s:I, s:s}", "job", (json_int_t)job, "state", "running"));
+	notify_job(d, job, "running");
 	advance(d, job);
 	return show_or_fail(d, job, code, msg, len);
 }
@@ -464,6 +479,7 @@ deactivate(struct daemon *d, int64_t step, enum job_station *where)
 			if (d->jobs.active[st][i] == step) {
 				d->jobs.active[st][i] = d->jobs.active[st][--d->jobs.n_active[st]];
 				*where = (enum job_station)st;
+				changed(d);
 				return true;
 			}
 	return false;
@@ -566,7 +582,7 @@ jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int 
 	json_decref(steps);
 	if (rc < 0)
 		return failed(code, msg, len, API_ERR_STORE, "%s", err);
-	daemon_notify(d, "job", json_pack("{s:I, s:s}", "job", (json_int_t)job, "state", "aborted"));
+	notify_job(d, job, "aborted");
 	return show_or_fail(d, job, code, msg, len);
 }
 
@@ -792,6 +808,7 @@ jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char
 	int64_t ids[32];
 	memcpy(ids, d->jobs.active[st], n * sizeof ids[0]);
 	d->jobs.n_active[st] = 0;
+	changed(d);
 	for (size_t i = 0; i < n; i++) {
 		json_t *rows = store_query(d->store, "SELECT job_id, seq, name, state FROM steps "
 		    "WHERE id = ?", "i", ids[i]);
@@ -824,6 +841,7 @@ jobs_shutdown(struct daemon *d)
 				log_err("%s", err);
 		d->jobs.n_active[st] = 0;
 	}
+	changed(d);
 }
 
 /* --- views ------------------------------------------------------------------- */
@@ -928,6 +946,8 @@ jobs_export(struct daemon *d, const char *serial, int *code, char *msg, size_t l
 json_t *
 jobs_queues(struct daemon *d)
 {
+	if (d->jobs.queues)
+		return json_incref(d->jobs.queues);
 	json_t *out = json_object();
 	for (int st = 0; st < JS_COUNT; st++) {
 		json_t *q = d->store ? queued_at(d, (enum job_station)st) : NULL;
@@ -942,5 +962,6 @@ jobs_queues(struct daemon *d)
 		json_object_set_new(out, station_names[st], json_pack("{s:o, s:i}", "queued", list,
 		    "running", (int)d->jobs.n_active[st]));
 	}
+	d->jobs.queues = json_incref(out);
 	return out;
 }

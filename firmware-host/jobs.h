@@ -25,6 +25,10 @@ enum job_station { JS_LASER = 0, JS_TANK, JS_BATH, JS_COUNT };
 struct jobs {
 	int64_t active[JS_COUNT][32];   /* step ids */
 	size_t n_active[JS_COUNT];
+	/* What waits at each station, as status shows it; dropped at every
+	 * change, so that status (polled by every client) reads the journal
+	 * only after something moved. */
+	json_t *queues;
 };
 
 /* API-facing operations; each returns a result (new reference), or NULL

@@ -239,6 +239,19 @@ t_engraving_job_end_to_end(void)
 	json_decref(r);
 }
 
+/* How many steps wait at the tank, as status shows it. */
+static int
+tank_queue(int *running)
+{
+	json_t *r = call("status", NULL);
+	json_t *t = json_object_get(json_object_get(result(r), "queues"), "tank");
+	int n = t ? (int)json_array_size(json_object_get(t, "queued")) : -1;
+	if (running)
+		*running = (int)json_integer_value(json_object_get(t, "running"));
+	json_decref(r);
+	return n;
+}
+
 /* Two jobs' pieces are cleaned in one load, each cleared by policy. */
 static void
 t_tank_load_of_several_jobs(void)
@@ -248,9 +261,13 @@ t_tank_load_of_several_jobs(void)
 	CHECK(a > 0 && b > 0);
 	bring_to(a, 3);
 	bring_to(b, 3);
+	CHECK_INT(tank_queue(NULL), 2);
 	json_t *r = call("station.run", "{\"station\": \"tank\"}");
 	CHECK_INT(json_array_size(json_object_get(result(r), "load")), 2);
 	json_decref(r);
+	int running = -1;
+	CHECK_INT(tank_queue(&running), 0);       /* status follows the journal */
+	CHECK_INT(running, 2);
 	CHECK_STR(step_state(a, 3), "running");
 	CHECK_STR(step_state(b, 3), "running");
 	CHECK(wait_step(a, 3, "done", 40));
