@@ -10,9 +10,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "serial.h"
@@ -25,6 +28,16 @@ struct sent {
 	long line_no;
 	size_t len;             /* bytes counted in GRBL's buffer, newline included */
 	char text[GRBL_MAX_LINE + 1];
+};
+
+/* The port as the safety path sees it: the descriptor, under a lock that
+ * the driver holds only around its own non-blocking writes, and the count
+ * of resets sent, by which the driver learns that its queue is void. */
+struct grbl_stopline {
+	pthread_mutex_t lock;
+	int fd;                 /* -1 while no port is open */
+	unsigned resets;        /* resets sent through the stop line */
+	atomic_bool ready;
 };
 
 #define INFLIGHT_MAX 128    /* 128 bytes hold at most 64 one-character lines */
@@ -67,6 +80,10 @@ struct grbl {
 	double settings[256];
 	int setting_num;
 	double setting_value;
+
+	struct grbl_stopline *sl;
+	unsigned resets_seen;       /* sl->resets already accounted for */
+	bool stopped_outside;       /* a stop-line reset ended the stream: say so */
 };
 
 /* --- parsing -------------------------------------------------------- */
@@ -288,6 +305,8 @@ set_link(struct grbl *g, enum grbl_link l, const char *why)
 	if (g->link == l)
 		return;
 	g->link = l;
+	if (g->sl)
+		atomic_store(&g->sl->ready, l == GRBL_READY);
 	if (g->ev.link)
 		g->ev.link(g->arg, l, why);
 }
@@ -331,14 +350,13 @@ end_stream(struct grbl *g, bool ok, const char *why)
 		g->ev.stream_done(g->arg, ok, why);
 }
 
+static void close_port(struct grbl *g);
+
 static void
 disconnect(struct grbl *g, const char *why)
 {
 	char msg[300];
-	if (g->port) {
-		serial_close(g->port);
-		g->port = NULL;
-	}
+	close_port(g);
 	if (g->streaming) {
 		snprintf(msg, sizeof msg, "the laser link was lost (%s) with %ld of %ld lines "
 		    "acknowledged; GRBL's ok means planned, not done, so the job is not resumed",
@@ -351,11 +369,92 @@ disconnect(struct grbl *g, const char *why)
 	set_link(g, GRBL_DOWN, why);
 }
 
+/* A reset went out through the stop line: GRBL's buffers are void, and so
+ * is everything the driver meant to send. Bookkeeping only (this runs
+ * inside writes); the stream's end is told at the next sync_stopline. */
+static void
+absorb_reset(struct grbl *g, unsigned resets)
+{
+	g->resets_seen = resets;
+	buf_reset(&g->txq);
+	g->if_head = g->if_count = g->if_bytes = 0;
+	g->pend_head = g->pend_count = 0;
+	g->resetting = true;
+	g->reset_deadline = now_mono() + g->cfg->laser.connect_timeout;
+	if (g->streaming)
+		g->stopped_outside = true;
+}
+
+static void
+sync_stopline(struct grbl *g)
+{
+	if (!g->sl)
+		return;
+	pthread_mutex_lock(&g->sl->lock);
+	unsigned r = g->sl->resets;
+	pthread_mutex_unlock(&g->sl->lock);
+	if (r != g->resets_seen)
+		absorb_reset(g, r);
+	if (g->stopped_outside) {
+		g->stopped_outside = false;
+		end_stream(g, false, "the laser was stopped by the safety path");
+	}
+}
+
+/* Every byte to the port goes through here: with a stop line, under its
+ * lock, and never after a reset the driver has not accounted for. */
+static ssize_t
+port_write(struct grbl *g, const void *data, size_t len)
+{
+	if (!g->sl)
+		return serial_write(g->port, data, len);
+	pthread_mutex_lock(&g->sl->lock);
+	ssize_t n;
+	if (g->sl->resets != g->resets_seen) {
+		absorb_reset(g, g->sl->resets);
+		n = 0;
+	} else {
+		n = serial_write(g->port, data, len);
+	}
+	pthread_mutex_unlock(&g->sl->lock);
+	return n;
+}
+
+static void
+open_port(struct grbl *g, struct serial *port)
+{
+	if (g->sl)
+		pthread_mutex_lock(&g->sl->lock);
+	g->port = port;
+	if (g->sl) {
+		g->sl->fd = serial_fd(port);
+		g->resets_seen = g->sl->resets;
+		pthread_mutex_unlock(&g->sl->lock);
+	}
+}
+
+static void
+close_port(struct grbl *g)
+{
+	if (!g->port)
+		return;
+	/* Under the lock, so that the stop line never writes to a closed
+	 * descriptor, or to another file that took its number. */
+	if (g->sl)
+		pthread_mutex_lock(&g->sl->lock);
+	serial_close(g->port);
+	g->port = NULL;
+	if (g->sl) {
+		g->sl->fd = -1;
+		pthread_mutex_unlock(&g->sl->lock);
+	}
+}
+
 static void
 flush_tx(struct grbl *g)
 {
 	while (g->port && g->txq.len) {
-		ssize_t n = serial_write(g->port, g->txq.data, g->txq.len);
+		ssize_t n = port_write(g, g->txq.data, g->txq.len);
 		if (n < 0) {
 			disconnect(g, strerror(errno));
 			return;
@@ -371,6 +470,7 @@ grbl_realtime(struct grbl *g, unsigned char byte)
 {
 	if (!g->port)
 		return -1;
+	sync_stopline(g);
 	if (byte == GRBL_RT_RESET) {
 		/* A reset discards GRBL's buffers: what was not sent yet must not
 		 * follow it onto the wire, where it would run after the reset,
@@ -386,7 +486,7 @@ grbl_realtime(struct grbl *g, unsigned char byte)
 	/* GRBL picks realtime bytes out of the stream wherever they fall, so
 	 * they may go ahead of a half-sent line. */
 	if (g->txq.len == 0) {
-		ssize_t n = serial_write(g->port, &byte, 1);
+		ssize_t n = port_write(g, &byte, 1);
 		if (n == 1)
 			return 0;
 		if (n < 0) {
@@ -485,7 +585,9 @@ start_connect(struct grbl *g, double now)
 	char err[256];
 	char *path = serial_resolve(g->cfg, g->cfg->laser.port, err, sizeof err);
 	if (path) {
-		g->port = serial_open(path, g->cfg->laser.baud, err, sizeof err);
+		struct serial *port = serial_open(path, g->cfg->laser.baud, err, sizeof err);
+		if (port)
+			open_port(g, port);
 		free(path);
 	}
 	if (!g->port) {
@@ -659,6 +761,7 @@ grbl_on_io(struct grbl *g, short revents)
 	char tmp[512];
 	if (!g->port)
 		return;
+	sync_stopline(g);
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		for (;;) {
 			ssize_t n = serial_read(g->port, tmp, sizeof tmp);
@@ -720,6 +823,7 @@ grbl_next_deadline(const struct grbl *g)
 void
 grbl_on_timer(struct grbl *g, double now)
 {
+	sync_stopline(g);
 	if (g->link == GRBL_DOWN) {
 		if (now >= g->retry_at)
 			start_connect(g, now);
@@ -787,12 +891,21 @@ grbl_new(const struct cfg *cfg, const struct grbl_events *ev, void *arg)
 }
 
 void
+grbl_set_stopline(struct grbl *g, struct grbl_stopline *sl)
+{
+	g->sl = sl;
+	if (sl)
+		atomic_store(&sl->ready, g->link == GRBL_READY);
+}
+
+void
 grbl_free(struct grbl *g)
 {
 	if (!g)
 		return;
-	if (g->port)
-		serial_close(g->port);
+	close_port(g);
+	if (g->sl)
+		atomic_store(&g->sl->ready, false);
 	free_stream(g);
 	buf_free(&g->txq);
 	free(g);
@@ -978,4 +1091,51 @@ grbl_progress(const struct grbl *g, struct grbl_progress *p)
 	p->elapsed = g->n_lines ? now_mono() - g->started : 0;
 	p->remaining = g->acked > 0 ? (double)(g->n_lines - g->acked) * p->elapsed / (double)g->acked : -1;
 	p->in_flight_bytes = g->if_bytes;
+}
+
+/* --- the stop line --------------------------------------------------- */
+
+struct grbl_stopline *
+grbl_stopline_new(void)
+{
+	struct grbl_stopline *sl = xcalloc(1, sizeof *sl);
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	/* The safety path runs at a real-time priority: a driver preempted
+	 * while holding the lock inherits it for the length of its write. */
+	pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+	pthread_mutex_init(&sl->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	sl->fd = -1;
+	atomic_init(&sl->ready, false);
+	return sl;
+}
+
+void
+grbl_stopline_free(struct grbl_stopline *sl)
+{
+	if (!sl)
+		return;
+	pthread_mutex_destroy(&sl->lock);
+	free(sl);
+}
+
+int
+grbl_stopline_send(struct grbl_stopline *sl, unsigned char byte)
+{
+	int rc = -1;
+	pthread_mutex_lock(&sl->lock);
+	if (sl->fd >= 0 && write(sl->fd, &byte, 1) == 1) {
+		rc = 0;
+		if (byte == GRBL_RT_RESET)
+			sl->resets++;
+	}
+	pthread_mutex_unlock(&sl->lock);
+	return rc;
+}
+
+bool
+grbl_stopline_ready(struct grbl_stopline *sl)
+{
+	return atomic_load(&sl->ready);
 }

@@ -88,9 +88,31 @@ struct grbl_events {
 
 struct grbl;
 
+/*
+ * The stop line: lets another thread (the daemon's safety path) put a
+ * realtime byte on the laser's port at once, whatever the driver is doing,
+ * waiting for it at most one non-blocking write. It outlives the drivers
+ * attached to it, so that it is handed to the safety path once and holds
+ * across reconnections and reloads. A reset sent through it discards what
+ * the driver had not written yet: nothing queued before the stop can run
+ * after it. Every function here may be called from any thread.
+ */
+struct grbl_stopline;
+struct grbl_stopline *grbl_stopline_new(void);
+/* Only once no driver is attached. */
+void grbl_stopline_free(struct grbl_stopline *sl);
+/* Writes byte to the attached driver's port now. Returns 0, or -1 when no
+ * port is open or the port did not take the byte (the caller retries, and
+ * relies on the enable relay meanwhile). */
+int grbl_stopline_send(struct grbl_stopline *sl, unsigned char byte);
+/* Whether the attached driver's link is ready (handshake done). */
+bool grbl_stopline_ready(struct grbl_stopline *sl);
+
 /* A driver for the laser of cfg (port, baud, status rate, connect
  * timeout). It connects on the first grbl_on_timer. */
 struct grbl *grbl_new(const struct cfg *cfg, const struct grbl_events *ev, void *arg);
+/* Attaches the stop line (before the first grbl_on_timer; NULL: none). */
+void grbl_set_stopline(struct grbl *g, struct grbl_stopline *sl);
 void grbl_free(struct grbl *g);
 
 /* Poll integration: the descriptor (or -1 while down) and its events. */

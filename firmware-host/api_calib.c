@@ -430,7 +430,8 @@ laser_program(struct daemon *d, struct proc *p, char *gcode, char *err, size_t l
 	int code;
 	if (!gcode)
 		return -1;
-	int rc = station_laser_stream(d, gcode, &code, err, len);
+	/* A calibration's program is the daemon's own: nobody resumes it. */
+	int rc = station_laser_stream(d, gcode, LASER_OWNER_DAEMON, &code, err, len);
 	free(gcode);
 	if (rc < 0) {
 		station_code = code;

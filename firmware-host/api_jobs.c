@@ -189,7 +189,7 @@ m_station_run(struct api_call *c, void *arg)
 {
 	(void)arg;
 	struct engine_error e = { 0, "" };
-	return answer(c, jobs_station_run(D(c), opt_str(c, "station"), who(c), &e.code, e.msg, sizeof e.msg), &e);
+	return answer(c, jobs_station_run(D(c), opt_str(c, "station"), who(c), c->uid, &e.code, e.msg, sizeof e.msg), &e);
 }
 
 static json_t *

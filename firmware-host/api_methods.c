@@ -44,7 +44,7 @@ static json_t *
 m_estop_reset(struct api_call *c, void *arg)
 {
 	(void)arg;
-	switch (interlock_reset(&D(c)->il)) {
+	switch (daemon_estop_reset(D(c))) {
 	case IL_RESET_DONE:
 		daemon_notify(D(c), "interlock", json_pack("{s:b, s:s}", "latched", 0, "by",
 		    "technician reset"));
@@ -102,18 +102,30 @@ m_laser_stream(struct api_call *c, void *arg)
 	const char *gcode = json_string_value(c->params ? json_object_get(c->params, "gcode") : NULL);
 	if (!gcode)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'gcode' (the program text) is required");
-	if (station_laser_stream(D(c), gcode, &code, msg, sizeof msg) < 0)
+	if (station_laser_stream(D(c), gcode, c->uid, &code, msg, sizeof msg) < 0)
 		return api_fail(c, code, "%s", msg);
 	return json_pack("{s:s}", "state", "running");
 }
 
 static json_t *
-m_laser_realtime(struct api_call *c, void *arg)
+m_laser_hold(struct api_call *c, void *arg)
 {
-	struct daemon *d = D(c);
-	unsigned char byte = (unsigned char)(uintptr_t)arg;
-	if (!d->laser || grbl_realtime(d->laser, byte) < 0)
-		return api_fail(c, API_ERR_UNAVAILABLE, "the laser is not connected");
+	(void)arg;
+	int code;
+	char msg[300];
+	if (station_laser_hold(D(c), c->uid, &code, msg, sizeof msg) < 0)
+		return api_fail(c, code, "%s", msg);
+	return json_pack("{s:b}", "sent", 1);
+}
+
+static json_t *
+m_laser_resume(struct api_call *c, void *arg)
+{
+	(void)arg;
+	int code;
+	char msg[300];
+	if (station_laser_resume(D(c), c->uid, &code, msg, sizeof msg) < 0)
+		return api_fail(c, code, "%s", msg);
 	return json_pack("{s:b}", "sent", 1);
 }
 
@@ -162,7 +174,7 @@ m_laser_unlock(struct api_call *c, void *arg)
 static bool
 gcode_extent(const char *g, double *x0, double *y0, double *x1, double *y1)
 {
-	bool any = false;
+	bool any_x = false, any_y = false;
 	*x0 = *y0 = INFINITY;
 	*x1 = *y1 = -INFINITY;
 	for (const char *p = g; *p; p++) {
@@ -170,40 +182,62 @@ gcode_extent(const char *g, double *x0, double *y0, double *x1, double *y1)
 		    (p == g || !isalpha((unsigned char)p[-1]))) {
 			char *end;
 			double v = strtod(p + 1, &end);
-			if (end == p + 1 || !isfinite(v))
+			if (end == p + 1)
 				continue;
-			any = true;
 			if (*p == 'X' || *p == 'x') {
+				any_x = true;
 				*x0 = fmin(*x0, v);
 				*x1 = fmax(*x1, v);
 			} else {
+				any_y = true;
 				*y0 = fmin(*y0, v);
 				*y1 = fmax(*y1, v);
 			}
 		}
 	}
-	return any && isfinite(*x0) && isfinite(*y0);
+	return any_x && any_y;
 }
 
-/* Traces the program's bounding box with the laser off (G0 only), so the
- * jeweller sees where it will burn on the piece. */
+/* Whether the program switches to relative moves (G91), which an extent
+ * read from its words cannot describe. */
+static bool
+gcode_relative(const char *g)
+{
+	for (const char *p = g; *p; p++)
+		if ((*p == 'G' || *p == 'g') && strtol(p + 1, NULL, 10) == 91 && p[1] != '.')
+			return true;
+	return false;
+}
+
+/* Traces the program's bounding box with the laser's power relay off and
+ * no M3/M4 in the moves, so the jeweller sees where it will burn on the
+ * piece. The box must lie inside the work area, as a jog must. */
 static json_t *
 m_laser_frame(struct api_call *c, void *arg)
 {
 	(void)arg;
+	struct daemon *d = D(c);
 	int code;
 	char msg[400], prog[400];
 	double x0, y0, x1, y1;
 	const char *gcode = json_string_value(c->params ? json_object_get(c->params, "gcode") : NULL);
 	if (!gcode)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'gcode' (the program to frame) is required");
+	if (gcode_relative(gcode))
+		return api_fail(c, API_ERR_INVALID, "the program uses relative moves (G91); only "
+		    "absolute programs can be framed");
 	if (!gcode_extent(gcode, &x0, &y0, &x1, &y1))
-		return api_fail(c, API_ERR_INVALID, "the program has no X or Y coordinate to frame");
+		return api_fail(c, API_ERR_INVALID, "the program has no X and Y coordinates to frame");
+	double wx = d->cfg->laser.work_x, wy = d->cfg->laser.work_y;
+	if (!isfinite(x0) || !isfinite(x1) || !isfinite(y0) || !isfinite(y1) || x0 < 0 || y0 < 0 ||
+	    x1 > wx || y1 > wy)
+		return api_fail(c, API_ERR_INVALID, "the program spans X %g..%g, Y %g..%g mm, outside "
+		    "the work area 0..%g x 0..%g mm", x0, x1, y0, y1, wx, wy);
 	snprintf(prog, sizeof prog, "G21G90M5\nG0X%.3fY%.3f\nG0X%.3f\nG0Y%.3f\nG0X%.3f\nG0Y%.3f\n",
 	    x0, y0, x1, y1, x0, y0);
 	/* Framing burns nothing, but goes through the station like any job:
-	 * the interlock must allow the laser. */
-	if (station_laser_stream(D(c), prog, &code, msg, sizeof msg) < 0)
+	 * the interlock must allow the laser, whose power stays off. */
+	if (station_laser_move(d, prog, c->uid, &code, msg, sizeof msg) < 0)
 		return api_fail(c, code, "%s", msg);
 	return json_pack("{s:[f,f,f,f]}", "frame", x0, y0, x1, y1);
 }
@@ -383,7 +417,7 @@ m_engrave_start(struct api_call *c, void *arg)
 		}
 	}
 	/* Exactly the toolpath of the preview goes to the laser. */
-	if (station_laser_stream(D(c), res.gcode, &code, msg, sizeof msg) < 0) {
+	if (station_laser_stream(D(c), res.gcode, c->uid, &code, msg, sizeof msg) < 0) {
 		engrave_result_free(&res);
 		return api_fail(c, code, "%s", msg);
 	}
@@ -403,9 +437,9 @@ const struct api_method daemon_methods[] = {
 	{ "estop.reset", API_ROLE_TECHNICIAN, m_estop_reset, NULL,
 	    "clear a latched emergency stop once the button is released" },
 	{ "laser.stream", API_ROLE_TECHNICIAN, m_laser_stream, NULL, "engrave a G-code program" },
-	{ "laser.hold", API_ROLE_JEWELLER, m_laser_realtime, (void *)(uintptr_t)GRBL_RT_HOLD,
+	{ "laser.hold", API_ROLE_JEWELLER, m_laser_hold, NULL,
 	    "feed hold" },
-	{ "laser.resume", API_ROLE_JEWELLER, m_laser_realtime, (void *)(uintptr_t)GRBL_RT_RESUME,
+	{ "laser.resume", API_ROLE_JEWELLER, m_laser_resume, NULL,
 	    "resume after a hold" },
 	{ "laser.abort", API_ROLE_JEWELLER, m_laser_abort, NULL, "stop the engraving, laser off" },
 	{ "laser.jog", API_ROLE_TECHNICIAN, m_laser_jog, NULL, "jog the head by x, y mm" },

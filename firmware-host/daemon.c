@@ -35,6 +35,7 @@ static const char *const state_names[] = { "idle", "running", "stopping", "fault
 
 static void station_set(struct daemon *d, struct station *s, enum station_state st,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void stations_links(struct daemon *d);
 
 static void
 station_set(struct daemon *d, struct station *s, enum station_state st, const char *fmt, ...)
@@ -64,11 +65,22 @@ daemon_notify(struct daemon *d, const char *event, json_t *params)
 
 /* --- outputs and the interlock -------------------------------------- */
 
-static void
-relay(struct daemon *d, enum cfg_line_id line, int on)
+/* Outputs are the safety path's: on only if the interlock permits it
+ * there and then; off at once. */
+static int
+relay(struct daemon *d, enum cfg_line_id line, int on, char *why, size_t len)
 {
-	if (d->gpio && gpio_get(d->gpio, line) != on)
-		gpio_set(d->gpio, line, on);
+	if (!d->safety) {
+		if (why)
+			snprintf(why, len, "the safety inputs and relays cannot be reached");
+		return on ? -1 : 0;
+	}
+	if (!on) {
+		safety_release(d->safety, line);
+		return 0;
+	}
+	char tmp[200];
+	return safety_energise(d->safety, line, why ? why : tmp, why ? len : sizeof tmp);
 }
 
 static void
@@ -79,153 +91,141 @@ modbus_safe(struct mb_bus *b, int dev)
 		log_warn("safe state of %s: %s", mb_bus_device_name(b, dev), err);
 }
 
+const struct interlock *
+daemon_interlock(struct daemon *d)
+{
+	if (d->safety) {
+		struct safety_state st;
+		safety_snapshot(d->safety, &st);
+		d->il = st.il;
+	} else {
+		interlock_init(&d->il);
+	}
+	return &d->il;
+}
+
 static void
 safe_everything(struct daemon *d, const char *why)
 {
 	for (int l = LINE_FIRST_OUTPUT; l < LINE_COUNT; l++)
-		relay(d, (enum cfg_line_id)l, 0);
+		relay(d, (enum cfg_line_id)l, 0, NULL, 0);
 	if (d->laser && grbl_link_state(d->laser) != GRBL_DOWN) {
 		if (grbl_streaming(d->laser))
 			grbl_stream_cancel(d->laser, why);
 		grbl_realtime(d->laser, GRBL_RT_RESET);
 	}
+	d->laser_flush_until = 0;
 	modbus_safe(d->tank_bus, d->tank_dev);
 	modbus_safe(d->bath_bus, d->rect_dev);
 	modbus_safe(d->bath_bus, d->heater_dev);
 }
 
+/* The safety path made the safe state already (relays, stop byte, Modbus
+ * safe states); what is left here is the daemon's own bookkeeping: the
+ * stream, the stations, the steps and the clients. */
 static void
-interlock_inputs(struct daemon *d, struct il_inputs *in)
+on_trip(struct daemon *d, unsigned tripped, unsigned char laser_byte)
 {
-	memset(in, 0, sizeof *in);
-	bool known = d->gpio && gpio_link_up(d->gpio);
-	for (int i = 0; i < LINE_FIRST_OUTPUT && known; i++)
-		if (gpio_get(d->gpio, (enum cfg_line_id)i) < 0)
-			known = false;
-	/* Inputs not yet read count as a lost GPIO link, which forbids
-	 * everything without latching an e-stop nobody pressed. */
-	in->link_ok[IL_LINK_GPIO] = known;
-	if (known) {
-		in->estop_pressed = gpio_get(d->gpio, LINE_ESTOP) == 1;
-		in->laser_door_open = gpio_get(d->gpio, LINE_LASER_DOOR) == 1;
-		in->tank_lid_open = gpio_get(d->gpio, LINE_TANK_LID) == 1;
-		in->fume_ok = gpio_get(d->gpio, LINE_FUME_OK) == 1;
-	}
-	in->link_ok[IL_LINK_LASER] = d->laser && grbl_link_state(d->laser) == GRBL_READY;
-	in->link_ok[IL_LINK_TANK] = d->tank_bus && mb_bus_device_up(d->tank_bus, d->tank_dev);
-	in->link_ok[IL_LINK_RECTIFIER] = d->bath_bus && d->rect_dev >= 0 &&
-	    mb_bus_device_up(d->bath_bus, d->rect_dev);
-	in->link_ok[IL_LINK_BATH_HEATER] = d->bath_bus && d->heater_dev >= 0 &&
-	    mb_bus_device_up(d->bath_bus, d->heater_dev);
-}
-
-static void
-react(struct daemon *d, unsigned tripped)
-{
-	const struct il_inputs *in = &d->il.in;
+	const struct interlock *il = daemon_interlock(d);
+	const unsigned tank = (1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER);
 	d->reacting = true;
-	/* Relays first: they cut the power whatever the devices do. */
 	if (tripped & (1u << IL_LASER)) {
-		relay(d, LINE_LASER_ENABLE, 0);
-		relay(d, LINE_BEACON, 0);
-	}
-	if (tripped & ((1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER))) {
-		relay(d, LINE_ULTRASOUND_ENABLE, 0);
-		relay(d, LINE_HEATER_ENABLE, 0);
-	}
-	if (tripped & (1u << IL_RECTIFIER))
-		relay(d, LINE_RECTIFIER_ENABLE, 0);
-	if (tripped & (1u << IL_LASER)) {
-		const char *why = interlock_reason(&d->il, IL_LASER);
-		if (d->laser && grbl_link_state(d->laser) != GRBL_DOWN) {
-			/* The door byte holds the machine and keeps its position;
-			 * the e-stop and a lost link reset it outright. */
-			bool door_like = !in->estop_pressed && !d->il.latched &&
-			    (in->laser_door_open || !in->fume_ok);
-			grbl_realtime(d->laser, door_like ? GRBL_RT_DOOR : GRBL_RT_RESET);
-			if (grbl_streaming(d->laser))
-				grbl_stream_cancel(d->laser, why);
-		}
+		const char *why = interlock_reason(il, IL_LASER);
+		why = why ? why : "the interlock tripped";
+		bool was_streaming = d->laser && grbl_streaming(d->laser);
+		if (was_streaming)
+			grbl_stream_cancel(d->laser, why);
+		/* A door byte holds GRBL with the rest of the program still
+		 * planned: once the hold is complete (no step lost), a reset
+		 * empties its buffers, so that no resume can run them. */
+		if (laser_byte == GRBL_RT_DOOR && d->laser)
+			d->laser_flush_until = now_mono() + 10;
+		d->laser_hold_by = (uid_t)-1;
 		if (d->laser_st.state == ST_RUNNING)
 			station_set(d, &d->laser_st, ST_FAULT, "stopped: %s", why);
 	}
-	if (tripped & ((1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER))) {
-		modbus_safe(d->tank_bus, d->tank_dev);
+	if (tripped & tank) {
 		if (d->tank_st.state == ST_RUNNING)
 			station_set(d, &d->tank_st, ST_FAULT, "stopped: %s",
-			    interlock_reason(&d->il, IL_ULTRASOUND));
+			    interlock_reason(il, IL_ULTRASOUND) ? interlock_reason(il, IL_ULTRASOUND) :
+			    "the interlock tripped");
 		d->tank_st.ends_at = 0;
 	}
 	if (tripped & (1u << IL_RECTIFIER)) {
-		modbus_safe(d->bath_bus, d->rect_dev);
 		if (d->bath_st.state == ST_RUNNING)
 			station_set(d, &d->bath_st, ST_FAULT, "stopped: %s",
-			    interlock_reason(&d->il, IL_RECTIFIER));
+			    interlock_reason(il, IL_RECTIFIER) ? interlock_reason(il, IL_RECTIFIER) :
+			    "the interlock tripped");
 		d->bath_st.ends_at = 0;
 	}
-	if (tripped & (1u << IL_BATH_HEATER))
-		modbus_safe(d->bath_bus, d->heater_dev);
-	/* The journal last: its commits wait for the disk, the safe states
-	 * above must not (a cancelled stream's callback leaves it here). */
 	d->reacting = false;
-	if (tripped & (1u << IL_LASER))
-		jobs_station_finished(d, JS_LASER, false, interlock_reason(&d->il, IL_LASER));
-	if (tripped & ((1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER)))
-		jobs_station_finished(d, JS_TANK, false, interlock_reason(&d->il, IL_ULTRASOUND));
-	if (tripped & (1u << IL_RECTIFIER))
-		jobs_station_finished(d, JS_BATH, false, interlock_reason(&d->il, IL_RECTIFIER));
+	static const struct { unsigned mask; enum job_station st; enum il_actuator a; } ends[] = {
+		{ 1u << IL_LASER, JS_LASER, IL_LASER },
+		{ (1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER), JS_TANK, IL_ULTRASOUND },
+		{ 1u << IL_RECTIFIER, JS_BATH, IL_RECTIFIER },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(ends); i++) {
+		if (!(tripped & ends[i].mask))
+			continue;
+		const char *why = interlock_reason(il, ends[i].a);
+		jobs_station_finished(d, ends[i].st, false, why ? why : "the interlock tripped");
+	}
 	json_t *list = json_array();
-	for (int a = 0; a < IL_ACTUATOR_COUNT; a++)
-		if (tripped & (1u << a))
-			json_array_append_new(list, json_pack("{s:s, s:s}", "actuator",
-			    interlock_actuator_name((enum il_actuator)a), "reason",
-			    interlock_reason(&d->il, (enum il_actuator)a)));
-	daemon_notify(d, "interlock", json_pack("{s:o, s:b}", "tripped", list, "latched",
-	    d->il.latched));
+	for (int a = 0; a < IL_ACTUATOR_COUNT; a++) {
+		if (!(tripped & (1u << a)))
+			continue;
+		const char *why = interlock_reason(il, (enum il_actuator)a);
+		json_array_append_new(list, json_pack("{s:s, s:s}", "actuator",
+		    interlock_actuator_name((enum il_actuator)a), "reason", why ? why : "tripped"));
+	}
+	daemon_notify(d, "interlock", json_pack("{s:o, s:b}", "tripped", list, "latched", il->latched));
 }
 
 static void
-evaluate(struct daemon *d)
+on_safety(struct loop *l, int fd, short revents, void *arg)
 {
-	struct il_inputs in;
-	interlock_inputs(d, &in);
-	bool was_latched = d->il.latched;
-	unsigned tripped = interlock_update(&d->il, &in);
-	if (tripped)
-		react(d, tripped);
-	if (d->il.latched && !was_latched)
-		log_warn("emergency stop: latched until released and reset by a technician");
-	/* Defence in depth: nothing stays energised that is not permitted. */
-	static const struct { enum cfg_line_id line; enum il_actuator a; } map[] = {
-		{ LINE_LASER_ENABLE, IL_LASER }, { LINE_ULTRASOUND_ENABLE, IL_ULTRASOUND },
-		{ LINE_HEATER_ENABLE, IL_TANK_HEATER }, { LINE_RECTIFIER_ENABLE, IL_RECTIFIER },
-	};
-	for (size_t i = 0; i < ARRAY_LEN(map); i++)
-		if (d->gpio && gpio_get(d->gpio, map[i].line) == 1 && !interlock_permits(&d->il, map[i].a))
-			relay(d, map[i].line, 0);
+	struct daemon *d = arg;
+	struct safety_event ev[32];
+	size_t n;
+	(void)l;
+	(void)fd;
+	(void)revents;
+	while (d->safety && (n = safety_drain(d->safety, ev, ARRAY_LEN(ev))) > 0) {
+		bool was_latched = d->il.latched;
+		for (size_t i = 0; i < n; i++) {
+			switch (ev[i].type) {
+			case SAFETY_EV_TRIP:
+				on_trip(d, ev[i].tripped, ev[i].laser_byte);
+				break;
+			case SAFETY_EV_INPUT:
+				log_debug("input %s = %d", cfg_line_name(ev[i].line), ev[i].value);
+				daemon_notify(d, "input", json_pack("{s:s, s:i}", "line",
+				    cfg_line_name(ev[i].line), "value", ev[i].value));
+				break;
+			case SAFETY_EV_GPIO_LINK:
+				if (ev[i].up)
+					log_info("GPIO link up");
+				else
+					log_warn("GPIO link lost: %s", ev[i].why);
+				break;
+			}
+		}
+		if (daemon_interlock(d)->latched && !was_latched)
+			log_warn("emergency stop: latched until released and reset by a technician");
+	}
+}
+
+enum il_reset_result
+daemon_estop_reset(struct daemon *d)
+{
+	if (!d->safety)
+		return IL_RESET_NOT_LATCHED;
+	enum il_reset_result r = safety_reset(d->safety);
+	daemon_interlock(d);
+	return r;
 }
 
 /* --- driver callbacks ----------------------------------------------- */
-
-static void
-on_gpio_event(enum cfg_line_id line, int value, void *arg)
-{
-	struct daemon *d = arg;
-	log_debug("input %s = %d", cfg_line_name(line), value);
-	evaluate(d);
-	daemon_notify(d, "input", json_pack("{s:s, s:i}", "line", cfg_line_name(line), "value", value));
-}
-
-static void
-on_gpio_link(bool up, const char *why, void *arg)
-{
-	struct daemon *d = arg;
-	if (up)
-		log_info("GPIO link up");
-	else
-		log_warn("GPIO link lost: %s", why ? why : "");
-	evaluate(d);
-}
 
 static void
 on_laser_link(void *arg, enum grbl_link state, const char *why)
@@ -238,7 +238,8 @@ on_laser_link(void *arg, enum grbl_link state, const char *why)
 	if (state == GRBL_DOWN)
 		station_set(d, &d->laser_st, ST_OFFLINE, "%s", why ? why : "link down");
 	daemon_notify(d, "device", json_pack("{s:s, s:s}", "device", "laser", "link", names[state]));
-	evaluate(d);
+	if (d->safety)
+		safety_poke(d->safety);
 }
 
 static void
@@ -253,16 +254,17 @@ on_laser_alarm(void *arg, int code, const char *meaning)
 {
 	struct daemon *d = arg;
 	log_warn("laser: ALARM:%d, %s", code, meaning);
-	relay(d, LINE_LASER_ENABLE, 0);
-	relay(d, LINE_BEACON, 0);
+	relay(d, LINE_LASER_ENABLE, 0, NULL, 0);
+	relay(d, LINE_BEACON, 0, NULL, 0);
 }
 
 static void
 on_laser_done(void *arg, bool ok, const char *why)
 {
 	struct daemon *d = arg;
-	relay(d, LINE_LASER_ENABLE, 0);
-	relay(d, LINE_BEACON, 0);
+	relay(d, LINE_LASER_ENABLE, 0, NULL, 0);
+	relay(d, LINE_BEACON, 0, NULL, 0);
+	d->laser_hold_by = (uid_t)-1;
 	if (!d->reacting)
 		jobs_station_finished(d, JS_LASER, ok, ok ? "the engraving is complete" : why);
 	if (d->laser_st.state == ST_RUNNING) {
@@ -299,6 +301,8 @@ on_bus(struct loop *l, int fd, short revents, void *arg)
 					continue;
 				if (ev[k].type == MB_EV_DONE && ev[k].ok)
 					continue;
+				if (ev[k].type == MB_EV_LINK && d->safety)
+					safety_poke(d->safety);
 				if (ev[k].type == MB_EV_REBOOT || !ev[k].ok)
 					log_warn("%s", ev[k].text);
 				else
@@ -309,52 +313,32 @@ on_bus(struct loop *l, int fd, short revents, void *arg)
 			}
 		}
 	}
-	evaluate(d);
+	stations_links(d);
 }
 
 /* --- loop plumbing ----------------------------------------------------- */
 
 static void on_laser_io(struct loop *l, int fd, short revents, void *arg);
-static void on_gpio_io(struct loop *l, int fd, short revents, void *arg);
 static void schedule_tick(struct daemon *d);
 
-/* The laser and GPIO descriptors change when their links come and go. A
- * number may even pass from one to the other, so each registration
- * remembers whose it is. */
+/* The laser's descriptor changes when its link comes and goes. */
 static void
 sync_fds(struct daemon *d)
 {
-	struct pollfd want[16];
-	size_t n = 0;
-	if (d->laser && grbl_pollfd(d->laser, &want[n]) == 1)
-		want[n++].revents = 0;          /* revents marks the owner: 0 laser */
-	if (d->gpio) {
-		size_t g = (size_t)gpio_pollfds(d->gpio, &want[n], (int)(16 - n - 1));
-		for (size_t k = n; k < n + g; k++)
-			want[k].revents = 1;    /* 1 GPIO */
-		n += g;
+	struct pollfd want;
+	bool have = d->laser && grbl_pollfd(d->laser, &want) == 1;
+	if (d->laser_fd >= 0 && (!have || want.fd != d->laser_fd)) {
+		loop_del_fd(d->loop, d->laser_fd);
+		d->laser_fd = -1;
 	}
-	for (size_t i = 0; i < d->n_registered; i++) {
-		bool keep = false;
-		for (size_t k = 0; k < n; k++)
-			if (want[k].fd == d->registered[i].fd && want[k].revents == d->registered[i].revents)
-				keep = true;
-		if (!keep)
-			loop_del_fd(d->loop, d->registered[i].fd);
+	if (!have)
+		return;
+	if (d->laser_fd < 0) {
+		loop_add_fd(d->loop, want.fd, want.events, on_laser_io, d);
+		d->laser_fd = want.fd;
+	} else {
+		loop_set_events(d->loop, want.fd, want.events);
 	}
-	for (size_t k = 0; k < n; k++) {
-		bool have = false;
-		for (size_t i = 0; i < d->n_registered; i++)
-			if (d->registered[i].fd == want[k].fd && d->registered[i].revents == want[k].revents)
-				have = true;
-		if (!have)
-			loop_add_fd(d->loop, want[k].fd, want[k].events,
-			    want[k].revents == 0 ? on_laser_io : on_gpio_io, d);
-		else
-			loop_set_events(d->loop, want[k].fd, want[k].events);
-	}
-	memcpy(d->registered, want, n * sizeof want[0]);
-	d->n_registered = n;
 }
 
 static void
@@ -367,19 +351,49 @@ on_laser_io(struct loop *l, int fd, short revents, void *arg)
 	sync_fds(d);
 }
 
+/* A tank or bath whose device is gone is offline, and idle again once it
+ * answers: its status follows the link, as the laser's does. */
 static void
-on_gpio_io(struct loop *l, int fd, short revents, void *arg)
+station_link(struct daemon *d, struct station *s, bool up, const char *down_why)
 {
-	struct daemon *d = arg;
-	(void)l;
-	gpio_on_readable(d->gpio, fd, revents);
-	sync_fds(d);
-	schedule_tick(d);
+	if (!up && s->state != ST_OFFLINE && s->state != ST_RUNNING)
+		station_set(d, s, ST_OFFLINE, "%s", down_why);
+	else if (up && s->state == ST_OFFLINE)
+		station_set(d, s, ST_IDLE, "%s", "connected");
+}
+
+static void
+stations_links(struct daemon *d)
+{
+	station_link(d, &d->tank_st, d->tank_bus && d->tank_dev >= 0 &&
+	    mb_bus_device_up(d->tank_bus, d->tank_dev), "the cleaning tank is not connected");
+	station_link(d, &d->bath_st, d->bath_bus && d->rect_dev >= 0 &&
+	    mb_bus_device_up(d->bath_bus, d->rect_dev), "the plating rectifier is not connected");
+}
+
+/* Hold complete (GRBL's Hold:0, Door:0 or Door:1), or nothing to hold. */
+static bool
+laser_settled(const struct grbl_status *st)
+{
+	if (!strcmp(st->state, "Hold") || !strcmp(st->state, "Door"))
+		return st->substate == 0 || st->substate == 1;
+	return strcmp(st->state, "Run") != 0 && strcmp(st->state, "Jog") != 0;
 }
 
 static void
 stations_tick(struct daemon *d, double now)
 {
+	if (d->laser_flush_until > 0 && d->laser) {
+		const struct grbl_status *st = grbl_last_status(d->laser);
+		bool settled = laser_settled(st);
+		if (settled || now >= d->laser_flush_until) {
+			if (!settled)
+				log_warn("laser: the hold did not complete; resetting GRBL anyway");
+			if (strcmp(st->state, "Alarm") != 0)
+				grbl_realtime(d->laser, GRBL_RT_RESET);
+			d->laser_flush_until = 0;
+		}
+	}
 	if (d->tank_st.state == ST_RUNNING && d->tank_st.ends_at && now >= d->tank_st.ends_at) {
 		/* The steps are done before the stop, which would fail them. */
 		jobs_station_finished(d, JS_TANK, true, "the cleaning cycle is complete");
@@ -391,6 +405,7 @@ stations_tick(struct daemon *d, double now)
 		station_bath_stop(d, "the plating time is complete");
 		station_set(d, &d->bath_st, ST_IDLE, "the plating time is complete");
 	}
+	stations_links(d);
 }
 
 static void
@@ -402,14 +417,9 @@ on_tick(struct loop *l, void *arg)
 	double now = now_mono();
 	if (d->laser && now >= grbl_next_deadline(d->laser))
 		grbl_on_timer(d->laser, now);
-	if (d->gpio) {
-		double g = gpio_next_deadline(d->gpio);
-		if (g > 0 && now >= g)
-			gpio_on_timer(d->gpio, now);
-	}
+	daemon_interlock(d);
 	stations_tick(d, now);
 	calib_tick(d, now);
-	evaluate(d);
 	uint64_t usec;
 	if (sd_watchdog_enabled(0, &usec) > 0 && now - d->last_watchdog > usec / 2e6) {
 		sd_notify(0, "WATCHDOG=1");
@@ -425,11 +435,6 @@ schedule_tick(struct daemon *d)
 	double now = now_mono(), next = now + TICK;
 	if (d->laser && grbl_next_deadline(d->laser) < next)
 		next = grbl_next_deadline(d->laser);
-	if (d->gpio) {
-		double g = gpio_next_deadline(d->gpio);
-		if (g > 0 && g < next)
-			next = g;
-	}
 	if (d->tick_timer)
 		loop_cancel(d->loop, d->tick_timer);
 	d->tick_timer = loop_add_timer(d->loop, next > now ? next - now : 0, on_tick, d);
@@ -437,19 +442,82 @@ schedule_tick(struct daemon *d)
 
 /* --- start, reload, stop ----------------------------------------------- */
 
+/* The configuration each group of devices was opened with stays alive as
+ * long as the group runs, even once a reload has replaced d->cfg: a
+ * reload keeps the devices whose configuration did not change, since the
+ * daemon may no longer have the privileges to open them again. */
+static void
+free_cfg_if_unused(struct daemon *d, struct cfg *cfg)
+{
+	if (cfg && cfg != d->cfg && cfg != d->gpio_cfg && cfg != d->laser_cfg && cfg != d->bus_cfg)
+		cfg_free(cfg);
+}
+
+static void
+tell_safety_devices(struct daemon *d)
+{
+	if (!d->safety)
+		return;
+	struct safety_devices dev = { d->laser ? d->stopline : NULL, d->tank_bus, d->tank_dev,
+		d->bath_bus, d->rect_dev, d->heater_dev };
+	safety_set_devices(d->safety, &dev);
+}
+
 static int
-start_drivers(struct daemon *d)
+start_safety(struct daemon *d, struct cfg *cfg)
+{
+	d->safety = safety_start(cfg);
+	if (!d->safety)
+		return -1;
+	d->gpio_cfg = cfg;
+	loop_add_fd(d->loop, safety_fd(d->safety), POLLIN, on_safety, d);
+	return 0;
+}
+
+static void
+stop_safety(struct daemon *d)
+{
+	if (!d->safety)
+		return;
+	loop_del_fd(d->loop, safety_fd(d->safety));
+	safety_stop(d->safety);
+	d->safety = NULL;
+	struct cfg *old = d->gpio_cfg;
+	d->gpio_cfg = NULL;
+	free_cfg_if_unused(d, old);
+}
+
+static void
+start_laser(struct daemon *d, struct cfg *cfg)
+{
+	d->laser = grbl_new(cfg, &laser_events, d);
+	grbl_set_stopline(d->laser, d->stopline);
+	d->laser_cfg = cfg;
+}
+
+static void
+stop_laser(struct daemon *d)
+{
+	if (d->laser_fd >= 0)
+		loop_del_fd(d->loop, d->laser_fd);
+	d->laser_fd = -1;
+	grbl_free(d->laser);
+	d->laser = NULL;
+	struct cfg *old = d->laser_cfg;
+	d->laser_cfg = NULL;
+	free_cfg_if_unused(d, old);
+}
+
+static int
+start_buses(struct daemon *d, struct cfg *cfg)
 {
 	char err[256];
 	d->tank_bus = d->bath_bus = NULL;
 	d->tank_dev = d->rect_dev = d->heater_dev = -1;
-	d->gpio = gpio_open(d->cfg, on_gpio_event, on_gpio_link, d);
-	if (!d->gpio)
-		return -1;
-	d->laser = grbl_new(d->cfg, &laser_events, d);
 	d->n_buses = 0;
-	for (size_t i = 0; i < d->cfg->n_buses && i < ARRAY_LEN(d->buses); i++) {
-		struct mb_bus *b = mb_bus_start(d->cfg, &d->cfg->buses[i], err, sizeof err);
+	d->bus_cfg = cfg;
+	for (size_t i = 0; i < cfg->n_buses && i < ARRAY_LEN(d->buses); i++) {
+		struct mb_bus *b = mb_bus_start(cfg, &cfg->buses[i], err, sizeof err);
 		if (!b) {
 			log_err("%s", err);
 			return -1;
@@ -471,24 +539,40 @@ start_drivers(struct daemon *d)
 			}
 		}
 	}
-	interlock_init(&d->il);
-	/* Safe state before anything else may happen. */
-	safe_everything(d, "start-up");
-	d->laser_st = (struct station){ .name = "laser", .state = ST_OFFLINE };
-	d->tank_st = (struct station){ .name = "tank", .state = ST_IDLE };
-	d->bath_st = (struct station){ .name = "bath", .state = ST_IDLE };
-	sync_fds(d);
-	schedule_tick(d);
 	return 0;
 }
 
 static void
-stop_drivers(struct daemon *d)
+stop_buses(struct daemon *d)
 {
-	safe_everything(d, "the daemon is stopping");
-	/* Push the laser's reset byte out if the port did not take it at once,
-	 * then give the bus threads a moment to send the safe-state commands
-	 * that overtook their queues, before they are stopped. */
+	for (size_t i = 0; i < d->n_buses; i++) {
+		loop_del_fd(d->loop, mb_bus_fd(d->buses[i]));
+		mb_bus_stop(d->buses[i]);
+	}
+	d->n_buses = 0;
+	d->tank_bus = d->bath_bus = NULL;
+	d->tank_dev = d->rect_dev = d->heater_dev = -1;
+	struct cfg *old = d->bus_cfg;
+	d->bus_cfg = NULL;
+	free_cfg_if_unused(d, old);
+}
+
+static void
+init_stations(struct daemon *d)
+{
+	bool laser_up = d->laser && grbl_link_state(d->laser) == GRBL_READY;
+	d->laser_st = (struct station){ .name = "laser", .state = laser_up ? ST_IDLE : ST_OFFLINE };
+	d->tank_st = (struct station){ .name = "tank", .state = ST_IDLE };
+	d->bath_st = (struct station){ .name = "bath", .state = ST_IDLE };
+	d->laser_hold_by = (uid_t)-1;
+}
+
+/* Pushes the laser's reset byte out if the port did not take it at once,
+ * then gives the bus threads a moment to send the safe-state commands
+ * that overtook their queues. */
+static void
+let_safe_states_out(struct daemon *d)
+{
 	double end = now_mono() + 0.5;
 	while (now_mono() < end && d->laser && grbl_link_state(d->laser) != GRBL_DOWN) {
 		struct pollfd p;
@@ -499,19 +583,18 @@ stop_drivers(struct daemon *d)
 	}
 	struct timespec ts = { 0, 300000000 };
 	nanosleep(&ts, NULL);
-	for (size_t i = 0; i < d->n_registered; i++)
-		loop_del_fd(d->loop, d->registered[i].fd);
-	d->n_registered = 0;
-	for (size_t i = 0; i < d->n_buses; i++) {
-		loop_del_fd(d->loop, mb_bus_fd(d->buses[i]));
-		mb_bus_stop(d->buses[i]);
-	}
-	d->n_buses = 0;
-	grbl_free(d->laser);
-	d->laser = NULL;
-	gpio_close(d->gpio);
-	d->gpio = NULL;
-	d->tank_bus = d->bath_bus = NULL;
+}
+
+static void
+stop_drivers(struct daemon *d)
+{
+	safe_everything(d, "the daemon is stopping");
+	let_safe_states_out(d);
+	if (d->safety)
+		safety_set_devices(d->safety, NULL);
+	stop_buses(d);
+	stop_laser(d);
+	stop_safety(d);
 }
 
 static struct cfg *
@@ -535,6 +618,13 @@ load_config(const char *path, const char *device_dir, struct cfg_catalog **cat)
 	return cfg;
 }
 
+/*
+ * SIGHUP: a valid new file replaces the old; every station is stopped
+ * safely first. Devices whose configuration is the same are kept open
+ * (after the privilege drop the daemon may not be able to open them
+ * again); those that changed are reopened, which may need a restart when
+ * the daemon runs as an unprivileged user, and says so.
+ */
 static void
 reload(struct daemon *d)
 {
@@ -547,13 +637,44 @@ reload(struct daemon *d)
 	}
 	for (int st = 0; st < JS_COUNT; st++)
 		jobs_station_finished(d, (enum job_station)st, false, "the configuration was reloaded");
-	stop_drivers(d);
-	cfg_free(d->cfg);
+	safe_everything(d, "the configuration was reloaded");
+	let_safe_states_out(d);
+	bool same_gpio = d->gpio_cfg && cfg_same_gpio(d->gpio_cfg, cfg);
+	bool same_laser = d->laser_cfg && cfg_same_laser_port(d->laser_cfg, cfg);
+	bool same_buses = d->bus_cfg && cfg_same_buses(d->bus_cfg, cfg);
+	if (d->safety && (!same_laser || !same_buses))
+		safety_set_devices(d->safety, NULL);
+	if (!same_buses)
+		stop_buses(d);
+	if (!same_laser)
+		stop_laser(d);
+	if (!same_gpio)
+		stop_safety(d);
+
+	struct cfg *old = d->cfg;
 	cfg_catalog_free(d->catalog);
 	d->cfg = cfg;
 	d->catalog = cat;
-	if (start_drivers(d) < 0)
-		log_err("the reloaded configuration cannot open its devices; stations stay safe");
+	d->groups.jeweller = cfg->api.jeweller_groups;
+	d->groups.technician = cfg->api.technician_groups;
+	free_cfg_if_unused(d, old);
+
+	const char *who = geteuid() == 0 ? "" : ": atelierd runs unprivileged now, restart it "
+	    "to open changed devices";
+	if (!same_gpio && start_safety(d, cfg) < 0)
+		log_err("the changed GPIO lines cannot be opened%s; nothing can be energised", who);
+	if (!same_laser)
+		start_laser(d, cfg);
+	if (!same_buses && start_buses(d, cfg) < 0)
+		log_err("the changed Modbus buses cannot be started%s", who);
+	tell_safety_devices(d);
+	log_info("reloaded: %s GPIO lines, %s laser port, %s Modbus buses",
+	    same_gpio ? "kept the" : "reopened the", same_laser ? "kept the" : "reopened the",
+	    same_buses ? "kept the" : "restarted the");
+	if (d->laser && !same_laser)
+		grbl_on_timer(d->laser, now_mono());
+	sync_fds(d);
+	stations_links(d);
 	sd_notify(0, "STATUS=configuration reloaded");
 }
 
@@ -600,6 +721,9 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	d->config_path = xstrdup(config);
 	d->device_dir_override = device_dir;
 	d->sigfd = -1;
+	d->laser_fd = -1;
+	d->tank_dev = d->rect_dev = d->heater_dev = -1;
+	interlock_init(&d->il);
 	d->cfg = load_config(config, device_dir, &d->catalog);
 	if (!d->cfg)
 		return -1;
@@ -613,13 +737,27 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	/* Blocked before any thread starts, so that every thread inherits
+	 * the mask and the signals reach the loop's signalfd alone. */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	loop_add_fd(d->loop, d->sigfd, POLLIN, on_signal, d);
 
-	if (start_drivers(d) < 0)
+	/* The safety path first: every output inactive, the inputs watched,
+	 * before any device that could be energised is opened. */
+	d->stopline = grbl_stopline_new();
+	if (start_safety(d, d->cfg) < 0)
 		return -1;
+	start_laser(d, d->cfg);
+	if (start_buses(d, d->cfg) < 0)
+		return -1;
+	tell_safety_devices(d);
+	/* Safe state before anything else may happen. */
+	safe_everything(d, "start-up");
+	init_stations(d);
+	sync_fds(d);
+	schedule_tick(d);
 
 	/* Every station is safe; now the journal says what a crash cut short. */
 	char *state = cfg_device_path(d->cfg, d->cfg->state_dir);
@@ -695,8 +833,11 @@ daemon_stop(struct daemon *d)
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	loop_free(d->loop);
+	grbl_stopline_free(d->stopline);
 	cfg_catalog_free(d->catalog);
-	cfg_free(d->cfg);
+	struct cfg *cfg = d->cfg;
+	d->cfg = NULL;
+	free_cfg_if_unused(d, cfg);
 	free(d->config_path);
 }
 
@@ -717,25 +858,118 @@ fail(int *code, char *msg, size_t len, int c, const char *fmt, ...)
 	return -1;
 }
 
-int
-station_laser_stream(struct daemon *d, const char *gcode, int *code, char *msg, size_t len)
+/* Whether a program turns the laser on: an M3 or M4 word anywhere. */
+static bool
+gcode_emits(const char *g)
+{
+	for (const char *p = g; *p; p++) {
+		if (*p == ';' || *p == '(') {
+			/* comments say nothing to GRBL */
+			const char *end = strchr(p, *p == ';' ? '\n' : ')');
+			if (!end)
+				break;
+			p = end;
+			continue;
+		}
+		if (*p != 'M' && *p != 'm')
+			continue;
+		const char *q = p + 1;
+		while (*q == ' ' || *q == '0')
+			q++;
+		if ((*q == '3' || *q == '4') && !(q[1] >= '0' && q[1] <= '9') && q[1] != '.')
+			return true;
+	}
+	return false;
+}
+
+static int
+laser_start(struct daemon *d, const char *gcode, uid_t owner, bool emit, int *code, char *msg,
+    size_t len)
 {
 	char err[300];
 	if (d->laser_st.state == ST_RUNNING)
 		return fail(code, msg, len, API_ERR_BUSY, "the laser is already engraving");
 	if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
 		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
-	const char *why = interlock_reason(&d->il, IL_LASER);
+	const char *why = interlock_reason(daemon_interlock(d), IL_LASER);
 	if (why)
 		return fail(code, msg, len, API_ERR_INTERLOCK, "the laser cannot start: %s", why);
-	relay(d, LINE_BEACON, 1);       /* emission indicator lit before emission */
-	relay(d, LINE_LASER_ENABLE, 1);
+	if (!emit && gcode_emits(gcode))
+		return fail(code, msg, len, API_ERR_INVALID, "a program that only moves the head may "
+		    "not turn the laser on (M3 or M4)");
+	if (d->laser_flush_until > 0)
+		return fail(code, msg, len, API_ERR_BUSY, "the laser is still clearing the program "
+		    "a trip stopped; try again in a moment");
+	if (emit) {
+		/* The emission indicator is lit before the source is powered. */
+		if (relay(d, LINE_BEACON, 1, err, sizeof err) < 0 ||
+		    relay(d, LINE_LASER_ENABLE, 1, err, sizeof err) < 0) {
+			relay(d, LINE_BEACON, 0, NULL, 0);
+			return fail(code, msg, len, API_ERR_INTERLOCK, "the laser cannot start: %s", err);
+		}
+	}
 	if (grbl_stream_text(d->laser, gcode, err, sizeof err) < 0) {
-		relay(d, LINE_LASER_ENABLE, 0);
-		relay(d, LINE_BEACON, 0);
+		relay(d, LINE_LASER_ENABLE, 0, NULL, 0);
+		relay(d, LINE_BEACON, 0, NULL, 0);
 		return fail(code, msg, len, API_ERR_INVALID, "the program is refused: %s", err);
 	}
-	station_set(d, &d->laser_st, ST_RUNNING, "engraving");
+	d->laser_owner = owner;
+	d->laser_stream_id++;
+	d->laser_hold_by = (uid_t)-1;
+	station_set(d, &d->laser_st, ST_RUNNING, "%s", emit ? "engraving" : "framing (laser off)");
+	return 0;
+}
+
+int
+station_laser_stream(struct daemon *d, const char *gcode, uid_t owner, int *code, char *msg,
+    size_t len)
+{
+	return laser_start(d, gcode, owner, true, code, msg, len);
+}
+
+int
+station_laser_move(struct daemon *d, const char *gcode, uid_t owner, int *code, char *msg,
+    size_t len)
+{
+	return laser_start(d, gcode, owner, false, code, msg, len);
+}
+
+int
+station_laser_hold(struct daemon *d, uid_t who, int *code, char *msg, size_t len)
+{
+	if (!d->laser || grbl_realtime(d->laser, GRBL_RT_HOLD) < 0)
+		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
+	if (grbl_streaming(d->laser) && d->laser_hold_by == (uid_t)-1) {
+		d->laser_hold_by = who;
+		d->laser_hold_stream = d->laser_stream_id;
+	}
+	return 0;
+}
+
+int
+station_laser_resume(struct daemon *d, uid_t who, int *code, char *msg, size_t len)
+{
+	if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
+		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
+	if (!grbl_streaming(d->laser) || d->laser_st.state != ST_RUNNING)
+		return fail(code, msg, len, API_ERR_INVALID, "there is no held engraving to resume%s%s",
+		    d->laser_st.detail[0] ? ": " : "", d->laser_st.detail);
+	if (d->laser_hold_by == (uid_t)-1 || d->laser_hold_stream != d->laser_stream_id)
+		return fail(code, msg, len, API_ERR_INVALID, "the engraving was not held with "
+		    "laser.hold, so it cannot be resumed");
+	if (d->laser_hold_by != d->laser_owner || who != d->laser_owner)
+		return fail(code, msg, len, API_ERR_FORBIDDEN, "only the one who started this engraving "
+		    "and held it may resume it");
+	const struct grbl_status *st = grbl_last_status(d->laser);
+	if (strcmp(st->state, "Hold") != 0 || st->substate != 0)
+		return fail(code, msg, len, API_ERR_BUSY, "the laser is %s%s, not in a completed hold",
+		    st->state, strcmp(st->state, "Hold") == 0 ? " (still stopping)" : "");
+	const char *why = interlock_reason(daemon_interlock(d), IL_LASER);
+	if (why)
+		return fail(code, msg, len, API_ERR_INTERLOCK, "the laser cannot resume: %s", why);
+	if (grbl_realtime(d->laser, GRBL_RT_RESUME) < 0)
+		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
+	d->laser_hold_by = (uid_t)-1;
 	return 0;
 }
 
@@ -749,8 +983,10 @@ station_laser_stop(struct daemon *d, const char *why)
 		grbl_realtime(d->laser, GRBL_RT_HOLD);
 		grbl_realtime(d->laser, GRBL_RT_RESET);
 	}
-	relay(d, LINE_LASER_ENABLE, 0);
-	relay(d, LINE_BEACON, 0);
+	d->laser_flush_until = 0;
+	d->laser_hold_by = (uid_t)-1;
+	relay(d, LINE_LASER_ENABLE, 0, NULL, 0);
+	relay(d, LINE_BEACON, 0, NULL, 0);
 	if (d->laser_st.state == ST_RUNNING || d->laser_st.state == ST_FAULT)
 		station_set(d, &d->laser_st, ST_IDLE, "%s", why);
 	return 0;
@@ -796,13 +1032,17 @@ station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n
 		    "of range (10..100 %%, 20..80 kHz)", power, khz);
 	if (!d->tank_bus || !mb_bus_device_up(d->tank_bus, d->tank_dev))
 		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the cleaning tank is not connected");
-	const char *why = interlock_reason(&d->il, IL_ULTRASOUND);
+	const struct interlock *il = daemon_interlock(d);
+	const char *why = interlock_reason(il, IL_ULTRASOUND);
 	if (!why)
-		why = interlock_reason(&d->il, IL_TANK_HEATER);
+		why = interlock_reason(il, IL_TANK_HEATER);
 	if (why)
 		return fail(code, msg, len, API_ERR_INTERLOCK, "the tank cannot start: %s", why);
-	relay(d, LINE_HEATER_ENABLE, 1);
-	relay(d, LINE_ULTRASOUND_ENABLE, 1);
+	if (relay(d, LINE_HEATER_ENABLE, 1, err, sizeof err) < 0 ||
+	    relay(d, LINE_ULTRASOUND_ENABLE, 1, err, sizeof err) < 0) {
+		relay(d, LINE_HEATER_ENABLE, 0, NULL, 0);
+		return fail(code, msg, len, API_ERR_INTERLOCK, "the tank cannot start: %s", err);
+	}
 	if (mb_tank_heater(d->tank_bus, d->tank_dev, true, calib_setpoint(d, "tank-generator",
 	    "temperature_set", temperature), err, sizeof err) < 0 ||
 	    mb_tank_ultrasound(d->tank_bus, d->tank_dev, true, power, khz, seconds,
@@ -820,8 +1060,8 @@ int
 station_tank_stop(struct daemon *d, const char *why)
 {
 	jobs_station_finished(d, JS_TANK, false, why);
-	relay(d, LINE_ULTRASOUND_ENABLE, 0);
-	relay(d, LINE_HEATER_ENABLE, 0);
+	relay(d, LINE_ULTRASOUND_ENABLE, 0, NULL, 0);
+	relay(d, LINE_HEATER_ENABLE, 0, NULL, 0);
 	modbus_safe(d->tank_bus, d->tank_dev);
 	d->tank_st.ends_at = 0;
 	if (d->tank_st.state == ST_RUNNING || d->tank_st.state == ST_FAULT)
@@ -848,10 +1088,11 @@ station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n
 		return fail(code, msg, len, API_ERR_INVALID, "%g s is outside 1..3600 s", seconds);
 	if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_device_up(d->bath_bus, d->rect_dev))
 		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the plating rectifier is not connected");
-	const char *why = interlock_reason(&d->il, IL_RECTIFIER);
+	const char *why = interlock_reason(daemon_interlock(d), IL_RECTIFIER);
 	if (why)
 		return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot start: %s", why);
-	relay(d, LINE_RECTIFIER_ENABLE, 1);
+	if (relay(d, LINE_RECTIFIER_ENABLE, 1, err, sizeof err) < 0)
+		return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot start: %s", err);
 	/* The limits above are in true volts and amps; the unit is told what
 	 * gives them by the technician's calibration. */
 	if (mb_rectifier(d->bath_bus, d->rect_dev, calib_setpoint(d, "riden-rd60xx", "v_set", volts),
@@ -868,7 +1109,7 @@ int
 station_bath_stop(struct daemon *d, const char *why)
 {
 	jobs_station_finished(d, JS_BATH, false, why);
-	relay(d, LINE_RECTIFIER_ENABLE, 0);
+	relay(d, LINE_RECTIFIER_ENABLE, 0, NULL, 0);
 	modbus_safe(d->bath_bus, d->rect_dev);
 	d->bath_st.ends_at = 0;
 	if (d->bath_st.state == ST_RUNNING || d->bath_st.state == ST_FAULT)
@@ -887,18 +1128,24 @@ station_json(const struct station *s)
 json_t *
 daemon_status_json(struct daemon *d)
 {
+	struct safety_state ss = { .lines = { 0 } };
+	if (d->safety)
+		safety_snapshot(d->safety, &ss);
+	else
+		for (int l = 0; l < LINE_COUNT; l++)
+			ss.lines[l] = -1;
+	const struct interlock *il = daemon_interlock(d);
 	json_t *perm = json_object(), *reasons = json_object();
 	for (int a = 0; a < IL_ACTUATOR_COUNT; a++) {
 		const char *name = interlock_actuator_name((enum il_actuator)a);
-		json_object_set_new(perm, name, json_boolean(interlock_permits(&d->il, (enum il_actuator)a)));
-		const char *why = interlock_reason(&d->il, (enum il_actuator)a);
+		json_object_set_new(perm, name, json_boolean(interlock_permits(il, (enum il_actuator)a)));
+		const char *why = interlock_reason(il, (enum il_actuator)a);
 		if (why)
 			json_object_set_new(reasons, name, json_string(why));
 	}
 	json_t *lines = json_object();
 	for (int l = 0; l < LINE_COUNT; l++)
-		json_object_set_new(lines, cfg_line_name((enum cfg_line_id)l),
-		    json_integer(d->gpio ? gpio_get(d->gpio, (enum cfg_line_id)l) : -1));
+		json_object_set_new(lines, cfg_line_name((enum cfg_line_id)l), json_integer(ss.lines[l]));
 	json_t *devices = json_object();
 	if (d->laser) {
 		const struct grbl_status *st = grbl_last_status(d->laser);
@@ -919,8 +1166,9 @@ daemon_status_json(struct daemon *d)
 			}
 			json_object_set_new(devices, mb_bus_device_name(d->buses[i], (int)k), o);
 		}
-	json_t *out = json_pack("{s:{s:b, s:o, s:o}, s:o, s:{s:o, s:o, s:o}, s:o, s:o}",
-	    "interlock", "latched", d->il.latched, "permitted", perm, "reasons", reasons,
+	json_t *out = json_pack("{s:{s:b, s:o, s:o, s:s}, s:o, s:{s:o, s:o, s:o}, s:o, s:o}",
+	    "interlock", "latched", il->latched, "permitted", perm, "reasons", reasons,
+	    "safety_path", !d->safety ? "stopped" : ss.realtime ? "real-time thread" : "thread",
 	    "lines", lines,
 	    "stations", "laser", station_json(&d->laser_st), "tank", station_json(&d->tank_st),
 	    "bath", station_json(&d->bath_st), "devices", devices, "queues", jobs_queues(d));

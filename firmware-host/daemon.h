@@ -1,25 +1,28 @@
 /*
  * atelierd's state and life cycle: configuration, the one event loop, the
- * drivers, the interlock, the three stations and the API. Start-up order is
- * configuration, safe state for every station, then the API; SIGTERM puts
- * every station in its safe state before the daemon exits.
+ * drivers, the three stations and the API, beside the safety path
+ * (safety.h), which owns the GPIO lines and the interlock in a thread of
+ * its own. Start-up order is configuration, the safety path, safe state
+ * for every station, then the API; SIGTERM puts every station in its safe
+ * state before the daemon exits.
  */
 #ifndef ATELIER_DAEMON_H
 #define ATELIER_DAEMON_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "api.h"
 #include "calib.h"
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
-#include "gpio.h"
 #include "grbl.h"
 #include "interlock.h"
 #include "jobs.h"
 #include "loop.h"
 #include "mb_bus.h"
 #include "policy.h"
+#include "safety.h"
 #include "store.h"
 
 enum station_state { ST_IDLE = 0, ST_RUNNING, ST_STOPPING, ST_FAULT, ST_OFFLINE };
@@ -38,8 +41,10 @@ struct daemon {
 	const char *device_dir_override;
 	struct cfg_catalog *catalog;
 	struct loop *loop;
-	struct gpio *gpio;
+	struct safety *safety;      /* GPIO lines, interlock, relays: its own thread */
+	struct grbl_stopline *stopline; /* the laser's port, for the safety path */
 	struct grbl *laser;
+	int laser_fd;               /* registered in the loop, or -1 */
 	struct mb_bus *buses[8];
 	size_t n_buses;
 	struct api *api;
@@ -47,14 +52,21 @@ struct daemon {
 	struct jobs jobs;           /* what each station runs for a job */
 	struct api_method *methods; /* every method table, joined */
 	struct api_groups groups;
-	struct interlock il;
+	struct interlock il;        /* the safety path's, as last read (daemon_interlock) */
 	struct station laser_st, tank_st, bath_st;
 	uint64_t tick_timer;
 	int sigfd;
 	bool stopping;
 	bool reacting;              /* inside an interlock trip's reaction */
-	struct pollfd registered[16];
-	size_t n_registered;
+	/* The configuration each group of devices was opened with (reload). */
+	struct cfg *gpio_cfg, *laser_cfg, *bus_cfg;
+	/* The laser's current program: who started it, which one it is, and
+	 * who held it with laser.hold ((uid_t)-1: nobody). */
+	uid_t laser_owner, laser_hold_by;
+	unsigned laser_stream_id, laser_hold_stream;
+	/* A trip held GRBL mid-program: reset it once the hold is complete,
+	 * by this monotonic time at the latest (0: nothing to clear). */
+	double laser_flush_until;
 	/* Where each Modbus device lives, by role. */
 	struct mb_bus *tank_bus, *bath_bus;
 	int tank_dev, rect_dev, heater_dev;
@@ -72,7 +84,20 @@ void daemon_stop(struct daemon *d);
 
 /* Station control, shared by the API and the job engine; each returns 0,
  * or -1 with an API error code and a sentence. */
-int station_laser_stream(struct daemon *d, const char *gcode, int *code, char *msg, size_t len);
+/* The owner of a program the daemon runs itself (calibration). */
+#define LASER_OWNER_DAEMON ((uid_t)-2)
+/* Burns a program, on behalf of owner (the caller's uid). */
+int station_laser_stream(struct daemon *d, const char *gcode, uid_t owner, int *code, char *msg,
+    size_t len);
+/* Moves the head along a program with the laser's power relay off; a
+ * program with M3 or M4 is refused. */
+int station_laser_move(struct daemon *d, const char *gcode, uid_t owner, int *code, char *msg,
+    size_t len);
+/* A feed hold; when a program runs, remembered as who's, for resume. */
+int station_laser_hold(struct daemon *d, uid_t who, int *code, char *msg, size_t len);
+/* Resumes only a program its owner held with station_laser_hold, still
+ * running, completely held, with the interlock permitting. */
+int station_laser_resume(struct daemon *d, uid_t who, int *code, char *msg, size_t len);
 int station_laser_stop(struct daemon *d, const char *why);
 int station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n,
     double seconds, double power, double khz, double temperature, int *code, char *msg,
@@ -88,6 +113,10 @@ extern const size_t daemon_n_methods;
 extern const struct api_method jobs_methods[];
 extern const size_t jobs_n_methods;
 json_t *daemon_status_json(struct daemon *d);
+/* The interlock as the safety path has it now. */
+const struct interlock *daemon_interlock(struct daemon *d);
+/* A technician's reset of the e-stop latch, done by the safety path. */
+enum il_reset_result daemon_estop_reset(struct daemon *d);
 void daemon_notify(struct daemon *d, const char *event, json_t *params);
 
 #endif

@@ -644,6 +644,7 @@ static bool
 station_ready(struct daemon *d, enum job_station st, char *msg, size_t len)
 {
 	const char *why = NULL;
+	const struct interlock *il = daemon_interlock(d);
 	if (st == JS_LASER) {
 		if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
 			why = "the laser is not connected";
@@ -652,18 +653,18 @@ station_ready(struct daemon *d, enum job_station st, char *msg, size_t len)
 			 * position is lost: a technician checks and unlocks it. */
 			why = "the laser is in alarm and has lost its position: a technician must "
 			    "check the piece and unlock it ($X) first";
-		else if ((why = interlock_reason(&d->il, IL_LASER)) != NULL)
+		else if ((why = interlock_reason(il, IL_LASER)) != NULL)
 			return snprintf(msg, len, "the laser cannot start: %s", why), false;
 	} else if (st == JS_TANK) {
 		if (!d->tank_bus || !mb_bus_device_up(d->tank_bus, d->tank_dev))
 			why = "the cleaning tank is not connected";
-		else if ((why = interlock_reason(&d->il, IL_ULTRASOUND)) != NULL ||
-		    (why = interlock_reason(&d->il, IL_TANK_HEATER)) != NULL)
+		else if ((why = interlock_reason(il, IL_ULTRASOUND)) != NULL ||
+		    (why = interlock_reason(il, IL_TANK_HEATER)) != NULL)
 			return snprintf(msg, len, "the tank cannot start: %s", why), false;
 	} else {
 		if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_device_up(d->bath_bus, d->rect_dev))
 			why = "the plating rectifier is not connected";
-		else if ((why = interlock_reason(&d->il, IL_RECTIFIER)) != NULL)
+		else if ((why = interlock_reason(il, IL_RECTIFIER)) != NULL)
 			return snprintf(msg, len, "the bath cannot start: %s", why), false;
 	}
 	if (why)
@@ -678,7 +679,7 @@ payload_of(struct daemon *d, int64_t step)
 }
 
 json_t *
-jobs_station_run(struct daemon *d, const char *name, const char *who, int *code, char *msg,
+jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid, int *code, char *msg,
     size_t len)
 {
 	char err[400], why[400];
@@ -754,7 +755,7 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, int *code,
 			snprintf(why, sizeof why, "the engraving's toolpath is missing from the journal");
 			rc = -1;
 		} else {
-			rc = station_laser_stream(d, gcode, &c, why, sizeof why);
+			rc = station_laser_stream(d, gcode, uid, &c, why, sizeof why);
 		}
 		json_decref(pl);
 	} else if (st == JS_TANK) {

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct daemon;
 
@@ -47,8 +48,9 @@ json_t *jobs_step_abort(struct daemon *d, int64_t job, int seq, const char *who,
 json_t *jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int *code,
     char *msg, size_t len);
 /* Runs the next load queued at a station ("laser", "tank", "bath"). */
-json_t *jobs_station_run(struct daemon *d, const char *station, const char *who, int *code,
-    char *msg, size_t len);
+/* uid is the caller's, who owns the run (a laser hold and resume are its). */
+json_t *jobs_station_run(struct daemon *d, const char *station, const char *who, uid_t uid,
+    int *code, char *msg, size_t len);
 json_t *jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len);
 json_t *jobs_list(struct daemon *d, const char *state, const char *serial, int limit, int *code,
     char *msg, size_t len);

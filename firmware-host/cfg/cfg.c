@@ -522,6 +522,73 @@ cfg_device_path(const struct cfg *cfg, const char *path)
 	return xasprintf("%s/%s", cfg->device_dir, path);
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool
+same_device_path(const struct cfg *a, const char *pa, const struct cfg *b, const char *pb)
+{
+	char *x = cfg_device_path(a, pa), *y = cfg_device_path(b, pb);
+	bool same = strcmp(x, y) == 0;
+	free(x);
+	free(y);
+	return same;
+}
+
+bool
+cfg_same_gpio(const struct cfg *a, const struct cfg *b)
+{
+	if (a->gpio.backend != b->gpio.backend ||
+	    !same_device_path(a, a->gpio.socket, b, b->gpio.socket))
+		return false;
+	for (int i = 0; i < LINE_COUNT; i++) {
+		const struct cfg_gpio_line *x = &a->gpio.lines[i], *y = &b->gpio.lines[i];
+		if (x->configured != y->configured || !same_str(x->chip, y->chip) ||
+		    x->offset != y->offset || !same_str(x->line_name, y->line_name) ||
+		    x->active_low != y->active_low || x->debounce != y->debounce)
+			return false;
+	}
+	return true;
+}
+
+bool
+cfg_same_laser_port(const struct cfg *a, const struct cfg *b)
+{
+	const struct cfg_laser *x = &a->laser, *y = &b->laser;
+	return same_device_path(a, x->port, b, y->port) && x->baud == y->baud &&
+	    x->status_hz == y->status_hz && x->connect_timeout == y->connect_timeout;
+}
+
+bool
+cfg_same_buses(const struct cfg *a, const struct cfg *b)
+{
+	if (a->n_buses != b->n_buses || a->n_devices != b->n_devices ||
+	    !same_str(a->profile_dir, b->profile_dir) || !same_str(a->dir, b->dir))
+		return false;
+	for (size_t i = 0; i < a->n_buses; i++) {
+		const struct cfg_bus *x = &a->buses[i], *y = &b->buses[i];
+		if (!same_str(x->name, y->name) || x->transport != y->transport ||
+		    !same_device_path(a, x->port, b, y->port) || x->baud != y->baud ||
+		    x->parity != y->parity || x->data_bits != y->data_bits ||
+		    x->stop_bits != y->stop_bits || x->rs485 != y->rs485 ||
+		    !same_str(x->host, y->host) || x->tcp_port != y->tcp_port ||
+		    x->timeout != y->timeout || x->retries != y->retries ||
+		    x->poll_interval != y->poll_interval)
+			return false;
+	}
+	for (size_t i = 0; i < a->n_devices; i++) {
+		const struct cfg_device *x = &a->devices[i], *y = &b->devices[i];
+		if (!same_str(x->name, y->name) || !same_str(x->bus, y->bus) || x->slave != y->slave ||
+		    !same_str(x->profile, y->profile) ||
+		    x->heartbeat_interval != y->heartbeat_interval || x->watchdog != y->watchdog)
+			return false;
+	}
+	return true;
+}
+
 const struct cfg_bus *
 cfg_bus_find(const struct cfg *cfg, const char *name)
 {

@@ -197,6 +197,12 @@ void cfg_free(struct cfg *cfg);
 void cfg_print(const struct cfg *cfg, FILE *out);
 /* Resolves a device path against device_dir; returns a new string. */
 char *cfg_device_path(const struct cfg *cfg, const char *path);
+/* Whether two configurations open the same devices: the GPIO lines; the
+ * laser's port and link settings; the Modbus buses, their devices and
+ * profile folder (a reload keeps what is the same). */
+bool cfg_same_gpio(const struct cfg *a, const struct cfg *b);
+bool cfg_same_laser_port(const struct cfg *a, const struct cfg *b);
+bool cfg_same_buses(const struct cfg *a, const struct cfg *b);
 /* A path named in the configuration, resolved against its folder. */
 char *cfg_resolve(const struct cfg *cfg, const char *path);
 /* The file of a device profile: profile_dir/NAME.yaml. */
