@@ -446,7 +446,10 @@ wait_for_work(struct mb_bus *b, double until)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&b->lock);
-	if (!b->stop && b->prio.count == 0 && b->normal.count == 0)
+	/* Commands wait for the link: while the bus is closed (a safe state
+	 * queued at start-up with no device there) they are no reason to
+	 * stay awake, or the thread would spin until the device came back. */
+	if (!b->stop && (!b->ctx || (b->prio.count == 0 && b->normal.count == 0)))
 		pthread_cond_timedwait(&b->wake, &b->lock, &ts);
 	pthread_mutex_unlock(&b->lock);
 }
@@ -461,6 +464,7 @@ bus_thread(void *arg)
 		pthread_mutex_unlock(&b->lock);
 		if (stop)
 			break;
+		STAT_ADD(b, wakeups);
 		double now = now_mono();
 		if (!b->ctx) {
 			if (now >= b->retry_at && bus_open(b) < 0)

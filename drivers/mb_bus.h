@@ -86,6 +86,7 @@ size_t mb_bus_blocks(const struct mb_bus *b, int dev, struct mb_block *out, size
 /* Statistics for tests and benchmarks. */
 struct mb_stats {
 	unsigned long transactions, errors, timeouts, reconnects, cycles;
+	unsigned long wakeups;  /* passes of the thread's loop (a spin shows here) */
 	double last_cycle;      /* s the last full poll cycle of every device took */
 	double cycle_total;     /* s all cycles took, for a mean */
 };

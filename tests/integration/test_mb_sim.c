@@ -254,6 +254,42 @@ t_priority_overtakes(void)
 	CHECK(cancelled >= 28);
 }
 
+/* A bus whose device is not there keeps retrying with back-off, and a
+ * safe state queued meanwhile (the daemon queues one at start-up) waits
+ * for the link without keeping the thread awake. */
+static void
+t_absent_device_does_not_spin(void)
+{
+	char err[200];
+	struct cfg_errors e = { 0 };
+	struct cfg *c = cfg_load("config/sim.yaml", &e);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	free(c->device_dir);
+	c->device_dir = xstrdup("/nonexistent-atelier-devices");
+	struct mb_bus *b = mb_bus_start(c, cfg_bus_find(c, "tank"), err, sizeof err);
+	CHECK(b != NULL);
+	if (b) {
+		CHECK(mb_safe_state(b, mb_bus_device(b, "tank"), err, sizeof err) > 0);
+		double end = now_mono() + 1.5;
+		while (now_mono() < end) {
+			struct pollfd p = { mb_bus_fd(b), POLLIN, 0 };
+			poll(&p, 1, 50);
+			struct mb_event ev[32];
+			mb_bus_drain(b, ev, 32);
+		}
+		struct mb_stats st;
+		mb_bus_stats(b, &st);
+		/* Back-off from 0.25 s: a handful of attempts; a spin makes millions. */
+		CHECK(st.wakeups < 100);
+		CHECK_INT(st.reconnects, 0);
+		CHECK(!mb_bus_device_up(b, mb_bus_device(b, "tank")));
+		mb_bus_stop(b);
+	}
+	cfg_free(c);
+}
+
 int
 main(void)
 {
@@ -282,6 +318,7 @@ main(void)
 	RUN(t_reboot_noticed);
 	RUN(t_unplug_and_replug);
 	RUN(t_priority_overtakes);
+	RUN(t_absent_device_does_not_spin);
 	mb_bus_stop(tank_bus);
 	mb_bus_stop(bath_bus);
 	CHECK_INT(simproc_stop(&sp), 0);
