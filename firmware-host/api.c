@@ -2,9 +2,15 @@
  * JSON-RPC 2.0 server of atelierd (see api.h). Framing: a request is one
  * line of UTF-8 JSON; the reply is one line. Batches (arrays) are not
  * supported and are answered with "invalid request", which JSON-RPC allows
- * a server to do. Every client has its own input and output buffers; the
- * loop reads what is there, answers each complete line at once, and writes
- * as much as the socket takes, so one client never waits on another.
+ * a server to do.
+ *
+ * Each client has an input buffer, a reply buffer and a notification
+ * buffer. Requests are taken from the input one at a time, only while the
+ * reply buffer is empty and nothing is pending, at most API_PER_TURN per
+ * turn; a client with more complete lines waiting is put back on the ready
+ * list, which a zero-delay timer serves on the next turn, after every
+ * other descriptor. Output is written a whole line at a time from one
+ * buffer or the other, replies first.
  */
 #include "api.h"
 
@@ -30,8 +36,22 @@ struct api_client {
 	uid_t uid;
 	bool subscribed;
 	bool closing;           /* flush what is queued, then close */
-	struct buf in, out;
-	struct api_client *next;
+	bool eof;               /* the client sent all it will: answer, then close */
+	bool gone;              /* hung up: its requests still run, unanswered */
+	bool ready;             /* on the ready list: complete lines wait */
+	struct buf in;
+	struct buf out;         /* replies */
+	struct buf notes;       /* notifications */
+	struct buf *writing;    /* the buffer a line is half-written from, or NULL */
+	double stalled_since;   /* output waiting and the socket full since, or 0 */
+	struct api_pending *pending;
+	struct api_client *next, *next_ready;
+};
+
+struct api_pending {
+	struct api *api;
+	struct api_client *client;      /* NULL once gone */
+	json_t *id;                     /* NULL for a notification */
 };
 
 struct api {
@@ -45,6 +65,8 @@ struct api {
 	char *path;
 	struct api_client *clients;
 	size_t n_clients;
+	struct api_client *ready;       /* clients with requests waiting */
+	uint64_t kick_timer, stall_timer;
 	void *data;
 };
 
@@ -90,6 +112,8 @@ api_new(const struct api_limits *lim, const struct api_method *methods,
 		api->lim.max_request = 65536;
 	if (!api->lim.max_backlog)
 		api->lim.max_backlog = 1 << 20;
+	if (!api->lim.max_reply)
+		api->lim.max_reply = API_MAX_REPLY;
 	if (!api->lim.max_clients)
 		api->lim.max_clients = 64;
 	api->methods = methods;
@@ -101,6 +125,19 @@ api_new(const struct api_limits *lim, const struct api_method *methods,
 }
 
 static void
+unready(struct api *api, struct api_client *c)
+{
+	if (!c->ready)
+		return;
+	struct api_client **pp = &api->ready;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next_ready;
+	if (*pp)
+		*pp = c->next_ready;
+	c->ready = false;
+}
+
+static void
 client_free(struct api *api, struct api_client *c)
 {
 	struct api_client **pp = &api->clients;
@@ -108,11 +145,15 @@ client_free(struct api *api, struct api_client *c)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = c->next;
+	unready(api, c);
+	if (c->pending)
+		c->pending->client = NULL;      /* its answer will be dropped */
 	if (api->loop)
 		loop_del_fd(api->loop, c->fd);
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	buf_free(&c->notes);
 	free(c);
 	api->n_clients--;
 }
@@ -124,6 +165,10 @@ api_free(struct api *api)
 		return;
 	while (api->clients)
 		client_free(api, api->clients);
+	if (api->loop) {
+		loop_cancel(api->loop, api->kick_timer);
+		loop_cancel(api->loop, api->stall_timer);
+	}
 	if (api->listen_fd >= 0) {
 		if (api->loop)
 			loop_del_fd(api->loop, api->listen_fd);
@@ -146,24 +191,56 @@ api_client_subscribe(struct api_client *c, bool on)
 	c->subscribed = on;
 }
 
-static void
-append_json(struct buf *out, json_t *msg)
+static char *
+error_line(json_t *id, int code, const char *msg)
 {
-	char *text = json_dumps(msg, JSON_COMPACT);
+	json_t *reply = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0",
+	    "id", id ? id : json_null(), "error", "code", code, "message", msg);
+	char *text = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	return text;
+}
+
+static void
+append_line(struct buf *out, const char *text)
+{
 	if (text) {
 		buf_append(out, text, strlen(text));
 		buf_append(out, "\n", 1);
-		free(text);
 	}
 }
 
 static void
 append_error(struct buf *out, json_t *id, int code, const char *msg)
 {
-	json_t *reply = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0",
-	    "id", id ? id : json_null(), "error", "code", code, "message", msg);
-	append_json(out, reply);
-	json_decref(reply);
+	char *text = error_line(id, code, msg);
+	append_line(out, text);
+	free(text);
+}
+
+/* A reply over the limit is replaced by an error that says how large it
+ * would have been, so the client can ask for less. */
+static void
+append_reply(struct api *api, struct buf *out, json_t *id, char *result_text)
+{
+	if (!result_text) {
+		append_error(out, id, API_ERR_INTERNAL, "the reply could not be written");
+		return;
+	}
+	char *idt = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t len = strlen(result_text) + strlen(idt ? idt : "null") + 40;
+	if (len > api->lim.max_reply) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "the reply would be %zu bytes, over the limit of %zu: ask for "
+		    "less (one serial, a shorter period)", len, api->lim.max_reply);
+		append_error(out, id, API_ERR_INVALID, msg);
+	} else {
+		buf_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", idt ? idt : "null");
+		buf_append(out, result_text, strlen(result_text));
+		buf_append(out, "}\n", 2);
+	}
+	free(idt);
+	free(result_text);
 }
 
 void
@@ -233,8 +310,16 @@ api_handle_line(struct api *api, struct api_call *ctx, const char *line,
 	ctx->params = params;
 	ctx->error_code = 0;
 	ctx->error_msg[0] = '\0';
+	ctx->pending = NULL;
 	json_t *result = m->fn(ctx, m->arg);
 	ctx->params = NULL;
+	if (ctx->pending) {
+		/* Answered later; the handle keeps its own copy of the id. */
+		json_decref(result);
+		if (id)
+			ctx->pending->id = json_deep_copy(id);
+		goto done;
+	}
 	if (!id) {
 		/* A notification from the client: run, never answer. */
 		json_decref(result);
@@ -245,88 +330,271 @@ api_handle_line(struct api *api, struct api_call *ctx, const char *line,
 		    ctx->error_msg[0] ? ctx->error_msg : "the request failed");
 		goto done;
 	}
-	json_t *reply = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id,
-	    "result", result);
-	append_json(out, reply);
-	json_decref(reply);
+	append_reply(api, out, id, json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY));
+	json_decref(result);
 done:
 	json_decref(req);
 }
 
+/* --- deferred answers ------------------------------------------------------ */
+
+struct api_pending *
+api_defer(struct api_call *call)
+{
+	struct api_pending *p = xcalloc(1, sizeof *p);
+	p->api = call->api;
+	p->client = call->client;
+	if (call->client)
+		call->client->pending = p;
+	call->pending = p;
+	return p;
+}
+
+bool
+api_pending_alive(const struct api_pending *p)
+{
+	return p->client != NULL;
+}
+
+static void client_serve(struct api_client *c);
+static int client_flush(struct api_client *c);
+
+static void
+pending_finish(struct api_pending *p, char *result_text, int code, const char *msg)
+{
+	struct api_client *c = p->client;
+	if (c) {
+		c->pending = NULL;
+		if (p->id && result_text)
+			append_reply(p->api, &c->out, p->id, result_text);
+		else if (p->id)
+			append_error(&c->out, p->id, code, msg);
+		else
+			free(result_text);
+		/* The client's requests waited for this answer. */
+		if (client_flush(c) < 0)
+			client_free(p->api, c);
+		else
+			client_serve(c);
+	} else {
+		free(result_text);
+	}
+	json_decref(p->id);
+	free(p);
+}
+
+void
+api_pending_result(struct api_pending *p, json_t *result)
+{
+	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(result);
+	if (text)
+		pending_finish(p, text, 0, NULL);
+	else
+		pending_finish(p, NULL, API_ERR_INTERNAL, "the reply could not be written");
+}
+
+void
+api_pending_result_text(struct api_pending *p, char *json_text)
+{
+	pending_finish(p, json_text, 0, NULL);
+}
+
+void
+api_pending_fail(struct api_pending *p, int code, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pending_finish(p, NULL, code, msg);
+}
+
+/* --- clients on the socket ------------------------------------------------- */
+
 static void client_io(struct loop *l, int fd, short revents, void *arg);
+
+/* Whether the client's next request may be taken now. */
+static bool
+can_serve(const struct api_client *c)
+{
+	return !c->closing && !c->pending && c->out.len == 0;
+}
+
+static bool
+has_line(const struct api_client *c)
+{
+	return c->in.len && memchr(c->in.data, '\n', c->in.len);
+}
 
 static void
 client_update_events(struct api_client *c)
 {
-	if (c->api->loop)
-		loop_set_events(c->api->loop, c->fd,
-		    (c->closing ? 0 : POLLIN) | (c->out.len ? POLLOUT : 0));
+	if (!c->api->loop || c->gone)
+		return;
+	/* Read only what can be served: a client whose replies wait, or
+	 * whose buffer holds a whole request already, is not read. */
+	bool want_in = can_serve(c) && !c->eof && !has_line(c) &&
+	    c->in.len <= c->api->lim.max_request;
+	bool want_out = c->out.len || c->notes.len;
+	loop_set_events(c->api->loop, c->fd, (short)((want_in ? POLLIN : 0) | (want_out ? POLLOUT : 0)));
 }
 
-/* Writes what the socket takes; returns -1 when the client is gone. */
+/* Sends from one buffer; returns bytes sent, or -1 when the client is gone. */
+static ssize_t
+send_some(struct api_client *c, struct buf *b)
+{
+	ssize_t n = send(c->fd, b->data, b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	/* A line is half-written unless what went ended at a newline. */
+	c->writing = n > 0 && b->data[n - 1] != '\n' ? b : (n > 0 ? NULL : c->writing);
+	buf_consume(b, (size_t)n);
+	return n;
+}
+
+/* Writes what the socket takes, whole lines interleaved from the replies
+ * and the notifications; returns -1 when the client must be dropped. */
 static int
 client_flush(struct api_client *c)
 {
-	while (c->out.len) {
-		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			return -1;
-		}
-		buf_consume(&c->out, (size_t)n);
+	bool progress = false;
+	if (c->gone) {
+		buf_reset(&c->out);
+		buf_reset(&c->notes);
+		c->writing = NULL;
+		return has_line(c) || c->pending ? 0 : -1;
 	}
-	if (c->out.len > c->api->lim.max_backlog) {
-		log_warn("API client uid %u does not read its replies: disconnected",
-		    (unsigned)c->uid);
+	for (;;) {
+		struct buf *b = c->writing ? c->writing : c->out.len ? &c->out :
+		    c->notes.len ? &c->notes : NULL;
+		if (!b || !b->len)
+			break;
+		ssize_t n = send_some(c, b);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		progress = true;
+	}
+	if (c->out.len || c->notes.len) {
+		if (progress || !c->stalled_since)
+			c->stalled_since = now_mono();
+	} else {
+		c->stalled_since = 0;
+	}
+	if (c->notes.len > c->api->lim.max_backlog) {
+		log_warn("API client uid %u does not read its events: disconnected", (unsigned)c->uid);
 		return -1;
 	}
-	if (c->closing && !c->out.len)
+	if (c->closing && !c->out.len && !c->notes.len)
 		return -1;
 	client_update_events(c);
 	return 0;
 }
 
-/* Returns -1 when the client must be dropped. */
-static int
-client_read(struct api_client *c)
+static void
+too_long(struct api_client *c)
 {
-	struct api *api = c->api;
-	char tmp[4096];
-
-	for (;;) {
-		ssize_t n = recv(c->fd, tmp, sizeof tmp, MSG_DONTWAIT);
-		if (n == 0)
-			return -1;
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			return -1;
-		}
-		buf_append(&c->in, tmp, (size_t)n);
-		size_t start = 0;
-		char *nl;
-		while ((nl = memchr(c->in.data + start, '\n', c->in.len - start))) {
-			size_t len = (size_t)(nl - (c->in.data + start));
-			if (len > api->lim.max_request)
-				goto too_long;
-			struct api_call ctx = { .api = api, .client = c, .role = c->role,
-				.uid = c->uid };
-			api_handle_line(api, &ctx, c->in.data + start, len, &c->out);
-			start += len + 1;
-		}
-		buf_consume(&c->in, start);
-		if (c->in.len > api->lim.max_request)
-			goto too_long;
-	}
-	return 0;
-too_long:;
 	char msg[128];
-	snprintf(msg, sizeof msg, "the request is longer than %zu bytes",
-	    api->lim.max_request);
+	snprintf(msg, sizeof msg, "the request is longer than %zu bytes", c->api->lim.max_request);
 	append_error(&c->out, NULL, API_ERR_INVALID_REQUEST, msg);
 	buf_reset(&c->in);
 	c->closing = true;
+}
+
+static void on_kick(struct loop *l, void *arg);
+
+/* Takes up to API_PER_TURN requests from what was read. */
+static void
+client_serve(struct api_client *c)
+{
+	struct api *api = c->api;
+	int served = 0;
+	while (can_serve(c) && served < API_PER_TURN) {
+		char *nl = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
+		if (!nl)
+			break;
+		size_t len = (size_t)(nl - c->in.data);
+		if (len > api->lim.max_request) {
+			too_long(c);
+			break;
+		}
+		struct api_call ctx = { .api = api, .client = c, .role = c->role, .uid = c->uid };
+		api_handle_line(api, &ctx, c->in.data, len, &c->out);
+		buf_consume(&c->in, len + 1);
+		served++;
+		/* Try the reply at once: most fit the socket, and the next
+		 * request may then be taken in this same turn. */
+		if (c->out.len && client_flush(c) < 0) {
+			client_free(api, c);
+			return;
+		}
+	}
+	if (!c->closing && !has_line(c) && c->in.len > api->lim.max_request)
+		too_long(c);
+	if (c->eof && !c->pending && !has_line(c))
+		c->closing = true;
+	if (can_serve(c) && has_line(c) && !c->ready) {
+		/* More waits: after everyone else's turn. */
+		c->ready = true;
+		c->next_ready = api->ready;
+		api->ready = c;
+		if (api->loop && !api->kick_timer)
+			api->kick_timer = loop_add_timer(api->loop, 0, on_kick, api);
+	}
+	if (client_flush(c) < 0)
+		client_free(api, c);
+}
+
+static void
+on_kick(struct loop *l, void *arg)
+{
+	struct api *api = arg;
+	(void)l;
+	api->kick_timer = 0;
+	struct api_client *list = api->ready;
+	api->ready = NULL;
+	while (list) {
+		struct api_client *c = list;
+		list = c->next_ready;
+		c->ready = false;
+		client_serve(c);
+	}
+}
+
+/* Clients whose output has waited unread too long are cut: they hold a
+ * slot and their replies, and a reading client never stalls that long. */
+static void
+on_stall_check(struct loop *l, void *arg)
+{
+	struct api *api = arg;
+	double now = now_mono();
+	for (struct api_client *c = api->clients, *next; c; c = next) {
+		next = c->next;
+		if (c->stalled_since && now - c->stalled_since > API_STALL) {
+			log_warn("API client uid %u left its replies unread for %g s: disconnected",
+			    (unsigned)c->uid, API_STALL);
+			client_free(api, c);
+		}
+	}
+	api->stall_timer = loop_add_timer(l, 1.0, on_stall_check, api);
+}
+
+/* Reads one chunk; returns -1 when the client is gone. */
+static int
+client_read(struct api_client *c)
+{
+	char tmp[16384];
+	ssize_t n = recv(c->fd, tmp, sizeof tmp, MSG_DONTWAIT);
+	if (n == 0) {
+		c->eof = true;
+		return 0;
+	}
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	buf_append(&c->in, tmp, (size_t)n);
 	return 0;
 }
 
@@ -336,13 +604,28 @@ client_io(struct loop *l, int fd, short revents, void *arg)
 	struct api_client *c = arg;
 	(void)l;
 	(void)fd;
-	if ((revents & (POLLIN | POLLHUP | POLLERR)) && !c->closing &&
+	/* POLLHUP: the peer closed both ways. What it sent before still
+	 * runs (a stop sent just before closing must stop), unanswered; the
+	 * descriptor leaves the loop, which would otherwise report the hang-up
+	 * on every turn. A client that only stopped sending reads EOF instead,
+	 * and is answered. */
+	if ((revents & (POLLHUP | POLLERR)) && !c->gone) {
+		char tmp[16384];
+		ssize_t n;
+		while (c->in.len <= c->api->lim.max_request &&
+		    (n = recv(c->fd, tmp, sizeof tmp, MSG_DONTWAIT)) > 0)
+			buf_append(&c->in, tmp, (size_t)n);
+		c->gone = true;
+		unready(c->api, c);
+		if (c->api->loop)
+			loop_del_fd(c->api->loop, c->fd);
+	}
+	if ((revents & POLLIN) && !c->closing && !c->eof && can_serve(c) && !has_line(c) &&
 	    client_read(c) < 0) {
 		client_free(c->api, c);
 		return;
 	}
-	if (client_flush(c) < 0)
-		client_free(c->api, c);
+	client_serve(c);
 }
 
 struct api_client *
@@ -363,6 +646,7 @@ api_attach(struct api *api, int fd, enum api_role role, uid_t uid)
 	c->uid = uid;
 	buf_init(&c->in);
 	buf_init(&c->out);
+	buf_init(&c->notes);
 	c->next = api->clients;
 	api->clients = c;
 	api->n_clients++;
@@ -419,6 +703,7 @@ api_listen(struct api *api, struct loop *loop, const char *path, int mode,
 	api->listen_fd = fd;
 	api->path = xstrdup(path);
 	loop_add_fd(loop, fd, POLLIN, on_accept, api);
+	api->stall_timer = loop_add_timer(loop, 1.0, on_stall_check, api);
 	/* Clients attached before listening join the loop now. */
 	for (struct api_client *c = api->clients; c; c = c->next)
 		loop_add_fd(loop, c->fd, POLLIN, client_io, c);
@@ -436,25 +721,29 @@ api_notify(struct api *api, const char *event, json_t *params)
 {
 	json_t *msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", event,
 	    "params", params ? params : json_object());
+	char *text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
 	/* Only queue here: this may run inside a method handler of one of
 	 * these very clients, so nobody is freed; the loop writes and drops. */
-	for (struct api_client *c = api->clients; c; c = c->next) {
-		if (!c->subscribed || c->closing)
+	for (struct api_client *c = api->clients; c && text; c = c->next) {
+		if (!c->subscribed || c->closing || c->gone)
 			continue;
-		append_json(&c->out, msg);
-		if (c->out.len > api->lim.max_backlog) {
+		append_line(&c->notes, text);
+		if (c->notes.len > api->lim.max_backlog) {
 			log_warn("API client uid %u does not read its events: disconnected",
 			    (unsigned)c->uid);
+			buf_reset(&c->notes);
 			buf_reset(&c->out);
+			c->writing = NULL;
 			c->closing = true;
 			/* Its socket buffer is full, so it would never poll
 			 * writable: hang it up to wake the loop for it. */
 			shutdown(c->fd, SHUT_RDWR);
 		}
 		if (api->loop)
-			loop_set_events(api->loop, c->fd, POLLOUT);
+			loop_set_events(api->loop, c->fd, POLLOUT | (can_serve(c) ? POLLIN : 0));
 	}
-	json_decref(msg);
+	free(text);
 }
 
 static bool

@@ -2,10 +2,18 @@
  * The JSON-RPC 2.0 API of atelierd over a Unix stream socket: one JSON
  * object per line each way, notifications for station, interlock and job
  * events. Roles come from the peer's credentials (SO_PEERCRED) and the
- * configured groups. Every client has bounded buffers and is served from
- * the daemon's event loop without ever blocking it: a client that sends a
- * line longer than the limit is told so and disconnected, a client that
- * stops reading is disconnected once its output backlog passes the limit.
+ * configured groups. Every client is served from the daemon's event loop,
+ * fairly and with bounded memory, so that no client can hold the loop or
+ * starve another (the safety path does not depend on this loop at all):
+ *  - at most API_PER_TURN requests of one client per loop turn;
+ *  - a client's next request is read only once the reply to the previous
+ *    one has gone into its socket (a client that never reads stops being
+ *    read; its backlog is checked before a request is read, not after);
+ *  - one request line of at most max_request bytes, one reply of at most
+ *    max_reply bytes, notifications left unread of at most max_backlog
+ *    bytes, and no output left unread for more than API_STALL seconds: a
+ *    client over a limit is told so, if it can be, and disconnected;
+ *  - heavy methods answer later (api_defer), their work done off the loop.
  */
 #ifndef ATELIER_API_H
 #define ATELIER_API_H
@@ -50,6 +58,7 @@ struct api_call {
 	uid_t uid;
 	int error_code;
 	char error_msg[256];
+	struct api_pending *pending;    /* set by api_defer */
 };
 typedef json_t *(*api_handler)(struct api_call *call, void *arg);
 
@@ -66,10 +75,16 @@ struct api_method {
 };
 
 struct api_limits {
-	size_t max_request;     /* bytes in one request line */
-	size_t max_backlog;     /* bytes queued for a client that does not read */
+	size_t max_request;     /* bytes in one request line (default 64 KiB) */
+	size_t max_backlog;     /* bytes of notifications left unread (default 1 MiB) */
+	size_t max_reply;       /* bytes in one reply (default API_MAX_REPLY) */
 	int max_clients;
 };
+
+/* The limits the API documents (docs/api.md). */
+#define API_PER_TURN 4                  /* requests of one client per loop turn */
+#define API_MAX_REPLY (64u << 20)       /* default bytes in one reply */
+#define API_STALL 30.0                  /* s a client may leave its output unread */
 
 /* Role resolution: given a peer's uid and gid, which role it has. The
  * default resolves root and the daemon's own user to technician, members
@@ -96,6 +111,25 @@ size_t api_client_count(const struct api *api);
 /* The owner's data, for method handlers (the daemon). */
 void api_set_data(struct api *api, void *data);
 void *api_data(const struct api *api);
+
+/*
+ * Deferred answers, for methods whose work runs off the loop. A handler
+ * calls api_defer() and returns NULL; the answer goes out later through
+ * exactly one of the api_pending_* calls below, which free the handle.
+ * While a client has a call pending, none of its other requests is read.
+ * If the client goes away meanwhile, the answer is dropped.
+ */
+struct api_pending;
+struct api_pending *api_defer(struct api_call *call);
+/* Answers with result (stolen). */
+void api_pending_result(struct api_pending *p, json_t *result);
+/* Answers with a result already serialised to JSON text (stolen), so that
+ * a large result is serialised off the loop too. */
+void api_pending_result_text(struct api_pending *p, char *json_text);
+void api_pending_fail(struct api_pending *p, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Whether the client that asked is still connected. */
+bool api_pending_alive(const struct api_pending *p);
 
 /*
  * Handles one request line for a client as if it had arrived on the socket

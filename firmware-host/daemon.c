@@ -789,7 +789,8 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	/* The API comes last, once every station is safe. */
 	d->groups.jeweller = d->cfg->api.jeweller_groups;
 	d->groups.technician = d->cfg->api.technician_groups;
-	struct api_limits lim = { (size_t)d->cfg->api.max_request, 1 << 20, d->cfg->api.max_clients };
+	struct api_limits lim = { .max_request = (size_t)d->cfg->api.max_request,
+		.max_clients = d->cfg->api.max_clients };
 	d->methods = xcalloc(daemon_n_methods + jobs_n_methods, sizeof *d->methods);
 	memcpy(d->methods, daemon_methods, daemon_n_methods * sizeof *d->methods);
 	memcpy(d->methods + daemon_n_methods, jobs_methods, jobs_n_methods * sizeof *d->methods);

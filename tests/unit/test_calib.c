@@ -397,7 +397,7 @@ t_due_check(void)
 static void
 t_roles(void)
 {
-	struct api_limits lim = { 65536, 1 << 20, 4 };
+	struct api_limits lim = { .max_request = 65536, .max_backlog = 1 << 20, .max_clients = 4 };
 	struct api *api = api_new(&lim, daemon_methods, daemon_n_methods, NULL, NULL);
 	static const char *const tech[] = { "calibrate.begin", "calibrate.drive", "calibrate.point",
 		"calibrate.commit", "calibrate.abort", "calibrate.status", "bath.replenish",
