@@ -366,6 +366,11 @@ lay_out(struct api_call *c, struct engrave_result *res)
 	}
 	engrave_settings_default(&set, &D(c)->cfg->laser);
 	if (engrave_run(&set, &req, res) != ENGRAVE_OK) {
+		/* Not fitting the piece is a refusal with numbers (1002); an
+		 * engraving over the layout's budget (too many points, lines or
+		 * segments, <use> nested too deep, or stopped by its time) is a
+		 * request to change, like bad input (1007), its sentence giving
+		 * the numbers. */
 		api_fail(c, res->status == ENGRAVE_ERR_FIT ? API_ERR_REFUSED : API_ERR_INVALID, "%s",
 		    res->error ? res->error : "the engraving cannot be laid out");
 		engrave_result_free(res);

@@ -258,8 +258,8 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		rc = CTL_ERR_FAILED;
 	else if (st == ENGRAVE_OK)
 		rc = CTL_OK;
-	else if (st == ENGRAVE_ERR_FIT || st == ENGRAVE_ERR_GLYPH)
-		rc = CTL_ERR_REFUSED;
+	else if (st == ENGRAVE_ERR_FIT || st == ENGRAVE_ERR_GLYPH || st == ENGRAVE_ERR_BUDGET)
+		rc = CTL_ERR_REFUSED;  /* well formed, but not engraved as asked: change it */
 	else
 		rc = CTL_ERR_FAILED;
 	engrave_result_free(&res);

@@ -8,6 +8,11 @@
  * font (the outline fonts' capitals are 0.71-0.73 em, the Hershey ones are
  * scaled to 0.7 em), so the minimum height of the configuration means the
  * same on every script.
+ *
+ * Every layout runs within a budget (struct engrave_budget): each stage
+ * refuses as soon as its own limit is known to be passed, before the work
+ * that would pass it, and the long loops read the clock and the cancel flag
+ * as they go.
  */
 #include "engrave/engrave_int.h"
 
@@ -21,9 +26,27 @@
 #include "util.h"
 
 #define CAP_EM 0.7
-/* A job bigger than this is not an engraving on a jewel but a runaway
- * design: refused before it ties up the daemon (about a second of work). */
-#define MAX_SEGMENTS 300000
+
+/*
+ * The budget's defaults, named here only (docs/engraving.md, "Budget").
+ * Segments: a jewel's engraving is a few thousand (30 hatched characters
+ * are 2,000-4,000); 300,000 is a runaway design or a hatch far too fine.
+ * Points: a design with more points than a layout may have segments cannot
+ * be engraved, so reading it further is waste. <use> depth: drawings nest
+ * symbols one or two deep; ten copies a level, 4 levels already reach the
+ * reader's 10,000 <use> expansions. Hatch lines: each is a segment. Time:
+ * the largest layout these limits accept takes 3.1-3.5 s in a release
+ * build on the bench's 2-core machine (nearly all of it ordering), so 5 s
+ * is met only by a runaway or a very loaded machine (an ASan build, about
+ * four times slower, meets it first on such a layout).
+ */
+static const struct engrave_budget budget_defaults = {
+	.seconds = 5.0,
+	.max_segments = 300000,
+	.max_points = 300000,
+	.max_use_depth = 4,
+	.max_hatch_lines = 300000,
+};
 
 /* Fallback chains: Debian's fonts-noto-core, fonts-noto-cjk and
  * fonts-dejavu-core. NotoSansCJK-Regular.ttc faces: 0 JP, 1 KR, 2 SC, 3 TC. */
@@ -82,6 +105,84 @@ engrave_settings_default(struct engrave_settings *s, const struct cfg_laser *las
 	s->symbol_dir = "config/symbols";
 	s->materials = default_materials;
 	s->max_chars = 200;
+	engrave_budget_default(&s->budget);
+}
+
+void
+engrave_budget_default(struct engrave_budget *b)
+{
+	*b = budget_defaults;
+}
+
+const char *
+engrave_limit_name(enum engrave_limit l)
+{
+	switch (l) {
+	case ENGRAVE_LIMIT_NONE: return "none";
+	case ENGRAVE_LIMIT_TIME: return "time";
+	case ENGRAVE_LIMIT_CANCEL: return "cancelled";
+	case ENGRAVE_LIMIT_SEGMENTS: return "segments";
+	case ENGRAVE_LIMIT_POINTS: return "points";
+	case ENGRAVE_LIMIT_USE_DEPTH: return "use_depth";
+	case ENGRAVE_LIMIT_HATCH_LINES: return "hatch_lines";
+	}
+	return "?";
+}
+
+const char *
+engrave_count_str(char *buf, size_t len, double n)
+{
+	char digits[32];
+	snprintf(digits, sizeof(digits), "%.0f", n < 0 ? 0 : n);
+	size_t nd = strlen(digits), o = 0;
+	for (size_t i = 0; i < nd; i++) {
+		size_t comma = i && (nd - i) % 3 == 0;
+		if (o + comma + 1 >= len)
+			break;
+		if (comma)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	if (len)
+		buf[o] = 0;
+	return buf;
+}
+
+bool
+engrave_meter_start(struct engrave_meter *m, const struct engrave_budget *b,
+    struct engrave_work *work)
+{
+	memset(m, 0, sizeof(*m));
+	m->b = b ? *b : budget_defaults;
+	if (!m->b.max_segments)
+		m->b.max_segments = budget_defaults.max_segments;
+	if (!m->b.max_points)
+		m->b.max_points = budget_defaults.max_points;
+	if (m->b.max_use_depth <= 0)
+		m->b.max_use_depth = budget_defaults.max_use_depth;
+	if (!m->b.max_hatch_lines)
+		m->b.max_hatch_lines = budget_defaults.max_hatch_lines;
+	m->work = work;
+	m->started = now_mono();
+	if (m->b.seconds > 0)
+		m->deadline = m->started + m->b.seconds;
+	if (m->b.deadline > 0 && (m->deadline == 0 || m->b.deadline < m->deadline))
+		m->deadline = m->b.deadline;
+	return engrave_meter_check(m);
+}
+
+bool
+engrave_meter_check(struct engrave_meter *m)
+{
+	m->next_check = m->spent + ENGRAVE_CHECK_EVERY;
+	if (m->stop != ENGRAVE_LIMIT_NONE)
+		return true;
+	m->work->checks++;
+	if (m->b.cancel && atomic_load_explicit(m->b.cancel, memory_order_relaxed))
+		m->stop = ENGRAVE_LIMIT_CANCEL;
+	else if (m->deadline > 0 && now_mono() >= m->deadline)
+		m->stop = ENGRAVE_LIMIT_TIME;
+	return m->stop != ENGRAVE_LIMIT_NONE;
 }
 
 double
@@ -102,6 +203,7 @@ engrave_status_name(enum engrave_status st)
 	case ENGRAVE_ERR_SVG: return "bad_svg";
 	case ENGRAVE_ERR_FIT: return "does_not_fit";
 	case ENGRAVE_ERR_FONT: return "font_unavailable";
+	case ENGRAVE_ERR_BUDGET: return "over_budget";
 	}
 	return "?";
 }
@@ -206,6 +308,35 @@ preview(const struct engrave_request *req, const struct engrave_result *res, dou
 			svg_poly(&b, &res->toolpath.v[i]);
 	buf_printf(&b, "\"/>\n</g>\n</svg>\n");
 	return b.data;
+}
+
+/* ---- budget refusals ---------------------------------------------------- */
+
+/* Records the limit and its numbers; the sentence is the caller's. */
+static void
+over(struct engrave_result *res, enum engrave_limit lim, double needed, double allowed)
+{
+	res->work.limit = lim;
+	res->work.needed = needed;
+	res->work.allowed = allowed;
+}
+
+/* The meter stopped the work: the time budget ran out, or the caller
+ * cancelled the layout. */
+static enum engrave_status
+stopped(struct engrave_result *res, const struct engrave_meter *m)
+{
+	double spent = now_mono() - m->started;
+	double budget = m->deadline > m->started ? m->deadline - m->started : 0;
+	if (m->stop == ENGRAVE_LIMIT_CANCEL) {
+		over(res, ENGRAVE_LIMIT_CANCEL, spent, 0);
+		return engrave_fail(res, ENGRAVE_ERR_BUDGET, "the layout was cancelled after %.1f s",
+		    spent);
+	}
+	over(res, ENGRAVE_LIMIT_TIME, spent, budget);
+	return engrave_fail(res, ENGRAVE_ERR_BUDGET,
+	    "the layout was stopped after %.1f s, its time budget of %.1f s: use a simpler "
+	    "design, a wider hatch interval or no cross-hatch", spent, budget);
 }
 
 /* ---- fit -------------------------------------------------------------- */
@@ -382,7 +513,8 @@ fit_text(const struct engrave_settings *s, const struct engrave_request *req, co
 
 static enum engrave_status
 fit_design(const struct engrave_settings *s, const struct engrave_request *req, double w,
-    double h, double aw, double ah, struct engrave_paths *geom, struct engrave_result *res)
+    double h, double aw, double ah, struct engrave_paths *geom, struct engrave_result *res,
+    struct engrave_meter *meter)
 {
 	char *doc = NULL;
 	size_t len = 0;
@@ -408,11 +540,15 @@ fit_design(const struct engrave_settings *s, const struct engrave_request *req, 
 	char err[320];
 	struct engrave_paths p;
 	engrave_paths_init(&p);
-	int rc = engrave_svg_read(data, len, 2e-4, &p, err, sizeof(err));
+	enum engrave_limit lim;
+	int rc = engrave_svg_read_m(data, len, 2e-4, &p, err, sizeof(err), meter, &lim);
 	free(doc);
 	if (rc < 0) {
 		engrave_paths_free(&p);
-		return engrave_fail(res, ENGRAVE_ERR_SVG, "%s", err);
+		if (lim == ENGRAVE_LIMIT_TIME || lim == ENGRAVE_LIMIT_CANCEL)
+			return stopped(res, meter);
+		return engrave_fail(res, lim != ENGRAVE_LIMIT_NONE ? ENGRAVE_ERR_BUDGET : ENGRAVE_ERR_SVG,
+		    "%s", err);
 	}
 	struct engrave_bbox b = engrave_paths_bbox(&p);
 	if (p.n == 0 || (!(b.x1 > b.x0) && !(b.y1 > b.y0))) {
@@ -481,13 +617,90 @@ material_find(const struct engrave_settings *s, const char *name)
 	return NULL;
 }
 
+/* Hatches geom within the budget: both directions' line counts are
+ * estimated first, and refused before any line is made when over the
+ * hatch or segment limit. */
+static enum engrave_status
+hatch_fill(const struct engrave_request *req, double iv, struct engrave_paths *geom,
+    struct engrave_result *res, struct engrave_meter *m)
+{
+	const struct engrave_budget *b = &m->b;
+	char n1s[32], n2s[32], n3s[32], n4s[32];
+	size_t outline = engrave_paths_segments(geom);
+	size_t e1 = engrave_hatch_estimate(geom, iv, req->hatch_angle);
+	size_t e2 = req->cross_hatch ? engrave_hatch_estimate(geom, iv, req->hatch_angle + 90) : 0;
+	size_t est = e1 + e2;
+	bool eo = req->content == ENGRAVE_SYMBOL || req->content == ENGRAVE_SVG;
+	res->work.hatch_estimate = est;
+	if (est > b->max_hatch_lines) {
+		/* Under even-odd the estimate is a bound (coincident copies
+		 * cancel out), under nonzero all but exact. */
+		over(res, ENGRAVE_LIMIT_HATCH_LINES, (double)est, (double)b->max_hatch_lines);
+		return engrave_fail(res, ENGRAVE_ERR_BUDGET,
+		    "hatching at %.3g mm would need %s %s lines; at most %s: use a wider interval "
+		    "or a simpler design", iv, eo ? "up to" : "about",
+		    engrave_count_str(n1s, sizeof(n1s), (double)est),
+		    engrave_count_str(n2s, sizeof(n2s), (double)b->max_hatch_lines));
+	}
+	if (outline + est > b->max_segments) {
+		over(res, ENGRAVE_LIMIT_SEGMENTS, (double)(outline + est), (double)b->max_segments);
+		return engrave_fail(res, ENGRAVE_ERR_BUDGET,
+		    "the engraving would have %s %s segments (%s of outline, %s of hatching); at "
+		    "most %s: use a simpler design or a wider hatch interval", eo ? "up to" : "about",
+		    engrave_count_str(n1s, sizeof(n1s), (double)(outline + est)),
+		    engrave_count_str(n2s, sizeof(n2s), (double)outline),
+		    engrave_count_str(n3s, sizeof(n3s), (double)est),
+		    engrave_count_str(n4s, sizeof(n4s), (double)b->max_segments));
+	}
+	/* The estimate can fall a little short (the hatch grid may sit half
+	 * an interval off; overlapping glyphs make more lines under nonzero),
+	 * so the hatching itself stops at the limit too. */
+	size_t cap = b->max_segments - outline < b->max_hatch_lines ? b->max_segments - outline :
+	    b->max_hatch_lines;
+	struct engrave_paths hatch;
+	engrave_paths_init(&hatch);
+	size_t n1 = engrave_hatch_m(geom, iv, req->hatch_angle, eo, cap, &hatch, m);
+	size_t n2 = 0;
+	if (req->cross_hatch && n1 != SIZE_MAX)
+		n2 = engrave_hatch_m(geom, iv, req->hatch_angle + 90, eo, cap - n1, &hatch, m);
+	res->work.hatch_lines = hatch.n;
+	engrave_paths_move(geom, &hatch);
+	if (m->stop)
+		return stopped(res, m);
+	if (n1 == SIZE_MAX || n2 == SIZE_MAX) {
+		over(res, ENGRAVE_LIMIT_HATCH_LINES, (double)cap + 1, (double)cap);
+		return engrave_fail(res, ENGRAVE_ERR_BUDGET,
+		    "hatching at %.3g mm would need more than %s lines: use a wider interval or a "
+		    "simpler design", iv, engrave_count_str(n1s, sizeof(n1s), (double)cap));
+	}
+	return ENGRAVE_OK;
+}
+
+static enum engrave_status run(const struct engrave_settings *s,
+    const struct engrave_request *req, struct engrave_result *res, struct engrave_meter *meter);
+
 enum engrave_status
 engrave_run(const struct engrave_settings *s, const struct engrave_request *req,
     struct engrave_result *res)
 {
+	struct engrave_meter meter;
 	memset(res, 0, sizeof(*res));
 	engrave_paths_init(&res->toolpath);
+	enum engrave_status st;
+	if (engrave_meter_start(&meter, &s->budget, &res->work))
+		st = stopped(res, &meter);
+	else
+		st = run(s, req, res, &meter);
+	if (st != ENGRAVE_OK)
+		engrave_paths_free(&res->toolpath);
+	res->work.seconds = now_mono() - meter.started;
+	return st;
+}
 
+static enum engrave_status
+run(const struct engrave_settings *s, const struct engrave_request *req,
+    struct engrave_result *res, struct engrave_meter *meter)
+{
 	/* The area: piece_w is the whole piece (the ring's unrolled band). */
 	double w = req->width, h = req->height, piece_w;
 	switch (req->area) {
@@ -563,45 +776,39 @@ engrave_run(const struct engrave_settings *s, const struct engrave_request *req,
 	}
 	case ENGRAVE_SYMBOL:
 	case ENGRAVE_SVG:
-		st = fit_design(s, req, w, h, aw, ah, &geom, res);
+		st = fit_design(s, req, w, h, aw, ah, &geom, res, meter);
 		if (st == ENGRAVE_OK && req->text && *req->text)
 			st = text_in_frame(s, req, &geom, res);
 		break;
 	default:
 		st = engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown kind of content");
 	}
+	if (st == ENGRAVE_OK && engrave_meter_check(meter))
+		st = stopped(res, meter);
+	/* Outlines over the limit are refused before hatching adds to them. */
+	size_t nseg = engrave_paths_segments(&geom);
+	char n1s[32], n2s[32];
+	if (st == ENGRAVE_OK && nseg > meter->b.max_segments) {
+		over(res, ENGRAVE_LIMIT_SEGMENTS, (double)nseg, (double)meter->b.max_segments);
+		st = engrave_fail(res, ENGRAVE_ERR_BUDGET,
+		    "the engraving would have %s segments; at most %s: use a simpler design",
+		    engrave_count_str(n1s, sizeof(n1s), (double)nseg),
+		    engrave_count_str(n2s, sizeof(n2s), (double)meter->b.max_segments));
+	}
+	if (st == ENGRAVE_OK && req->fill == ENGRAVE_FILL_HATCH) {
+		double iv = req->hatch_interval > 0 ? req->hatch_interval : fmax(0.08, s->resolution * 4);
+		st = hatch_fill(req, iv, &geom, res, meter);
+	}
 	if (st != ENGRAVE_OK) {
 		engrave_paths_free(&geom);
 		return st;
 	}
-	if (req->fill == ENGRAVE_FILL_HATCH) {
-		double iv = req->hatch_interval > 0 ? req->hatch_interval : fmax(0.08, s->resolution * 4);
-		struct engrave_paths hatch;
-		engrave_paths_init(&hatch);
-		bool eo = req->content == ENGRAVE_SYMBOL || req->content == ENGRAVE_SVG;
-		size_t n1 = engrave_hatch(&geom, iv, req->hatch_angle, eo, MAX_SEGMENTS, &hatch);
-		size_t n2 = 0;
-		if (req->cross_hatch && n1 != SIZE_MAX)
-			n2 = engrave_hatch(&geom, iv, req->hatch_angle + 90, eo, MAX_SEGMENTS - n1, &hatch);
-		engrave_paths_move(&geom, &hatch);
-		if (n1 == SIZE_MAX || n2 == SIZE_MAX) {
-			engrave_paths_free(&geom);
-			return engrave_fail(res, ENGRAVE_ERR_INPUT,
-			    "hatching at %.3g mm would need more than %d lines: use a simpler design "
-			    "or a wider interval", iv, MAX_SEGMENTS);
-		}
-	}
-	if (engrave_paths_segments(&geom) > MAX_SEGMENTS) {
-		size_t n = engrave_paths_segments(&geom);
-		engrave_paths_free(&geom);
-		return engrave_fail(res, ENGRAVE_ERR_INPUT,
-		    "the engraving would have %zu segments; at most %d: use a simpler design", n,
-		    MAX_SEGMENTS);
-	}
 	res->toolpath = geom;
 	res->stats.travel_as_drawn_mm = engrave_travel(&res->toolpath);
 	if (!req->no_optimise)
-		engrave_order(&res->toolpath);
+		engrave_order_m(&res->toolpath, meter);
+	if (meter->stop)
+		return stopped(res, meter);
 	res->stats.travel_mm = engrave_travel(&res->toolpath);
 	res->stats.paths = res->toolpath.n;
 	res->stats.segments = engrave_paths_segments(&res->toolpath);

@@ -15,6 +15,7 @@
 #ifndef ATELIER_ENGRAVE_H
 #define ATELIER_ENGRAVE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +65,13 @@ double engrave_paths_length(const struct engrave_paths *p);
  * needed (dst then holds max_lines of them). */
 size_t engrave_hatch(const struct engrave_paths *src, double interval,
     double angle_deg, bool even_odd, size_t max_lines, struct engrave_paths *dst);
+/* The number of hatch lines engrave_hatch would make, estimated without
+ * hatching: the crossings of every closed outline's edges with the hatch
+ * rows (counted per edge from its extent across the rows), halved. Within
+ * a line or so per edge of the count for outlines that do not overlap, a
+ * bound under even-odd where they do; it costs one pass over the points. */
+size_t engrave_hatch_estimate(const struct engrave_paths *src, double interval,
+    double angle_deg);
 
 /* ---- SVG reader ------------------------------------------------------- */
 
@@ -73,8 +81,9 @@ size_t engrave_hatch(const struct engrave_paths *src, double interval,
  * and viewBox. Output is in the document's user units with y up (flipped
  * from SVG's y down), curves flattened to within tol_rel times the larger
  * side of the document. Refuses external references, DOCTYPE entities,
- * text and raster images, nesting deeper than 32, numbers beyond 1e6 and
- * documents over 4 MiB or 500000 points.
+ * text and raster images, nesting deeper than 32, numbers beyond 1e6,
+ * documents over 4 MiB, and (the defaults of struct engrave_budget) more
+ * than 300000 points or <use> nested more than 4 deep.
  * Returns 0, or -1 with a sentence in err (err_len bytes) naming the
  * problem and its line.
  */
@@ -102,6 +111,50 @@ int engrave_date_format(int year, int month, int day, const char *lang,
 int engrave_date_parse(const char *s, int *year, int *month, int *day);
 /* Parses "numeric", "long", "iso"; returns 0 or -1. */
 int engrave_date_style_parse(const char *s, enum engrave_date_style *out);
+
+/* ---- budget ----------------------------------------------------------- */
+
+/*
+ * How much work one layout may take. The limits are checked while
+ * computing, as early as each can be known (points as the SVG reader
+ * produces them, <use> depth as it descends, hatch lines estimated before
+ * hatching, the clock and the cancel flag every few thousand steps of each
+ * loop), so a runaway or hostile request is refused with its numbers
+ * instead of tying up the worker that lays it out.
+ *
+ * A size limit of 0 takes its default (engrave_budget_default, the one
+ * place they are named; docs/engraving.md explains them); there is no
+ * "unlimited": a caller that trusts its input raises the number. A time of
+ * 0 is no limit.
+ */
+struct engrave_budget {
+	double seconds;             /* compute time from engrave_run's start; 0 = none */
+	double deadline;            /* now_mono() time to stop at; 0 = none. For a
+	                             * worker counting from when the request came */
+	const atomic_int *cancel;   /* another thread sets it non-zero to stop; NULL = none */
+	size_t max_segments;        /* toolpath segments, outlines and hatch lines */
+	size_t max_points;          /* points the SVG reader produces, <use> copies included */
+	int max_use_depth;          /* <use> drawn inside what a <use> draws */
+	size_t max_hatch_lines;     /* estimated before hatching */
+};
+
+/* Fills b with the defaults: 5 s, 300000 segments, 300000 SVG points,
+ * <use> 4 deep, 300000 hatch lines; no deadline, no cancel flag. */
+void engrave_budget_default(struct engrave_budget *b);
+
+/* Which limit stopped a layout (ENGRAVE_ERR_BUDGET). */
+enum engrave_limit {
+	ENGRAVE_LIMIT_NONE = 0,
+	ENGRAVE_LIMIT_TIME,         /* seconds or deadline */
+	ENGRAVE_LIMIT_CANCEL,       /* the cancel flag was set */
+	ENGRAVE_LIMIT_SEGMENTS,
+	ENGRAVE_LIMIT_POINTS,
+	ENGRAVE_LIMIT_USE_DEPTH,
+	ENGRAVE_LIMIT_HATCH_LINES,
+};
+
+/* "time", "cancelled", "segments", "points", "use_depth", "hatch_lines". */
+const char *engrave_limit_name(enum engrave_limit l);
 
 /* ---- settings --------------------------------------------------------- */
 
@@ -144,6 +197,7 @@ struct engrave_settings {
 	const char *symbol_dir;     /* folder of the symbol SVGs */
 	const struct engrave_material *materials;  /* terminated by name == NULL */
 	size_t max_chars;           /* refuse longer texts */
+	struct engrave_budget budget;  /* per call: a worker sets deadline and cancel */
 };
 
 struct cfg_laser;
@@ -196,6 +250,7 @@ enum engrave_status {
 	ENGRAVE_ERR_SVG,            /* the design could not be read */
 	ENGRAVE_ERR_FIT,            /* does not fit even at the minimum height */
 	ENGRAVE_ERR_FONT,           /* a configured font could not be loaded */
+	ENGRAVE_ERR_BUDGET,         /* over a limit of the budget, or stopped by time or cancel */
 };
 
 struct engrave_missing {
@@ -222,6 +277,21 @@ struct engrave_stats {
 	size_t gcode_bytes, gcode_lines;
 };
 
+/* What a layout computed, kept when it is refused too: which limit refused
+ * it and its numbers (for the JSON), and counters that show how far the
+ * work went before (for tests, the bench and logs). */
+struct engrave_work {
+	enum engrave_limit limit;   /* ENGRAVE_ERR_BUDGET: the limit reached */
+	double needed, allowed;     /* its numbers: seconds, segments, points, depth or lines;
+	                             * needed is what was reached when the work stopped there */
+	size_t svg_points;          /* points the SVG reader produced, <use> copies included */
+	int use_depth;              /* deepest <use> nesting drawn */
+	size_t hatch_estimate;      /* hatch lines estimated before hatching, both directions */
+	size_t hatch_lines;         /* hatch lines made */
+	size_t checks;              /* reads of the clock and the cancel flag */
+	double seconds;             /* compute time */
+};
+
 struct engrave_result {
 	enum engrave_status status;
 	char *error;                /* sentence for the jeweller, or NULL */
@@ -234,13 +304,17 @@ struct engrave_result {
 	char *svg;
 	struct engrave_stats stats;
 	char *text_used;            /* the text engraved (dates rendered) */
+	struct engrave_work work;
 };
 
 /*
  * Lays out the request, fits it, orders the toolpath and writes the
- * G-code and the preview. Always fills res (free with engrave_result_free);
- * returns res->status: ENGRAVE_OK, or an error with res->error set (and
- * res->missing for ENGRAVE_ERR_GLYPH, res->fit for ENGRAVE_ERR_FIT).
+ * G-code and the preview, within s->budget. Always fills res (free with
+ * engrave_result_free); returns res->status: ENGRAVE_OK, or an error with
+ * res->error set (and res->missing for ENGRAVE_ERR_GLYPH, res->fit for
+ * ENGRAVE_ERR_FIT, res->work.limit and its numbers for ENGRAVE_ERR_BUDGET).
+ * Text layout caches fonts for one thread: run every layout of a process in
+ * the same thread, or clear the cache between threads.
  */
 enum engrave_status engrave_run(const struct engrave_settings *s,
     const struct engrave_request *req, struct engrave_result *res);
@@ -248,8 +322,9 @@ void engrave_result_free(struct engrave_result *res);
 
 /* The result as a JSON object (jansson's json_t, new reference): status,
  * error, text, missing [{codepoint "U+05D0", position, line}], fit {fits,
- * area_w, area_h, scale, char_height, needed, available, lines}, stats, and
- * the G-code and SVG texts when asked. */
+ * area_w, area_h, scale, char_height, needed, available, lines}, budget
+ * {limit, needed, allowed} when over budget, stats, and the G-code and SVG
+ * texts when asked. */
 struct json_t;
 struct json_t *engrave_result_json(const struct engrave_result *res, bool with_gcode,
     bool with_svg);

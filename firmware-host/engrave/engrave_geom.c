@@ -3,8 +3,11 @@
  * outlines, the ordering of paths that keeps laser-off travel short, and
  * the compact GRBL laser-mode G-code writer. Everything here works on plain
  * arrays of points in millimetres and has no knowledge of fonts or SVG.
+ * The loops whose cost grows with the design (hatch rows, ordering passes)
+ * report their work to the layout's meter, which stops them when the time
+ * budget runs out or the layout is cancelled.
  */
-#include "engrave/engrave.h"
+#include "engrave/engrave_int.h"
 
 #include <float.h>
 #include <math.h>
@@ -150,8 +153,41 @@ crossing_cmp(const void *a, const void *b)
 }
 
 size_t
+engrave_hatch_estimate(const struct engrave_paths *src, double interval, double angle_deg)
+{
+	if (!(interval > 0))
+		return 0;
+	double a = angle_deg * M_PI / 180.0, c = cos(a), s = sin(a);
+	/* The rows an edge crosses are the grid lines k * interval in its
+	 * extent across the hatch direction; engrave_hatch's grid is the same
+	 * (or half an interval off, which changes a count by at most one). */
+	double crossings = 0;
+	for (size_t i = 0; i < src->n; i++) {
+		const struct engrave_poly *q = &src->v[i];
+		if (!q->closed || q->n < 3)
+			continue;
+		double prev = -s * q->pts[q->n - 1].x + c * q->pts[q->n - 1].y;
+		for (size_t j = 0; j < q->n; j++) {
+			double y = -s * q->pts[j].x + c * q->pts[j].y;
+			double lo = y < prev ? y : prev, hi = y < prev ? prev : y;
+			crossings += ceil(hi / interval) - ceil(lo / interval);
+			prev = y;
+		}
+	}
+	double lines = ceil(crossings / 2);
+	return lines < (double)SIZE_MAX / 2 ? (size_t)lines : SIZE_MAX / 2;
+}
+
+size_t
 engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg,
     bool even_odd, size_t max_lines, struct engrave_paths *dst)
+{
+	return engrave_hatch_m(src, interval, angle_deg, even_odd, max_lines, dst, NULL);
+}
+
+size_t
+engrave_hatch_m(const struct engrave_paths *src, double interval, double angle_deg,
+    bool even_odd, size_t max_lines, struct engrave_paths *dst, struct engrave_meter *m)
 {
 	if (!(interval > 0) || src->n == 0)
 		return 0;
@@ -196,6 +232,10 @@ engrave_hatch(const struct engrave_paths *src, double interval, double angle_deg
 	qsort(e, ne, sizeof(*e), edge_lo_cmp);
 	size_t *active = xmalloc((ne + 1) * sizeof(size_t)), na = 0, next = 0;
 	for (size_t row = 0; y < ymax && ne; y += interval, row++) {
+		if (engrave_meter_tick(m, na + 1)) {
+			added = SIZE_MAX;
+			goto done;
+		}
 		size_t nc = 0;
 		while (next < ne && e[next].lo <= y)
 			active[na++] = next++;
@@ -346,7 +386,7 @@ grid_build(struct grid *g, const struct engrave_paths *p)
  * 2*i (start of i) or 2*i+1 (end of i), or SIZE_MAX when none is left. */
 static size_t
 grid_nearest(const struct grid *g, const struct engrave_paths *p, const bool *used,
-    struct engrave_pt at)
+    struct engrave_pt at, struct engrave_meter *m)
 {
 	int cx, cy;
 	grid_cell(g, at, &cx, &cy);
@@ -358,6 +398,10 @@ grid_nearest(const struct grid *g, const struct engrave_paths *p, const bool *us
 		 * point; beyond r cells away nothing can beat bd. */
 		if (best != SIZE_MAX && (double)(r - 1) * g->cell > bd)
 			break;
+		/* Late in the tour the rings grow wide and mostly empty: the
+		 * work of a ring is its cells. */
+		if (engrave_meter_tick(m, 8 * (size_t)r + 1))
+			return best;
 		for (int y = cy - r; y <= cy + r; y++) {
 			if (y < 0 || y >= g->ny)
 				continue;
@@ -394,7 +438,7 @@ gap(const struct engrave_poly *a, const struct engrave_poly *b)
 static void reverse_block(struct engrave_paths *p, size_t i, size_t j);
 
 static void
-two_opt(struct engrave_paths *p)
+two_opt(struct engrave_paths *p, struct engrave_meter *m)
 {
 	size_t n = p->n;
 	const size_t window = 48;
@@ -403,6 +447,8 @@ two_opt(struct engrave_paths *p)
 	for (int pass = 0; pass < 4; pass++) {
 		bool improved = false;
 		for (size_t i = 0; i < n; i++) {
+			if (engrave_meter_tick(m, window))
+				return;
 			size_t jmax = i + window < n ? i + window : n - 1;
 			for (size_t j = i; j <= jmax && j < n; j++) {
 				/* Reversing p[i..j] (each path reversed too) replaces the
@@ -453,13 +499,15 @@ hop_in(const struct engrave_paths *p, size_t k)
  * after the hop (or-opt) to the best place anywhere, in either direction.
  */
 static void
-fix_long_hops(struct engrave_paths *p)
+fix_long_hops(struct engrave_paths *p, struct engrave_meter *m)
 {
 	size_t n = p->n;
 	if (n < 4)
 		return;
 	double *h = xmalloc(n * sizeof(double));
 	for (int pass = 0; pass < 3; pass++) {
+		if (engrave_meter_tick(m, n))
+			break;
 		for (size_t k = 0; k < n; k++)
 			h[k] = hop_in(p, k);
 		/* threshold: the 64th longest hop */
@@ -467,23 +515,30 @@ fix_long_hops(struct engrave_paths *p)
 		memcpy(sorted, h, n * sizeof(double));
 		size_t want = n < 64 ? n - 1 : 63;
 		/* partial selection: good enough with a full sort at these sizes */
-		for (size_t a = 0; a <= want; a++)
+		for (size_t a = 0; a <= want; a++) {
+			if (engrave_meter_tick(m, n))
+				break;
 			for (size_t b = a + 1; b < n; b++)
 				if (sorted[b] > sorted[a]) {
 					double t = sorted[a];
 					sorted[a] = sorted[b];
 					sorted[b] = t;
 				}
+		}
 		double thr = sorted[want];
 		free(sorted);
 		bool improved = false;
 		for (size_t i = 1; i < n; i++) {
 			if (hop_in(p, i) < thr || hop_in(p, i) < 1e-9)
 				continue;
-			/* 2-opt: reverse p[i..j] or p[j..i-1], full range. */
+			/* 2-opt: reverse p[i..j] or p[j..i-1], full range. Each of
+			 * these full-range scans is a few milliseconds on the
+			 * largest jobs, so the meter is fed inside them. */
 			double best = -1e-9;
 			size_t bi = 0, bj = 0;
 			for (size_t j = 0; j < n; j++) {
+				if ((j & 1023) == 0 && engrave_meter_tick(m, 1024))
+					break;
 				size_t a = j > i ? i : j, b = j > i ? j : i - 1;
 				if (j == i || b < a)
 					continue;
@@ -498,6 +553,8 @@ fix_long_hops(struct engrave_paths *p)
 					bj = b;
 				}
 			}
+			if (m && m->stop)
+				break;
 			if (best < -1e-9) {
 				reverse_block(p, bi, bj);
 				improved = true;
@@ -513,6 +570,8 @@ fix_long_hops(struct engrave_paths *p)
 			size_t pos = SIZE_MAX;
 			bool rev = false;
 			for (size_t a = 0; a <= n; a++) {
+				if ((a & 1023) == 0 && engrave_meter_tick(m, 1024))
+					break;
 				/* insert before position a (between a-1 and a) */
 				if (a == i || a == i + 1)
 					continue;
@@ -531,6 +590,8 @@ fix_long_hops(struct engrave_paths *p)
 					}
 				}
 			}
+			if (m && m->stop)
+				break;
 			if (pos != SIZE_MAX) {
 				struct engrave_poly t = p->v[i];
 				if (rev)
@@ -554,13 +615,15 @@ fix_long_hops(struct engrave_paths *p)
 /* A closed path can be burnt from any of its vertices: start each one at
  * the vertex that makes the hops in and out of it shortest. */
 static void
-rotate_closed(struct engrave_paths *p)
+rotate_closed(struct engrave_paths *p, struct engrave_meter *meter)
 {
 	struct engrave_pt origin = { 0, 0 };
 	for (size_t i = 0; i < p->n; i++) {
 		struct engrave_poly *q = &p->v[i];
 		if (!q->closed || q->n < 3)
 			continue;
+		if (engrave_meter_tick(meter, q->n))
+			return;
 		struct engrave_pt prev = i ? last_pt(&p->v[i - 1]) : origin;
 		bool has_next = i + 1 < p->n;
 		struct engrave_pt next = has_next ? first_pt(&p->v[i + 1]) : origin;
@@ -587,6 +650,12 @@ rotate_closed(struct engrave_paths *p)
 double
 engrave_order(struct engrave_paths *p)
 {
+	return engrave_order_m(p, NULL);
+}
+
+double
+engrave_order_m(struct engrave_paths *p, struct engrave_meter *m)
+{
 	size_t n = p->n, out = 0;
 	if (n == 0)
 		return 0;
@@ -605,9 +674,10 @@ engrave_order(struct engrave_paths *p)
 	bool *used = xcalloc(n, sizeof(bool));
 	struct engrave_poly *ordered = xmalloc(n * sizeof(*ordered));
 	struct engrave_pt at = { 0, 0 };
-	for (size_t k = 0; k < n; k++) {
-		size_t code = grid_nearest(&g, p, used, at);
-		if (code == SIZE_MAX)
+	size_t k = 0;
+	for (; k < n; k++) {
+		size_t code = grid_nearest(&g, p, used, at, m);
+		if (code == SIZE_MAX || (m && m->stop))
 			break;
 		size_t i = code / 2;
 		used[i] = true;
@@ -616,14 +686,19 @@ engrave_order(struct engrave_paths *p)
 			poly_reverse(&ordered[k]);
 		at = last_pt(&ordered[k]);
 	}
+	/* Stopped part-way: the paths not reached keep their order, so that
+	 * every path is still owned once. */
+	for (size_t i = 0; i < n && k < n; i++)
+		if (!used[i])
+			ordered[k++] = p->v[i];
 	memcpy(p->v, ordered, n * sizeof(*ordered));
 	free(ordered);
 	free(used);
 	free(g.start);
 	free(g.items);
-	two_opt(p);
-	fix_long_hops(p);
-	rotate_closed(p);
+	two_opt(p, m);
+	fix_long_hops(p, m);
+	rotate_closed(p, m);
 	return engrave_travel(p);
 }
 

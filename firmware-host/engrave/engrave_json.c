@@ -42,6 +42,14 @@ engrave_result_json(const struct engrave_result *res, bool with_gcode, bool with
 	    "fits", f->fits, "area_w", r3(f->area_w), "area_h", r3(f->area_h), "scale", r3(f->scale),
 	    "char_height", r3(f->char_height), "needed", r3(f->needed), "available", r3(f->available),
 	    "lines", (json_int_t)f->lines));
+	if (res->status == ENGRAVE_ERR_BUDGET) {
+		/* The limit and its numbers, as fit carries them for a refusal
+		 * to fit: seconds for time and cancel, else counts. */
+		const struct engrave_work *w = &res->work;
+		json_object_set_new(o, "budget", json_pack("{s:s, s:f, s:f}",
+		    "limit", engrave_limit_name(w->limit), "needed", r3(w->needed),
+		    "allowed", r3(w->allowed)));
+	}
 	if (res->status == ENGRAVE_OK) {
 		const struct engrave_stats *s = &res->stats;
 		json_object_set_new(o, "stats", json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I}",

@@ -6,12 +6,15 @@
  * document), flattening curves to polylines.
  *
  * Designs come from outside (a client's file), so the reader is defensive:
- * bounded size, depth, number magnitude and point count; no entity
+ * bounded size, depth, number magnitude and <use> expansions; the point
+ * count and the depth of <use> within the layout's budget, counted as the
+ * points are made (a <use> chain is never expanded first and counted
+ * later), with the clock and the cancel flag read as it goes; no entity
  * expansion; no external reference of any kind (href other than "#...",
  * url(...) pointing outside, image, foreignObject, script) is followed: each
  * is refused with a sentence naming it and its line.
  */
-#include "engrave/engrave.h"
+#include "engrave/engrave_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,7 +29,6 @@
 #define SVG_MAX_BYTES (4u << 20)
 #define SVG_MAX_DEPTH 32
 #define SVG_MAX_NUMBER 1e6
-#define SVG_MAX_POINTS 500000
 #define SVG_MAX_ATTRS 64
 
 struct svg_attr {
@@ -57,9 +59,16 @@ struct svg {
 	int use_depth;
 	size_t expansions;
 	size_t use_bytes;           /* bytes read again through <use> */
+	/* The targets of the <use> chain being drawn, to refuse a cycle as
+	 * one. The chain is never deeper than the element nesting. */
+	const char *use_chain[SVG_MAX_DEPTH + 1];
+	/* The budget: limits, and the meter for time and cancel (or NULL). */
+	size_t max_points;
+	int max_use_depth, deepest_use;
+	struct engrave_meter *m;
+	enum engrave_limit limit;   /* the budget limit that stopped the reading */
 };
 
-#define SVG_MAX_USE_DEPTH 8
 #define SVG_MAX_EXPANSIONS 10000
 #define SVG_MAX_USE_BYTES (64u << 20)
 
@@ -88,6 +97,45 @@ fail(struct svg *s, const char *at, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(s->err, s->err_len, "SVG line %d: %s", line_of(s, at), msg);
+	return -1;
+}
+
+/* A refusal for the budget: the sentence is the jeweller's, with the line
+ * at the end; the numbers go to the layout's record. */
+static int budget_fail(struct svg *s, const char *at, enum engrave_limit lim, double needed,
+    double allowed, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int
+budget_fail(struct svg *s, const char *at, enum engrave_limit lim, double needed, double allowed,
+    const char *fmt, ...)
+{
+	if (s->failed)
+		return -1;
+	s->failed = true;
+	s->limit = lim;
+	if (s->m) {
+		s->m->work->limit = lim;
+		s->m->work->needed = needed;
+		s->m->work->allowed = allowed;
+	}
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(s->err, s->err_len, "%s (SVG line %d)", msg, line_of(s, at));
+	return -1;
+}
+
+/* Stopped by the time budget or the cancel flag: the caller words it. */
+static int
+stopped(struct svg *s)
+{
+	if (s->failed)
+		return -1;
+	s->failed = true;
+	s->limit = s->m->stop;
+	snprintf(s->err, s->err_len, "stopped by the %s", engrave_limit_name(s->m->stop));
 	return -1;
 }
 
@@ -240,8 +288,16 @@ pen_point(struct pen *pn, double x, double y)
 	struct svg *s = pn->s;
 	if (s->failed)
 		return;
-	if (++s->points > SVG_MAX_POINTS) {
-		fail(s, s->p, "more than %d points after flattening", SVG_MAX_POINTS);
+	if (++s->points > s->max_points) {
+		char n[32];
+		engrave_count_str(n, sizeof(n), (double)s->max_points);
+		budget_fail(s, s->p, ENGRAVE_LIMIT_POINTS, (double)s->points, (double)s->max_points,
+		    "the design needs more than %s points once its curves are flattened and its "
+		    "<use> copies drawn; at most %s: use a simpler design", n, n);
+		return;
+	}
+	if (engrave_meter_tick(s->m, 1)) {
+		stopped(s);
 		return;
 	}
 	if (!pn->cur)
@@ -811,8 +867,15 @@ use_element(struct svg *s, const struct svg_attr *a, size_t na, double m[6], int
 	if (!target)
 		return fail(s, tag, "<use> of '%.*s': no element has that id",
 		    (int)(href->val_len > 60 ? 60 : href->val_len), href->val);
-	if (s->use_depth >= SVG_MAX_USE_DEPTH)
-		return fail(s, tag, "<use> nested deeper than %d", SVG_MAX_USE_DEPTH);
+	for (int i = 0; i < s->use_depth; i++)
+		if (s->use_chain[i] == target->tag)
+			return fail(s, tag, "<use> of '%.*s' draws itself (a cycle of <use>)",
+			    (int)(href->val_len > 60 ? 60 : href->val_len), href->val);
+	if (s->use_depth >= s->max_use_depth)
+		return budget_fail(s, tag, ENGRAVE_LIMIT_USE_DEPTH, s->use_depth + 1, s->max_use_depth,
+		    "the design nests <use> %d deep; at most %d", s->use_depth + 1, s->max_use_depth);
+	if (s->use_depth >= SVG_MAX_DEPTH)
+		return fail(s, tag, "elements nested deeper than %d", SVG_MAX_DEPTH);
 	if (++s->expansions > SVG_MAX_EXPANSIONS)
 		return fail(s, tag, "more than %d <use> expansions", SVG_MAX_EXPANSIONS);
 	const struct svg_attr *tr = attr_get(a, na, "transform");
@@ -825,7 +888,9 @@ use_element(struct svg *s, const struct svg_attr *a, size_t na, double m[6], int
 	mat_mul(m, m, t);
 	const char *saved = s->p;
 	s->p = target->tag;
-	s->use_depth++;
+	s->use_chain[s->use_depth++] = target->tag;
+	if (s->use_depth > s->deepest_use)
+		s->deepest_use = s->use_depth;
 	int rc = parse_children(s, depth + 1, m, true, NULL, 0, true);
 	s->use_depth--;
 	s->use_bytes += (size_t)(s->p - target->tag);
@@ -843,6 +908,8 @@ parse_children(struct svg *s, int depth, const double m[6], bool draw, const cha
     size_t parent_len, bool single)
 {
 	while (!s->failed) {
+		if (engrave_meter_tick(s->m, 1))
+			return stopped(s);
 		while (s->p < s->end && *s->p != '<')
 			s->p++;
 		if (s->p >= s->end) {
@@ -978,13 +1045,22 @@ parse_children(struct svg *s, int depth, const double m[6], bool draw, const cha
 }
 
 int
-engrave_svg_read(const char *data, size_t len, double tol_rel, struct engrave_paths *out,
-    char *err, size_t err_len)
+engrave_svg_read_m(const char *data, size_t len, double tol_rel, struct engrave_paths *out,
+    char *err, size_t err_len, struct engrave_meter *m, enum engrave_limit *limit)
 {
+	struct engrave_budget b;
+	if (m) {
+		b = m->b;
+	} else {
+		engrave_budget_default(&b);
+	}
 	struct svg s = { .p = data, .end = data + len, .start = data, .err = err,
-		.err_len = err_len, .out = out };
+		.err_len = err_len, .out = out, .m = m, .max_points = b.max_points,
+		.max_use_depth = b.max_use_depth };
 	static const double ident[6] = { 1, 0, 0, 1, 0, 0 };
 
+	if (limit)
+		*limit = ENGRAVE_LIMIT_NONE;
 	if (err_len)
 		err[0] = 0;
 	if (!data || len == 0) {
@@ -1009,6 +1085,8 @@ engrave_svg_read(const char *data, size_t len, double tol_rel, struct engrave_pa
 	if (parse_children(&s, 0, ident, false, NULL, 0, false) < 0) {
 		engrave_paths_free(&tmp);
 		free(s.ids);
+		if (limit)
+			*limit = s.limit;
 		return -1;
 	}
 	engrave_paths_free(&tmp);
@@ -1020,21 +1098,36 @@ engrave_svg_read(const char *data, size_t len, double tol_rel, struct engrave_pa
 	double size = s.doc_w > s.doc_h ? s.doc_w : s.doc_h;
 	bool had_size = size > 0;
 	struct svg s2 = { .p = data, .end = data + len, .start = data, .err = err,
-		.err_len = err_len, .out = out };
+		.err_len = err_len, .out = out, .m = m, .max_points = b.max_points,
+		.max_use_depth = b.max_use_depth };
 	s2.tol = (had_size ? size : 100) * (tol_rel > 0 ? tol_rel : 1e-3);
 	s2.ids = s.ids;
 	s2.n_ids = s.n_ids;
 	int rc = parse_children(&s2, 0, ident, true, NULL, 0, false);
 	free(s.ids);
-	if (rc < 0)
+	if (m) {
+		m->work->svg_points = s2.points;
+		m->work->use_depth = s2.deepest_use;
+	}
+	if (rc < 0) {
+		if (limit)
+			*limit = s2.limit;
 		return -1;
+	}
 	/* SVG's y goes down; the area's y goes up. */
 	double h = s2.have_vb ? s2.vb[3] : s2.doc_h;
 	if (!(h > 0)) {
-		struct engrave_bbox b = engrave_paths_bbox(out);
-		h = b.y1 > b.y0 ? b.y1 : 0;
+		struct engrave_bbox bb = engrave_paths_bbox(out);
+		h = bb.y1 > bb.y0 ? bb.y1 : 0;
 	}
 	double flip[6] = { 1, 0, 0, -1, 0, h };
 	engrave_paths_transform(out, flip);
 	return 0;
+}
+
+int
+engrave_svg_read(const char *data, size_t len, double tol_rel, struct engrave_paths *out,
+    char *err, size_t err_len)
+{
+	return engrave_svg_read_m(data, len, tol_rel, out, err, err_len, NULL, NULL);
 }

@@ -12,6 +12,13 @@
  * sum over paths of the nearest neighbour less the largest one, and both
  * again over the open paths alone (skipping a closed path, left where it
  * was entered, never lengthens a tour).
+ *
+ * Last, the budget: the heavy preview of issue 19 (tests/data/engrave/
+ * nested-use.svg: one path drawn 10 x 10 x 10 times through nested <use>,
+ * hatched at 0.01 mm with cross-hatch on 90 x 90 mm), how long the engine
+ * computes before it refuses it, why, and how far it got; and the largest
+ * layout the default limits accept (30 rings hatched the same way, about
+ * 280,000 segments), whose time the default time budget must clear.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +36,60 @@ cmp_double(const void *a, const void *b)
 {
 	double d = *(const double *)a - *(const double *)b;
 	return (d > 0) - (d < 0);
+}
+
+/* The preview of issue 19, timed to its refusal (median of 5). */
+static int
+heavy_preview(const struct engrave_settings *s)
+{
+	const char *path = "tests/data/engrave/nested-use.svg";
+	size_t len = 0;
+	char *doc = file_read(path, 0, &len);
+	if (!doc) {
+		fprintf(stderr, "bench_engrave: cannot read %s (run from the top of the tree)\n", path);
+		return 1;
+	}
+	struct engrave_request r = { .content = ENGRAVE_SVG, .svg = doc, .svg_len = len,
+		.area = ENGRAVE_AREA_RECT, .width = 90, .height = 90, .fill = ENGRAVE_FILL_HATCH,
+		.hatch_interval = 0.01, .cross_hatch = true, .material = "gold" };
+	enum { HEAVY_RUNS = 5 };
+	double t[HEAVY_RUNS];
+	struct engrave_result res;
+	for (int i = 0; i < HEAVY_RUNS; i++) {
+		double t0 = now_mono();
+		engrave_run(s, &r, &res);
+		t[i] = (now_mono() - t0) * 1000;
+		if (i < HEAVY_RUNS - 1)
+			engrave_result_free(&res);
+	}
+	qsort(t, HEAVY_RUNS, sizeof(double), cmp_double);
+	printf("issue 19 preview (%zu bytes, <use> 10 x 10 x 10, hatch 0.01 mm, cross, 90 x 90 mm): "
+	    "%s after %.1f ms (median of %d)\n  %s\n", len, engrave_status_name(res.status),
+	    t[HEAVY_RUNS / 2], HEAVY_RUNS, res.error ? res.error : "(accepted)");
+	printf("  before refusing: %zu SVG points read (of 457000), %zu hatch lines made, "
+	    "%zu budget checks\n", res.work.svg_points, res.work.hatch_lines, res.work.checks);
+	engrave_result_free(&res);
+	free(doc);
+
+	/* The largest accepted layout, once (it takes seconds). */
+	struct buf d;
+	buf_init(&d);
+	buf_printf(&d, "<svg viewBox=\"0 0 100 100\">");
+	for (int i = 1; i <= 30; i++)
+		buf_printf(&d, "<circle cx=\"50\" cy=\"50\" r=\"%g\"/>", 49.0 * i / 30);
+	buf_printf(&d, "</svg>");
+	r.svg = d.data;
+	r.svg_len = d.len;
+	struct engrave_settings unbounded = *s;
+	unbounded.budget.seconds = 0;
+	double t0 = now_mono();
+	engrave_run(&unbounded, &r, &res);
+	printf("largest accepted layout (30 rings, hatch 0.01 mm, cross, 90 x 90 mm): %s, %zu segments, "
+	    "%.2f s (time budget %.1f s)\n", engrave_status_name(res.status), res.stats.segments,
+	    now_mono() - t0, s->budget.seconds);
+	engrave_result_free(&res);
+	buf_free(&d);
+	return 0;
 }
 
 int
@@ -109,5 +170,5 @@ main(void)
 	ROW("G-code bytes/segment, plain", ".2f", row[k].pbytes);
 	ROW("estimated machine time (s)", ".1f", row[k].seconds);
 	printf("goals: generation < 20 ms each; optimised travel within 1.3x of the bound\n");
-	return 0;
+	return heavy_preview(&s);
 }

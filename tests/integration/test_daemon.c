@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "simproc.h"
 #include "store.h"
 #include "test.h"
@@ -288,6 +290,21 @@ t_engraving_preview_and_start(void)
 	    "\"width\":8,\"height\":1}}");
 	CHECK_CONTAINS(r, "\"code\":1002");
 	CHECK_CONTAINS(r, "available");
+	/* Issue 19's design (one path through <use> 10 x 10 x 10) is over the
+	 * layout's budget: 1007, with its numbers. */
+	size_t len = 0;
+	char *svg = file_read("tests/data/engrave/nested-use.svg", 0, &len);
+	CHECK(svg != NULL);
+	json_t *heavy = json_pack("{s:{s:s%, s:s, s:f, s:f, s:s, s:f, s:b}}", "engraving",
+	    "svg", svg ? svg : "", svg ? len : 0, "area", "rect", "width", 90.0, "height", 90.0,
+	    "fill", "hatch", "hatch_interval", 0.01, "cross_hatch", 1);
+	char *params = json_dumps(heavy, JSON_COMPACT);
+	r = simproc_api_call(api, "engrave.preview", params);
+	CHECK_CONTAINS(r, "\"code\":1007");
+	CHECK_CONTAINS(r, "more than 300,000 points");
+	free(params);
+	json_decref(heavy);
+	free(svg);
 	/* Near a pearl, refused without a technician's override. */
 	r = simproc_api_call(api, "engrave.start",
 	    "{\"engraving\":{\"text\":\"AM\",\"area\":\"rect\",\"width\":10,\"height\":4},"

@@ -2,7 +2,8 @@
  * atelierctl engrave end to end: the real program (from $ATELIER_BIN, by
  * default build/asan/bin) with the simulator's configuration, checking
  * exit codes, the G-code and preview it writes, --json, refusals with
- * their numbers and usage errors.
+ * their numbers (a design over the layout's budget among them) and usage
+ * errors.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,21 @@ t_json_and_refusals(void)
 	free(err);
 	CHECK_INT(ctl("engrave gcode --text x --area 0x8", &out, &err), 5);
 	CHECK_CONTAINS(err, "positive width");
+	free(out);
+	free(err);
+	/* Issue 19's design is over the layout's budget: refused (3) with the
+	 * limit and its numbers. */
+	CHECK_INT(ctl("--json engrave preview --svg tests/data/engrave/nested-use.svg --area 90x90 "
+	    "--fill hatch --hatch-interval 0.01 --cross", &out, &err), 3);
+	CHECK_CONTAINS(out, "\"status\": \"over_budget\"");
+	CHECK_CONTAINS(out, "\"limit\": \"points\"");
+	CHECK_CONTAINS(out, "more than 300,000 points");
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave preview --svg tests/data/engrave/nested-use.svg --area 90x90", &out,
+	    &err), 3);
+	CHECK_CONTAINS(err, "more than 300,000 points");
+	CHECK_INT(strlen(out), 0);
 	free(out);
 	free(err);
 }
