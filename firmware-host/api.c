@@ -14,6 +14,7 @@
  */
 #include "api.h"
 
+#include <acl/libacl.h>
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/acl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -52,6 +54,7 @@ struct api_pending {
 	struct api *api;
 	struct api_client *client;      /* NULL once gone */
 	json_t *id;                     /* NULL for a notification */
+	atomic_int *cancel;             /* set when the client goes, or NULL */
 };
 
 struct api {
@@ -146,8 +149,11 @@ client_free(struct api *api, struct api_client *c)
 	if (*pp)
 		*pp = c->next;
 	unready(api, c);
-	if (c->pending)
+	if (c->pending) {
 		c->pending->client = NULL;      /* its answer will be dropped */
+		if (c->pending->cancel)
+			atomic_store(c->pending->cancel, 1);
+	}
 	if (api->loop)
 		loop_del_fd(api->loop, c->fd);
 	close(c->fd);
@@ -354,6 +360,12 @@ bool
 api_pending_alive(const struct api_pending *p)
 {
 	return p->client != NULL;
+}
+
+void
+api_pending_cancel_with(struct api_pending *p, atomic_int *flag)
+{
+	p->cancel = flag;
 }
 
 static void client_serve(struct api_client *c);
@@ -714,6 +726,57 @@ fail:;
 	unlink(path);
 	errno = saved;
 	return -1;
+}
+
+/* Adds "group gid: read and write" to an ACL. */
+static int
+acl_add_group(acl_t *acl, gid_t gid)
+{
+	acl_entry_t e;
+	acl_permset_t ps;
+	if (acl_create_entry(acl, &e) < 0 || acl_set_tag_type(e, ACL_GROUP) < 0 ||
+	    acl_set_qualifier(e, &gid) < 0 || acl_get_permset(e, &ps) < 0 ||
+	    acl_clear_perms(ps) < 0 || acl_add_perm(ps, ACL_READ) < 0 ||
+	    acl_add_perm(ps, ACL_WRITE) < 0)
+		return -1;
+	return 0;
+}
+
+int
+api_socket_grant(const char *path, uid_t owner, char *const *jeweller, char *const *technician,
+    char *err, size_t errlen)
+{
+	if (owner != (uid_t)-1 && chown(path, owner, (gid_t)-1) < 0) {
+		snprintf(err, errlen, "cannot give %s to its user: %s", path, strerror(errno));
+		return -1;
+	}
+	acl_t acl = acl_get_file(path, ACL_TYPE_ACCESS);
+	if (!acl) {
+		snprintf(err, errlen, "cannot read the permissions of %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	char *const *lists[] = { jeweller, technician };
+	for (size_t l = 0; l < 2 && rc == 0; l++) {
+		for (char *const *g = lists[l]; g && *g && rc == 0; g++) {
+			struct group *gr = getgrnam(*g);
+			if (!gr) {
+				snprintf(err, errlen, "role group '%s' does not exist", *g);
+				rc = -1;
+			} else if (acl_add_group(&acl, gr->gr_gid) < 0) {
+				snprintf(err, errlen, "cannot add group '%s' to the permissions of %s: %s",
+				    *g, path, strerror(errno));
+				rc = -1;
+			}
+		}
+	}
+	if (rc == 0 && (acl_calc_mask(&acl) < 0 || acl_set_file(path, ACL_TYPE_ACCESS, acl) < 0)) {
+		snprintf(err, errlen, "cannot let the role groups reach %s (%s): only its owner and "
+		    "group can connect", path, strerror(errno));
+		rc = -1;
+	}
+	acl_free(acl);
+	return rc;
 }
 
 void

@@ -19,6 +19,7 @@
 #define ATELIER_API_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -100,6 +101,15 @@ void api_free(struct api *api);
  * serves clients from the loop. Returns 0, or -1 with errno. */
 int api_listen(struct api *api, struct loop *loop, const char *path, int mode,
     const char *group);
+/*
+ * Lets every role reach the socket at path, whatever its group: owner
+ * (the daemon's own user, (uid_t)-1 for none) becomes its owner, and each
+ * jeweller and technician group gets read and write through a POSIX ACL.
+ * Returns 0, or -1 with a sentence in err (a group that does not exist, a
+ * file system without ACLs).
+ */
+int api_socket_grant(const char *path, uid_t owner, char *const *jeweller,
+    char *const *technician, char *err, size_t errlen);
 /* Serves an already connected descriptor (tests, socket activation). */
 struct api_client *api_attach(struct api *api, int fd, enum api_role role, uid_t uid);
 /* Sends a notification to every subscribed client: {"jsonrpc":"2.0",
@@ -130,6 +140,8 @@ void api_pending_fail(struct api_pending *p, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Whether the client that asked is still connected. */
 bool api_pending_alive(const struct api_pending *p);
+/* A flag set to 1 if the client goes away first: the work stops. */
+void api_pending_cancel_with(struct api_pending *p, atomic_int *flag);
 
 /*
  * Handles one request line for a client as if it had arrived on the socket

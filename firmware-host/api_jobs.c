@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "offload.h"
 #include "jobs.h"
 
 static struct daemon *
@@ -83,20 +84,29 @@ answer(struct api_call *c, json_t *r, const struct engine_error *e)
 	return r ? r : api_fail(c, e->code, "%s", e->msg);
 }
 
+/* A plan with an engraving is laid out off the loop first (offload.c). */
+static json_t *
+plan_or_create(struct api_call *c, bool dry_run)
+{
+	if (c->params && json_object_get(c->params, "engraving"))
+		return offload_layout(c, dry_run ? OFFLOAD_PLAN : OFFLOAD_CREATE, who(c));
+	struct engine_error e = { 0, "" };
+	return answer(c, jobs_create(D(c), c->params, dry_run, who(c), NULL, &e.code, e.msg,
+	    sizeof e.msg), &e);
+}
+
 static json_t *
 m_job_plan(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_create(D(c), c->params, true, who(c), &e.code, e.msg, sizeof e.msg), &e);
+	return plan_or_create(c, true);
 }
 
 static json_t *
 m_job_create(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_create(D(c), c->params, false, who(c), &e.code, e.msg, sizeof e.msg), &e);
+	return plan_or_create(c, false);
 }
 
 static json_t *
@@ -200,16 +210,14 @@ m_history(struct api_call *c, void *arg)
 	if (!serial || !*serial)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'serial' (the piece's serial number) is "
 		    "required");
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_history(D(c), serial, &e.code, e.msg, sizeof e.msg), &e);
+	return offload_journal(c, OFFLOAD_HISTORY, serial);
 }
 
 static json_t *
 m_export(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_export(D(c), opt_str(c, "serial"), &e.code, e.msg, sizeof e.msg), &e);
+	return offload_journal(c, OFFLOAD_EXPORT, opt_str(c, "serial"));
 }
 
 const struct api_method jobs_methods[] = {

@@ -13,7 +13,7 @@
 
 #include "api_calib.h"
 #include "daemon.h"
-#include "engrave/engrave.h"
+#include "offload.h"
 #include "util.h"
 
 #define MAX_PIECES 32
@@ -346,89 +346,37 @@ m_bath_stop(struct api_call *c, void *arg)
 	return json_pack("{s:s}", "state", "idle");
 }
 
-/* Lays out an engraving from the request's "engraving" object; on success
- * res is filled (free it), else the call has failed. */
-static bool
-lay_out(struct api_call *c, struct engrave_result *res)
-{
-	struct engrave_settings set;
-	struct engrave_request req;
-	char err[300];
-	json_t *o = c->params ? json_object_get(c->params, "engraving") : NULL;
-	memset(res, 0, sizeof *res);
-	if (!json_is_object(o)) {
-		api_fail(c, API_ERR_INVALID_PARAMS, "'engraving' (the text or design and the area) is required");
-		return false;
-	}
-	if (engrave_request_from_json(o, &req, err, sizeof err) < 0) {
-		api_fail(c, API_ERR_INVALID_PARAMS, "%s", err);
-		return false;
-	}
-	engrave_settings_default(&set, &D(c)->cfg->laser);
-	if (engrave_run(&set, &req, res) != ENGRAVE_OK) {
-		/* Not fitting the piece is a refusal with numbers (1002); an
-		 * engraving over the layout's budget (too many points, lines or
-		 * segments, <use> nested too deep, or stopped by its time) is a
-		 * request to change, like bad input (1007), its sentence giving
-		 * the numbers. */
-		api_fail(c, res->status == ENGRAVE_ERR_FIT ? API_ERR_REFUSED : API_ERR_INVALID, "%s",
-		    res->error ? res->error : "the engraving cannot be laid out");
-		engrave_result_free(res);
-		return false;
-	}
-	return true;
-}
-
+/* The layout runs in the layout worker (offload.c); the answer follows. */
 static json_t *
 m_engrave_preview(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct engrave_result res;
-	if (!lay_out(c, &res))
-		return NULL;
-	bool with_gcode = json_is_true(json_object_get(c->params, "gcode"));
-	json_t *out = engrave_result_json(&res, with_gcode, true);
-	engrave_result_free(&res);
-	return out;
+	return offload_layout(c, OFFLOAD_PREVIEW, NULL);
 }
 
 static json_t *
 m_engrave_start(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct engrave_result res;
 	static struct pieces pc;
-	int code;
-	char msg[400];
-	if (!lay_out(c, &res))
-		return NULL;
 	/* Laser heat near a stone that must never meet the tank needs a
-	 * technician's override, given with the piece. */
+	 * technician's override, given with the piece; judged before any
+	 * layout is made. */
 	if (json_object_get(c->params, "pieces")) {
-		if (!parse_pieces(c, &pc)) {
-			engrave_result_free(&res);
+		if (!parse_pieces(c, &pc))
 			return NULL;
-		}
 		bool override = json_is_true(json_object_get(c->params, "override"));
 		const struct cfg_gems *gems = D(c)->catalog ? &D(c)->catalog->gems : policy_default_gems();
 		for (size_t i = 0; i < pc.n; i++) {
 			struct policy_verdict v;
 			pc.p[i].engraving_override = override;
 			policy_judge(gems, &pc.p[i], PROC_ENGRAVING, &v);
-			if (!v.permitted) {
-				engrave_result_free(&res);
+			if (!v.permitted)
 				return api_fail(c, API_ERR_REFUSED, "%s", v.reason);
-			}
 		}
 	}
 	/* Exactly the toolpath of the preview goes to the laser. */
-	if (station_laser_stream(D(c), res.gcode, c->uid, &code, msg, sizeof msg) < 0) {
-		engrave_result_free(&res);
-		return api_fail(c, code, "%s", msg);
-	}
-	json_t *out = engrave_result_json(&res, false, false);
-	engrave_result_free(&res);
-	return out;
+	return offload_layout(c, OFFLOAD_ENGRAVE, NULL);
 }
 
 const struct api_method daemon_methods[] = {

@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "mb_devices.h"
+#include "offload.h"
 #include "util.h"
 
 #define TICK 0.1
@@ -635,6 +636,8 @@ reload(struct daemon *d)
 		log_err("the new configuration has errors: keeping the one in use");
 		return;
 	}
+	/* Layouts under way used the old settings. */
+	offload_cancel(d);
 	for (int st = 0; st < JS_COUNT; st++)
 		jobs_station_finished(d, (enum job_station)st, false, "the configuration was reloaded");
 	safe_everything(d, "the configuration was reloaded");
@@ -767,7 +770,7 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 		log_errno("cannot create the state folder %s", state);
 	d->store = store_open(journal, err, sizeof err);
 	free(state);
-	free(journal);
+	d->journal_path = journal;
 	if (!d->store) {
 		log_err("%s", err);
 		return -1;
@@ -786,6 +789,8 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 		return -1;
 	}
 
+	/* Heavy requests run in workers, off the loop. */
+	offload_start(d);
 	/* The API comes last, once every station is safe. */
 	d->groups.jeweller = d->cfg->api.jeweller_groups;
 	d->groups.technician = d->cfg->api.technician_groups;
@@ -799,8 +804,15 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	api_set_data(d->api, d);
 	char *sock = cfg_device_path(d->cfg, d->cfg->api.socket);
 	int rc = api_listen(d->api, d->loop, sock, d->cfg->api.mode, d->cfg->api.group);
-	if (rc < 0)
+	if (rc < 0) {
 		log_errno("cannot listen on %s", sock);
+	} else {
+		/* Every role group may connect, and the daemon's own user. */
+		struct passwd *pw = d->cfg->user && geteuid() == 0 ? getpwnam(d->cfg->user) : NULL;
+		if (api_socket_grant(sock, pw ? pw->pw_uid : (uid_t)-1, d->cfg->api.jeweller_groups,
+		    d->cfg->api.technician_groups, err, sizeof err) < 0)
+			log_warn("%s", err);
+	}
 	free(sock);
 	/* Devices are opened as root, before the drop: the laser's port now,
 	 * the Modbus lines already in mb_bus_start. */
@@ -824,6 +836,9 @@ void
 daemon_stop(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1");
+	/* Answers still owed go out (as cancelled) while the API is there. */
+	if (d->layout_worker)
+		offload_stop(d);
 	calib_stop(d);
 	jobs_shutdown(d);
 	if (d->loop)
@@ -831,6 +846,7 @@ daemon_stop(struct daemon *d)
 	api_free(d->api);
 	free(d->methods);
 	store_close(d->store);
+	free(d->journal_path);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	loop_free(d->loop);

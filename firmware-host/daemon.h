@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "safety.h"
 #include "store.h"
+#include "worker.h"
 
 enum station_state { ST_IDLE = 0, ST_RUNNING, ST_STOPPING, ST_FAULT, ST_OFFLINE };
 
@@ -49,6 +50,8 @@ struct daemon {
 	size_t n_buses;
 	struct api *api;
 	struct store *store;        /* the job journal */
+	char *journal_path;         /* for the workers' read-only connections */
+	struct worker *layout_worker, *journal_worker;  /* heavy requests (offload.h) */
 	struct jobs jobs;           /* what each station runs for a job */
 	struct api_method *methods; /* every method table, joined */
 	struct api_groups groups;

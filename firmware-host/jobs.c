@@ -62,6 +62,13 @@ no_store(struct daemon *d, int *code, char *msg, size_t len)
 	    d->store ? store_errmsg(d->store) : "it is not open");
 }
 
+static json_t *
+unreadable(struct store *st, int *code, char *msg, size_t len)
+{
+	return failed(code, msg, len, API_ERR_STORE, "the job journal cannot be read: %s",
+	    store_errmsg(st));
+}
+
 /* Something moved in the journal: the queues shown must be read again. */
 static void
 changed(struct daemon *d)
@@ -94,6 +101,7 @@ notify_step(struct daemon *d, int64_t job, int seq, const char *name, const char
 struct plan_env {
 	struct daemon *d;
 	char *gcode;            /* the engraving's G-code, for the step's payload */
+	const struct jobs_layout *pre;  /* laid out already, or NULL */
 };
 
 static int
@@ -103,28 +111,60 @@ times_served(void *arg, const char *serial, const char *service)
 	return store_times_served(env->d->store, serial, service);
 }
 
+void
+jobs_layout_compute(const struct engrave_settings *set, json_t *spec, struct jobs_layout *out)
+{
+	struct engrave_request req;
+	struct engrave_result res;
+	memset(out, 0, sizeof *out);
+	if (engrave_request_from_json(spec, &req, out->err, sizeof out->err) < 0)
+		return;
+	if (engrave_run(set, &req, &res) != ENGRAVE_OK) {
+		out->refused = res.status == ENGRAVE_ERR_FIT;
+		snprintf(out->err, sizeof out->err, "%s",
+		    res.error ? res.error : "the engraving cannot be laid out");
+		engrave_result_free(&res);
+		return;
+	}
+	out->summary = engrave_result_json(&res, false, false);
+	json_object_set(out->summary, "spec", spec);
+	json_object_set_new(out->summary, "gcode_bytes", json_integer((json_int_t)strlen(res.gcode)));
+	out->gcode = xstrdup(res.gcode);
+	engrave_result_free(&res);
+}
+
+void
+jobs_layout_free(struct jobs_layout *l)
+{
+	json_decref(l->summary);
+	free(l->gcode);
+	l->summary = NULL;
+	l->gcode = NULL;
+}
+
 static json_t *
 engrave_layout(void *arg, json_t *spec, char *err, size_t errlen, bool *refused)
 {
 	struct plan_env *env = arg;
-	struct engrave_settings set;
-	struct engrave_request req;
-	struct engrave_result res;
-	if (engrave_request_from_json(spec, &req, err, errlen) < 0)
-		return NULL;
-	engrave_settings_default(&set, &env->d->cfg->laser);
-	if (engrave_run(&set, &req, &res) != ENGRAVE_OK) {
-		*refused = res.status == ENGRAVE_ERR_FIT;
-		snprintf(err, errlen, "%s", res.error ? res.error : "the engraving cannot be laid out");
-		engrave_result_free(&res);
-		return NULL;
+	struct jobs_layout own;
+	const struct jobs_layout *l = env->pre;
+	if (!l) {
+		struct engrave_settings set;
+		engrave_settings_default(&set, &env->d->cfg->laser);
+		jobs_layout_compute(&set, spec, &own);
+		l = &own;
 	}
-	json_t *summary = engrave_result_json(&res, false, false);
-	json_object_set(summary, "spec", spec);
-	json_object_set_new(summary, "gcode_bytes", json_integer((json_int_t)strlen(res.gcode)));
-	free(env->gcode);
-	env->gcode = xstrdup(res.gcode);
-	engrave_result_free(&res);
+	json_t *summary = NULL;
+	if (l->summary) {
+		summary = json_incref(l->summary);
+		free(env->gcode);
+		env->gcode = xstrdup(l->gcode);
+	} else {
+		*refused = l->refused;
+		snprintf(err, errlen, "%s", l->err);
+	}
+	if (l == &own)
+		jobs_layout_free(&own);
 	return summary;
 }
 
@@ -135,8 +175,8 @@ today_days(void)
 }
 
 json_t *
-jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int *code,
-    char *msg, size_t len)
+jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
+    const struct jobs_layout *pre, int *code, char *msg, size_t len)
 {
 	struct job_request r;
 	char err[600];
@@ -149,7 +189,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int
 	if (store_piece_find(d->store, r.serial, r.type, r.collection, r.metal, r.paved,
 	    r.purchase_date, err, sizeof err) < 0)
 		return failed(code, msg, len, API_ERR_INVALID, "%s", err);
-	struct plan_env env = { d, NULL };
+	struct plan_env env = { d, NULL, pre };
 	struct job_plan_ctx ctx = {
 		.services = &d->catalog->services,
 		.gems = &d->catalog->gems,
@@ -901,27 +941,25 @@ jobs_list(struct daemon *d, const char *state, const char *serial, int limit, in
 }
 
 json_t *
-jobs_history(struct daemon *d, const char *serial, int *code, char *msg, size_t len)
+jobs_history(struct store *st, const char *serial, int *code, char *msg, size_t len)
 {
-	if (!d->store)
-		return no_store(d, code, msg, len);
-	json_t *piece = store_query(d->store, "SELECT serial, type, collection, metal, paved, "
+	json_t *piece = store_query(st, "SELECT serial, type, collection, metal, paved, "
 	    "purchase_date, created FROM pieces WHERE serial = ?", "t", serial);
 	if (!piece)
-		return no_store(d, code, msg, len);
+		return unreadable(st, code, msg, len);
 	if (json_array_size(piece) == 0) {
 		json_decref(piece);
 		return failed(code, msg, len, API_ERR_NOT_FOUND, "no piece with serial number %s is "
 		    "recorded", serial);
 	}
-	json_t *jobs = store_query(d->store, "SELECT j.id, j.state, j.services, j.operator, "
+	json_t *jobs = store_query(st, "SELECT j.id, j.state, j.services, j.operator, "
 	    "j.created, j.updated, j.quote FROM jobs j JOIN pieces p ON p.id = j.piece_id "
 	    "WHERE p.serial = ? ORDER BY j.id", "t", serial);
 	size_t i;
 	json_t *j;
 	json_array_foreach(jobs, i, j)
 		inflate(j, "quote");
-	json_t *events = store_query(d->store, "SELECT e.t, e.who, e.what, e.why, e.job_id FROM "
+	json_t *events = store_query(st, "SELECT e.t, e.who, e.what, e.why, e.job_id FROM "
 	    "events e JOIN jobs j ON j.id = e.job_id JOIN pieces p ON p.id = j.piece_id "
 	    "WHERE p.serial = ? ORDER BY e.id", "t", serial);
 	json_t *out = json_pack("{s:O, s:o, s:o}", "piece", json_array_get(piece, 0), "jobs",
@@ -931,17 +969,15 @@ jobs_history(struct daemon *d, const char *serial, int *code, char *msg, size_t 
 }
 
 json_t *
-jobs_export(struct daemon *d, const char *serial, int *code, char *msg, size_t len)
+jobs_export(struct store *st, const char *serial, int *code, char *msg, size_t len)
 {
-	if (!d->store)
-		return no_store(d, code, msg, len);
-	json_t *rows = store_query(d->store, "SELECT j.id AS job, p.serial, p.type, p.metal, "
+	json_t *rows = store_query(st, "SELECT j.id AS job, p.serial, p.type, p.metal, "
 	    "j.services, j.operator, j.state AS job_state, json_extract(j.quote, '$.total') AS "
 	    "price_usd, s.seq, s.name AS step, s.kind, s.station, s.state, s.reason, s.note, "
 	    "s.attempts, s.updated FROM steps s JOIN jobs j ON j.id = s.job_id JOIN pieces p ON "
 	    "p.id = j.piece_id WHERE (?1 IS NULL OR p.serial = ?1) ORDER BY j.id, s.seq", "t",
 	    serial);
-	return rows ? rows : no_store(d, code, msg, len);
+	return rows ? rows : unreadable(st, code, msg, len);
 }
 
 json_t *

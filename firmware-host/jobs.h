@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 struct daemon;
+struct engrave_settings;
 
 enum job_station { JS_LASER = 0, JS_TANK, JS_BATH, JS_COUNT };
 
@@ -32,11 +33,26 @@ struct jobs {
 	json_t *queues;
 };
 
+/* An engraving laid out ahead of planning, off the loop (offload.c): what
+ * the planner's layout step gives, or why it failed. */
+struct jobs_layout {
+	json_t *summary;        /* the step's parameters, or NULL on failure */
+	char *gcode;            /* the toolpath for the step's payload */
+	bool refused;           /* it does not fit: a refusal, not bad input */
+	char err[400];
+};
+void jobs_layout_free(struct jobs_layout *l);
+/* Lays out the request's engraving as the planner would (any thread that
+ * may run the engraving engine); settings from the laser's configuration. */
+void jobs_layout_compute(const struct engrave_settings *set, json_t *spec,
+    struct jobs_layout *out);
+
 /* API-facing operations; each returns a result (new reference), or NULL
  * with an API error code in *code and a sentence in msg. `who` is what
- * the audit trail records: the operator named and the caller's account. */
-json_t *jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int *code,
-    char *msg, size_t len);
+ * the audit trail records: the operator named and the caller's account.
+ * pre, when not NULL, is the engraving's layout already made. */
+json_t *jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
+    const struct jobs_layout *pre, int *code, char *msg, size_t len);
 json_t *jobs_start(struct daemon *d, int64_t job, const char *who, int *code, char *msg,
     size_t len);
 json_t *jobs_step_done(struct daemon *d, int64_t job, int seq, const char *who,
@@ -54,9 +70,12 @@ json_t *jobs_station_run(struct daemon *d, const char *station, const char *who,
 json_t *jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len);
 json_t *jobs_list(struct daemon *d, const char *state, const char *serial, int limit, int *code,
     char *msg, size_t len);
-json_t *jobs_history(struct daemon *d, const char *serial, int *code, char *msg, size_t len);
+/* A piece's jobs and events, read from st: the journal, or a reader of it
+ * (store_open_reader) in a worker. */
+struct store;
+json_t *jobs_history(struct store *st, const char *serial, int *code, char *msg, size_t len);
 /* Every step of every job (of one serial when given), one row each. */
-json_t *jobs_export(struct daemon *d, const char *serial, int *code, char *msg, size_t len);
+json_t *jobs_export(struct store *st, const char *serial, int *code, char *msg, size_t len);
 /* What waits at each station. */
 json_t *jobs_queues(struct daemon *d);
 

@@ -8,6 +8,7 @@
 #include "store.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@
 
 struct store {
 	sqlite3 *db;
+	const atomic_int *cancel;   /* a reader's: stop when set */
+	double deadline;            /* a reader's: stop past this monotonic time */
 };
 
 static const char *const migrations[] = {
@@ -170,6 +173,44 @@ store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	return s;
+}
+
+struct store *
+store_open_reader(const char *path, char *err, size_t errlen)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		fail(s, err, errlen, "cannot be opened");
+		store_close(s);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, 2000);
+	if (store_version(s) != N_MIGRATIONS) {
+		snprintf(err, errlen, "the journal %s is at schema %d, not %d", path, store_version(s),
+		    N_MIGRATIONS);
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* SQLite calls this every few thousand virtual-machine steps; non-zero
+ * interrupts the statement. */
+static int
+reader_progress(void *arg)
+{
+	struct store *s = arg;
+	return (s->cancel && atomic_load(s->cancel)) || (s->deadline > 0 && now_mono() > s->deadline);
+}
+
+void
+store_reader_limit(struct store *s, const atomic_int *cancel, double deadline)
+{
+	s->cancel = cancel;
+	s->deadline = deadline;
+	sqlite3_progress_handler(s->db, 4096, reader_progress, s);
 }
 
 sqlite3 *

@@ -9,6 +9,7 @@
 #ifndef ATELIER_STORE_H
 #define ATELIER_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,13 @@ struct store;
  * in err (locked by another process, read-only, full, corrupt, newer
  * schema than this program knows). */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* A second, read-only connection to an existing journal, for a thread of
+ * its own (WAL lets it read while the daemon writes); NULL with a sentence
+ * in err. Only the store_query-style readers may be used on it. */
+struct store *store_open_reader(const char *path, char *err, size_t errlen);
+/* Interrupts the reader's statements once *cancel is set or the monotonic
+ * time passes deadline (0: none), so that a heavy read stays in budget. */
+void store_reader_limit(struct store *s, const atomic_int *cancel, double deadline);
 void store_close(struct store *s);
 /* The SQLite handle, for the other tables' own query files
  * (calib_store.c); NULL for a NULL store. */

@@ -121,9 +121,9 @@ worker_cancel_all(struct worker *w)
 {
 	pthread_mutex_lock(&w->lock);
 	for (struct worker_task *t = w->queue; t; t = t->next)
-		atomic_store(&t->cancel, true);
+		atomic_store(&t->cancel, 1);
 	if (w->running)
-		atomic_store(&w->running->cancel, true);
+		atomic_store(&w->running->cancel, 1);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -161,7 +161,7 @@ worker_submit(struct worker *w, struct worker_task *t)
 		pthread_mutex_unlock(&w->lock);
 		return -1;
 	}
-	atomic_init(&t->cancel, false);
+	atomic_init(&t->cancel, 0);
 	append(&w->queue, &w->queue_tail, t);
 	w->queued++;
 	pthread_cond_signal(&w->wake);

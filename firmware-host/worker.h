@@ -27,7 +27,7 @@ struct worker_task {
 	void (*work)(struct worker_task *t);
 	/* In the loop's thread, once work returned (also after a cancel). */
 	void (*done)(struct worker_task *t);
-	atomic_bool cancel;     /* set by worker_cancel_all or the task's owner */
+	atomic_int cancel;      /* non-zero: stop (worker_cancel_all, the task's owner) */
 	struct worker_task *next;
 };
 

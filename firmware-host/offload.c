@@ -1,0 +1,280 @@
+/*
+ * Heavy methods off the loop (see offload.h). Each request becomes a task
+ * that owns copies of what its work needs (the request's parameters, the
+ * engraving settings, the journal's path), so that a reload may replace
+ * the configuration while it runs; its completion, on the loop, answers
+ * the client and does what only the loop may do.
+ */
+#include "offload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "engrave/engrave.h"
+#include "jobs_plan.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+/* The journal reads' time budget, checked while they read (the layouts'
+ * is the engraving budget's, engrave.h): beyond it the request is refused
+ * with the figure rather than holding a worker. */
+#define JOURNAL_SECONDS 20.0
+
+struct layout_task {
+	struct worker_task t;
+	struct daemon *d;
+	struct api_pending *p;
+	enum offload_layout kind;
+	json_t *params;                 /* the request's, held */
+	struct engrave_settings set;
+	bool with_gcode;
+	uid_t uid;
+	char who[160];
+	/* results */
+	enum engrave_status status;
+	struct engrave_result res;      /* OFFLOAD_ENGRAVE */
+	char *text;                     /* OFFLOAD_PREVIEW: the result, serialised */
+	struct jobs_layout layout;      /* OFFLOAD_PLAN, OFFLOAD_CREATE */
+	char err[400];
+};
+
+struct journal_task {
+	struct worker_task t;
+	struct api_pending *p;
+	enum offload_read kind;
+	char *path, *serial;
+	char *text;
+	int code;
+	char err[400];
+};
+
+void
+offload_start(struct daemon *d)
+{
+	d->layout_worker = worker_new(d->loop, "layout", OFFLOAD_QUEUE);
+	d->journal_worker = worker_new(d->loop, "journal", OFFLOAD_QUEUE);
+}
+
+void
+offload_stop(struct daemon *d)
+{
+	worker_free(d->layout_worker);
+	worker_free(d->journal_worker);
+	d->layout_worker = d->journal_worker = NULL;
+}
+
+void
+offload_cancel(struct daemon *d)
+{
+	if (d->layout_worker)
+		worker_cancel_all(d->layout_worker);
+	if (d->journal_worker)
+		worker_cancel_all(d->journal_worker);
+}
+
+/* Not fitting the piece is a refusal with numbers (1002); an engraving
+ * over the layout's budget (too many points, lines or segments, <use>
+ * nested too deep, or stopped by its time) is a request to change, like
+ * bad input (1007), its sentence giving the numbers. */
+static int
+status_code(enum engrave_status st)
+{
+	return st == ENGRAVE_ERR_FIT ? API_ERR_REFUSED : API_ERR_INVALID;
+}
+
+/* --- layouts ------------------------------------------------------------- */
+
+static void
+layout_work(struct worker_task *wt)
+{
+	struct layout_task *t = (struct layout_task *)wt;
+	json_t *spec = json_object_get(t->params, "engraving");
+	t->set.budget.cancel = &wt->cancel;
+	if (t->kind == OFFLOAD_PLAN || t->kind == OFFLOAD_CREATE) {
+		jobs_layout_compute(&t->set, spec, &t->layout);
+		return;
+	}
+	struct engrave_request req;
+	if (engrave_request_from_json(spec, &req, t->err, sizeof t->err) < 0) {
+		t->status = ENGRAVE_ERR_INPUT;
+		return;
+	}
+	t->status = engrave_run(&t->set, &req, &t->res);
+	if (t->status != ENGRAVE_OK) {
+		snprintf(t->err, sizeof t->err, "%s",
+		    t->res.error ? t->res.error : "the engraving cannot be laid out");
+		engrave_result_free(&t->res);
+		return;
+	}
+	if (t->kind == OFFLOAD_PREVIEW) {
+		json_t *out = engrave_result_json(&t->res, t->with_gcode, true);
+		t->text = json_dumps(out, JSON_COMPACT);
+		json_decref(out);
+		engrave_result_free(&t->res);
+	}
+}
+
+static void
+layout_done(struct worker_task *wt)
+{
+	struct layout_task *t = (struct layout_task *)wt;
+	struct daemon *d = t->d;
+	struct api_pending *p = t->p;
+	int code = 0;
+	char msg[400];
+	bool have_res = t->kind == OFFLOAD_ENGRAVE && t->status == ENGRAVE_OK;
+	if (atomic_load(&wt->cancel) && !t->text && !have_res && !t->layout.summary) {
+		api_pending_fail(p, API_ERR_BUSY, "the layout was cancelled: the daemon is reloading "
+		    "or stopping, or the client left");
+	} else if (t->kind == OFFLOAD_PREVIEW) {
+		if (t->text) {
+			api_pending_result_text(p, t->text);
+			t->text = NULL;
+		} else {
+			api_pending_fail(p, status_code(t->status), "%s", t->err);
+		}
+	} else if (t->kind == OFFLOAD_ENGRAVE) {
+		if (!have_res)
+			api_pending_fail(p, status_code(t->status), "%s", t->err);
+		else if (!api_pending_alive(p))
+			api_pending_fail(p, API_ERR_INVALID, "the client left");  /* nothing burnt */
+		else if (station_laser_stream(d, t->res.gcode, t->uid, &code, msg, sizeof msg) < 0)
+			api_pending_fail(p, code, "%s", msg);
+		else
+			api_pending_result(p, engrave_result_json(&t->res, false, false));
+	} else if (t->kind == OFFLOAD_CREATE && !api_pending_alive(p)) {
+		/* Nobody would learn the new job's number: record nothing. */
+		api_pending_fail(p, API_ERR_INVALID, "the client left");
+	} else {
+		json_t *r = jobs_create(d, t->params, t->kind == OFFLOAD_PLAN, t->who, &t->layout,
+		    &code, msg, sizeof msg);
+		if (r)
+			api_pending_result(p, r);
+		else
+			api_pending_fail(p, code, "%s", msg);
+	}
+	if (have_res)
+		engrave_result_free(&t->res);
+	free(t->text);
+	jobs_layout_free(&t->layout);
+	json_decref(t->params);
+	free(t);
+}
+
+json_t *
+offload_layout(struct api_call *c, enum offload_layout kind, const char *who)
+{
+	struct daemon *d = api_data(c->api);
+	json_t *spec = c->params ? json_object_get(c->params, "engraving") : NULL;
+	char err[400];
+	if (kind == OFFLOAD_PLAN || kind == OFFLOAD_CREATE) {
+		/* The rest of the request first, as the planner checks it, so
+		 * that bad input is answered at once and costs no layout. */
+		struct job_request r;
+		if (job_request_from_json(c->params, &r, err, sizeof err) < 0)
+			return api_fail(c, API_ERR_INVALID_PARAMS, "%s", err);
+	} else {
+		struct engrave_request req;
+		if (!json_is_object(spec))
+			return api_fail(c, API_ERR_INVALID_PARAMS, "'engraving' (the text or design and "
+			    "the area) is required");
+		if (engrave_request_from_json(spec, &req, err, sizeof err) < 0)
+			return api_fail(c, API_ERR_INVALID_PARAMS, "%s", err);
+	}
+	struct layout_task *t = xcalloc(1, sizeof *t);
+	t->t.work = layout_work;
+	t->t.done = layout_done;
+	t->d = d;
+	t->kind = kind;
+	t->params = json_incref(c->params);
+	engrave_settings_default(&t->set, &d->cfg->laser);
+	t->with_gcode = json_is_true(json_object_get(c->params, "gcode"));
+	t->uid = c->uid;
+	snprintf(t->who, sizeof t->who, "%s", who ? who : "");
+	if (worker_submit(d->layout_worker, &t->t) < 0) {
+		json_decref(t->params);
+		free(t);
+		return api_fail(c, API_ERR_BUSY, "%d engraving layouts are waiting already; try again "
+		    "in a moment", OFFLOAD_QUEUE);
+	}
+	t->p = api_defer(c);
+	api_pending_cancel_with(t->p, &t->t.cancel);
+	return NULL;
+}
+
+/* --- journal reads --------------------------------------------------------- */
+
+static void
+journal_work(struct worker_task *wt)
+{
+	struct journal_task *t = (struct journal_task *)wt;
+	struct store *st = store_open_reader(t->path, t->err, sizeof t->err);
+	if (!st) {
+		t->code = API_ERR_STORE;
+		return;
+	}
+	double deadline = now_mono() + JOURNAL_SECONDS;
+	store_reader_limit(st, &wt->cancel, deadline);
+	json_t *r = t->kind == OFFLOAD_HISTORY ?
+	    jobs_history(st, t->serial, &t->code, t->err, sizeof t->err) :
+	    jobs_export(st, t->serial, &t->code, t->err, sizeof t->err);
+	if (!r && now_mono() > deadline) {
+		t->code = API_ERR_BUSY;
+		snprintf(t->err, sizeof t->err, "the journal read was stopped after %g s, its time "
+		    "budget: ask for less (one serial)", JOURNAL_SECONDS);
+	} else if (!r && atomic_load(&wt->cancel)) {
+		t->err[0] = '\0';     /* said by journal_done */
+	}
+	if (r) {
+		t->text = json_dumps(r, JSON_COMPACT);
+		json_decref(r);
+	}
+	store_close(st);
+}
+
+static void
+journal_done(struct worker_task *wt)
+{
+	struct journal_task *t = (struct journal_task *)wt;
+	if (t->text) {
+		api_pending_result_text(t->p, t->text);
+		t->text = NULL;
+	} else if (atomic_load(&wt->cancel) && !t->err[0]) {
+		api_pending_fail(t->p, API_ERR_BUSY, "the journal read was cancelled: the daemon is "
+		    "reloading or stopping, or the client left");
+	} else {
+		api_pending_fail(t->p, t->code ? t->code : API_ERR_STORE, "%s",
+		    t->err[0] ? t->err : "the journal cannot be read");
+	}
+	free(t->path);
+	free(t->serial);
+	free(t);
+}
+
+json_t *
+offload_journal(struct api_call *c, enum offload_read kind, const char *serial)
+{
+	struct daemon *d = api_data(c->api);
+	if (!d->journal_path)
+		return api_fail(c, API_ERR_STORE, "the job journal is not open");
+	struct journal_task *t = xcalloc(1, sizeof *t);
+	t->t.work = journal_work;
+	t->t.done = journal_done;
+	t->kind = kind;
+	t->path = xstrdup(d->journal_path);
+	t->serial = serial ? xstrdup(serial) : NULL;
+	if (worker_submit(d->journal_worker, &t->t) < 0) {
+		free(t->path);
+		free(t->serial);
+		free(t);
+		return api_fail(c, API_ERR_BUSY, "%d journal reads are waiting already; try again in "
+		    "a moment", OFFLOAD_QUEUE);
+	}
+	t->p = api_defer(c);
+	api_pending_cancel_with(t->p, &t->t.cancel);
+	return NULL;
+}
