@@ -395,6 +395,18 @@ stations_tick(struct daemon *d, double now)
 			d->laser_flush_until = 0;
 		}
 	}
+	/* After a door trip GRBL waits in Door:0 for a cycle start once the
+	 * door is closed, with nothing planned (the trip cleared it): a reset
+	 * brings it back to Idle. Never a resume. */
+	if (d->laser && d->laser_flush_until == 0 && !grbl_streaming(d->laser) &&
+	    now >= d->laser_door_reset_at && grbl_link_state(d->laser) == GRBL_READY) {
+		const struct grbl_status *st = grbl_last_status(d->laser);
+		if (!strcmp(st->state, "Door") && st->substate == 0 &&
+		    interlock_permits(&d->il, IL_LASER)) {
+			grbl_realtime(d->laser, GRBL_RT_RESET);
+			d->laser_door_reset_at = now + 2;
+		}
+	}
 	if (d->tank_st.state == ST_RUNNING && d->tank_st.ends_at && now >= d->tank_st.ends_at) {
 		/* The steps are done before the stop, which would fail them. */
 		jobs_station_finished(d, JS_TANK, true, "the cleaning cycle is complete");
@@ -1167,9 +1179,9 @@ daemon_status_json(struct daemon *d)
 	if (d->laser) {
 		const struct grbl_status *st = grbl_last_status(d->laser);
 		static const char *const links[] = { "down", "connecting", "ready" };
-		json_object_set_new(devices, "laser", json_pack("{s:s, s:s, s:[f,f,f]}", "link",
-		    links[grbl_link_state(d->laser)], "state", st->state, "wpos", st->wpos[0],
-		    st->wpos[1], st->wpos[2]));
+		json_object_set_new(devices, "laser", json_pack("{s:s, s:s, s:i, s:[f,f,f]}", "link",
+		    links[grbl_link_state(d->laser)], "state", st->state, "substate", st->substate,
+		    "wpos", st->wpos[0], st->wpos[1], st->wpos[2]));
 	}
 	for (size_t i = 0; i < d->n_buses; i++)
 		for (size_t k = 0; k < mb_bus_devices(d->buses[i]); k++) {

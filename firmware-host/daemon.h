@@ -70,6 +70,7 @@ struct daemon {
 	/* A trip held GRBL mid-program: reset it once the hold is complete,
 	 * by this monotonic time at the latest (0: nothing to clear). */
 	double laser_flush_until;
+	double laser_door_reset_at;    /* no reset of a closed-door hold before this */
 	/* Where each Modbus device lives, by role. */
 	struct mb_bus *tank_bus, *bath_bus;
 	int tank_dev, rect_dev, heater_dev;
