@@ -6,6 +6,7 @@
  * interrupted, conflicting serial numbers, and a locked or corrupt file
  * reported with a sentence.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -23,9 +24,32 @@
 static char dir[64], path[128];
 static char err[300];
 
+/* The journal folder of the last case, and what SQLite put in it. */
+static void
+remove_dir(void)
+{
+	if (!dir[0])
+		return;
+	chmod(dir, 0755);
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	while (dp && (e = readdir(dp)) != NULL) {
+		char f[400];
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+		unlink(f);
+	}
+	if (dp)
+		closedir(dp);
+	rmdir(dir);
+	dir[0] = '\0';
+}
+
 static void
 fresh(void)
 {
+	remove_dir();
 	snprintf(dir, sizeof dir, "/tmp/atelier-store-XXXXXX");
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof path, "%s/journal.db", dir);
@@ -352,5 +376,6 @@ main(void)
 	RUN(t_job_steps_and_transitions);
 	RUN(t_recover_after_crash);
 	RUN(t_bad_files);
+	remove_dir();
 	return test_summary();
 }
