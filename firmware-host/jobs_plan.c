@@ -196,9 +196,10 @@ job_request_from_json(json_t *params, struct job_request *r, char *err, size_t l
 				return bad(err, len, "%s.change_cm must be a change in length other than "
 				    "0, at most 50 cm either way", where);
 			q->change_cm = c ? json_number_value(c) : 0;
+			/* Compared, never negated: -INT64_MIN does not exist. */
 			c = json_object_get(s, "sizes");
 			if (c && (!json_is_integer(c) || json_integer_value(c) == 0 ||
-			    llabs(json_integer_value(c)) > 20))
+			    json_integer_value(c) < -20 || json_integer_value(c) > 20))
 				return bad(err, len, "%s.sizes must be a whole number of sizes other than "
 				    "0, at most 20 either way", where);
 			q->sizes = c ? (int)json_integer_value(c) : 0;

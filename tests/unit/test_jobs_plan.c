@@ -430,6 +430,41 @@ t_bad_input(void)
 	expect_invalid("[1, 2]", "must be an object");
 }
 
+/* Issue 19: "sizes": -9223372036854775808 reached llabs(INT64_MIN),
+ * undefined, and aborted the sanitised build. Every integer of a request
+ * at the ends of its type is refused by comparison, never negated. */
+static void
+t_integers_at_their_limits(void)
+{
+	static const char *const huge[] = { "-9223372036854775808", "9223372036854775807",
+		"-21", "21" };
+	for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+		char req[400];
+		snprintf(req, sizeof req, PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+		    "\"services\": [{\"id\": \"ring_resizing\", \"sizes\": %s}]}", huge[i]);
+		expect_invalid(req, "services[0].sizes must be a whole number of sizes other than 0, "
+		    "at most 20 either way");
+		if (i >= 2)
+			continue;       /* 21 stones is a count */
+		snprintf(req, sizeof req, PIECE("\"type\": \"ring\", \"metal\": \"platinum\", "
+		    "\"gems\": [{\"species\": \"diamond\", \"count\": %s}]") "\"services\": "
+		    "[\"shining\"]}", huge[i]);
+		expect_invalid(req, "piece.gems[0].count must be a whole number from 1 to 10000");
+	}
+	/* -20 is a size change the reader takes; the catalogue then refuses. */
+	enum job_plan_status st;
+	json_t *p = plan(PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+	    "\"services\": [{\"id\": \"ring_resizing\", \"sizes\": -20}]}", &st);
+	CHECK(p == NULL);
+	CHECK_INT(st, PLAN_REFUSED);
+	CHECK_CONTAINS(err, "20 sizes asked, at most 2");
+	expect_invalid(PIECE("\"type\": \"necklace\", \"metal\": \"platinum\"")
+	    "\"services\": [{\"id\": \"necklace_resizing\", \"change_cm\": -1e308}]}",
+	    "services[0].change_cm must be a change in length other than 0");
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"surface_dm2\": "
+	    "-9223372036854775808") "\"services\": [\"shining\"]}", "piece.surface_dm2");
+}
+
 int
 main(void)
 {
@@ -447,6 +482,7 @@ main(void)
 	RUN(t_rhodium_phases);
 	RUN(t_merged_services);
 	RUN(t_bad_input);
+	RUN(t_integers_at_their_limits);
 	cfg_services_release(&cat);
 	cfg_errors_free(&e);
 	return test_summary();
