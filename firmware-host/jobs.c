@@ -19,6 +19,7 @@
 #include "engrave/engrave.h"
 #include "jobs_plan.h"
 #include "log.h"
+#include "loop.h"
 #include "util.h"
 
 #define WHO_DAEMON "atelierd"
@@ -89,6 +90,9 @@ notify_step(struct daemon *d, int64_t job, int seq, const char *name, const char
 	daemon_notify(d, "job", p);
 }
 
+static const struct jobs_outcome *unrecorded(struct daemon *d, int64_t step);
+static json_t *unrecorded_error(const struct jobs_outcome *o, int *code, char *msg, size_t len);
+
 /* --- planning ---------------------------------------------------------- */
 
 struct plan_env {
@@ -144,6 +148,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who, int
 		return no_store(d, code, msg, len);
 	if (job_request_from_json(params, &r, err, sizeof err) < 0)
 		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "%s", err);
+	jobs_flush(d);
 	/* A serial recorded with other data is a mistake at the bench or
 	 * another piece: either way the jeweller must look. */
 	if (store_piece_find(d->store, r.serial, r.type, r.collection, r.metal, r.paved,
@@ -307,8 +312,9 @@ free_piece(struct job_piece *p)
 /* --- advancing ------------------------------------------------------------- */
 
 /* Starts the job's next step: at the bench, or in its station's queue.
- * Marks the job done when nothing is left. */
-static void
+ * Marks the job done when nothing is left. Returns -1 when the journal
+ * could not record it. */
+static int
 advance(struct daemon *d, int64_t job)
 {
 	char err[300];
@@ -316,6 +322,7 @@ advance(struct daemon *d, int64_t job)
 	size_t i;
 	json_t *s;
 	bool all = true;
+	int rc = steps ? 0 : -1;
 	json_array_foreach(steps, i, s) {
 		const char *state = jstr(s, "state");
 		if (is_finished(state))
@@ -332,24 +339,29 @@ advance(struct daemon *d, int64_t job)
 			snprintf(why, sizeof why, "waiting at the %s: load the piece and run the station",
 			    jstr(s, "station"));
 		if (store_step_transition(d->store, jint(s, "id"), "pending", to, NULL, WHO_DAEMON, why,
-		    NULL, err, sizeof err) < 0)
+		    NULL, err, sizeof err) < 0) {
 			log_err("job %lld: %s", (long long)job, err);
-		else
+			rc = -1;
+		} else {
 			notify_step(d, job, (int)jint(s, "seq"), jstr(s, "name"), to, why);
+		}
 		break;
 	}
 	if (all && steps) {
 		json_t *row = job_row(d, job);
 		if (row && strcmp(jstr(row, "state"), "done") != 0) {
 			if (store_job_transition(d->store, job, "done", WHO_DAEMON, "every step is done",
-			    err, sizeof err) < 0)
+			    err, sizeof err) < 0) {
 				log_err("job %lld: %s", (long long)job, err);
-			else
+				rc = -1;
+			} else {
 				notify_job(d, job, "done");
+			}
 		}
 		json_decref(row);
 	}
 	json_decref(steps);
+	return rc;
 }
 
 static json_t *
@@ -373,6 +385,7 @@ find_step(struct daemon *d, int64_t job, int seq, int *code, char *msg, size_t l
 {
 	if (!d->store)
 		return no_store(d, code, msg, len);
+	jobs_flush(d);
 	json_t *s = step_of(d, job, seq);
 	if (!s)
 		return failed(code, msg, len, API_ERR_NOT_FOUND, "job %lld has no step %d",
@@ -392,6 +405,7 @@ jobs_start(struct daemon *d, int64_t job, const char *who, int *code, char *msg,
 	char err[300];
 	if (!d->store)
 		return no_store(d, code, msg, len);
+	jobs_flush(d);
 	json_t *row = job_row(d, job);
 	if (!row)
 		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
@@ -451,7 +465,10 @@ jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, int *co
 	const char *state = jstr(s, "state");
 	json_t *row = job_row(d, job);
 	json_t *r = NULL;
-	if (row && strcmp(jstr(row, "state"), "aborted") == 0)
+	const struct jobs_outcome *o = unrecorded(d, jint(s, "id"));
+	if (o)
+		r = unrecorded_error(o, code, msg, len);
+	else if (row && strcmp(jstr(row, "state"), "aborted") == 0)
 		r = failed(code, msg, len, API_ERR_INVALID, "job %lld was aborted", (long long)job);
 	else if (strcmp(state, "failed") != 0 && strcmp(state, "interrupted") != 0 &&
 	    strcmp(state, "aborted") != 0)
@@ -542,6 +559,7 @@ jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int 
 	char err[300];
 	if (!d->store)
 		return no_store(d, code, msg, len);
+	jobs_flush(d);
 	json_t *row = job_row(d, job);
 	if (!row)
 		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
@@ -622,20 +640,143 @@ commit_load(struct daemon *d, json_t *load, size_t n, const char *who, char *err
 	return store_commit(d->store, err, errlen);
 }
 
-/* A load that did not start: its steps fail with the station's reason. */
+/* --- outcomes the journal refused ------------------------------------------ */
+
+static void retry_later(struct daemon *d);
+
+/* Keeps a station's outcome for a step that the journal refused. */
 static void
-fail_load(struct daemon *d, json_t *load, size_t n, const char *why)
+keep_outcome(struct daemon *d, enum job_station st, json_t *step, bool ok, bool recorded,
+    const char *why, const char *error)
+{
+	struct jobs *j = &d->jobs;
+	int64_t id = jint(step, "id");
+	size_t k;
+	for (k = 0; k < j->n_unrecorded && j->unrecorded[k].step != id; k++)
+		;
+	if (k == ARRAY_LEN(j->unrecorded)) {
+		/* Cannot happen: no load starts while the journal refuses writes. */
+		log_err("step %lld: its outcome cannot be kept either", (long long)id);
+		return;
+	}
+	struct jobs_outcome *o = &j->unrecorded[k];
+	if (k == j->n_unrecorded)
+		j->n_unrecorded++;
+	*o = (struct jobs_outcome){ .step = id, .job = jint(step, "job_id"),
+		.seq = (int)jint(step, "seq"), .station = st, .ok = ok, .recorded = recorded };
+	snprintf(o->name, sizeof o->name, "%s", jstr(step, "name") ? jstr(step, "name") : "?");
+	snprintf(o->why, sizeof o->why, "%s", why ? why : "");
+	snprintf(o->error, sizeof o->error, "%s", error);
+	if (!j->flushing)
+		log_warn("job %lld step %d (%s): the %s %s but the journal cannot record it yet "
+		    "(%s): trying again every second", (long long)o->job, o->seq, o->name,
+		    jobs_station_name(st), ok ? "finished it" : "stopped it", error);
+	retry_later(d);
+}
+
+/* A station ended a step: done or failed, recorded, then the job moves
+ * on. What the journal refuses is kept and written again later. */
+static void
+record_outcome(struct daemon *d, enum job_station st, json_t *step, bool ok, const char *why)
 {
 	char err[300];
-	for (size_t i = 0; i < n; i++) {
-		json_t *s = json_array_get(load, i);
-		if (store_step_transition(d->store, jint(s, "id"), "running", "failed", NULL, WHO_DAEMON,
-		    why, NULL, err, sizeof err) < 0)
-			log_err("%s", err);
-		else
-			notify_step(d, jint(s, "job_id"), (int)jint(s, "seq"), jstr(s, "name"), "failed",
-			    why);
+	const char *to = ok ? "done" : "failed";
+	if (store_step_transition(d->store, jint(step, "id"), "running", to, NULL, WHO_DAEMON, why,
+	    NULL, err, sizeof err) < 0) {
+		keep_outcome(d, st, step, ok, false, why, err);
+		return;
 	}
+	notify_step(d, jint(step, "job_id"), (int)jint(step, "seq"), jstr(step, "name"), to,
+	    ok ? NULL : why);
+	if (ok && advance(d, jint(step, "job_id")) < 0)
+		keep_outcome(d, st, step, ok, true, why, "the next step could not be started");
+}
+
+static void
+on_retry(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+	(void)l;
+	d->jobs.retry_timer = 0;
+	jobs_flush(d);
+}
+
+static void
+retry_later(struct daemon *d)
+{
+	if (d->loop && !d->jobs.retry_timer && d->jobs.n_unrecorded > 0)
+		d->jobs.retry_timer = loop_add_timer(d->loop, 1.0, on_retry, d);
+}
+
+size_t
+jobs_flush(struct daemon *d)
+{
+	struct jobs *j = &d->jobs;
+	if (j->n_unrecorded == 0 || !d->store)
+		return j->n_unrecorded;
+	/* A copy: recording an outcome may keep another. */
+	struct jobs_outcome todo[ARRAY_LEN(j->unrecorded)];
+	size_t n = j->n_unrecorded;
+	memcpy(todo, j->unrecorded, n * sizeof todo[0]);
+	j->n_unrecorded = 0;
+	j->flushing = true;
+	for (size_t i = 0; i < n; i++) {
+		struct jobs_outcome *o = &todo[i];
+		json_t *step = json_pack("{s:I, s:I, s:i, s:s}", "id", (json_int_t)o->step, "job_id",
+		    (json_int_t)o->job, "seq", o->seq, "name", o->name);
+		if (o->recorded) {
+			if (advance(d, o->job) < 0)
+				keep_outcome(d, o->station, step, o->ok, true, o->why,
+				    "the next step could not be started");
+		} else {
+			json_t *rows = store_query(d->store, "SELECT id, job_id, seq, name, state FROM "
+			    "steps WHERE id = ?", "i", o->step);
+			json_t *now = json_array_get(rows, 0);
+			if (!rows)
+				keep_outcome(d, o->station, step, o->ok, false, o->why,
+				    store_errmsg(d->store));
+			else if (now && strcmp(jstr(now, "state"), "running") == 0)
+				record_outcome(d, o->station, now, o->ok, o->why);
+			else
+				/* Someone ended it meanwhile (an abort): that stands. */
+				log_info("step %lld is %s: its earlier outcome is dropped",
+				    (long long)o->step, now ? jstr(now, "state") : "gone");
+			json_decref(rows);
+		}
+		json_decref(step);
+	}
+	j->flushing = false;
+	retry_later(d);
+	if (j->n_unrecorded == 0)
+		log_info("the journal recorded every outcome it had refused");
+	return j->n_unrecorded;
+}
+
+/* The outcome waiting for the journal for a step, or NULL. */
+static const struct jobs_outcome *
+unrecorded(struct daemon *d, int64_t step)
+{
+	for (size_t i = 0; i < d->jobs.n_unrecorded; i++)
+		if (d->jobs.unrecorded[i].step == step)
+			return &d->jobs.unrecorded[i];
+	return NULL;
+}
+
+static json_t *
+unrecorded_error(const struct jobs_outcome *o, int *code, char *msg, size_t len)
+{
+	return failed(code, msg, len, API_ERR_STORE, "step %d (%s) of job %lld: the %s %s (%s) "
+	    "but the journal could not record it: %s. It is recorded as soon as the journal can "
+	    "be written again: free space on its disk", o->seq, o->name, (long long)o->job,
+	    jobs_station_name(o->station), o->ok ? "finished it" : "stopped it", o->why, o->error);
+}
+
+/* A load that did not start: its steps fail with the station's reason. */
+static void
+fail_load(struct daemon *d, enum job_station st, json_t *load, size_t n, const char *why)
+{
+	for (size_t i = 0; i < n; i++)
+		record_outcome(d, st, json_array_get(load, i), false, why);
 }
 
 /* Whether the station could start now: its device linked and the
@@ -691,12 +832,16 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, int *code,
 	if (d->jobs.n_active[st] > 0)
 		return failed(code, msg, len, API_ERR_BUSY, "the %s is already running a load",
 		    station_names[st]);
+	jobs_flush(d);
 	json_t *q = queued_at(d, (enum job_station)st);
 	if (!q)
 		return no_store(d, code, msg, len);
 	size_t n = json_array_size(q);
 	if (n == 0) {
 		json_decref(q);
+		for (size_t k = 0; k < d->jobs.n_unrecorded; k++)
+			if (d->jobs.unrecorded[k].station == (enum job_station)st)
+				return unrecorded_error(&d->jobs.unrecorded[k], code, msg, len);
 		return failed(code, msg, len, API_ERR_INVALID, "nothing is waiting at the %s",
 		    station_names[st]);
 	}
@@ -773,7 +918,7 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, int *code,
 	}
 	json_decref(params);
 	if (rc < 0) {
-		fail_load(d, q, n, why);
+		fail_load(d, (enum job_station)st, q, n, why);
 		out = failed(code, msg, len, c ? c : API_ERR_UNAVAILABLE, "%s", why);
 		goto done;
 	}
@@ -801,7 +946,6 @@ done:
 void
 jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char *why)
 {
-	char err[300];
 	size_t n = d->jobs.n_active[st];
 	if (n == 0 || !d->store)
 		return;
@@ -810,20 +954,18 @@ jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char
 	d->jobs.n_active[st] = 0;
 	changed(d);
 	for (size_t i = 0; i < n; i++) {
-		json_t *rows = store_query(d->store, "SELECT job_id, seq, name, state FROM steps "
+		json_t *rows = store_query(d->store, "SELECT id, job_id, seq, name, state FROM steps "
 		    "WHERE id = ?", "i", ids[i]);
 		json_t *s = json_array_get(rows, 0);
-		if (s && strcmp(jstr(s, "state"), "running") == 0) {
-			const char *to = ok ? "done" : "failed";
-			if (store_step_transition(d->store, ids[i], "running", to, NULL, WHO_DAEMON,
-			    why, NULL, err, sizeof err) < 0) {
-				log_err("%s", err);
-			} else {
-				notify_step(d, jint(s, "job_id"), (int)jint(s, "seq"), jstr(s, "name"), to,
-				    ok ? NULL : why);
-				if (ok)
-					advance(d, jint(s, "job_id"));
-			}
+		if (!rows) {
+			/* The journal cannot even be read: what the station said
+			 * is kept all the same. */
+			json_t *step = json_pack("{s:I, s:I, s:i, s:s}", "id", (json_int_t)ids[i],
+			    "job_id", (json_int_t)0, "seq", 0, "name", "?");
+			keep_outcome(d, st, step, ok, false, why, store_errmsg(d->store));
+			json_decref(step);
+		} else if (s && strcmp(jstr(s, "state"), "running") == 0) {
+			record_outcome(d, st, s, ok, why);
 		}
 		json_decref(rows);
 	}
@@ -833,6 +975,19 @@ void
 jobs_shutdown(struct daemon *d)
 {
 	char err[300];
+	if (d->jobs.retry_timer && d->loop)
+		loop_cancel(d->loop, d->jobs.retry_timer);
+	d->jobs.retry_timer = 0;
+	struct loop *loop = d->loop;
+	d->loop = NULL;         /* no timer now: the daemon is going */
+	jobs_flush(d);
+	d->loop = loop;
+	for (size_t i = 0; i < d->jobs.n_unrecorded; i++)
+		log_err("job %lld step %d (%s) stays running in the journal, which cannot record "
+		    "its outcome: the next start marks it interrupted",
+		    (long long)d->jobs.unrecorded[i].job, d->jobs.unrecorded[i].seq,
+		    d->jobs.unrecorded[i].name);
+	d->jobs.n_unrecorded = 0;
 	for (int st = 0; st < JS_COUNT; st++) {
 		for (size_t i = 0; i < d->jobs.n_active[st] && d->store; i++)
 			if (store_step_transition(d->store, d->jobs.active[st][i], "running",
@@ -861,6 +1016,7 @@ jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len)
 {
 	if (!d->store)
 		return no_store(d, code, msg, len);
+	jobs_flush(d);
 	json_t *row = job_row(d, job);
 	if (!row)
 		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
@@ -868,8 +1024,15 @@ jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len)
 	json_t *steps = job_steps(d, job);
 	size_t i;
 	json_t *s;
-	json_array_foreach(steps, i, s)
+	json_array_foreach(steps, i, s) {
 		inflate(s, "params");
+		/* Still running in the journal, but the station has finished. */
+		const struct jobs_outcome *o = unrecorded(d, jint(s, "id"));
+		if (o)
+			json_object_set_new(s, "unrecorded", json_sprintf("the %s %s (%s) but the "
+			    "journal could not record it yet: %s", jobs_station_name(o->station),
+			    o->ok ? "finished it" : "stopped it", o->why, o->error));
+	}
 	json_object_set_new(row, "steps", steps ? steps : json_array());
 	json_t *plan = json_object_get(row, "plan");
 	json_object_set(row, "quote", json_object_get(plan, "quote"));

@@ -1,9 +1,11 @@
 /*
- * The station methods' parameters (api_methods.c) on a daemon with no
- * devices: the shipped sim bench and catalogue, a real journal file in
- * /tmp, and the API's dispatch core. What it proves, from issue 19: a
+ * The job engine (jobs.c) and the station methods' parameters
+ * (api_methods.c) on a daemon with no devices: the shipped sim bench and
+ * catalogue, a real journal file in /tmp, and the API's dispatch core.
+ * What it proves, from issue 19: a station's outcome that a full journal
+ * refused is recorded when space returns, never left running; and a
  * piece's fields of the wrong type, or a duration outside its documented
- * range, are refused naming the field, before any station is asked.
+ * range, are refused naming the field.
  */
 #include <dirent.h>
 #include <math.h>
@@ -77,6 +79,206 @@ daemon_down(void)
 	cfg_catalog_free(d.catalog);
 	cfg_free(d.cfg);
 	remove_dir();
+}
+
+/* job.create (or job.plan) through the engine; the result or NULL with
+ * code and msg set. */
+static json_t *
+create(bool dry_run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static json_t *
+create(bool dry_run, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	json_t *params = json_loads(text, 0, NULL);
+	CHECK(params != NULL);
+	code = 0;
+	msg[0] = '\0';
+	json_t *r = jobs_create(&d, params, dry_run, "Ada (root)", &code, msg, sizeof msg);
+	json_decref(params);
+	return r;
+}
+
+#define SHINING "{\"operator\": \"ada\", \"piece\": {\"serial\": \"%s\", \"type\": \"ring\", " \
+	"\"metal\": \"white_gold\", \"gems\": %s}, \"services\": [\"shining\"]%s}"
+
+static int64_t
+job_id(json_t *r)
+{
+	int64_t id = (int64_t)json_integer_value(json_object_get(r, "job"));
+	json_decref(r);
+	return id;
+}
+
+static json_t *
+step(int64_t job, int seq)
+{
+	json_t *rows = store_query(d.store, "SELECT id, name, state, reason FROM steps WHERE "
+	    "job_id = ? AND seq = ?", "ii", job, (int64_t)seq);
+	json_t *s = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	return s ? s : json_object();
+}
+
+/* Step seq's state, into a static buffer. */
+static const char *
+state(int64_t job, int seq)
+{
+	static char out[32];
+	json_t *s = step(job, seq);
+	const char *t = json_string_value(json_object_get(s, "state"));
+	snprintf(out, sizeof out, "%s", t ? t : "?");
+	json_decref(s);
+	return out;
+}
+
+static long long
+count(const char *sql, int64_t job)
+{
+	json_t *rows = store_query(d.store, sql, "i", job);
+	long long n = json_integer_value(json_object_get(json_array_get(rows, 0), "n"));
+	json_decref(rows);
+	return n;
+}
+
+/* Shining: diagnosis and buffing at the bench, then the clean queued. */
+static void
+to_the_tank(int64_t job)
+{
+	json_decref(jobs_start(&d, job, "ada", &code, msg, sizeof msg));
+	json_decref(jobs_step_done(&d, job, 1, "ada", "sound", &code, msg, sizeof msg));
+	json_decref(jobs_step_done(&d, job, 2, "ada", "buffed", &code, msg, sizeof msg));
+	CHECK_STR(state(job, 3), "queued");
+}
+
+/* The tank takes the step (as station.run does once the tank started). */
+static void
+on_the_tank(int64_t job)
+{
+	char err[300];
+	json_t *s = step(job, 3);
+	int64_t id = (int64_t)json_integer_value(json_object_get(s, "id"));
+	json_decref(s);
+	CHECK_INT(store_step_transition(d.store, id, "queued", "running", NULL, "ada", "started",
+	    NULL, err, sizeof err), 0);
+	d.jobs.active[JS_TANK][d.jobs.n_active[JS_TANK]++] = id;
+}
+
+static void
+journal_pages(long long n)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", n);
+	json_decref(store_query(d.store, sql, ""));
+}
+
+/* Fills the journal: SQLite's own page limit stands in for a full disk
+ * (the same SQLITE_FULL on the same write path), small rows so that no
+ * gap is left for a transition's event. */
+static void
+fill_journal(void)
+{
+	char err[300];
+	json_t *rows = store_query(d.store, "PRAGMA page_count", "");
+	journal_pages(json_integer_value(json_object_get(json_array_get(rows, 0), "page_count")));
+	json_decref(rows);
+	int i;
+	for (i = 0; i < 100000 && store_event(d.store, "x", "x", NULL, 0, err, sizeof err) == 0; i++)
+		;
+	CHECK(i < 100000);
+	CHECK_CONTAINS(err, "full");
+}
+
+/* Issue 19, item B: a step whose station finished while the journal was
+ * full stayed running for ever. */
+static void
+t_outcome_waits_for_space(void)
+{
+	if (!daemon_up())
+		return daemon_down();
+	int64_t job = job_id(create(false, SHINING, "FULL-1", "[{\"species\": \"diamond\"}]", ""));
+	to_the_tank(job);
+	on_the_tank(job);
+	fill_journal();
+	jobs_station_finished(&d, JS_TANK, true, "the cleaning cycle is complete");
+	CHECK_STR(state(job, 3), "running");            /* the journal could not say more */
+	CHECK_INT(d.jobs.n_unrecorded, 1);
+	CHECK(d.jobs.retry_timer != 0);
+	/* What the bench hears meanwhile says what happened and what to do. */
+	CHECK(jobs_step_retry(&d, job, 3, "ada", &code, msg, sizeof msg) == NULL);
+	CHECK_INT(code, 1008);
+	CHECK_CONTAINS(msg, "step 3 (clean) of job");
+	CHECK_CONTAINS(msg, "the tank finished it (the cleaning cycle is complete) but the journal "
+	    "could not record it");
+	CHECK_CONTAINS(msg, "recorded as soon as the journal can be written again");
+	CHECK(jobs_station_run(&d, "tank", "ada", &code, msg, sizeof msg) == NULL);
+	CHECK_INT(code, 1008);
+	CHECK_CONTAINS(msg, "the tank finished it");
+	/* Space returns: the timer records the outcome and the job moves on. */
+	journal_pages(1000000);
+	for (int i = 0; i < 20 && d.jobs.n_unrecorded > 0; i++)
+		loop_run_once(d.loop, 2);
+	CHECK_INT(d.jobs.n_unrecorded, 0);
+	CHECK_STR(state(job, 3), "done");
+	CHECK_STR(state(job, 4), "running");            /* technical check, at the bench */
+	CHECK_INT(count("SELECT count(*) AS n FROM events WHERE job_id = ? AND what LIKE "
+	    "'%running -> done' AND why = 'the cleaning cycle is complete'", job), 1);
+	daemon_down();
+}
+
+/* A station that stopped while the journal was full: the failure and its
+ * reason are recorded once it can be; and if the daemon stops first, the
+ * next start finds the step running and marks it interrupted. */
+static void
+t_failure_waits_for_space(void)
+{
+	if (!daemon_up())
+		return daemon_down();
+	char err[300];
+	int64_t a = job_id(create(false, SHINING, "FULL-2", "[]", ""));
+	int64_t b = job_id(create(false, SHINING, "FULL-3", "[]", ""));
+	to_the_tank(a);
+	to_the_tank(b);
+	on_the_tank(a);
+	on_the_tank(b);
+	fill_journal();
+	jobs_station_finished(&d, JS_TANK, false, "emergency stop pressed");
+	CHECK_INT(d.jobs.n_unrecorded, 2);
+	json_t *shown = jobs_show(&d, a, &code, msg, sizeof msg);
+	char *text = json_dumps(shown, JSON_COMPACT);
+	CHECK_CONTAINS(text, "\"unrecorded\":\"the tank stopped it (emergency stop pressed) but the "
+	    "journal could not record it yet");
+	free(text);
+	json_decref(shown);
+	journal_pages(1000000);
+	/* Any job operation writes first what waits. */
+	json_decref(jobs_show(&d, a, &code, msg, sizeof msg));
+	CHECK_INT(d.jobs.n_unrecorded, 0);
+	CHECK_STR(state(a, 3), "failed");
+	CHECK_STR(state(b, 3), "failed");
+	json_t *s = step(b, 3);
+	CHECK_STR(json_string_value(json_object_get(s, "reason")), "emergency stop pressed");
+	json_decref(s);
+	/* Again, and the daemon stops while the journal is still full. */
+	json_decref(jobs_step_retry(&d, a, 3, "ada", &code, msg, sizeof msg));
+	on_the_tank(a);
+	fill_journal();
+	jobs_station_finished(&d, JS_TANK, false, "emergency stop pressed");
+	jobs_shutdown(&d);
+	CHECK_INT(d.jobs.n_unrecorded, 0);
+	CHECK_INT(d.jobs.retry_timer, 0);
+	store_close(d.store);
+	d.store = store_open(path, err, sizeof err);
+	CHECK(d.store != NULL);
+	if (!d.store)
+		return daemon_down();
+	CHECK_INT(store_recover(d.store, err, sizeof err), 1);
+	CHECK_STR(state(a, 3), "interrupted");
+	daemon_down();
 }
 
 /* Runs one request through the daemon's methods as a technician. */
@@ -213,6 +415,8 @@ t_durations_in_range(void)
 int
 main(void)
 {
+	RUN(t_outcome_waits_for_space);
+	RUN(t_failure_waits_for_space);
 	RUN(t_piece_fields_typed);
 	RUN(t_durations_in_range);
 	return test_summary();
