@@ -83,10 +83,27 @@ answer(struct api_call *c, json_t *r, const struct engine_error *e)
 	return r ? r : api_fail(c, e->code, "%s", e->msg);
 }
 
+/* A piece's gems are part of its identity: only a technician confirms
+ * that they changed (a stone replaced, a list recorded wrongly), since the
+ * stations judge every later load by the new list. */
+static bool
+may_supersede(struct api_call *c)
+{
+	json_t *v = json_is_object(c->params) ? json_object_get(c->params, "supersede_gems") : NULL;
+	if (json_is_true(v) && c->role < API_ROLE_TECHNICIAN) {
+		api_fail(c, API_ERR_FORBIDDEN, "'supersede_gems' is for the technician role; you are "
+		    "%s: a technician confirms that a piece's gems changed", api_role_name(c->role));
+		return false;
+	}
+	return true;
+}
+
 static json_t *
 m_job_plan(struct api_call *c, void *arg)
 {
 	(void)arg;
+	if (!may_supersede(c))
+		return NULL;
 	struct engine_error e = { 0, "" };
 	return answer(c, jobs_create(D(c), c->params, true, who(c), &e.code, e.msg, sizeof e.msg), &e);
 }
@@ -95,6 +112,8 @@ static json_t *
 m_job_create(struct api_call *c, void *arg)
 {
 	(void)arg;
+	if (!may_supersede(c))
+		return NULL;
 	struct engine_error e = { 0, "" };
 	return answer(c, jobs_create(D(c), c->params, false, who(c), &e.code, e.msg, sizeof e.msg), &e);
 }

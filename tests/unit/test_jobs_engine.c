@@ -2,10 +2,13 @@
  * The job engine (jobs.c) and the station methods' parameters
  * (api_methods.c) on a daemon with no devices: the shipped sim bench and
  * catalogue, a real journal file in /tmp, and the API's dispatch core.
- * What it proves, from issue 19: a station's outcome that a full journal
- * refused is recorded when space returns, never left running; and a
- * piece's fields of the wrong type, or a duration outside its documented
- * range, are refused naming the field.
+ * What it proves, from issue 19: a piece's gems are part of its identity
+ * (a second job with other gems is refused, a technician's confirmation
+ * supersedes them and judges every open step again, and a station judges
+ * a load by the piece's gems now, not a plan's copy); a station's outcome
+ * that a full journal refused is recorded when space returns, never left
+ * running; and a piece's fields of the wrong type, or a duration outside
+ * its documented range, are refused naming the field.
  */
 #include <dirent.h>
 #include <math.h>
@@ -166,6 +169,200 @@ on_the_tank(int64_t job)
 	CHECK_INT(store_step_transition(d.store, id, "queued", "running", NULL, "ada", "started",
 	    NULL, err, sizeof err), 0);
 	d.jobs.active[JS_TANK][d.jobs.n_active[JS_TANK]++] = id;
+}
+
+/* Issue 19, item A: ED-10 was taken with a diamond, then an oiled emerald,
+ * then a pearl, and the tank ran job 1's load on the diamond plan. */
+static void
+t_gems_refused_then_superseded(void)
+{
+	if (!daemon_up())
+		return daemon_down();
+	int64_t first = job_id(create(false, SHINING, "ED-10", "[{\"species\": \"diamond\"}]", ""));
+	CHECK(first > 0);
+	to_the_tank(first);
+	/* Other gems: refused, naming both lists, for a plan as for a job. */
+	for (int dry = 0; dry < 2; dry++) {
+		CHECK(create(dry, SHINING, "ED-10", "[{\"species\": \"emerald\", \"treatment\": "
+		    "\"oiled\"}]", "") == NULL);
+		CHECK_INT(code, 1007);
+		CHECK_CONTAINS(msg, "serial number ED-10 is already recorded with other gems: "
+		    "diamond x1; this job says emerald (oiled) x1");
+		CHECK_CONTAINS(msg, "\"supersede_gems\": true");
+	}
+	CHECK_INT(count("SELECT count(*) AS n FROM jobs WHERE id > ?", first), 0);
+	/* The same stones said otherwise are the same piece. */
+	json_t *r = create(true, SHINING, "ED-10", "[{\"species\": \"diamond\", \"treatment\": "
+	    "\"none\", \"count\": 1}]", "");
+	CHECK(r != NULL);
+	json_decref(r);
+	/* A plan that would supersede says so and changes nothing. */
+	r = create(true, SHINING, "ED-10", "[{\"species\": \"pearl\"}]", ", \"supersede_gems\": true");
+	CHECK(r != NULL);
+	char *text = json_dumps(r, JSON_COMPACT);
+	CHECK_CONTAINS(text, "the gems recorded for serial ED-10 (diamond x1) are superseded by "
+	    "pearl x1");
+	free(text);
+	json_decref(r);
+	CHECK_STR(state(first, 3), "queued");
+	/* A technician confirms the pearl: the queued clean of job 1 gives way
+	 * to the manual clean, which starts at the bench. */
+	r = create(false, SHINING, "ED-10", "[{\"species\": \"pearl\"}]", ", \"supersede_gems\": true");
+	CHECK(r != NULL);
+	text = json_dumps(json_object_get(r, "rejudged"), JSON_COMPACT);
+	CHECK_CONTAINS(text, "\"step\":\"clean\"");
+	CHECK_CONTAINS(text, "\"state\":\"substituted\"");
+	CHECK_CONTAINS(text, "\"step\":\"manual_clean\"");
+	free(text);
+	int64_t second = job_id(r);
+	CHECK(second > first);
+	CHECK_STR(state(first, 3), "substituted");
+	json_t *s = step(first, 3);
+	CHECK_CONTAINS(json_string_value(json_object_get(s, "reason")),
+	    "ultrasonic cleaning refused: pearl (never)");
+	CHECK_CONTAINS(json_string_value(json_object_get(s, "reason")),
+	    "judged again: the piece's gems are now pearl x1");
+	json_decref(s);
+	s = step(first, 4);
+	CHECK_STR(json_string_value(json_object_get(s, "name")), "manual_clean");
+	CHECK_STR(json_string_value(json_object_get(s, "state")), "running");
+	json_decref(s);
+	s = step(first, 5);
+	CHECK_STR(json_string_value(json_object_get(s, "name")), "technical_check");
+	json_decref(s);
+	/* Nothing waits at the tank any more. */
+	json_t *q = jobs_queues(&d);
+	CHECK_INT(json_array_size(json_object_get(json_object_get(q, "tank"), "queued")), 0);
+	json_decref(q);
+	/* The new job was planned with the pearl: its clean substituted. */
+	CHECK_STR(state(second, 3), "substituted");
+	/* Who and when, in the audit trail. */
+	CHECK_INT(count("SELECT count(*) AS n FROM events WHERE job_id = ? AND what = 'piece gems "
+	    "superseded' AND who = 'Ada (root)' AND t <> '' AND why LIKE '%diamond x1%pearl x1'",
+	    second), 1);
+	CHECK_INT(count("SELECT count(*) AS n FROM events WHERE job_id = ? AND who = 'Ada (root)' "
+	    "AND what LIKE '%queued -> substituted'", first), 1);
+	r = jobs_history(&d, "ED-10", &code, msg, sizeof msg);
+	text = json_dumps(json_object_get(json_object_get(r, "piece"), "gems"), JSON_COMPACT);
+	CHECK_STR(text, "[{\"count\":1,\"species\":\"pearl\",\"treatment\":\"none\"}]");
+	free(text);
+	json_decref(r);
+	/* From now on the pearl is the piece's list. */
+	CHECK(create(false, SHINING, "ED-10", "[{\"species\": \"diamond\"}]", "") == NULL);
+	CHECK_CONTAINS(msg, "already recorded with other gems: pearl x1");
+	daemon_down();
+}
+
+/* The tank judges the load by the piece's gems in the journal now: a
+ * step running when the gems were superseded, failed and retried, is not
+ * cleaned on the strength of its plan's diamond. */
+static void
+t_station_judges_current_gems(void)
+{
+	if (!daemon_up())
+		return daemon_down();
+	int64_t job = job_id(create(false, SHINING, "RUN-1", "[{\"species\": \"diamond\"}]", ""));
+	to_the_tank(job);
+	on_the_tank(job);
+	json_decref(create(false, SHINING, "RUN-1", "[{\"species\": \"pearl\"}]",
+	    ", \"supersede_gems\": true"));
+	/* A step on its station is left to finish. */
+	CHECK_STR(state(job, 3), "running");
+	jobs_station_finished(&d, JS_TANK, false, "the lid was opened");
+	CHECK_STR(state(job, 3), "failed");
+	json_decref(jobs_step_retry(&d, job, 3, "ada", &code, msg, sizeof msg));
+	CHECK_STR(state(job, 3), "queued");
+	code = 0;
+	CHECK(jobs_station_run(&d, "tank", "ada", &code, msg, sizeof msg) == NULL);
+	CHECK_INT(code, 1002);
+	CHECK_CONTAINS(msg, "the load is refused: ultrasonic cleaning refused: pearl");
+	CHECK_CONTAINS(msg, "piece RUN-1");
+	CHECK_STR(state(job, 3), "queued");
+	/* A journal whose piece has no readable list refuses the load. */
+	json_decref(store_query(d.store, "UPDATE pieces SET gems = NULL", ""));
+	CHECK(jobs_station_run(&d, "tank", "ada", &code, msg, sizeof msg) == NULL);
+	CHECK_CONTAINS(msg, "no readable gem list for piece RUN-1");
+	daemon_down();
+}
+
+/* Open steps of every kind are judged again: a failed clean too, and the
+ * rhodium phases of a necklace when an emerald is confirmed. */
+static void
+t_rejudge_open_steps(void)
+{
+	if (!daemon_up())
+		return daemon_down();
+	int64_t job = job_id(create(false, "{\"operator\": \"ada\", \"piece\": {\"serial\": \"NK-9\", "
+	    "\"type\": \"necklace\", \"metal\": \"white_gold\", \"gems\": [{\"species\": "
+	    "\"diamond\"}]}, \"services\": [{\"id\": \"necklace_resizing\", \"change_cm\": 2}]}"));
+	CHECK(job > 0);
+	/* diagnosis, resize, strip, polish, clean, electroclean, rinse,
+	 * activate, rinse, plate, dry, final check */
+	CHECK_STR(state(job, 6), "pending");
+	json_t *r = create(false, "{\"operator\": \"ada\", \"piece\": {\"serial\": \"NK-9\", "
+	    "\"type\": \"necklace\", \"metal\": \"white_gold\", \"gems\": [{\"species\": "
+	    "\"emerald\", \"treatment\": \"oiled\"}]}, \"services\": [\"shining\"], "
+	    "\"supersede_gems\": true}");
+	CHECK(r != NULL);
+	json_decref(r);
+	/* The strip gives way to stripping by polishing... */
+	CHECK_STR(state(job, 3), "substituted");
+	json_t *s = step(job, 4);
+	CHECK_STR(json_string_value(json_object_get(s, "name")), "rhodium_strip_manual");
+	json_decref(s);
+	/* ...the clean to the manual clean... */
+	CHECK_STR(state(job, 6), "substituted");
+	s = step(job, 7);
+	CHECK_STR(json_string_value(json_object_get(s, "name")), "manual_clean");
+	json_decref(s);
+	/* ...and every phase of the finishing to the pen, placed after them. */
+	for (int seq = 8; seq <= 13; seq++)
+		CHECK_STR(state(job, seq), "substituted");
+	s = step(job, 14);
+	CHECK_STR(json_string_value(json_object_get(s, "name")), "rhodium_pen");
+	CHECK_STR(json_string_value(json_object_get(s, "state")), "pending");
+	json_decref(s);
+	s = step(job, 15);
+	CHECK_STR(json_string_value(json_object_get(s, "name")), "final_check");
+	json_decref(s);
+	CHECK_INT(count("SELECT count(*) AS n FROM steps WHERE job_id = ?", job), 15);
+	/* A job interrupted on its clean runs again once the clean gave way. */
+	int64_t cut = job_id(create(false, SHINING, "CUT-1", "[{\"species\": \"diamond\"}]", ""));
+	to_the_tank(cut);
+	on_the_tank(cut);
+	jobs_shutdown(&d);              /* the daemon stops during the step */
+	CHECK_STR(state(cut, 3), "interrupted");
+	json_decref(create(false, SHINING, "CUT-1", "[{\"species\": \"pearl\"}]",
+	    ", \"supersede_gems\": true"));
+	CHECK_STR(state(cut, 3), "substituted");
+	CHECK_STR(state(cut, 4), "running");    /* the manual clean, at the bench */
+	json_t *row = jobs_show(&d, cut, &code, msg, sizeof msg);
+	CHECK_STR(json_string_value(json_object_get(row, "state")), "running");
+	json_decref(row);
+	daemon_down();
+}
+
+/* The confirmation is a technician's: a jeweller asking it is refused
+ * before the engine is asked anything. */
+static void
+t_jeweller_cannot_supersede(void)
+{
+	struct api_limits lim = { 65536, 1 << 20, 4 };
+	struct api *api = api_new(&lim, jobs_methods, jobs_n_methods, NULL, NULL);
+	static const char *const methods[] = { "job.create", "job.plan" };
+	for (size_t i = 0; i < 2; i++) {
+		char line[300];
+		struct buf out;
+		buf_init(&out);
+		struct api_call ctx = { .api = api, .role = API_ROLE_JEWELLER };
+		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":"
+		    "{\"supersede_gems\":true}}", methods[i]);
+		api_handle_line(api, &ctx, line, strlen(line), &out);
+		CHECK_CONTAINS(out.data, "\"code\":1001");
+		CHECK_CONTAINS(out.data, "'supersede_gems' is for the technician role; you are jeweller");
+		buf_free(&out);
+	}
+	api_free(api);
 }
 
 static void
@@ -415,6 +612,10 @@ t_durations_in_range(void)
 int
 main(void)
 {
+	RUN(t_gems_refused_then_superseded);
+	RUN(t_station_judges_current_gems);
+	RUN(t_rejudge_open_steps);
+	RUN(t_jeweller_cannot_supersede);
 	RUN(t_outcome_waits_for_space);
 	RUN(t_failure_waits_for_space);
 	RUN(t_piece_fields_typed);

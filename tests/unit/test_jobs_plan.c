@@ -463,6 +463,39 @@ t_integers_at_their_limits(void)
 	    "services[0].change_cm must be a change in length other than 0");
 	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"surface_dm2\": "
 	    "-9223372036854775808") "\"services\": [\"shining\"]}", "piece.surface_dm2");
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+	    "\"services\": [\"shining\"], \"supersede_gems\": \"yes\"}",
+	    "'supersede_gems' must be true or false");
+}
+
+/* A step judged again for a piece whose gems changed, as planning does. */
+static void
+t_step_judge(void)
+{
+	struct policy_gem pearl = { "pearl", NULL, 1 }, diamond = { "diamond", "none", 2 };
+	struct policy_gem emerald = { "emerald", "oiled", 1 };
+	struct policy_piece p = { "white_gold", &pearl, 1, false, false };
+	const struct cfg_step *sub;
+	char why[600];
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "clean", &sub, why, sizeof why), 1);
+	CHECK_STR(sub ? sub->id : NULL, "manual_clean");
+	CHECK_CONTAINS(why, "ultrasonic cleaning refused: pearl (never)");
+	CHECK_CONTAINS(why, "; instead: manual clean in lukewarm soapy water");
+	p.gems = &emerald;
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "rhodium_plate.plate", &sub, why,
+	    sizeof why), 1);
+	CHECK_STR(sub ? sub->id : NULL, "rhodium_pen");
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "rhodium_plate.rinse", &sub, why,
+	    sizeof why), 1);
+	/* Engraving near a never-list stone has nothing to replace it. */
+	p.gems = &pearl;
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "engrave", &sub, why, sizeof why), 2);
+	CHECK(sub == NULL);
+	CHECK_CONTAINS(why, "laser engraving refused: pearl");
+	p.gems = &diamond;
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "clean", &sub, why, sizeof why), 0);
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "diagnosis", &sub, why, sizeof why), 0);
+	CHECK_STR(why, "");
 }
 
 int
@@ -483,6 +516,7 @@ main(void)
 	RUN(t_merged_services);
 	RUN(t_bad_input);
 	RUN(t_integers_at_their_limits);
+	RUN(t_step_judge);
 	cfg_services_release(&cat);
 	cfg_errors_free(&e);
 	return test_summary();
