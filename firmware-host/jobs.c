@@ -946,8 +946,8 @@ keep_outcome(struct daemon *d, enum job_station st, json_t *step, bool ok, bool 
 	snprintf(o->error, sizeof o->error, "%s", error);
 	if (!j->flushing)
 		log_warn("job %lld step %d (%s): the %s %s but the journal cannot record it yet "
-		    "(%s): trying again every second", (long long)o->job, o->seq, o->name,
-		    jobs_station_name(st), ok ? "finished it" : "stopped it", error);
+		    "(%s): trying again, every second at first", (long long)o->job, o->seq,
+		    o->name, jobs_station_name(st), ok ? "finished it" : "stopped it", error);
 	retry_later(d);
 }
 
@@ -978,11 +978,16 @@ on_retry(struct loop *l, void *arg)
 	jobs_flush(d);
 }
 
+/* One second, doubling to at most 30 s while the journal refuses. */
 static void
 retry_later(struct daemon *d)
 {
-	if (d->loop && !d->jobs.retry_timer && d->jobs.n_unrecorded > 0)
-		d->jobs.retry_timer = loop_add_timer(d->loop, 1.0, on_retry, d);
+	struct jobs *j = &d->jobs;
+	if (!d->loop || j->retry_timer || j->n_unrecorded == 0)
+		return;
+	double delay = j->retry_delay > 0 ? j->retry_delay : 1;
+	j->retry_timer = loop_add_timer(d->loop, delay, on_retry, d);
+	j->retry_delay = fmin(delay * 2, 30);
 }
 
 size_t
@@ -1024,8 +1029,10 @@ jobs_flush(struct daemon *d)
 	}
 	j->flushing = false;
 	retry_later(d);
-	if (j->n_unrecorded == 0)
+	if (j->n_unrecorded == 0) {
+		j->retry_delay = 0;
 		log_info("the journal recorded every outcome it had refused");
+	}
 	return j->n_unrecorded;
 }
 

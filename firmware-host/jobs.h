@@ -44,11 +44,13 @@ struct jobs {
 	 * only after something moved. */
 	json_t *queues;
 	/* Outcomes waiting for the journal, at most one a step a station ran;
-	 * the retry timer writes them again every second. */
+	 * the retry timer writes them again after a second, then less often
+	 * (a locked journal makes each try wait for its busy timeout). */
 	struct jobs_outcome unrecorded[JS_COUNT * 32];
 	size_t n_unrecorded;
 	uint64_t retry_timer;
-	bool flushing;          /* writing them again: said once, not every second */
+	double retry_delay;     /* s until the next try; 0: none yet */
+	bool flushing;          /* writing them again: said once, not at every try */
 };
 
 /* API-facing operations; each returns a result (new reference), or NULL

@@ -415,11 +415,18 @@ t_outcome_waits_for_space(void)
 	CHECK(jobs_station_run(&d, "tank", "ada", &code, msg, sizeof msg) == NULL);
 	CHECK_INT(code, 1008);
 	CHECK_CONTAINS(msg, "the tank finished it");
+	/* A try while still full: kept, and the next one comes later (a
+	 * locked journal makes every try wait for its busy timeout). */
+	loop_run_once(d.loop, 3);
+	CHECK_INT(d.jobs.n_unrecorded, 1);
+	CHECK_STR(state(job, 3), "running");
+	CHECK_NEAR(d.jobs.retry_delay, 4, 0);
 	/* Space returns: the timer records the outcome and the job moves on. */
 	journal_pages(1000000);
 	for (int i = 0; i < 20 && d.jobs.n_unrecorded > 0; i++)
 		loop_run_once(d.loop, 2);
 	CHECK_INT(d.jobs.n_unrecorded, 0);
+	CHECK_NEAR(d.jobs.retry_delay, 0, 0);
 	CHECK_STR(state(job, 3), "done");
 	CHECK_STR(state(job, 4), "running");            /* technical check, at the bench */
 	CHECK_INT(count("SELECT count(*) AS n FROM events WHERE job_id = ? AND what LIKE "
