@@ -84,10 +84,27 @@ answer(struct api_call *c, json_t *r, const struct engine_error *e)
 	return r ? r : api_fail(c, e->code, "%s", e->msg);
 }
 
+/* A piece's gems are part of its identity: only a technician confirms
+ * that they changed (a stone replaced, a list recorded wrongly), since the
+ * stations judge every later load by the new list. */
+static bool
+may_supersede(struct api_call *c)
+{
+	json_t *v = json_is_object(c->params) ? json_object_get(c->params, "supersede_gems") : NULL;
+	if (json_is_true(v) && c->role < API_ROLE_TECHNICIAN) {
+		api_fail(c, API_ERR_FORBIDDEN, "'supersede_gems' is for the technician role; you are "
+		    "%s: a technician confirms that a piece's gems changed", api_role_name(c->role));
+		return false;
+	}
+	return true;
+}
+
 /* A plan with an engraving is laid out off the loop first (offload.c). */
 static json_t *
 plan_or_create(struct api_call *c, bool dry_run)
 {
+	if (!may_supersede(c))
+		return NULL;
 	if (c->params && json_object_get(c->params, "engraving"))
 		return offload_layout(c, dry_run ? OFFLOAD_PLAN : OFFLOAD_CREATE, who(c));
 	struct engine_error e = { 0, "" };

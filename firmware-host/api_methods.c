@@ -85,11 +85,24 @@ number(struct api_call *c, const char *key, double def, double *out)
 		}
 		return true;
 	}
-	if (!json_is_number(v)) {
+	if (!json_is_number(v) || !isfinite(json_number_value(v))) {
 		api_fail(c, API_ERR_INVALID_PARAMS, "'%s' must be a number", key);
 		return false;
 	}
 	*out = json_number_value(v);
+	return true;
+}
+
+/* A duration in seconds within its documented range, checked here before
+ * the station checks it again: 1e-300 is not "1 to 600 s". */
+static bool
+seconds_in(struct api_call *c, double secs, double max, const char *limit)
+{
+	if (!isfinite(secs) || secs < 1 || secs > max) {
+		api_fail(c, API_ERR_INVALID, "'seconds' must be from 1 to %g s (%s), not %g", max,
+		    limit, secs);
+		return false;
+	}
 	return true;
 }
 
@@ -250,9 +263,49 @@ struct pieces {
 	size_t n;
 };
 
+/* Every field of a piece is read for what it says: a field of the wrong
+ * type or a name not known is refused naming it, never taken as absent
+ * (a treatment of 5 is not "none", and a diamond "fracture-filled" given
+ * as a list must not go into the tank as an untreated one). */
+static bool
+known_fields(struct api_call *c, json_t *o, const char *where, const char *const *keys)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		size_t i;
+		for (i = 0; keys[i] && strcmp(keys[i], k) != 0; i++)
+			;
+		if (!keys[i]) {
+			api_fail(c, API_ERR_INVALID_PARAMS, "%s: unknown field '%.40s'", where, k);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* An optional text field: *out is NULL when absent; false (the call
+ * failed) when present and not a name of 1 to 40 characters. */
+static bool
+text_field(struct api_call *c, json_t *o, const char *key, const char *where, const char **out)
+{
+	json_t *v = json_object_get(o, key);
+	*out = json_string_value(v);
+	if (!v)
+		return true;
+	if (!json_is_string(v) || *out == NULL || **out == '\0' || strlen(*out) > 40) {
+		api_fail(c, API_ERR_INVALID_PARAMS, "%s.%s must be a name (a string of 1 to 40 "
+		    "characters)", where, key);
+		return false;
+	}
+	return true;
+}
+
 static bool
 parse_pieces(struct api_call *c, struct pieces *out)
 {
+	static const char *const pkeys[] = { "metal", "barrier_layer", "gems", NULL };
+	static const char *const gkeys[] = { "species", "treatment", "count", NULL };
 	json_t *arr = c->params ? json_object_get(c->params, "pieces") : NULL;
 	memset(out, 0, sizeof *out);
 	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > MAX_PIECES) {
@@ -261,6 +314,8 @@ parse_pieces(struct api_call *c, struct pieces *out)
 	}
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		json_t *pc = json_array_get(arr, i), *gems = json_object_get(pc, "gems");
+		char where[64];
+		snprintf(where, sizeof where, "pieces[%zu]", i);
 		if (!json_is_object(pc) || (gems && !json_is_array(gems)) ||
 		    json_array_size(gems) > MAX_GEMS) {
 			api_fail(c, API_ERR_INVALID_PARAMS, "pieces[%zu] must be an object with a "
@@ -268,26 +323,41 @@ parse_pieces(struct api_call *c, struct pieces *out)
 			return false;
 		}
 		struct policy_piece *p = &out->p[i];
-		p->metal = json_string_value(json_object_get(pc, "metal"));
-		p->barrier_layer = json_is_true(json_object_get(pc, "barrier_layer"));
+		json_t *barrier = json_object_get(pc, "barrier_layer");
+		if (!known_fields(c, pc, where, pkeys) || !text_field(c, pc, "metal", where, &p->metal))
+			return false;
+		if (barrier && !json_is_boolean(barrier)) {
+			api_fail(c, API_ERR_INVALID_PARAMS, "%s.barrier_layer must be true or false",
+			    where);
+			return false;
+		}
+		p->barrier_layer = json_is_true(barrier);
 		p->gems = out->g[i];
 		for (size_t k = 0; k < json_array_size(gems); k++) {
 			json_t *g = json_array_get(gems, k);
-			const char *sp = json_string_value(json_object_get(g, "species"));
+			const char *sp, *tr;
+			snprintf(where, sizeof where, "pieces[%zu].gems[%zu]", i, k);
+			if (!json_is_object(g)) {
+				api_fail(c, API_ERR_INVALID_PARAMS, "%s must be an object {species, "
+				    "treatment, count}", where);
+				return false;
+			}
+			if (!known_fields(c, g, where, gkeys) ||
+			    !text_field(c, g, "species", where, &sp) ||
+			    !text_field(c, g, "treatment", where, &tr))
+				return false;
 			if (!sp) {
-				api_fail(c, API_ERR_INVALID_PARAMS, "pieces[%zu].gems[%zu] needs a "
-				    "'species'", i, k);
+				api_fail(c, API_ERR_INVALID_PARAMS, "%s needs a 'species'", where);
 				return false;
 			}
 			json_t *cnt = json_object_get(g, "count");
-			if (cnt && (!json_is_integer(cnt) || json_integer_value(cnt) < 1)) {
-				api_fail(c, API_ERR_INVALID_PARAMS, "pieces[%zu].gems[%zu].count must be "
-				    "a whole number of 1 or more", i, k);
+			if (cnt && (!json_is_integer(cnt) || json_integer_value(cnt) < 1 ||
+			    json_integer_value(cnt) > 10000)) {
+				api_fail(c, API_ERR_INVALID_PARAMS, "%s.count must be a whole number from 1 "
+				    "to 10000", where);
 				return false;
 			}
-			out->g[i][k] = (struct policy_gem){ sp,
-				json_string_value(json_object_get(g, "treatment")),
-				cnt ? (int)json_integer_value(cnt) : 1 };
+			out->g[i][k] = (struct policy_gem){ sp, tr, cnt ? (int)json_integer_value(cnt) : 1 };
 		}
 		p->n_gems = json_array_size(gems);
 		out->n++;
@@ -307,7 +377,8 @@ m_tank_start(struct api_call *c, void *arg)
 	if (!parse_pieces(c, &pc) || !number(c, "seconds", d->cfg->tank.cycle, &secs) ||
 	    !number(c, "power", d->cfg->tank.power, &power) ||
 	    !number(c, "frequency", calib_tank_frequency(d, d->cfg->tank.frequency), &khz) ||
-	    !number(c, "temperature", d->cfg->tank.temperature, &temp))
+	    !number(c, "temperature", d->cfg->tank.temperature, &temp) ||
+	    !seconds_in(c, secs, d->cfg->tank.max_cycle, "the bench's tank.max_cycle"))
 		return NULL;
 	if (station_tank_start(d, pc.p, pc.n, secs, power, khz, temp, &code, msg, sizeof msg) < 0)
 		return api_fail(c, code, "%s", msg);
@@ -331,7 +402,8 @@ m_bath_plate(struct api_call *c, void *arg)
 	int code;
 	char msg[400];
 	if (!parse_pieces(c, &pc) || !number(c, "volts", NAN, &volts) ||
-	    !number(c, "amps", NAN, &amps) || !number(c, "seconds", NAN, &secs))
+	    !number(c, "amps", NAN, &amps) || !number(c, "seconds", NAN, &secs) ||
+	    !seconds_in(c, secs, 3600, "a plating phase"))
 		return NULL;
 	if (station_bath_plate(D(c), pc.p, pc.n, volts, amps, secs, &code, msg, sizeof msg) < 0)
 		return api_fail(c, code, "%s", msg);
@@ -363,9 +435,12 @@ m_engrave_start(struct api_call *c, void *arg)
 	 * technician's override, given with the piece; judged before any
 	 * layout is made. */
 	if (json_object_get(c->params, "pieces")) {
+		json_t *ov = json_object_get(c->params, "override");
 		if (!parse_pieces(c, &pc))
 			return NULL;
-		bool override = json_is_true(json_object_get(c->params, "override"));
+		if (ov && !json_is_boolean(ov))
+			return api_fail(c, API_ERR_INVALID_PARAMS, "'override' must be true or false");
+		bool override = json_is_true(ov);
 		const struct cfg_gems *gems = D(c)->catalog ? &D(c)->catalog->gems : policy_default_gems();
 		for (size_t i = 0; i < pc.n; i++) {
 			struct policy_verdict v;

@@ -1050,7 +1050,7 @@ station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n
 		return -1;
 	if (d->tank_st.state == ST_RUNNING)
 		return fail(code, msg, len, API_ERR_BUSY, "the tank is already cleaning a load");
-	if (seconds <= 0 || seconds > t->max_cycle)
+	if (!(seconds >= 1 && seconds <= t->max_cycle))
 		return fail(code, msg, len, API_ERR_INVALID, "a cycle of %g s is outside 1..%g s",
 		    seconds, t->max_cycle);
 	if (temperature > t->max_temperature || temperature < 20)
@@ -1113,7 +1113,7 @@ station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n
 		    "whatever the recipe)", volts, b->max_voltage);
 	if (amps <= 0 || amps > b->max_current)
 		return fail(code, msg, len, API_ERR_INVALID, "%g A is outside 0..%g A", amps, b->max_current);
-	if (seconds <= 0 || seconds > 3600)
+	if (!(seconds >= 1 && seconds <= 3600))
 		return fail(code, msg, len, API_ERR_INVALID, "%g s is outside 1..3600 s", seconds);
 	if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_device_up(d->bath_bus, d->rect_dev))
 		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the plating rectifier is not connected");

@@ -7,6 +7,7 @@
  */
 #include "jobs.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "engrave/engrave.h"
 #include "jobs_plan.h"
 #include "log.h"
+#include "loop.h"
 #include "util.h"
 
 #define WHO_DAEMON "atelierd"
@@ -95,6 +97,15 @@ notify_step(struct daemon *d, int64_t job, int seq, const char *name, const char
 		json_object_set_new(p, "why", json_string(why));
 	daemon_notify(d, "job", p);
 }
+
+static int rejudge_piece(struct daemon *d, const char *serial, int64_t except,
+    const char *metal, const char *gems, const char *who, json_t *changes, char *err,
+    size_t errlen);
+static int advance(struct daemon *d, int64_t job);
+static json_t *job_row(struct daemon *d, int64_t job);
+static const char *jstr(json_t *o, const char *k);
+static const struct jobs_outcome *unrecorded(struct daemon *d, int64_t step);
+static json_t *unrecorded_error(const struct jobs_outcome *o, int *code, char *msg, size_t len);
 
 /* --- planning ---------------------------------------------------------- */
 
@@ -174,6 +185,68 @@ today_days(void)
 	return (long)(time(NULL) / 86400);
 }
 
+/* The request's gems in the journal's form (store_gems_normal). */
+static char *
+request_gems(const struct job_request *r)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < r->n_gems; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i}", "species", r->gems[i].species,
+		    "treatment", r->gems[i].treatment ? r->gems[i].treatment : "none", "count",
+		    r->gems[i].count));
+	char *t = store_gems_normal(a);
+	json_decref(a);
+	return t;
+}
+
+/* Records the job (its plan already made); when it supersedes the piece's
+ * gems, every open step of the piece's other jobs is judged again in the
+ * same transaction, and what changed is appended to changes. */
+static int64_t
+record_job(struct daemon *d, const struct store_job *j, bool supersede, const char *who,
+    json_t *changes, char *err, size_t errlen)
+{
+	if (!supersede)
+		return store_job_create(d->store, j, err, errlen);
+	if (store_begin(d->store, err, errlen) < 0)
+		return -1;
+	int64_t id = store_job_create(d->store, j, err, errlen);
+	if (id < 0 || rejudge_piece(d, j->serial, id, j->metal, j->gems, who, changes, err,
+	    errlen) < 0 || store_commit(d->store, err, errlen) < 0) {
+		store_rollback(d->store);
+		json_array_clear(changes);
+		return -1;
+	}
+	return id;
+}
+
+/* After its steps were judged again: a running job moves on to what
+ * replaced its current step; an interrupted one whose interrupted step
+ * gave way runs again. */
+static void
+resume(struct daemon *d, int64_t job, const char *who)
+{
+	char err[300];
+	json_t *row = job_row(d, job);
+	const char *st = row ? jstr(row, "state") : "";
+	json_t *left = store_query(d->store, "SELECT count(*) AS n FROM steps WHERE job_id = ? AND "
+	    "state = 'interrupted'", "i", job);
+	bool gone = left && json_integer_value(json_object_get(json_array_get(left, 0), "n")) == 0;
+	json_decref(left);
+	if (strcmp(st, "interrupted") == 0 && gone) {
+		if (store_job_transition(d->store, job, "running", who, "its interrupted step gave "
+		    "way to a substitute", err, sizeof err) < 0)
+			log_err("job %lld: %s", (long long)job, err);
+		else
+			notify_job(d, job, "running");
+	}
+	json_decref(row);
+	row = job_row(d, job);
+	if (row && strcmp(jstr(row, "state"), "running") == 0)
+		advance(d, job);
+	json_decref(row);
+}
+
 json_t *
 jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
     const struct jobs_layout *pre, int *code, char *msg, size_t len)
@@ -184,11 +257,31 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 		return no_store(d, code, msg, len);
 	if (job_request_from_json(params, &r, err, sizeof err) < 0)
 		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "%s", err);
+	jobs_flush(d);
 	/* A serial recorded with other data is a mistake at the bench or
 	 * another piece: either way the jeweller must look. */
 	if (store_piece_find(d->store, r.serial, r.type, r.collection, r.metal, r.paved,
 	    r.purchase_date, err, sizeof err) < 0)
 		return failed(code, msg, len, API_ERR_INVALID, "%s", err);
+	/* So are other gems, unless a technician confirms that the piece
+	 * changed (a stone replaced) or was recorded wrongly. */
+	char *had = NULL, *gems = request_gems(&r);
+	if (store_piece_gems(d->store, r.serial, &had, err, sizeof err) < 0) {
+		free(gems);
+		return failed(code, msg, len, API_ERR_STORE, "%s", err);
+	}
+	bool supersede = had && !store_gems_same(had, gems);
+	char was[400], now[400];
+	store_gems_describe(had, was, sizeof was);
+	store_gems_describe(gems, now, sizeof now);
+	free(had);
+	if (supersede && !r.supersede_gems) {
+		free(gems);
+		return failed(code, msg, len, API_ERR_INVALID, "serial number %s is already recorded "
+		    "with other gems: %s; this job says %s. The gems are part of the piece: check it, "
+		    "or a technician confirms the new list with \"supersede_gems\": true", r.serial,
+		    was, now);
+	}
 	struct plan_env env = { d, NULL, pre };
 	struct job_plan_ctx ctx = {
 		.services = &d->catalog->services,
@@ -204,6 +297,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	json_t *plan = job_plan(&ctx, &r, &st, err, sizeof err);
 	if (!plan) {
 		free(env.gcode);
+		free(gems);
 		return failed(code, msg, len, st == PLAN_REFUSED ? API_ERR_REFUSED :
 		    API_ERR_INVALID_PARAMS, "%s", err);
 	}
@@ -212,10 +306,16 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	if (calib_plan_check(d, plan, err, sizeof err) == 2) {
 		json_decref(plan);
 		free(env.gcode);
+		free(gems);
 		return failed(code, msg, len, API_ERR_REFUSED, "%s", err);
 	}
+	if (supersede)
+		json_array_append_new(json_object_get(plan, "warnings"), json_sprintf("the gems "
+		    "recorded for serial %s (%s) are superseded by %s: every open step of its jobs "
+		    "is judged again", r.serial, was, now));
 	if (dry_run) {
 		free(env.gcode);
+		free(gems);
 		return plan;
 	}
 	json_t *steps = json_object_get(plan, "steps");
@@ -244,8 +344,10 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	struct store_job j = {
 		r.serial, r.type, r.collection, r.metal, r.purchase_date, r.paved,
 		services, r.n_services, r.operator_, who, plan_text, quote_text, rows, n,
+		gems, supersede,
 	};
-	int64_t id = store_job_create(d->store, &j, err, sizeof err);
+	json_t *changes = json_array();
+	int64_t id = record_job(d, &j, supersede, who, changes, err, sizeof err);
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
 	free(texts);
@@ -253,14 +355,36 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	free(plan_text);
 	free(quote_text);
 	free(env.gcode);
+	free(gems);
 	if (id < 0) {
 		json_decref(plan);
+		json_decref(changes);
 		return failed(code, msg, len, API_ERR_STORE, "the job was not recorded: %s", err);
 	}
 	json_object_set_new(plan, "job", json_integer(id));
 	json_object_set_new(plan, "state", json_string("planned"));
 	log_info("job %lld planned for %s (%s)", (long long)id, r.serial, r.operator_);
 	notify_job(d, id, "planned");
+	if (supersede) {
+		log_warn("serial %s: gems superseded by %s (%s was recorded); %zu step%s judged "
+		    "again", r.serial, who, was, json_array_size(changes),
+		    json_array_size(changes) == 1 ? "" : "s");
+		/* Committed: now the bench hears of it, and a job whose current
+		 * step gave way moves on to its substitute. */
+		size_t i;
+		json_t *c;
+		int64_t last = 0;
+		json_array_foreach(changes, i, c) {
+			int64_t job = (int64_t)json_integer_value(json_object_get(c, "job"));
+			notify_step(d, job, (int)json_integer_value(json_object_get(c, "seq")),
+			    jstr(c, "step"), jstr(c, "state"), jstr(c, "reason"));
+			if (job != last) {
+				resume(d, job, who);
+				last = job;
+			}
+		}
+	}
+	json_object_set_new(plan, "rejudged", changes);
 	return plan;
 }
 
@@ -270,8 +394,8 @@ static json_t *
 job_row(struct daemon *d, int64_t job)
 {
 	json_t *rows = store_query(d->store, "SELECT j.id, j.state, j.operator, j.services, j.plan, "
-	    "j.created, j.updated, p.serial FROM jobs j JOIN pieces p ON p.id = j.piece_id "
-	    "WHERE j.id = ?", "i", job);
+	    "j.created, j.updated, p.serial, p.gems AS piece_gems FROM jobs j JOIN pieces p ON "
+	    "p.id = j.piece_id WHERE j.id = ?", "i", job);
 	json_t *row = rows && json_array_size(rows) ? json_incref(json_array_get(rows, 0)) : NULL;
 	json_decref(rows);
 	return row;
@@ -303,52 +427,74 @@ is_finished(const char *state)
 	    strcmp(state, "skipped") == 0;
 }
 
-/* The piece of a job, as policy sees it, from its plan. */
+/* The piece of a job, as policy sees it. */
 struct job_piece {
 	struct policy_piece p;
 	struct policy_gem g[JOB_MAX_GEMS];
-	json_t *plan;           /* keeps the strings alive */
+	json_t *row;            /* keeps the strings alive */
+	json_t *gems;
 	char serial[80];
 };
 
+/* Fills g from a gem list (JSON); how many, or -1 when it is not one or
+ * holds more than max (a piece judged on part of its stones is not
+ * judged). */
+static int
+gems_of(json_t *list, struct policy_gem *g, size_t max)
+{
+	if (!json_is_array(list) || json_array_size(list) > max)
+		return -1;
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v) {
+		int64_t c = jint(v, "count");
+		g[i] = (struct policy_gem){ jstr(v, "species"), jstr(v, "treatment"),
+			c > INT_MAX ? INT_MAX : (int)c };
+		if (!g[i].species)
+			return -1;
+	}
+	return (int)json_array_size(list);
+}
+
+/* The piece of a job as the journal knows it now: its metal and its
+ * current gems, not the copy in the job's plan, which a technician may
+ * have superseded since (and which a job planned before gems were part of
+ * the piece may contradict). */
 static bool
 load_piece(struct daemon *d, int64_t job, struct job_piece *out)
 {
-	json_t *row = job_row(d, job);
 	memset(out, 0, sizeof *out);
-	if (!row)
+	json_t *rows = store_query(d->store, "SELECT p.serial, p.metal, p.gems FROM jobs j "
+	    "JOIN pieces p ON p.id = j.piece_id WHERE j.id = ?", "i", job);
+	out->row = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	if (!out->row)
 		return false;
-	out->plan = json_loads(jstr(row, "plan") ? jstr(row, "plan") : "", 0, NULL);
-	snprintf(out->serial, sizeof out->serial, "%s", jstr(row, "serial") ? jstr(row, "serial") : "?");
-	json_decref(row);
-	json_t *piece = json_object_get(out->plan, "piece");
-	if (!piece)
+	snprintf(out->serial, sizeof out->serial, "%s", jstr(out->row, "serial") ?
+	    jstr(out->row, "serial") : "?");
+	out->gems = jstr(out->row, "gems") ? json_loads(jstr(out->row, "gems"), 0, NULL) : NULL;
+	int n = gems_of(out->gems, out->g, JOB_MAX_GEMS);
+	if (n < 0)
 		return false;
-	out->p.metal = jstr(piece, "metal");
+	out->p.metal = jstr(out->row, "metal");
 	out->p.gems = out->g;
-	size_t i;
-	json_t *g;
-	json_array_foreach(json_object_get(piece, "gems"), i, g) {
-		if (i >= JOB_MAX_GEMS)
-			break;
-		out->g[i] = (struct policy_gem){ jstr(g, "species"), jstr(g, "treatment"),
-			(int)jint(g, "count") };
-		out->p.n_gems = i + 1;
-	}
+	out->p.n_gems = (size_t)n;
 	return true;
 }
 
 static void
 free_piece(struct job_piece *p)
 {
-	json_decref(p->plan);
+	json_decref(p->gems);
+	json_decref(p->row);
 }
 
 /* --- advancing ------------------------------------------------------------- */
 
 /* Starts the job's next step: at the bench, or in its station's queue.
- * Marks the job done when nothing is left. */
-static void
+ * Marks the job done when nothing is left. Returns -1 when the journal
+ * could not record it. */
+static int
 advance(struct daemon *d, int64_t job)
 {
 	char err[300];
@@ -356,6 +502,7 @@ advance(struct daemon *d, int64_t job)
 	size_t i;
 	json_t *s;
 	bool all = true;
+	int rc = steps ? 0 : -1;
 	json_array_foreach(steps, i, s) {
 		const char *state = jstr(s, "state");
 		if (is_finished(state))
@@ -372,24 +519,29 @@ advance(struct daemon *d, int64_t job)
 			snprintf(why, sizeof why, "waiting at the %s: load the piece and run the station",
 			    jstr(s, "station"));
 		if (store_step_transition(d->store, jint(s, "id"), "pending", to, NULL, WHO_DAEMON, why,
-		    NULL, err, sizeof err) < 0)
+		    NULL, err, sizeof err) < 0) {
 			log_err("job %lld: %s", (long long)job, err);
-		else
+			rc = -1;
+		} else {
 			notify_step(d, job, (int)jint(s, "seq"), jstr(s, "name"), to, why);
+		}
 		break;
 	}
 	if (all && steps) {
 		json_t *row = job_row(d, job);
 		if (row && strcmp(jstr(row, "state"), "done") != 0) {
 			if (store_job_transition(d->store, job, "done", WHO_DAEMON, "every step is done",
-			    err, sizeof err) < 0)
+			    err, sizeof err) < 0) {
 				log_err("job %lld: %s", (long long)job, err);
-			else
+				rc = -1;
+			} else {
 				notify_job(d, job, "done");
+			}
 		}
 		json_decref(row);
 	}
 	json_decref(steps);
+	return rc;
 }
 
 static json_t *
@@ -413,6 +565,7 @@ find_step(struct daemon *d, int64_t job, int seq, int *code, char *msg, size_t l
 {
 	if (!d->store)
 		return no_store(d, code, msg, len);
+	jobs_flush(d);
 	json_t *s = step_of(d, job, seq);
 	if (!s)
 		return failed(code, msg, len, API_ERR_NOT_FOUND, "job %lld has no step %d",
@@ -432,6 +585,7 @@ jobs_start(struct daemon *d, int64_t job, const char *who, int *code, char *msg,
 	char err[300];
 	if (!d->store)
 		return no_store(d, code, msg, len);
+	jobs_flush(d);
 	json_t *row = job_row(d, job);
 	if (!row)
 		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
@@ -491,7 +645,10 @@ jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, int *co
 	const char *state = jstr(s, "state");
 	json_t *row = job_row(d, job);
 	json_t *r = NULL;
-	if (row && strcmp(jstr(row, "state"), "aborted") == 0)
+	const struct jobs_outcome *o = unrecorded(d, jint(s, "id"));
+	if (o)
+		r = unrecorded_error(o, code, msg, len);
+	else if (row && strcmp(jstr(row, "state"), "aborted") == 0)
 		r = failed(code, msg, len, API_ERR_INVALID, "job %lld was aborted", (long long)job);
 	else if (strcmp(state, "failed") != 0 && strcmp(state, "interrupted") != 0 &&
 	    strcmp(state, "aborted") != 0)
@@ -582,6 +739,7 @@ jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int 
 	char err[300];
 	if (!d->store)
 		return no_store(d, code, msg, len);
+	jobs_flush(d);
 	json_t *row = job_row(d, job);
 	if (!row)
 		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
@@ -626,6 +784,143 @@ jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int 
 	return show_or_fail(d, job, code, msg, len);
 }
 
+/* --- a piece's gems superseded ----------------------------------------------- */
+
+/* A step that may still run: waiting, queued, or sent back by a retry. */
+static bool
+is_open(const char *state)
+{
+	return strcmp(state, "pending") == 0 || strcmp(state, "queued") == 0 ||
+	    strcmp(state, "failed") == 0 || strcmp(state, "interrupted") == 0 ||
+	    strcmp(state, "aborted") == 0;
+}
+
+/* The catalogue step a row belongs to: "rhodium_plate.rinse" is a phase of
+ * rhodium_plate; the phases stand or fall together. */
+static bool
+same_group(const char *a, const char *b)
+{
+	size_t n = strcspn(a, ".");
+	return n == strcspn(b, ".") && strncmp(a, b, n) == 0;
+}
+
+/* Inside the caller's transaction: every open step of every unfinished
+ * job of the piece (but `except`) judged again by policy for the piece's
+ * gems now, as planning judges: a step no longer permitted is substituted
+ * with the reason (a rhodium step with all its open phases) and its
+ * substitute added after it, or, with nothing to replace it, failed with
+ * the reason. A step running on a station now is left to finish. Each
+ * change goes into changes as {job, seq, step, state, reason}. */
+static int
+rejudge_piece(struct daemon *d, const char *serial, int64_t except, const char *metal,
+    const char *gems, const char *who, json_t *changes, char *err, size_t errlen)
+{
+	struct policy_gem g[JOB_MAX_GEMS];
+	json_t *list = json_loads(gems ? gems : "[]", 0, NULL);
+	int ng = gems_of(list, g, JOB_MAX_GEMS);
+	char now[400];
+	store_gems_describe(gems, now, sizeof now);
+	if (ng < 0) {
+		json_decref(list);
+		snprintf(err, errlen, "the piece's gem list cannot be read");
+		return -1;
+	}
+	struct policy_piece piece = { metal, g, (size_t)ng, false, false };
+	json_t *jobs = store_query(d->store, "SELECT j.id FROM jobs j JOIN pieces p ON "
+	    "p.id = j.piece_id WHERE p.serial = ? AND j.id <> ? AND j.state NOT IN "
+	    "('done','aborted') ORDER BY j.id", "ti", serial, except);
+	int rc = jobs ? 0 : -1;
+	if (!jobs)
+		snprintf(err, errlen, "the journal cannot be read: %s", store_errmsg(d->store));
+	size_t i;
+	json_t *jr;
+	json_array_foreach(jobs, i, jr) {
+		int64_t job = jint(jr, "id");
+		json_t *steps = job_steps(d, job);
+		json_t *adds = json_array();    /* [{after, id, title}], in seq order */
+		size_t first = json_array_size(changes);
+		size_t k;
+		json_t *s;
+		json_array_foreach(steps, k, s) {
+			if (rc < 0 || !is_open(jstr(s, "state")))
+				continue;
+			/* A group already decided by an earlier row. */
+			bool seen = false;
+			for (size_t b = 0; b < k && !seen; b++) {
+				json_t *e = json_array_get(steps, b);
+				seen = is_open(jstr(e, "state")) && same_group(jstr(e, "name"),
+				    jstr(s, "name"));
+			}
+			if (seen)
+				continue;
+			const struct cfg_step *sub;
+			char why[600], reason[1100];
+			int verdict = job_step_judge(&d->catalog->services, &d->catalog->gems, &piece,
+			    jstr(s, "name"), &sub, why, sizeof why);
+			if (verdict == 0)
+				continue;
+			snprintf(reason, sizeof reason, "%s (judged again: the piece's gems are now %s)",
+			    why, now);
+			int last = 0;
+			json_t *e;
+			size_t m;
+			json_array_foreach(steps, m, e) {
+				if (!same_group(jstr(e, "name"), jstr(s, "name")))
+					continue;
+				if (jint(e, "seq") > last)
+					last = (int)jint(e, "seq");
+				const char *st = jstr(e, "state");
+				/* Refused without a substitute: the machine step fails,
+				 * the bench's own steps stay for the jeweller. */
+				if (!is_open(st) || (verdict == 2 && strcmp(jstr(e, "kind"), "machine") != 0))
+					continue;
+				const char *to = verdict == 1 ? "substituted" : "failed";
+				if (store_step_transition(d->store, jint(e, "id"), st, to, NULL, who, reason,
+				    NULL, err, errlen) < 0) {
+					rc = -1;
+					break;
+				}
+				json_array_append_new(changes, json_pack("{s:I, s:I, s:s, s:s, s:s}", "job",
+				    (json_int_t)job, "id", (json_int_t)jint(e, "id"), "step", jstr(e, "name"),
+				    "state", to, "reason", reason));
+			}
+			if (verdict == 1)
+				json_array_append_new(adds, json_pack("{s:i, s:s, s:s, s:s}", "after", last,
+				    "id", sub->id, "title", sub->title, "reason", reason));
+		}
+		/* From the last: an addition moves only the steps after it. */
+		for (size_t a = json_array_size(adds); rc == 0 && a-- > 0;) {
+			json_t *add = json_array_get(adds, a);
+			struct store_step row = { jstr(add, "id"), jstr(add, "title"), "manual", NULL,
+				NULL, NULL, "pending", NULL };
+			int64_t id = store_step_insert(d->store, job, (int)jint(add, "after"), &row, who,
+			    jstr(add, "reason"), err, errlen);
+			if (id < 0)
+				rc = -1;
+			else
+				json_array_append_new(changes, json_pack("{s:I, s:I, s:s, s:s, s:s}", "job",
+				    (json_int_t)job, "id", (json_int_t)id, "step", jstr(add, "id"), "state",
+				    "pending", "reason", jstr(add, "reason")));
+		}
+		/* The numbers the bench sees, once every addition is made. */
+		for (size_t c = first; rc == 0 && c < json_array_size(changes); c++) {
+			json_t *ch = json_array_get(changes, c);
+			json_t *r = store_query(d->store, "SELECT seq FROM steps WHERE id = ?", "i",
+			    jint(ch, "id"));
+			json_object_set_new(ch, "seq", json_integer(jint(json_array_get(r, 0), "seq")));
+			json_object_del(ch, "id");
+			json_decref(r);
+		}
+		json_decref(adds);
+		json_decref(steps);
+		if (rc < 0)
+			break;
+	}
+	json_decref(jobs);
+	json_decref(list);
+	return rc;
+}
+
 /* --- stations ------------------------------------------------------------- */
 
 static json_t *
@@ -662,20 +957,150 @@ commit_load(struct daemon *d, json_t *load, size_t n, const char *who, char *err
 	return store_commit(d->store, err, errlen);
 }
 
-/* A load that did not start: its steps fail with the station's reason. */
+/* --- outcomes the journal refused ------------------------------------------ */
+
+static void retry_later(struct daemon *d);
+
+/* Keeps a station's outcome for a step that the journal refused. */
 static void
-fail_load(struct daemon *d, json_t *load, size_t n, const char *why)
+keep_outcome(struct daemon *d, enum job_station st, json_t *step, bool ok, bool recorded,
+    const char *why, const char *error)
+{
+	struct jobs *j = &d->jobs;
+	int64_t id = jint(step, "id");
+	size_t k;
+	for (k = 0; k < j->n_unrecorded && j->unrecorded[k].step != id; k++)
+		;
+	if (k == ARRAY_LEN(j->unrecorded)) {
+		/* Cannot happen: no load starts while the journal refuses writes. */
+		log_err("step %lld: its outcome cannot be kept either", (long long)id);
+		return;
+	}
+	struct jobs_outcome *o = &j->unrecorded[k];
+	if (k == j->n_unrecorded)
+		j->n_unrecorded++;
+	*o = (struct jobs_outcome){ .step = id, .job = jint(step, "job_id"),
+		.seq = (int)jint(step, "seq"), .station = st, .ok = ok, .recorded = recorded };
+	snprintf(o->name, sizeof o->name, "%s", jstr(step, "name") ? jstr(step, "name") : "?");
+	snprintf(o->why, sizeof o->why, "%s", why ? why : "");
+	snprintf(o->error, sizeof o->error, "%s", error);
+	if (!j->flushing)
+		log_warn("job %lld step %d (%s): the %s %s but the journal cannot record it yet "
+		    "(%s): trying again, every second at first", (long long)o->job, o->seq,
+		    o->name, jobs_station_name(st), ok ? "finished it" : "stopped it", error);
+	retry_later(d);
+}
+
+/* A station ended a step: done or failed, recorded, then the job moves
+ * on. What the journal refuses is kept and written again later. */
+static void
+record_outcome(struct daemon *d, enum job_station st, json_t *step, bool ok, const char *why)
 {
 	char err[300];
-	for (size_t i = 0; i < n; i++) {
-		json_t *s = json_array_get(load, i);
-		if (store_step_transition(d->store, jint(s, "id"), "running", "failed", NULL, WHO_DAEMON,
-		    why, NULL, err, sizeof err) < 0)
-			log_err("%s", err);
-		else
-			notify_step(d, jint(s, "job_id"), (int)jint(s, "seq"), jstr(s, "name"), "failed",
-			    why);
+	const char *to = ok ? "done" : "failed";
+	if (store_step_transition(d->store, jint(step, "id"), "running", to, NULL, WHO_DAEMON, why,
+	    NULL, err, sizeof err) < 0) {
+		keep_outcome(d, st, step, ok, false, why, err);
+		return;
 	}
+	notify_step(d, jint(step, "job_id"), (int)jint(step, "seq"), jstr(step, "name"), to,
+	    ok ? NULL : why);
+	if (ok && advance(d, jint(step, "job_id")) < 0)
+		keep_outcome(d, st, step, ok, true, why, "the next step could not be started");
+}
+
+static void
+on_retry(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+	(void)l;
+	d->jobs.retry_timer = 0;
+	jobs_flush(d);
+}
+
+/* One second, doubling to at most 30 s while the journal refuses. */
+static void
+retry_later(struct daemon *d)
+{
+	struct jobs *j = &d->jobs;
+	if (!d->loop || j->retry_timer || j->n_unrecorded == 0)
+		return;
+	double delay = j->retry_delay > 0 ? j->retry_delay : 1;
+	j->retry_timer = loop_add_timer(d->loop, delay, on_retry, d);
+	j->retry_delay = fmin(delay * 2, 30);
+}
+
+size_t
+jobs_flush(struct daemon *d)
+{
+	struct jobs *j = &d->jobs;
+	if (j->n_unrecorded == 0 || !d->store)
+		return j->n_unrecorded;
+	/* A copy: recording an outcome may keep another. */
+	struct jobs_outcome todo[ARRAY_LEN(j->unrecorded)];
+	size_t n = j->n_unrecorded;
+	memcpy(todo, j->unrecorded, n * sizeof todo[0]);
+	j->n_unrecorded = 0;
+	j->flushing = true;
+	for (size_t i = 0; i < n; i++) {
+		struct jobs_outcome *o = &todo[i];
+		json_t *step = json_pack("{s:I, s:I, s:i, s:s}", "id", (json_int_t)o->step, "job_id",
+		    (json_int_t)o->job, "seq", o->seq, "name", o->name);
+		if (o->recorded) {
+			if (advance(d, o->job) < 0)
+				keep_outcome(d, o->station, step, o->ok, true, o->why,
+				    "the next step could not be started");
+		} else {
+			json_t *rows = store_query(d->store, "SELECT id, job_id, seq, name, state FROM "
+			    "steps WHERE id = ?", "i", o->step);
+			json_t *now = json_array_get(rows, 0);
+			if (!rows)
+				keep_outcome(d, o->station, step, o->ok, false, o->why,
+				    store_errmsg(d->store));
+			else if (now && strcmp(jstr(now, "state"), "running") == 0)
+				record_outcome(d, o->station, now, o->ok, o->why);
+			else
+				/* Someone ended it meanwhile (an abort): that stands. */
+				log_info("step %lld is %s: its earlier outcome is dropped",
+				    (long long)o->step, now ? jstr(now, "state") : "gone");
+			json_decref(rows);
+		}
+		json_decref(step);
+	}
+	j->flushing = false;
+	retry_later(d);
+	if (j->n_unrecorded == 0) {
+		j->retry_delay = 0;
+		log_info("the journal recorded every outcome it had refused");
+	}
+	return j->n_unrecorded;
+}
+
+/* The outcome waiting for the journal for a step, or NULL. */
+static const struct jobs_outcome *
+unrecorded(struct daemon *d, int64_t step)
+{
+	for (size_t i = 0; i < d->jobs.n_unrecorded; i++)
+		if (d->jobs.unrecorded[i].step == step)
+			return &d->jobs.unrecorded[i];
+	return NULL;
+}
+
+static json_t *
+unrecorded_error(const struct jobs_outcome *o, int *code, char *msg, size_t len)
+{
+	return failed(code, msg, len, API_ERR_STORE, "step %d (%s) of job %lld: the %s %s (%s) "
+	    "but the journal could not record it: %s. It is recorded as soon as the journal can "
+	    "be written again: free space on its disk", o->seq, o->name, (long long)o->job,
+	    jobs_station_name(o->station), o->ok ? "finished it" : "stopped it", o->why, o->error);
+}
+
+/* A load that did not start: its steps fail with the station's reason. */
+static void
+fail_load(struct daemon *d, enum job_station st, json_t *load, size_t n, const char *why)
+{
+	for (size_t i = 0; i < n; i++)
+		record_outcome(d, st, json_array_get(load, i), false, why);
 }
 
 /* Whether the station could start now: its device linked and the
@@ -732,12 +1157,16 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 	if (d->jobs.n_active[st] > 0)
 		return failed(code, msg, len, API_ERR_BUSY, "the %s is already running a load",
 		    station_names[st]);
+	jobs_flush(d);
 	json_t *q = queued_at(d, (enum job_station)st);
 	if (!q)
 		return no_store(d, code, msg, len);
 	size_t n = json_array_size(q);
 	if (n == 0) {
 		json_decref(q);
+		for (size_t k = 0; k < d->jobs.n_unrecorded; k++)
+			if (d->jobs.unrecorded[k].station == (enum job_station)st)
+				return unrecorded_error(&d->jobs.unrecorded[k], code, msg, len);
 		return failed(code, msg, len, API_ERR_INVALID, "nothing is waiting at the %s",
 		    station_names[st]);
 	}
@@ -753,12 +1182,14 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 	size_t loaded = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(q, i);
-		if (!load_piece(d, jint(s, "job_id"), &pieces[i])) {
-			out = failed(code, msg, len, API_ERR_STORE, "job %lld has no readable piece",
+		bool ok = load_piece(d, jint(s, "job_id"), &pieces[i]);
+		loaded = i + 1;
+		if (!ok) {
+			out = failed(code, msg, len, API_ERR_STORE, "the load is refused: the journal "
+			    "has no readable gem list for piece %s (job %lld)", pieces[i].serial,
 			    (long long)jint(s, "job_id"));
 			goto done;
 		}
-		loaded = i + 1;
 		pp[i] = pieces[i].p;
 		/* The engine's own check, before the station's: a gem table
 		 * reloaded since planning may have changed a verdict. */
@@ -814,7 +1245,7 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 	}
 	json_decref(params);
 	if (rc < 0) {
-		fail_load(d, q, n, why);
+		fail_load(d, (enum job_station)st, q, n, why);
 		out = failed(code, msg, len, c ? c : API_ERR_UNAVAILABLE, "%s", why);
 		goto done;
 	}
@@ -842,7 +1273,6 @@ done:
 void
 jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char *why)
 {
-	char err[300];
 	size_t n = d->jobs.n_active[st];
 	if (n == 0 || !d->store)
 		return;
@@ -851,20 +1281,18 @@ jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char
 	d->jobs.n_active[st] = 0;
 	changed(d);
 	for (size_t i = 0; i < n; i++) {
-		json_t *rows = store_query(d->store, "SELECT job_id, seq, name, state FROM steps "
+		json_t *rows = store_query(d->store, "SELECT id, job_id, seq, name, state FROM steps "
 		    "WHERE id = ?", "i", ids[i]);
 		json_t *s = json_array_get(rows, 0);
-		if (s && strcmp(jstr(s, "state"), "running") == 0) {
-			const char *to = ok ? "done" : "failed";
-			if (store_step_transition(d->store, ids[i], "running", to, NULL, WHO_DAEMON,
-			    why, NULL, err, sizeof err) < 0) {
-				log_err("%s", err);
-			} else {
-				notify_step(d, jint(s, "job_id"), (int)jint(s, "seq"), jstr(s, "name"), to,
-				    ok ? NULL : why);
-				if (ok)
-					advance(d, jint(s, "job_id"));
-			}
+		if (!rows) {
+			/* The journal cannot even be read: what the station said
+			 * is kept all the same. */
+			json_t *step = json_pack("{s:I, s:I, s:i, s:s}", "id", (json_int_t)ids[i],
+			    "job_id", (json_int_t)0, "seq", 0, "name", "?");
+			keep_outcome(d, st, step, ok, false, why, store_errmsg(d->store));
+			json_decref(step);
+		} else if (s && strcmp(jstr(s, "state"), "running") == 0) {
+			record_outcome(d, st, s, ok, why);
 		}
 		json_decref(rows);
 	}
@@ -874,6 +1302,19 @@ void
 jobs_shutdown(struct daemon *d)
 {
 	char err[300];
+	if (d->jobs.retry_timer && d->loop)
+		loop_cancel(d->loop, d->jobs.retry_timer);
+	d->jobs.retry_timer = 0;
+	struct loop *loop = d->loop;
+	d->loop = NULL;         /* no timer now: the daemon is going */
+	jobs_flush(d);
+	d->loop = loop;
+	for (size_t i = 0; i < d->jobs.n_unrecorded; i++)
+		log_err("job %lld step %d (%s) stays running in the journal, which cannot record "
+		    "its outcome: the next start marks it interrupted",
+		    (long long)d->jobs.unrecorded[i].job, d->jobs.unrecorded[i].seq,
+		    d->jobs.unrecorded[i].name);
+	d->jobs.n_unrecorded = 0;
 	for (int st = 0; st < JS_COUNT; st++) {
 		for (size_t i = 0; i < d->jobs.n_active[st] && d->store; i++)
 			if (store_step_transition(d->store, d->jobs.active[st][i], "running",
@@ -902,15 +1343,24 @@ jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len)
 {
 	if (!d->store)
 		return no_store(d, code, msg, len);
+	jobs_flush(d);
 	json_t *row = job_row(d, job);
 	if (!row)
 		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
 	inflate(row, "plan");
+	inflate(row, "piece_gems");
 	json_t *steps = job_steps(d, job);
 	size_t i;
 	json_t *s;
-	json_array_foreach(steps, i, s)
+	json_array_foreach(steps, i, s) {
 		inflate(s, "params");
+		/* Still running in the journal, but the station has finished. */
+		const struct jobs_outcome *o = unrecorded(d, jint(s, "id"));
+		if (o)
+			json_object_set_new(s, "unrecorded", json_sprintf("the %s %s (%s) but the "
+			    "journal could not record it yet: %s", jobs_station_name(o->station),
+			    o->ok ? "finished it" : "stopped it", o->why, o->error));
+	}
 	json_object_set_new(row, "steps", steps ? steps : json_array());
 	json_t *plan = json_object_get(row, "plan");
 	json_object_set(row, "quote", json_object_get(plan, "quote"));
@@ -944,7 +1394,7 @@ json_t *
 jobs_history(struct store *st, const char *serial, int *code, char *msg, size_t len)
 {
 	json_t *piece = store_query(st, "SELECT serial, type, collection, metal, paved, "
-	    "purchase_date, created FROM pieces WHERE serial = ?", "t", serial);
+	    "purchase_date, gems, created FROM pieces WHERE serial = ?", "t", serial);
 	if (!piece)
 		return unreadable(st, code, msg, len);
 	if (json_array_size(piece) == 0) {
@@ -962,6 +1412,7 @@ jobs_history(struct store *st, const char *serial, int *code, char *msg, size_t 
 	json_t *events = store_query(st, "SELECT e.t, e.who, e.what, e.why, e.job_id FROM "
 	    "events e JOIN jobs j ON j.id = e.job_id JOIN pieces p ON p.id = j.piece_id "
 	    "WHERE p.serial = ? ORDER BY e.id", "t", serial);
+	inflate(json_array_get(piece, 0), "gems");
 	json_t *out = json_pack("{s:O, s:o, s:o}", "piece", json_array_get(piece, 0), "jobs",
 	    jobs ? jobs : json_array(), "events", events ? events : json_array());
 	json_decref(piece);

@@ -22,6 +22,20 @@ struct engrave_settings;
 
 enum job_station { JS_LASER = 0, JS_TANK, JS_BATH, JS_COUNT };
 
+/* A station's outcome for a step that the journal could not record
+ * (full, locked): kept and written again until it is, so that no step
+ * stays running for ever. */
+struct jobs_outcome {
+	int64_t step, job;
+	int seq;
+	enum job_station station;
+	bool ok;
+	bool recorded;          /* written; the job still has to advance */
+	char name[64];
+	char why[200];          /* the station's reason */
+	char error[200];        /* why the journal refused it */
+};
+
 /* The engine's memory: which steps each station is running now. The
  * journal holds everything else. */
 struct jobs {
@@ -31,6 +45,14 @@ struct jobs {
 	 * change, so that status (polled by every client) reads the journal
 	 * only after something moved. */
 	json_t *queues;
+	/* Outcomes waiting for the journal, at most one a step a station ran;
+	 * the retry timer writes them again after a second, then less often
+	 * (a locked journal makes each try wait for its busy timeout). */
+	struct jobs_outcome unrecorded[JS_COUNT * 32];
+	size_t n_unrecorded;
+	uint64_t retry_timer;
+	double retry_delay;     /* s until the next try; 0: none yet */
+	bool flushing;          /* writing them again: said once, not at every try */
 };
 
 /* An engraving laid out ahead of planning, off the loop (offload.c): what
@@ -82,7 +104,13 @@ json_t *jobs_queues(struct daemon *d);
 /* The station ended what it was running: ok when it completed. Safe to
  * call when it ran nothing for a job. */
 void jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char *why);
-/* The daemon is stopping: running steps are marked interrupted. */
+/* Writes again the outcomes the journal refused (and advances their
+ * jobs); returns how many still wait. Every job operation calls it first;
+ * a timer calls it while any wait. */
+size_t jobs_flush(struct daemon *d);
+/* The daemon is stopping: running steps are marked interrupted. An
+ * outcome the journal still refuses leaves its step running there, and
+ * the next start marks it interrupted (store_recover). */
 void jobs_shutdown(struct daemon *d);
 
 const char *jobs_station_name(enum job_station st);

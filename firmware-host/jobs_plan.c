@@ -167,7 +167,7 @@ int
 job_request_from_json(json_t *params, struct job_request *r, char *err, size_t len)
 {
 	static const char *const keys[] = { "piece", "services", "engraving", "operator", "note",
-		NULL };
+		"supersede_gems", NULL };
 	memset(r, 0, sizeof *r);
 	if (!json_is_object(params))
 		return bad(err, len, "the request must be an object {piece, services, operator...}");
@@ -196,9 +196,10 @@ job_request_from_json(json_t *params, struct job_request *r, char *err, size_t l
 				return bad(err, len, "%s.change_cm must be a change in length other than "
 				    "0, at most 50 cm either way", where);
 			q->change_cm = c ? json_number_value(c) : 0;
+			/* Compared, never negated: -INT64_MIN does not exist. */
 			c = json_object_get(s, "sizes");
 			if (c && (!json_is_integer(c) || json_integer_value(c) == 0 ||
-			    llabs(json_integer_value(c)) > 20))
+			    json_integer_value(c) < -20 || json_integer_value(c) > 20))
 				return bad(err, len, "%s.sizes must be a whole number of sizes other than "
 				    "0, at most 20 either way", where);
 			q->sizes = c ? (int)json_integer_value(c) : 0;
@@ -219,6 +220,10 @@ job_request_from_json(json_t *params, struct job_request *r, char *err, size_t l
 	r->note = str(params, "note");
 	if (json_object_get(params, "note") && (!r->note || strlen(r->note) > 1000))
 		return bad(err, len, "'note' must be a text of at most 1000 characters");
+	json_t *v = json_object_get(params, "supersede_gems");
+	if (v && !json_is_boolean(v))
+		return bad(err, len, "'supersede_gems' must be true or false");
+	r->supersede_gems = json_is_true(v);
 	return 0;
 }
 
@@ -431,6 +436,36 @@ phase_params(const struct job_plan_ctx *ctx, const struct job_request *r,
 	    ph->seconds, "area_dm2", area, "current_density", ctx->bath->current_density);
 }
 
+int
+job_step_judge(const struct cfg_services *cat, const struct cfg_gems *gems,
+    const struct policy_piece *piece, const char *step, const struct cfg_step **sub, char *why,
+    size_t len)
+{
+	char id[96];
+	snprintf(id, sizeof id, "%.*s", (int)strcspn(step, "."), step);
+	const struct cfg_step *cs = cfg_step_find(cat, id);
+	*sub = NULL;
+	why[0] = '\0';
+	if (!cs || cs->kind != STEP_MACHINE || !cs->process)
+		return 0;
+	enum policy_process proc = strcmp(cs->process, "ultrasonic") == 0 ? PROC_ULTRASONIC :
+	    strcmp(cs->process, "acid_bath") == 0 ? PROC_ACID_BATH : PROC_ENGRAVING;
+	struct policy_verdict v;
+	policy_judge(gems, piece, proc, &v);
+	if (v.permitted) {
+		snprintf(why, len, "%s", v.reason);
+		return 0;
+	}
+	*sub = cs->substitute ? cfg_step_find(cat, cs->substitute) : NULL;
+	if (!*sub) {
+		snprintf(why, len, "%s", v.reason);
+		return 2;
+	}
+	snprintf(why, len, "%s; instead: %c%s", v.reason, tolower((unsigned char)(*sub)->title[0]),
+	    (*sub)->title + 1);
+	return 1;
+}
+
 static int
 plan_steps(const struct job_plan_ctx *ctx, const struct job_request *r, json_t *plan,
     enum job_plan_status *st, char *err, size_t len)
@@ -456,31 +491,23 @@ plan_steps(const struct job_plan_ctx *ctx, const struct job_request *r, json_t *
 			    "instead", "reason", why));
 			continue;
 		}
-		if (cs->kind == STEP_MACHINE && cs->process) {
-			enum policy_process proc = strcmp(cs->process, "ultrasonic") == 0 ?
-			    PROC_ULTRASONIC : strcmp(cs->process, "acid_bath") == 0 ? PROC_ACID_BATH :
-			    PROC_ENGRAVING;
-			struct policy_verdict v;
-			policy_judge(ctx->gems, &piece, proc, &v);
-			if (!v.permitted) {
-				const struct cfg_step *sub = cs->substitute ?
-				    cfg_step_find(ctx->services, cs->substitute) : NULL;
-				if (!sub) {
-					*st = PLAN_REFUSED;
-					snprintf(err, len, "%s", v.reason);
-					return -1;
-				}
-				snprintf(why, sizeof why, "%s; instead: %c%s", v.reason,
-				    tolower((unsigned char)sub->title[0]), sub->title + 1);
-				add_step(steps, cs->id, cs->title, kind, cs->station, "substituted", NULL, why);
-				add_step(steps, sub->id, sub->title, "manual", NULL, "pending", NULL, NULL);
-				json_array_append_new(subs, json_pack("{s:s, s:s, s:s}", "step", cs->id,
-				    "instead", sub->id, "reason", why));
-				continue;
-			}
-			if (*v.reason)
-				json_array_append_new(warnings, json_string(v.reason));
+		const struct cfg_step *sub;
+		int judged = job_step_judge(ctx->services, ctx->gems, &piece, cs->id, &sub, why,
+		    sizeof why);
+		if (judged == 2) {
+			*st = PLAN_REFUSED;
+			snprintf(err, len, "%s", why);
+			return -1;
 		}
+		if (judged == 1) {
+			add_step(steps, cs->id, cs->title, kind, cs->station, "substituted", NULL, why);
+			add_step(steps, sub->id, sub->title, "manual", NULL, "pending", NULL, NULL);
+			json_array_append_new(subs, json_pack("{s:s, s:s, s:s}", "step", cs->id,
+			    "instead", sub->id, "reason", why));
+			continue;
+		}
+		if (*why)
+			json_array_append_new(warnings, json_string(why));
 		if (strcmp(cs->id, "engrave") == 0) {
 			wants_engraving = true;
 			if (!r->engraving)

@@ -45,6 +45,7 @@ struct job_request {
 	json_t *engraving;          /* the engraving specification, or NULL */
 	const char *operator_;
 	const char *note;           /* the jeweller's note at intake, may be NULL */
+	bool supersede_gems;        /* a technician confirms gems other than those recorded */
 };
 
 /* What planning knows of the world. */
@@ -83,6 +84,17 @@ int job_request_from_json(json_t *params, struct job_request *r, char *err, size
  */
 json_t *job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
     enum job_plan_status *status, char *err, size_t errlen);
+
+/*
+ * Judges one step of the catalogue (its id; a rhodium phase "id.phase" as
+ * its step) for a piece, as planning does: 0 permitted, or a step policy
+ * does not judge (why holds a note, such as an override, or ""); 1 refused
+ * and replaced: *sub is the substitute and why says "reason; instead:
+ * substitute"; 2 refused with nothing to replace it (why is the reason).
+ */
+int job_step_judge(const struct cfg_services *cat, const struct cfg_gems *gems,
+    const struct policy_piece *piece, const char *step, const struct cfg_step **sub, char *why,
+    size_t len);
 
 /* Days since 1970-01-01 of a YYYY-MM-DD date; -1 when it is not a real
  * date in that form. */

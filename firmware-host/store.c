@@ -89,8 +89,24 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'calibration records are never deleted'); END;"
 	"CREATE TRIGGER calibrations_never_changed BEFORE UPDATE ON calibrations "
 	"  BEGIN SELECT RAISE(ABORT, 'calibration records are never changed'); END;",
+	/* 4: a piece's gems are part of its identity, like its metal: the
+	 * current list (normalised, store_gems_normal) is kept with the piece,
+	 * and the stations judge a load by it rather than by a plan's copy.
+	 * Filled from the jobs' plans by piece_gems_backfill below. */
+	"ALTER TABLE pieces ADD COLUMN gems TEXT CHECK (gems IS NULL OR json_valid(gems));",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int piece_gems_backfill(struct store *s, char *err, size_t errlen);
+
+/* What SQL alone cannot do in an upgrade runs in C, inside the migration's
+ * transaction, after its script. */
+static const struct {
+	int version;
+	int (*run)(struct store *s, char *err, size_t errlen);
+} migration_code[] = {
+	{ 4, piece_gems_backfill },
+};
 
 static int
 fail(struct store *s, char *err, size_t errlen, const char *what)
@@ -139,8 +155,11 @@ migrate(struct store *s, char *err, size_t errlen)
 		if (exec(s, "BEGIN IMMEDIATE", err, errlen, "cannot be upgraded") < 0)
 			return -1;
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-		if (exec(s, migrations[v], err, errlen, "cannot be upgraded") < 0 ||
-		    exec(s, sql, err, errlen, "cannot be upgraded") < 0) {
+		int rc = exec(s, migrations[v], err, errlen, "cannot be upgraded");
+		for (size_t k = 0; rc == 0 && k < sizeof migration_code / sizeof migration_code[0]; k++)
+			if (migration_code[k].version == v + 1)
+				rc = migration_code[k].run(s, err, errlen);
+		if (rc < 0 || exec(s, sql, err, errlen, "cannot be upgraded") < 0) {
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
@@ -282,6 +301,246 @@ same_text(sqlite3_stmt *st, int col, const char *v)
 	return (!t && !v) || (t && v && strcmp((const char *)t, v) == 0);
 }
 
+/* --- a piece's gems -------------------------------------------------- */
+
+struct gem_row {
+	const char *species, *treatment;
+	json_int_t count;
+};
+
+static int
+gem_cmp(const void *a, const void *b)
+{
+	const struct gem_row *x = a, *y = b;
+	int c = strcmp(x->species, y->species);
+	return c ? c : strcmp(x->treatment, y->treatment);
+}
+
+/* Counts come from requests (at most 10000 a stone) or from old journals;
+ * a sum that would overflow stays at the largest count instead. */
+static json_int_t
+add_count(json_int_t a, json_int_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* Reads a gem list into rows sorted by species and treatment; n rows, or
+ * (size_t)-1 when it is not a list of gems. */
+static size_t
+gem_rows(json_t *gems, struct gem_row **out)
+{
+	*out = NULL;
+	if (gems && !json_is_array(gems))
+		return (size_t)-1;
+	size_t n = json_array_size(gems);
+	struct gem_row *rows = xcalloc(n ? n : 1, sizeof *rows);
+	for (size_t i = 0; i < n; i++) {
+		json_t *g = json_array_get(gems, i);
+		json_t *t = json_object_get(g, "treatment"), *c = json_object_get(g, "count");
+		const char *sp = json_string_value(json_object_get(g, "species"));
+		if (!sp || (t && !json_is_string(t) && !json_is_null(t)) || (c && !json_is_integer(c)) ||
+		    (c && json_integer_value(c) < 1)) {
+			free(rows);
+			return (size_t)-1;
+		}
+		rows[i] = (struct gem_row){ sp, json_is_string(t) ? json_string_value(t) : "none",
+			c ? json_integer_value(c) : 1 };
+	}
+	qsort(rows, n, sizeof *rows, gem_cmp);
+	*out = rows;
+	return n;
+}
+
+static char *
+gem_rows_text(const struct gem_row *rows, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "species", rows[i].species,
+		    "treatment", rows[i].treatment, "count", rows[i].count));
+	char *t = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(a);
+	return t;
+}
+
+char *
+store_gems_normal(json_t *gems)
+{
+	struct gem_row *rows;
+	size_t n = gem_rows(gems, &rows);
+	if (n == (size_t)-1)
+		return NULL;
+	/* A set: the same stone named twice is one entry with both counts. */
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m > 0 && gem_cmp(&rows[m - 1], &rows[i]) == 0)
+			rows[m - 1].count = add_count(rows[m - 1].count, rows[i].count);
+		else
+			rows[m++] = rows[i];
+	}
+	char *t = gem_rows_text(rows, m);
+	free(rows);
+	return t;
+}
+
+char *
+store_gems_normal_text(const char *text)
+{
+	json_t *g = text ? json_loads(text, 0, NULL) : NULL;
+	char *t = g ? store_gems_normal(g) : NULL;
+	json_decref(g);
+	return t;
+}
+
+bool
+store_gems_same(const char *a, const char *b)
+{
+	char *na = store_gems_normal_text(a), *nb = store_gems_normal_text(b);
+	bool same = na && nb && strcmp(na, nb) == 0;
+	free(na);
+	free(nb);
+	return same;
+}
+
+void
+store_gems_describe(const char *text, char *out, size_t len)
+{
+	json_t *g = text ? json_loads(text, 0, NULL) : NULL;
+	struct gem_row *rows;
+	size_t n = gem_rows(g, &rows);
+	out[0] = '\0';
+	if (!g || n == (size_t)-1)
+		snprintf(out, len, "an unreadable gem list");
+	else if (n == 0)
+		snprintf(out, len, "no stones");
+	for (size_t i = 0; g && n != (size_t)-1 && i < n; i++) {
+		size_t at = strlen(out);
+		bool plain = strcmp(rows[i].treatment, "none") == 0;
+		snprintf(out + at, len - at, "%s%s%s%s%s x%lld", i ? ", " : "", rows[i].species,
+		    plain ? "" : " (", plain ? "" : rows[i].treatment, plain ? "" : ")",
+		    (long long)rows[i].count);
+	}
+	free(rows);
+	json_decref(g);
+}
+
+int
+store_piece_gems(struct store *s, const char *serial, char **gems, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	*gems = NULL;
+	int rc = run(s, "SELECT gems FROM pieces WHERE serial = ?", "t", &st, serial);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		*gems = t ? xstrdup((const char *)t) : NULL;
+		sqlite3_finalize(st);
+		return 1;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "cannot be read");
+	return 0;
+}
+
+/* Migration 4: every piece gets the gem list its jobs recorded. Where
+ * they disagree (a journal written before gems were part of the piece),
+ * nobody can say which list is true, so the piece carries every stone any
+ * of them named, each at its largest count: the stations then judge the
+ * strictest case until a technician confirms the gems (supersede_gems);
+ * an event on the piece's latest job says so and names the lists. */
+static int
+piece_gems_backfill(struct store *s, char *err, size_t errlen)
+{
+	json_t *pieces = store_query(s, "SELECT id, serial FROM pieces ORDER BY id", "");
+	if (!pieces)
+		return fail(s, err, errlen, "cannot be upgraded");
+	int rc = 0;
+	size_t i;
+	json_t *p;
+	json_array_foreach(pieces, i, p) {
+		json_int_t id = json_integer_value(json_object_get(p, "id"));
+		json_t *jobs = store_query(s, "SELECT id, plan FROM jobs WHERE piece_id = ? ORDER BY id",
+		    "i", (int64_t)id);
+		if (!jobs) {
+			rc = fail(s, err, errlen, "cannot be upgraded");
+			break;
+		}
+		json_t *most = json_object();   /* "species\ttreatment" -> largest count */
+		json_t *seen = json_array();    /* the distinct lists, normalised */
+		json_int_t last_job = 0;
+		size_t k;
+		json_t *j;
+		json_array_foreach(jobs, k, j) {
+			last_job = json_integer_value(json_object_get(j, "id"));
+			json_t *plan = json_loads(json_string_value(json_object_get(j, "plan")) ?
+			    json_string_value(json_object_get(j, "plan")) : "", 0, NULL);
+			json_t *gems = json_object_get(json_object_get(plan, "piece"), "gems");
+			char *norm = store_gems_normal(gems);
+			if (norm) {
+				size_t q;
+				json_t *v;
+				bool known = false;
+				json_array_foreach(seen, q, v)
+					known = known || strcmp(json_string_value(v), norm) == 0;
+				if (!known)
+					json_array_append_new(seen, json_string(norm));
+				json_t *list = json_loads(norm, 0, NULL);
+				json_array_foreach(list, q, v) {
+					char *key = xasprintf("%s\t%s",
+					    json_string_value(json_object_get(v, "species")),
+					    json_string_value(json_object_get(v, "treatment")));
+					json_int_t c = json_integer_value(json_object_get(v, "count"));
+					json_t *had = json_object_get(most, key);
+					if (!had || json_integer_value(had) < c)
+						json_object_set(most, key, json_object_get(v, "count"));
+					free(key);
+				}
+				json_decref(list);
+			}
+			free(norm);
+			json_decref(plan);
+		}
+		json_t *merged = json_array();
+		const char *key;
+		json_t *v;
+		json_object_foreach(most, key, v) {
+			const char *tab = strchr(key, '\t');
+			char *species = xasprintf("%.*s", (int)(tab - key), key);
+			json_array_append_new(merged, json_pack("{s:s, s:s, s:O}", "species", species,
+			    "treatment", tab + 1, "count", v));
+			free(species);
+		}
+		char *gems = store_gems_normal(merged);
+		if (run(s, "UPDATE pieces SET gems = ? WHERE id = ?", "ti", NULL, gems,
+		    (int64_t)id) != SQLITE_DONE)
+			rc = fail(s, err, errlen, "cannot be upgraded");
+		if (rc == 0 && json_array_size(seen) > 1) {
+			char why[1500], one[300];
+			snprintf(why, sizeof why, "serial %s: its jobs recorded different gems (",
+			    json_string_value(json_object_get(p, "serial")));
+			json_array_foreach(seen, k, v) {
+				store_gems_describe(json_string_value(v), one, sizeof one);
+				snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", k ? "; " : "",
+				    one);
+			}
+			store_gems_describe(gems, one, sizeof one);
+			snprintf(why + strlen(why), sizeof why - strlen(why), "): every stone any of "
+			    "them named is judged (%s) until a technician confirms the piece's gems", one);
+			rc = store_event(s, "atelierd", "piece gems merged", why, (int64_t)last_job, err,
+			    errlen);
+		}
+		free(gems);
+		json_decref(merged);
+		json_decref(seen);
+		json_decref(most);
+		json_decref(jobs);
+		if (rc < 0)
+			break;
+	}
+	json_decref(pieces);
+	return rc;
+}
+
 int64_t
 store_piece_find(struct store *s, const char *serial, const char *type, const char *collection,
     const char *metal, int paved, const char *purchase_date, char *err, size_t errlen)
@@ -335,22 +594,54 @@ int64_t
 store_job_create(struct store *s, const struct store_job *j, char *err, size_t errlen)
 {
 	err[0] = '\0';
-	if (exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
+	/* Inside the caller's transaction (a job that supersedes its piece's
+	 * gems, with the steps judged again) it joins that one. */
+	bool own = sqlite3_get_autocommit(s->db) != 0;
+	if (own && exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
 		return -1;
 	int64_t job = -1;
 	char services[512] = "";
+	char *gems = store_gems_normal_text(j->gems ? j->gems : "[]"), *had = NULL;
 	for (size_t i = 0; i < j->n_services; i++)
 		snprintf(services + strlen(services), sizeof services - strlen(services), "%s%s",
 		    i ? "," : "", j->services[i]);
+	if (!gems) {
+		snprintf(err, errlen, "the job's gem list is not a list of {species, treatment, count}");
+		goto rollback;
+	}
 	int64_t piece = store_piece(s, j->serial, j->type, j->collection, j->metal, j->paved,
 	    j->purchase_date, err, errlen);
-	if (piece < 0)
+	if (piece < 0 || store_piece_gems(s, j->serial, &had, err, errlen) < 0)
+		goto rollback;
+	/* The gems are part of the piece: another list is a mistake at the
+	 * bench, or a change a technician confirms. */
+	bool supersede = had && !store_gems_same(had, gems);
+	if (supersede && !j->supersede_gems) {
+		char was[400], now[400];
+		store_gems_describe(had, was, sizeof was);
+		store_gems_describe(gems, now, sizeof now);
+		snprintf(err, errlen, "serial number %s is already recorded with other gems: %s, "
+		    "and this job says %s", j->serial, was, now);
+		goto rollback;
+	}
+	if ((!had || supersede) && run(s, "UPDATE pieces SET gems = ? WHERE id = ?", "ti", NULL,
+	    gems, piece) != SQLITE_DONE)
 		goto rollback;
 	if (run(s, "INSERT INTO jobs (piece_id, services, operator, state, plan, quote, updated) "
 	    "VALUES (?, ?, ?, 'planned', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))", "ittttt", NULL,
 	    piece, services, j->operator_, j->plan, j->quote) != SQLITE_DONE)
 		goto rollback;
 	job = sqlite3_last_insert_rowid(s->db);
+	if (supersede) {
+		char why[900], was[400], now[400];
+		store_gems_describe(had, was, sizeof was);
+		store_gems_describe(gems, now, sizeof now);
+		snprintf(why, sizeof why, "serial %s: the gems recorded were %s; they are now %s",
+		    j->serial, was, now);
+		if (store_event(s, j->who ? j->who : j->operator_, "piece gems superseded", why, job,
+		    err, errlen) < 0)
+			goto rollback;
+	}
 	for (size_t i = 0; i < j->n_services; i++)
 		if (run(s, "INSERT INTO job_services (job_id, service) VALUES (?, ?)", "it", NULL, job,
 		    j->services[i]) != SQLITE_DONE)
@@ -367,13 +658,18 @@ store_job_create(struct store *s, const struct store_job *j, char *err, size_t e
 	if (store_event(s, j->who ? j->who : j->operator_, "job created", services, job, err,
 	    errlen) < 0)
 		goto rollback;
-	if (exec(s, "COMMIT", err, errlen, "cannot be written") < 0)
+	if (own && exec(s, "COMMIT", err, errlen, "cannot be written") < 0)
 		goto rollback;
+	free(gems);
+	free(had);
 	return job;
 rollback:
 	if (!*err)
 		fail(s, err, errlen, "cannot record the job");
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (own)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	free(gems);
+	free(had);
 	return -1;
 }
 
@@ -427,7 +723,8 @@ store_step_transition(struct store *s, int64_t step, const char *from, const cha
 	if (own && exec(s, "BEGIN IMMEDIATE", err, errlen, "is busy") < 0)
 		return -1;
 	if (run(s, "UPDATE steps SET state = ?, updated = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
-	    "note = coalesce(?, note), reason = CASE WHEN ? IN ('failed','aborted','interrupted') "
+	    "note = coalesce(?, note), reason = CASE WHEN ? IN ('failed','aborted','interrupted',"
+	    "'substituted') "
 	    "THEN ? ELSE reason END, attempts = attempts + (? = 'running') "
 	    "WHERE id = ? AND state = ?", "tttttit", NULL, to, note, to, why, to, step,
 	    from) != SQLITE_DONE)
@@ -458,6 +755,32 @@ rollback:
 	if (own)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+int64_t
+store_step_insert(struct store *s, int64_t job, int after, const struct store_step *st,
+    const char *who, const char *why, char *err, size_t errlen)
+{
+	char what[160];
+	err[0] = '\0';
+	/* (job_id, seq) is unique and SQLite checks it row by row: the later
+	 * steps go through negative numbers to move one place down. */
+	if (run(s, "UPDATE steps SET seq = -seq - 1 WHERE job_id = ? AND seq > ?", "ii", NULL, job,
+	    (int64_t)after) != SQLITE_DONE ||
+	    run(s, "UPDATE steps SET seq = -seq WHERE job_id = ? AND seq < 0", "i", NULL,
+	    job) != SQLITE_DONE ||
+	    run(s, "INSERT INTO steps (job_id, seq, name, title, kind, station, params, payload, "
+	    "state, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "iitttttttt", NULL, job,
+	    (int64_t)after + 1, st->name, st->title, st->kind, st->station,
+	    st->params ? st->params : "{}", st->payload, st->state ? st->state : "pending",
+	    st->reason) != SQLITE_DONE)
+		return fail(s, err, errlen, "cannot record the step");
+	int64_t id = sqlite3_last_insert_rowid(s->db);
+	snprintf(what, sizeof what, "step %lld added as step %d: %s", (long long)id, after + 1,
+	    st->name);
+	if (store_event(s, who, what, why, job, err, errlen) < 0)
+		return -1;
+	return id;
 }
 
 int

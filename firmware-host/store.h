@@ -10,6 +10,7 @@
 #define ATELIER_STORE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,27 @@ int64_t store_piece_find(struct store *s, const char *serial, const char *type,
 int64_t store_piece(struct store *s, const char *serial, const char *type, const char *collection,
     const char *metal, int paved, const char *purchase_date, char *err, size_t errlen);
 
+/*
+ * A piece's gems are part of its identity, like its metal. A gem list is
+ * compared as a set: store_gems_normal gives the journal's form of one
+ * (JSON text, to free: [{count, species, treatment}] sorted by species
+ * and treatment, a missing treatment "none", the same stone named twice
+ * one entry with both counts), or NULL when it is not a list of
+ * {species, treatment, count}.
+ */
+char *store_gems_normal(json_t *gems);
+/* The same from JSON text; NULL when it cannot be read. */
+char *store_gems_normal_text(const char *text);
+/* Whether two gem lists (JSON texts) are the same set; false when either
+ * cannot be read. */
+bool store_gems_same(const char *a, const char *b);
+/* A gem list for people: "diamond x3, emerald (oiled) x1", "no stones". */
+void store_gems_describe(const char *gems, char *out, size_t len);
+/* The piece's current gem list: 1 with *gems (JSON text to free; NULL
+ * when none is recorded yet), 0 when the serial is new, -1 with err. */
+int store_piece_gems(struct store *s, const char *serial, char **gems, char *err,
+    size_t errlen);
+
 /* One step of a new job, as planned. */
 struct store_step {
 	const char *name, *title, *kind, *station;
@@ -69,11 +91,17 @@ struct store_job {
 	const char *plan, *quote;   /* JSON texts */
 	const struct store_step *steps;
 	size_t n_steps;
+	const char *gems;           /* the piece's gem list, JSON text (NULL: none) */
+	bool supersede_gems;        /* a technician confirmed a list other than the recorded one */
 };
 
 /* Records the piece (or checks it against its record), the job, its
  * services and steps, and the audit event, in one transaction: all or
- * nothing. Returns the job id, or -1 with a sentence in err. */
+ * nothing; inside the caller's transaction it joins that one. A piece
+ * recorded with another gem list is refused naming both lists, unless
+ * supersede_gems: then the job's list becomes the piece's, with an event
+ * "piece gems superseded" saying what it was. Returns the job id, or -1
+ * with a sentence in err. */
 int64_t store_job_create(struct store *s, const struct store_job *j, char *err, size_t errlen);
 /* Earlier jobs, not aborted, that gave service to this serial; -1 on error. */
 int store_times_served(struct store *s, const char *serial, const char *service);
@@ -82,12 +110,18 @@ int64_t store_step_id(struct store *s, int64_t job, int seq);
 /* Moves a step from state `from` to `to`, sets its job's state to job_to
  * (NULL: unchanged) and records who, why and the bench note (may be NULL),
  * in one transaction committed before returning. A step entering running
- * counts an attempt; the reason is kept for failed, aborted, interrupted.
+ * counts an attempt; the reason is kept for failed, aborted, interrupted
+ * and substituted.
  * Returns 0, or -1 with err (the step is not in `from`, or the journal
  * cannot be written). */
 int store_step_transition(struct store *s, int64_t step, const char *from, const char *to,
     const char *job_to, const char *who, const char *why, const char *note, char *err,
     size_t errlen);
+/* Inside the caller's transaction: adds a step to a job after step
+ * `after` (the later steps move one place down), with an audit event.
+ * Returns the new step's id, or -1 with err. */
+int64_t store_step_insert(struct store *s, int64_t job, int after, const struct store_step *st,
+    const char *who, const char *why, char *err, size_t errlen);
 /* A job's state with its audit event, in one committed transaction. */
 int store_job_transition(struct store *s, int64_t job, const char *to, const char *who,
     const char *why, char *err, size_t errlen);

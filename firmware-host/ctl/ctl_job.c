@@ -7,10 +7,13 @@
  * something was refused or substituted; --json gives the daemon's answer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -468,12 +471,18 @@ ctl_history(const struct ctl_opts *o, int argc, char **argv)
 	return CTL_OK;
 }
 
-/* One CSV field (RFC 4180): quoted when it holds a comma, quote or line. */
+/* One CSV field (RFC 4180): quoted when it holds a comma, quote or line.
+ * A text a spreadsheet would take for a formula (=, +, -, @, tab or CR
+ * first: "=HYPERLINK(...)" in a bench note) is written with a quote mark
+ * before it, as OWASP advises, so that it shows as the text it is. Numbers
+ * are the journal's own (job, sequence, attempts, price) and are written
+ * as numbers: only texts, which people typed, are neutralised. */
 static void
 csv_field(FILE *f, json_t *v)
 {
 	char num[64];
 	const char *t = json_string_value(v);
+	bool formula = t && *t && strchr("=+-@\t\r", *t);
 	if (json_is_integer(v)) {
 		snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
 		t = num;
@@ -484,10 +493,14 @@ csv_field(FILE *f, json_t *v)
 	if (!t)
 		return;
 	if (!strpbrk(t, ",\"\r\n")) {
+		if (formula)
+			fputc('\'', f);
 		fputs(t, f);
 		return;
 	}
 	fputc('"', f);
+	if (formula)
+		fputc('\'', f);
 	for (; *t; t++) {
 		if (*t == '"')
 			fputc('"', f);
@@ -517,6 +530,17 @@ write_csv(FILE *f, json_t *rows)
 	}
 }
 
+static void
+write_export(FILE *f, json_t *rows, bool json)
+{
+	if (json) {
+		json_dumpf(rows, f, JSON_INDENT(2));
+		fputc('\n', f);
+	} else {
+		write_csv(f, rows);
+	}
+}
+
 int
 ctl_export(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -539,33 +563,64 @@ ctl_export(const struct ctl_opts *o, int argc, char **argv)
 	int rc = ctl_call(o, "export", params, &r);
 	if (rc != CTL_OK)
 		return rc;
+	bool json = strcmp(format, "json") == 0 || o->json;
+	if (!output) {
+		write_export(stdout, r, json);
+		json_decref(r);
+		return fflush(stdout) == 0 ? CTL_OK : CTL_ERR_FAILED;
+	}
 	/* A file is written whole or not at all: a temporary beside it, then
-	 * renamed over it. */
-	char *tmp = output ? xasprintf("%s.tmp.%ld", output, (long)getpid()) : NULL;
-	FILE *f = tmp ? fopen(tmp, "w") : stdout;
-	if (!f) {
-		fprintf(stderr, "atelierctl: cannot write %s: %s\n", tmp, strerror(errno));
+	 * renamed over it. The temporary is made by mkstemp (a new file, never
+	 * one that exists, a symbolic link or not), so that a link planted in
+	 * a shared folder cannot turn an export run by root into the
+	 * overwriting of another file; rename replaces the target's name, not
+	 * what a link there points to. */
+	char *slash = strrchr(output, '/');
+	char *tmp = slash ? xasprintf("%.*s/.%s.XXXXXX", (int)(slash - output), output, slash + 1) :
+	    xasprintf(".%s.XXXXXX", output);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(stderr, "atelierctl: cannot write %s: %s\n", output, strerror(errno));
 		free(tmp);
 		json_decref(r);
 		return CTL_ERR_FAILED;
 	}
-	if (strcmp(format, "json") == 0 || o->json) {
-		json_dumpf(r, f, JSON_INDENT(2));
-		fputc('\n', f);
+	/* mkstemp makes it 0600; an export is for reading, as a new file
+	 * would be under the user's umask. */
+	mode_t mask = umask(0);
+	umask(mask);
+	int failure = 0;
+	FILE *f = fchmod(fd, 0644 & ~mask) == 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		failure = errno;
+		close(fd);
 	} else {
-		write_csv(f, r);
+		write_export(f, r, json);
+		if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+			failure = errno;
+		else if (ferror(f))
+			failure = EIO;
+		if (fclose(f) != 0 && !failure)
+			failure = errno;
 	}
 	json_decref(r);
-	if (!tmp)
-		return fflush(stdout) == 0 ? CTL_OK : CTL_ERR_FAILED;
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, output) < 0) {
-		fprintf(stderr, "atelierctl: cannot write %s: %s\n", output, strerror(errno));
+	if (!failure && rename(tmp, output) < 0)
+		failure = errno;
+	if (failure) {
+		fprintf(stderr, "atelierctl: cannot write %s: %s\n", output, strerror(failure));
 		unlink(tmp);
 		free(tmp);
 		return CTL_ERR_FAILED;
 	}
+	/* The new name is durable only once its folder is. */
+	char *dir = slash ? xasprintf("%.*s", slash == output ? 1 : (int)(slash - output), output) :
+	    xstrdup(".");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
 	free(tmp);
 	return CTL_OK;
 usage:

@@ -107,7 +107,7 @@ plan_and_create(struct store *s, json_t *params, const char *serial)
 		char *pt = json_dumps(plan, JSON_COMPACT);
 		char *qt = json_dumps(json_object_get(plan, "quote"), JSON_COMPACT);
 		struct store_job j = { serial, "necklace", NULL, "white_gold", NULL, 0, services, 2,
-			"marie", NULL, pt, qt, rows, n };
+			"marie", NULL, pt, qt, rows, n, NULL, false };
 		id = store_job_create(s, &j, err, sizeof err);
 		for (size_t i = 0; i < n && i < 64; i++)
 			free(texts[i]);

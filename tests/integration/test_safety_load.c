@@ -345,7 +345,7 @@ t_large_export(void)
 		char serial[32];
 		snprintf(serial, sizeof serial, "EXP-%04d", i);
 		struct store_job j = { serial, "ring", NULL, "platinum", NULL, 0, services, 1, "marie",
-			NULL, "{}", "{}", steps, 5 };
+			NULL, "{}", "{}", steps, 5, NULL, false };
 		if (store_job_create(st, &j, err, sizeof err) < 0) {
 			printf("  %s\n", err);
 			CHECK(0);

@@ -430,6 +430,74 @@ t_bad_input(void)
 	expect_invalid("[1, 2]", "must be an object");
 }
 
+/* Issue 19: "sizes": -9223372036854775808 reached llabs(INT64_MIN),
+ * undefined, and aborted the sanitised build. Every integer of a request
+ * at the ends of its type is refused by comparison, never negated. */
+static void
+t_integers_at_their_limits(void)
+{
+	static const char *const huge[] = { "-9223372036854775808", "9223372036854775807",
+		"-21", "21" };
+	for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+		char req[400];
+		snprintf(req, sizeof req, PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+		    "\"services\": [{\"id\": \"ring_resizing\", \"sizes\": %s}]}", huge[i]);
+		expect_invalid(req, "services[0].sizes must be a whole number of sizes other than 0, "
+		    "at most 20 either way");
+		if (i >= 2)
+			continue;       /* 21 stones is a count */
+		snprintf(req, sizeof req, PIECE("\"type\": \"ring\", \"metal\": \"platinum\", "
+		    "\"gems\": [{\"species\": \"diamond\", \"count\": %s}]") "\"services\": "
+		    "[\"shining\"]}", huge[i]);
+		expect_invalid(req, "piece.gems[0].count must be a whole number from 1 to 10000");
+	}
+	/* -20 is a size change the reader takes; the catalogue then refuses. */
+	enum job_plan_status st;
+	json_t *p = plan(PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+	    "\"services\": [{\"id\": \"ring_resizing\", \"sizes\": -20}]}", &st);
+	CHECK(p == NULL);
+	CHECK_INT(st, PLAN_REFUSED);
+	CHECK_CONTAINS(err, "20 sizes asked, at most 2");
+	expect_invalid(PIECE("\"type\": \"necklace\", \"metal\": \"platinum\"")
+	    "\"services\": [{\"id\": \"necklace_resizing\", \"change_cm\": -1e308}]}",
+	    "services[0].change_cm must be a change in length other than 0");
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"surface_dm2\": "
+	    "-9223372036854775808") "\"services\": [\"shining\"]}", "piece.surface_dm2");
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+	    "\"services\": [\"shining\"], \"supersede_gems\": \"yes\"}",
+	    "'supersede_gems' must be true or false");
+}
+
+/* A step judged again for a piece whose gems changed, as planning does. */
+static void
+t_step_judge(void)
+{
+	struct policy_gem pearl = { "pearl", NULL, 1 }, diamond = { "diamond", "none", 2 };
+	struct policy_gem emerald = { "emerald", "oiled", 1 };
+	struct policy_piece p = { "white_gold", &pearl, 1, false, false };
+	const struct cfg_step *sub;
+	char why[600];
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "clean", &sub, why, sizeof why), 1);
+	CHECK_STR(sub ? sub->id : NULL, "manual_clean");
+	CHECK_CONTAINS(why, "ultrasonic cleaning refused: pearl (never)");
+	CHECK_CONTAINS(why, "; instead: manual clean in lukewarm soapy water");
+	p.gems = &emerald;
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "rhodium_plate.plate", &sub, why,
+	    sizeof why), 1);
+	CHECK_STR(sub ? sub->id : NULL, "rhodium_pen");
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "rhodium_plate.rinse", &sub, why,
+	    sizeof why), 1);
+	/* Engraving near a never-list stone has nothing to replace it. */
+	p.gems = &pearl;
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "engrave", &sub, why, sizeof why), 2);
+	CHECK(sub == NULL);
+	CHECK_CONTAINS(why, "laser engraving refused: pearl");
+	p.gems = &diamond;
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "clean", &sub, why, sizeof why), 0);
+	CHECK_INT(job_step_judge(&cat, policy_default_gems(), &p, "diagnosis", &sub, why, sizeof why), 0);
+	CHECK_STR(why, "");
+}
+
 int
 main(void)
 {
@@ -447,6 +515,8 @@ main(void)
 	RUN(t_rhodium_phases);
 	RUN(t_merged_services);
 	RUN(t_bad_input);
+	RUN(t_integers_at_their_limits);
+	RUN(t_step_judge);
 	cfg_services_release(&cat);
 	cfg_errors_free(&e);
 	return test_summary();

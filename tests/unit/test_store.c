@@ -6,6 +6,7 @@
  * interrupted, conflicting serial numbers, and a locked or corrupt file
  * reported with a sentence.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -21,11 +22,34 @@
 #include "test.h"
 
 static char dir[64], path[128];
-static char err[300];
+static char err[600];
+
+/* The journal folder of the last case, and what SQLite put in it. */
+static void
+remove_dir(void)
+{
+	if (!dir[0])
+		return;
+	chmod(dir, 0755);
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	while (dp && (e = readdir(dp)) != NULL) {
+		char f[400];
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+		unlink(f);
+	}
+	if (dp)
+		closedir(dp);
+	rmdir(dir);
+	dir[0] = '\0';
+}
 
 static void
 fresh(void)
 {
+	remove_dir();
 	snprintf(dir, sizeof dir, "/tmp/atelier-store-XXXXXX");
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof path, "%s/journal.db", dir);
@@ -58,7 +82,7 @@ make_job_for(struct store *s, const char *serial, const char *service)
 	};
 	const char *services[] = { service };
 	struct store_job j = { serial, "ring", NULL, "white_gold", "2026-10-01", 0, services, 1,
-		"marie", NULL, "{}", "{\"total\":0}", steps, 4 };
+		"marie", NULL, "{}", "{\"total\":0}", steps, 4, NULL, false };
 	return store_job_create(s, &j, err, sizeof err);
 }
 
@@ -76,12 +100,12 @@ t_open_migrate_reopen(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 3);
+	CHECK_INT(store_version(s), 4);
 	store_close(s);
 	CHECK_INT(query_int("PRAGMA journal_mode = WAL") >= 0, 1);
 	s = store_open(path, err, sizeof err);   /* no migration runs twice */
 	CHECK(s != NULL);
-	CHECK_INT(store_version(s), 3);
+	CHECK_INT(store_version(s), 4);
 	store_close(s);
 }
 
@@ -125,7 +149,7 @@ t_job_steps_and_transitions(void)
 	/* A job whose piece conflicts leaves nothing behind. */
 	long long jobs = query_int("SELECT count(*) FROM jobs");
 	struct store_job j = { "CRT-0001", "necklace", NULL, "platinum", NULL, 0, NULL, 0, "marie", NULL,
-		"{}", "{}", NULL, 0 };
+		"{}", "{}", NULL, 0, NULL, false };
 	CHECK_INT(store_job_create(s, &j, err, sizeof err), -1);
 	CHECK_INT(query_int("SELECT count(*) FROM jobs"), jobs);
 	/* A note on a manual step, and its payload kept for the engraving. */
@@ -252,7 +276,7 @@ t_upgrade_from_version_1(void)
 	    " updated TEXT NOT NULL DEFAULT 'x', UNIQUE (job_id, seq));"
 	    "CREATE TABLE events (id INTEGER PRIMARY KEY, t TEXT NOT NULL DEFAULT 'x', who TEXT NOT NULL,"
 	    " what TEXT NOT NULL, why TEXT, job_id INTEGER REFERENCES jobs(id));"
-	    "INSERT INTO pieces (serial, type, metal) VALUES ('OLD-1', 'ring', 'platinum');"
+	    "INSERT INTO pieces (serial, type, metal) VALUES ('OLD-1', 'ring', 'white_gold');"
 	    "INSERT INTO jobs (piece_id, services, operator, state, plan) VALUES (1, 'shining', 'ana', 'done', '{}');"
 	    "INSERT INTO steps (job_id, seq, name, kind, state) VALUES (1, 1, 'buffing', 'manual', 'done');"
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
@@ -261,7 +285,7 @@ t_upgrade_from_version_1(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 3);
+	CHECK_INT(store_version(s), 4);
 	CHECK_INT(query_int("SELECT count(*) FROM steps WHERE name = 'buffing' AND state = 'done' "
 	    "AND title = 'buffing'"), 1);
 	CHECK(make_job_for(s, "NEW-1", "engraving") > 0);
@@ -341,6 +365,184 @@ t_read_only(void)
 	chmod(dir, 0755);
 }
 
+/* A piece's gems are compared as a set and said as people say them. */
+static void
+t_gems_normal(void)
+{
+	json_t *a = json_loads("[{\"species\": \"ruby\", \"count\": 2}, {\"species\": \"diamond\", "
+	    "\"treatment\": \"none\"}, {\"species\": \"ruby\", \"treatment\": \"none\"}, "
+	    "{\"species\": \"emerald\", \"treatment\": \"oiled\", \"count\": 3}]", 0, NULL);
+	char *n = store_gems_normal(a);
+	CHECK_STR(n, "[{\"count\":1,\"species\":\"diamond\",\"treatment\":\"none\"},"
+	    "{\"count\":3,\"species\":\"emerald\",\"treatment\":\"oiled\"},"
+	    "{\"count\":3,\"species\":\"ruby\",\"treatment\":\"none\"}]");
+	char text[200];
+	store_gems_describe(n, text, sizeof text);
+	CHECK_STR(text, "diamond x1, emerald (oiled) x3, ruby x3");
+	store_gems_describe("[]", text, sizeof text);
+	CHECK_STR(text, "no stones");
+	CHECK(store_gems_same(n, "[{\"species\": \"emerald\", \"treatment\": \"oiled\", "
+	    "\"count\": 3}, {\"species\": \"ruby\", \"count\": 3}, {\"species\": \"diamond\"}]"));
+	/* Another count, another treatment, a stone less: another piece. */
+	CHECK(!store_gems_same(n, "[{\"species\": \"emerald\", \"treatment\": \"oiled\", "
+	    "\"count\": 3}, {\"species\": \"ruby\", \"count\": 2}, {\"species\": \"diamond\"}]"));
+	CHECK(!store_gems_same(n, "[{\"species\": \"emerald\", \"count\": 3}, "
+	    "{\"species\": \"ruby\", \"count\": 3}, {\"species\": \"diamond\"}]"));
+	CHECK(!store_gems_same("[]", n));
+	CHECK(store_gems_same("[]", "[]"));
+	CHECK(!store_gems_same("[]", "not json"));
+	CHECK(store_gems_normal_text("[{\"treatment\": \"none\"}]") == NULL);
+	CHECK(store_gems_normal_text("[{\"species\": \"ruby\", \"count\": 0}]") == NULL);
+	free(n);
+	json_decref(a);
+}
+
+static int64_t
+job_with_gems(struct store *s, const char *serial, const char *gems, bool supersede)
+{
+	static const struct store_step steps[] = {
+		{ "clean", "Cleaning", "machine", "tank", NULL, NULL, NULL, NULL },
+	};
+	const char *services[] = { "shining" };
+	struct store_job j = { serial, "ring", NULL, "white_gold", NULL, 0, services, 1, "marie",
+		"Ada (root)", "{}", "{}", steps, 1, gems, supersede };
+	return store_job_create(s, &j, err, sizeof err);
+}
+
+/* Issue 19: ED-10 was accepted with a diamond, then an oiled emerald,
+ * then a pearl. The gems are part of the piece now. */
+static void
+t_gems_part_of_the_piece(void)
+{
+	fresh();
+	struct store *s = store_open(path, err, sizeof err);
+	CHECK(job_with_gems(s, "ED-10", "[{\"species\": \"diamond\", \"count\": 1}]", false) > 0);
+	CHECK_INT(query_int("SELECT count(*) FROM pieces WHERE gems IS NOT NULL"), 1);
+	char *g = NULL;
+	CHECK_INT(store_piece_gems(s, "ED-10", &g, err, sizeof err), 1);
+	CHECK(store_gems_same(g, "[{\"species\": \"diamond\"}]"));
+	free(g);
+	CHECK_INT(store_piece_gems(s, "ED-11", &g, err, sizeof err), 0);
+	/* The same set, said otherwise: the same piece. */
+	CHECK(job_with_gems(s, "ED-10", "[{\"species\": \"diamond\", \"treatment\": \"none\"}]",
+	    false) > 0);
+	long long jobs = query_int("SELECT count(*) FROM jobs");
+	CHECK_INT(job_with_gems(s, "ED-10", "[{\"species\": \"emerald\", \"treatment\": "
+	    "\"oiled\"}]", false), -1);
+	CHECK_CONTAINS(err, "serial number ED-10 is already recorded with other gems: diamond x1, "
+	    "and this job says emerald (oiled) x1");
+	CHECK_INT(query_int("SELECT count(*) FROM jobs"), jobs);
+	/* Confirmed: the new list is the piece's, with who and what it was. */
+	int64_t job = job_with_gems(s, "ED-10", "[{\"species\": \"pearl\"}]", true);
+	CHECK(job > 0);
+	CHECK_INT(store_piece_gems(s, "ED-10", &g, err, sizeof err), 1);
+	CHECK(store_gems_same(g, "[{\"species\": \"pearl\", \"count\": 1}]"));
+	free(g);
+	CHECK_INT(query_int("SELECT count(*) FROM events WHERE what = 'piece gems superseded' AND "
+	    "who = 'Ada (root)' AND why = 'serial ED-10: the gems recorded were diamond x1; they are "
+	    "now pearl x1' AND t IS NOT NULL"), 1);
+	/* Superseding with the same list changes nothing and says nothing. */
+	CHECK(job_with_gems(s, "ED-10", "[{\"species\": \"pearl\"}]", true) > 0);
+	CHECK_INT(query_int("SELECT count(*) FROM events WHERE what = 'piece gems superseded'"), 1);
+	CHECK_INT(job_with_gems(s, "ED-10", "[{\"count\": 1}]", true), -1);
+	CHECK_CONTAINS(err, "not a list of {species, treatment, count}");
+	store_close(s);
+}
+
+/* A substitute goes in after a step; the later steps move down. */
+static void
+t_step_insert(void)
+{
+	fresh();
+	struct store *s = store_open(path, err, sizeof err);
+	int64_t job = make_job(s);
+	int64_t clean = store_step_id(s, job, 3), insp = store_step_id(s, job, 4);
+	CHECK_INT(store_begin(s, err, sizeof err), 0);
+	struct store_step sub = { "manual_clean", "Manual clean", "manual", NULL, NULL, NULL,
+		"pending", NULL };
+	int64_t id = store_step_insert(s, job, 3, &sub, "ada", "pearl", err, sizeof err);
+	CHECK(id > 0);
+	CHECK_INT(store_commit(s, err, sizeof err), 0);
+	CHECK_INT(store_step_id(s, job, 3), clean);
+	CHECK_INT(store_step_id(s, job, 4), id);
+	CHECK_INT(store_step_id(s, job, 5), insp);
+	CHECK_INT(query_int("SELECT count(*) FROM events WHERE what LIKE '%added as step 4: "
+	    "manual_clean' AND why = 'pearl'"), 1);
+	store_close(s);
+}
+
+/* Migration 4 on a journal written before gems were part of the piece:
+ * a piece whose jobs agree gets their list; ED-10, whose jobs said a
+ * diamond, an oiled emerald and a pearl, gets all three (the strictest
+ * case) and an event naming the lists. */
+static void
+t_upgrade_gems(void)
+{
+	fresh();
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db,
+	    "CREATE TABLE pieces (id INTEGER PRIMARY KEY, serial TEXT NOT NULL UNIQUE, type TEXT NOT NULL,"
+	    " collection TEXT, metal TEXT NOT NULL, paved INTEGER NOT NULL DEFAULT 0, purchase_date TEXT,"
+	    " created TEXT NOT NULL DEFAULT 'x');"
+	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, piece_id INTEGER NOT NULL REFERENCES pieces(id),"
+	    " services TEXT NOT NULL, operator TEXT NOT NULL, state TEXT NOT NULL, plan TEXT NOT NULL,"
+	    " created TEXT NOT NULL DEFAULT 'x');"
+	    "CREATE TABLE steps (id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL REFERENCES jobs(id),"
+	    " seq INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,"
+	    " updated TEXT NOT NULL DEFAULT 'x', UNIQUE (job_id, seq));"
+	    "CREATE TABLE events (id INTEGER PRIMARY KEY, t TEXT NOT NULL DEFAULT 'x', who TEXT NOT NULL,"
+	    " what TEXT NOT NULL, why TEXT, job_id INTEGER REFERENCES jobs(id));"
+	    "INSERT INTO pieces (serial, type, metal) VALUES ('ED-10', 'ring', 'white_gold');"
+	    "INSERT INTO pieces (serial, type, metal) VALUES ('OK-1', 'ring', 'white_gold');"
+	    "INSERT INTO pieces (serial, type, metal) VALUES ('OLD-1', 'ring', 'white_gold');"
+	    "INSERT INTO jobs (piece_id, services, operator, state, plan) VALUES (1, 'shining', 'ana',"
+	    " 'running', '{\"piece\":{\"gems\":[{\"species\":\"diamond\",\"treatment\":\"none\",\"count\":1}]}}');"
+	    "INSERT INTO jobs (piece_id, services, operator, state, plan) VALUES (1, 'shining', 'ana',"
+	    " 'planned', '{\"piece\":{\"gems\":[{\"species\":\"emerald\",\"treatment\":\"oiled\",\"count\":1},"
+	    "{\"species\":\"diamond\",\"treatment\":\"none\",\"count\":2}]}}');"
+	    "INSERT INTO jobs (piece_id, services, operator, state, plan) VALUES (1, 'shining', 'ana',"
+	    " 'planned', '{\"piece\":{\"gems\":[{\"species\":\"pearl\",\"treatment\":\"none\",\"count\":1}]}}');"
+	    "INSERT INTO jobs (piece_id, services, operator, state, plan) VALUES (2, 'shining', 'ana',"
+	    " 'done', '{\"piece\":{\"gems\":[{\"species\":\"ruby\",\"count\":1},{\"species\":\"ruby\",\"count\":2}]}}');"
+	    "INSERT INTO jobs (piece_id, services, operator, state, plan) VALUES (2, 'shining', 'ana',"
+	    " 'done', '{\"piece\":{\"gems\":[{\"species\":\"ruby\",\"treatment\":\"none\",\"count\":3}]}}');"
+	    "INSERT INTO jobs (piece_id, services, operator, state, plan) VALUES (3, 'shining', 'ana',"
+	    " 'done', '{}');"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	struct store *s = store_open(path, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_INT(store_version(s), 4);
+	char *g = NULL;
+	CHECK_INT(store_piece_gems(s, "ED-10", &g, err, sizeof err), 1);
+	CHECK(store_gems_same(g, "[{\"species\": \"diamond\", \"count\": 2}, {\"species\": "
+	    "\"emerald\", \"treatment\": \"oiled\"}, {\"species\": \"pearl\"}]"));
+	free(g);
+	CHECK_INT(store_piece_gems(s, "OK-1", &g, err, sizeof err), 1);
+	CHECK(store_gems_same(g, "[{\"species\": \"ruby\", \"count\": 3}]"));
+	free(g);
+	CHECK_INT(store_piece_gems(s, "OLD-1", &g, err, sizeof err), 1);
+	CHECK(store_gems_same(g, "[]"));
+	free(g);
+	CHECK_INT(query_int("SELECT count(*) FROM events WHERE what = 'piece gems merged'"), 1);
+	CHECK_INT(query_int("SELECT job_id FROM events WHERE what = 'piece gems merged'"), 3);
+	json_t *ev = store_query(s, "SELECT why FROM events WHERE what = 'piece gems merged'", "");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(ev, 0), "why")),
+	    "serial ED-10: its jobs recorded different gems (diamond x1; diamond x2, emerald "
+	    "(oiled) x1; pearl x1): every stone any of them named is judged (diamond x2, emerald "
+	    "(oiled) x1, pearl x1) until a technician confirms the piece's gems");
+	json_decref(ev);
+	/* From now on the piece's list is the one a new job must give. */
+	CHECK_INT(job_with_gems(s, "ED-10", "[{\"species\": \"pearl\"}]", false), -1);
+	CHECK_CONTAINS(err, "already recorded with other gems: diamond x2, emerald (oiled) x1, "
+	    "pearl x1");
+	CHECK(job_with_gems(s, "OK-1", "[{\"species\": \"ruby\", \"count\": 3}]", false) > 0);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -352,5 +554,10 @@ main(void)
 	RUN(t_job_steps_and_transitions);
 	RUN(t_recover_after_crash);
 	RUN(t_bad_files);
+	RUN(t_gems_normal);
+	RUN(t_gems_part_of_the_piece);
+	RUN(t_step_insert);
+	RUN(t_upgrade_gems);
+	remove_dir();
 	return test_summary();
 }
