@@ -17,6 +17,7 @@
 #include <acl/libacl.h>
 #include <errno.h>
 #include <grp.h>
+#include <math.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -117,6 +118,8 @@ api_new(const struct api_limits *lim, const struct api_method *methods,
 		api->lim.max_backlog = 1 << 20;
 	if (!api->lim.max_reply)
 		api->lim.max_reply = API_MAX_REPLY;
+	if (!(api->lim.stall > 0))
+		api->lim.stall = API_STALL;
 	if (!api->lim.max_clients)
 		api->lim.max_clients = 64;
 	api->methods = methods;
@@ -359,7 +362,7 @@ api_defer(struct api_call *call)
 bool
 api_pending_alive(const struct api_pending *p)
 {
-	return p->client != NULL;
+	return p->client && !p->client->gone;
 }
 
 void
@@ -440,9 +443,27 @@ has_line(const struct api_client *c)
 	return c->in.len && memchr(c->in.data, '\n', c->in.len);
 }
 
+static void on_kick(struct loop *l, void *arg);
+
+/* Whole requests wait and may be taken: served on the next turn, after
+ * every other client's. */
+static void
+make_ready(struct api_client *c)
+{
+	struct api *api = c->api;
+	if (c->ready || !can_serve(c) || !has_line(c))
+		return;
+	c->ready = true;
+	c->next_ready = api->ready;
+	api->ready = c;
+	if (api->loop && !api->kick_timer)
+		api->kick_timer = loop_add_timer(api->loop, 0, on_kick, api);
+}
+
 static void
 client_update_events(struct api_client *c)
 {
+	make_ready(c);
 	if (!c->api->loop || c->gone)
 		return;
 	/* Read only what can be served: a client whose replies wait, or
@@ -452,6 +473,8 @@ client_update_events(struct api_client *c)
 	bool want_out = c->out.len || c->notes.len;
 	loop_set_events(c->api->loop, c->fd, (short)((want_in ? POLLIN : 0) | (want_out ? POLLOUT : 0)));
 }
+
+static void make_ready(struct api_client *c);
 
 /* Sends from one buffer; returns bytes sent, or -1 when the client is gone. */
 static ssize_t
@@ -476,6 +499,7 @@ client_flush(struct api_client *c)
 		buf_reset(&c->out);
 		buf_reset(&c->notes);
 		c->writing = NULL;
+		make_ready(c);
 		return has_line(c) || c->pending ? 0 : -1;
 	}
 	for (;;) {
@@ -516,14 +540,18 @@ too_long(struct api_client *c)
 	c->closing = true;
 }
 
-static void on_kick(struct loop *l, void *arg);
-
 /* Takes up to API_PER_TURN requests from what was read. */
 static void
 client_serve(struct api_client *c)
 {
 	struct api *api = c->api;
 	int served = 0;
+	/* What is left of an earlier reply goes first: the next request is
+	 * taken only once it has. */
+	if ((c->out.len || c->notes.len) && client_flush(c) < 0) {
+		client_free(api, c);
+		return;
+	}
 	while (can_serve(c) && served < API_PER_TURN) {
 		char *nl = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
 		if (!nl)
@@ -548,14 +576,8 @@ client_serve(struct api_client *c)
 		too_long(c);
 	if (c->eof && !c->pending && !has_line(c))
 		c->closing = true;
-	if (can_serve(c) && has_line(c) && !c->ready) {
-		/* More waits: after everyone else's turn. */
-		c->ready = true;
-		c->next_ready = api->ready;
-		api->ready = c;
-		if (api->loop && !api->kick_timer)
-			api->kick_timer = loop_add_timer(api->loop, 0, on_kick, api);
-	}
+	/* The flush also puts the client back on the ready list when more
+	 * requests wait (client_update_events). */
 	if (client_flush(c) < 0)
 		client_free(api, c);
 }
@@ -585,13 +607,13 @@ on_stall_check(struct loop *l, void *arg)
 	double now = now_mono();
 	for (struct api_client *c = api->clients, *next; c; c = next) {
 		next = c->next;
-		if (c->stalled_since && now - c->stalled_since > API_STALL) {
+		if (c->stalled_since && now - c->stalled_since > api->lim.stall) {
 			log_warn("API client uid %u left its replies unread for %g s: disconnected",
-			    (unsigned)c->uid, API_STALL);
+			    (unsigned)c->uid, api->lim.stall);
 			client_free(api, c);
 		}
 	}
-	api->stall_timer = loop_add_timer(l, 1.0, on_stall_check, api);
+	api->stall_timer = loop_add_timer(l, fmin(1.0, api->lim.stall / 4), on_stall_check, api);
 }
 
 /* Reads one chunk; returns -1 when the client is gone. */
@@ -628,6 +650,8 @@ client_io(struct loop *l, int fd, short revents, void *arg)
 		    (n = recv(c->fd, tmp, sizeof tmp, MSG_DONTWAIT)) > 0)
 			buf_append(&c->in, tmp, (size_t)n);
 		c->gone = true;
+		if (c->pending && c->pending->cancel)
+			atomic_store(c->pending->cancel, 1);
 		unready(c->api, c);
 		if (c->api->loop)
 			loop_del_fd(c->api->loop, c->fd);

@@ -80,6 +80,7 @@ struct api_limits {
 	size_t max_backlog;     /* bytes of notifications left unread (default 1 MiB) */
 	size_t max_reply;       /* bytes in one reply (default API_MAX_REPLY) */
 	int max_clients;
+	double stall;           /* s output may wait unread (default API_STALL) */
 };
 
 /* The limits the API documents (docs/api.md). */

@@ -145,14 +145,14 @@ poll_timeout_ms(const struct loop *l, double max_wait)
 	return (int)ceil(wait * 1000.0);
 }
 
+/* Fires the timers due, of those that existed when the pass began: a
+ * timer added by any callback of this pass, descriptor or timer, waits for
+ * the next pass even with a zero delay, so that it cannot starve I/O. */
 static int
-run_timers(struct loop *l)
+run_timers(struct loop *l, uint64_t limit)
 {
 	int ran = 0;
 	double now = now_mono();
-	/* Fire only timers due at entry; a timer added by a callback waits
-	 * for the next pass even with a zero delay, so it cannot starve I/O. */
-	uint64_t limit = l->next_id;
 	for (size_t i = 0; i < l->n_timers;) {
 		struct loop_timer t = l->timers[i];
 		if (t.id < limit && t.when <= now) {
@@ -180,6 +180,7 @@ compact_fds(struct loop *l)
 int
 loop_run_once(struct loop *l, double max_wait)
 {
+	uint64_t timers_before = l->next_id;
 	size_t n = l->n_fds;
 	if (n > l->cap_pfd) {
 		l->cap_pfd = n;
@@ -203,7 +204,7 @@ loop_run_once(struct loop *l, double max_wait)
 		ran++;
 	}
 	compact_fds(l);
-	ran += run_timers(l);
+	ran += run_timers(l, timers_before);
 	return ran;
 }
 

@@ -6,6 +6,7 @@
 #include "simproc.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,82 @@
 #include <unistd.h>
 
 #include "util.h"
+
+/* What the test program made: run directories and the processes it
+ * started, removed and stopped when it ends (returning from main, exit, a
+ * failed check, or SIGTERM from the test runner's time limit), so that
+ * nothing is left in /tmp. Only the process that made them cleans up: a
+ * forked client exiting must not. */
+#define MAX_MADE 16
+static char made_dirs[MAX_MADE][256];
+static size_t n_made_dirs;
+static pid_t made_pids[MAX_MADE * 2];
+static size_t n_made_pids;
+static pid_t owner_pid;
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void
+cleanup_made(void)
+{
+	if (getpid() != owner_pid)
+		return;
+	for (size_t i = 0; i < n_made_pids; i++) {
+		if (made_pids[i] > 0 && waitpid(made_pids[i], NULL, WNOHANG) == 0) {
+			kill(made_pids[i], SIGKILL);
+			waitpid(made_pids[i], NULL, 0);
+		}
+	}
+	n_made_pids = 0;
+	for (size_t i = 0; i < n_made_dirs; i++)
+		nftw(made_dirs[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	n_made_dirs = 0;
+}
+
+/* nftw is not async-signal-safe; a test program killed by its time limit
+ * is past caring, and a left folder is the worse outcome. */
+static void
+cleanup_on_signal(int sig)
+{
+	cleanup_made();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+track_dir(const char *dir)
+{
+	if (!owner_pid) {
+		owner_pid = getpid();
+		atexit(cleanup_made);
+		signal(SIGTERM, cleanup_on_signal);
+		signal(SIGINT, cleanup_on_signal);
+		signal(SIGHUP, cleanup_on_signal);
+	}
+	if (n_made_dirs < MAX_MADE)
+		snprintf(made_dirs[n_made_dirs++], sizeof made_dirs[0], "%s", dir);
+}
+
+static void
+track_pid(pid_t pid, bool on)
+{
+	for (size_t i = 0; i < n_made_pids; i++)
+		if (made_pids[i] == pid) {
+			if (!on)
+				made_pids[i] = made_pids[--n_made_pids];
+			return;
+		}
+	if (on && n_made_pids < MAX_MADE * 2)
+		made_pids[n_made_pids++] = pid;
+}
 
 const char *
 simproc_bindir(void)
@@ -64,6 +141,7 @@ simproc_start(struct simproc *sp, const char *config)
 		perror("mkdtemp");
 		return -1;
 	}
+	track_dir(sp->dir);
 	snprintf(sp->config, sizeof sp->config, "%s", config ? config : "config/sim.yaml");
 	return simproc_restart(sp);
 }
@@ -85,6 +163,7 @@ simproc_restart(struct simproc *sp)
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
+	track_pid(sp->pid, true);
 	if (!wait_until(ctl_ready, sp, 30) || sp->pid < 0) {
 		fprintf(stderr, "simulator did not start; see %s/sim.stderr\n", sp->dir);
 		if (sp->pid > 0)
@@ -111,6 +190,7 @@ simproc_stop(struct simproc *sp)
 		struct timespec ts = { 0, 5000000 };
 		nanosleep(&ts, NULL);
 	}
+	track_pid(sp->pid, false);
 	sp->pid = -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -241,6 +321,8 @@ simproc_daemon_start(struct simproc *sp, const char *config)
 		    sp->dir, (char *)NULL);
 		_exit(127);
 	}
+	if (pid > 0)
+		track_pid(pid, true);
 	if (pid < 0 || !wait_until(daemon_ready, sp, 30)) {
 		fprintf(stderr, "atelierd did not start; see %s\n", log);
 		if (pid > 0)
@@ -265,6 +347,7 @@ simproc_daemon_stop(pid_t pid, int sig)
 		struct timespec ts = { 0, 5000000 };
 		nanosleep(&ts, NULL);
 	}
+	track_pid(pid, false);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

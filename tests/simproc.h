@@ -19,7 +19,10 @@ struct simproc {
 /* Directory holding the programs under test ($ATELIER_BIN or build/asan/bin). */
 const char *simproc_bindir(void);
 /* Starts atelier-sim with the configuration (NULL: config/sim.yaml) in a new
- * temporary run directory; returns 0 once ready, -1 on failure (logged). */
+ * temporary run directory; returns 0 once ready, -1 on failure (logged).
+ * The directory, and every simulator and daemon still running, are removed
+ * and stopped when the test program ends, however it ends short of
+ * SIGKILL. */
 int simproc_start(struct simproc *sp, const char *config);
 /* Starts the simulator again in the same run directory and configuration. */
 int simproc_restart(struct simproc *sp);

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "test.h"
+#include "util.h"
 
 static json_t *
 m_echo(struct api_call *call, void *arg)
@@ -46,7 +47,32 @@ m_note(struct api_call *call, void *arg)
 	return json_true();
 }
 
+/* A reply of 64 KiB: a few fill a socket's buffer. */
+static int big_calls;
+static json_t *
+m_big(struct api_call *call, void *arg)
+{
+	(void)call;
+	(void)arg;
+	big_calls++;
+	static char text[65536];
+	memset(text, 'x', sizeof text - 1);
+	return json_string(text);
+}
+
+/* Answers later, when the test says so. */
+static struct api_pending *later;
+static json_t *
+m_later(struct api_call *call, void *arg)
+{
+	(void)arg;
+	later = api_defer(call);
+	return NULL;
+}
+
 static const struct api_method methods[] = {
+	{ "big", API_ROLE_NONE, m_big, NULL, "a large reply" },
+	{ "later", API_ROLE_NONE, m_later, NULL, "answered later" },
 	{ "echo", API_ROLE_NONE, m_echo, NULL, "echo the params" },
 	{ "refuse", API_ROLE_JEWELLER, m_refuse, NULL, "always refused" },
 	{ "estop.reset", API_ROLE_TECHNICIAN, m_echo, NULL, "technician only" },
@@ -227,6 +253,235 @@ t_socket_limits_and_notifications(void)
 	loop_free(l);
 }
 
+/* A listening API on a fresh socket, with clients connected to it. */
+struct rig {
+	struct loop *l;
+	struct api *api;
+	char dir[64], path[100];
+};
+
+static void
+rig_up(struct rig *r, const struct api_limits *lim)
+{
+	r->l = loop_new();
+	r->api = api_new(lim, methods, sizeof methods / sizeof methods[0], NULL, NULL);
+	snprintf(r->dir, sizeof r->dir, "/tmp/atelier-api-XXXXXX");
+	CHECK(mkdtemp(r->dir) != NULL);
+	snprintf(r->path, sizeof r->path, "%s/api.sock", r->dir);
+	CHECK_INT(api_listen(r->api, r->l, r->path, 0600, NULL), 0);
+}
+
+static int
+rig_connect(struct rig *r)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", r->path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	pump(r->l, 2);
+	return fd;
+}
+
+static void
+rig_down(struct rig *r)
+{
+	api_free(r->api);
+	rmdir(r->dir);
+	loop_free(r->l);
+}
+
+static void
+send_lines(int fd, const char *line, int n)
+{
+	for (int i = 0; i < n; i++)
+		CHECK(write(fd, line, strlen(line)) == (ssize_t)strlen(line));
+}
+
+/* Reads whatever is there now; returns the number of lines. */
+static int
+drain_lines(int fd)
+{
+	char tmp[65536];
+	int lines = 0;
+	struct pollfd p = { fd, POLLIN, 0 };
+	while (poll(&p, 1, 0) > 0) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			lines += tmp[i] == '\n';
+	}
+	return lines;
+}
+
+/* A client that does not read is not read either: once its socket is
+ * full of replies, its further requests wait in its own buffers. */
+static void
+t_non_reader_is_not_read(void)
+{
+	struct api_limits lim = { .max_clients = 4 };
+	struct rig r;
+	rig_up(&r, &lim);
+	int fd = rig_connect(&r);
+	big_calls = 0;
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"big\"}\n";
+	for (int i = 0; i < 200; i++) {
+		send_lines(fd, req, 1);
+		pump(r.l, 1);
+	}
+	pump(r.l, 50);
+	/* A few 64 KiB replies fill the socket; then nothing more is taken. */
+	int served = big_calls;
+	CHECK(served < 40);
+	pump(r.l, 50);
+	CHECK_INT(big_calls, served);
+	/* Reading, it gets every answer, in order. */
+	int got = 0;
+	for (int i = 0; i < 4000 && got < 200; i++) {
+		got += drain_lines(fd);
+		pump(r.l, 1);
+	}
+	CHECK_INT(got, 200);
+	CHECK_INT(big_calls, 200);
+	close(fd);
+	pump(r.l, 2);
+	rig_down(&r);
+}
+
+/* One turn serves a few requests of a busy client and the request of a
+ * quiet one: the quiet client does not wait for the busy one's queue. */
+static void
+t_turns_are_fair(void)
+{
+	struct api_limits lim = { .max_clients = 4 };
+	struct rig r;
+	rig_up(&r, &lim);
+	int busy = rig_connect(&r), quiet = rig_connect(&r);
+	notified_calls = 0;
+	send_lines(busy, "{\"jsonrpc\":\"2.0\",\"method\":\"note\"}\n", 100);
+	send_lines(quiet, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"echo\"}\n", 1);
+	loop_run_once(r.l, 0.5);
+	loop_run_once(r.l, 0.5);
+	char line[512];
+	CHECK(read_reply(quiet, line, sizeof line) > 0);
+	CHECK_CONTAINS(line, "\"id\":5");
+	CHECK(notified_calls <= 2 * API_PER_TURN);
+	/* The busy one gets the rest over the next turns. */
+	pump(r.l, 100);
+	CHECK_INT(notified_calls, 100);
+	close(busy);
+	close(quiet);
+	pump(r.l, 2);
+	rig_down(&r);
+}
+
+/* A deferred call holds that client's later requests until it is
+ * answered, so replies keep their order; other clients go on. */
+static void
+t_deferred_answers_keep_order(void)
+{
+	struct api_limits lim = { .max_clients = 4 };
+	struct rig r;
+	rig_up(&r, &lim);
+	int a = rig_connect(&r), b = rig_connect(&r);
+	later = NULL;
+	send_lines(a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"later\"}\n", 1);
+	send_lines(a, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"echo\"}\n", 1);
+	send_lines(b, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"echo\"}\n", 1);
+	pump(r.l, 10);
+	CHECK(later != NULL);
+	char line[512];
+	CHECK(read_reply(b, line, sizeof line) > 0);
+	CHECK_CONTAINS(line, "\"id\":3");
+	struct pollfd p = { a, POLLIN, 0 };
+	CHECK_INT(poll(&p, 1, 0), 0);
+	CHECK(api_pending_alive(later));
+	api_pending_result(later, json_pack("{s:s}", "done", "later"));
+	pump(r.l, 10);
+	CHECK(read_reply(a, line, sizeof line) > 0);
+	CHECK_STR(line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"done\":\"later\"}}\n");
+	CHECK(read_reply(a, line, sizeof line) > 0);
+	CHECK_CONTAINS(line, "\"id\":2");
+	/* A client gone before its answer: the answer is dropped. */
+	later = NULL;
+	send_lines(b, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"later\"}\n", 1);
+	pump(r.l, 10);
+	CHECK(later != NULL);
+	close(b);
+	pump(r.l, 10);
+	if (later) {
+		CHECK(!api_pending_alive(later));
+		api_pending_fail(later, API_ERR_BUSY, "%s", "too late");
+	}
+	pump(r.l, 2);
+	CHECK_INT(api_client_count(r.api), 1);
+	close(a);
+	pump(r.l, 2);
+	rig_down(&r);
+}
+
+/* A reply over the limit is an error that says its size; a reply under
+ * it, however large, arrives whole. */
+static void
+t_reply_limit(void)
+{
+	struct api_limits lim = { .max_clients = 4, .max_reply = 100000 };
+	struct api *api = api_new(&lim, methods, sizeof methods / sizeof methods[0], NULL, NULL);
+	struct buf out;
+	buf_init(&out);
+	struct api_call ctx = { .api = api, .role = API_ROLE_NONE };
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"big\"}";
+	api_handle_line(api, &ctx, req, strlen(req), &out);
+	CHECK(out.len > 65536);
+	CHECK_CONTAINS(out.data, "\"result\":\"xxx");
+	api_free(api);
+	buf_reset(&out);
+	lim.max_reply = 1000;
+	api = api_new(&lim, methods, sizeof methods / sizeof methods[0], NULL, NULL);
+	api_handle_line(api, &ctx, req, strlen(req), &out);
+	buf_append(&out, "", 1);
+	CHECK_CONTAINS(out.data, "\"code\":1007");
+	CHECK_CONTAINS(out.data, "the reply would be 655");
+	CHECK_CONTAINS(out.data, "over the limit of 1000");
+	buf_free(&out);
+	api_free(api);
+}
+
+/* What a client sent before hanging up still runs (a stop must stop),
+ * though nobody is there to answer. */
+static void
+t_hang_up_still_runs(void)
+{
+	struct api_limits lim = { .max_clients = 4 };
+	struct rig r;
+	rig_up(&r, &lim);
+	int fd = rig_connect(&r);
+	notified_calls = 0;
+	send_lines(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"note\"}\n", 10);
+	close(fd);
+	pump(r.l, 20);
+	CHECK_INT(notified_calls, 10);
+	CHECK_INT(api_client_count(r.api), 0);
+	rig_down(&r);
+}
+
+/* Output left unread longer than the stall limit: the client is cut. */
+static void
+t_stalled_client_cut(void)
+{
+	struct api_limits lim = { .max_clients = 4, .stall = 0.3 };
+	struct rig r;
+	rig_up(&r, &lim);
+	int fd = rig_connect(&r);
+	send_lines(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"big\"}\n", 20);
+	double end = now_mono() + 5;
+	while (api_client_count(r.api) > 0 && now_mono() < end)
+		loop_run_once(r.l, 0.05);
+	CHECK_INT(api_client_count(r.api), 0);
+	close(fd);
+	rig_down(&r);
+}
+
 static void
 t_role_resolution(void)
 {
@@ -244,6 +499,12 @@ main(void)
 	RUN(t_bad_requests);
 	RUN(t_roles_and_errors);
 	RUN(t_socket_limits_and_notifications);
+	RUN(t_non_reader_is_not_read);
+	RUN(t_turns_are_fair);
+	RUN(t_deferred_answers_keep_order);
+	RUN(t_reply_limit);
+	RUN(t_hang_up_still_runs);
+	RUN(t_stalled_client_cut);
 	RUN(t_role_resolution);
 	return test_summary();
 }
