@@ -226,6 +226,8 @@ t_link_lost_during_process(void)
 	CHECK(wait_until(status_has, "the cleaning tank is not connected", 20));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "replug tank"), 0);
 	CHECK(wait_until(status_has, "\"tank\":{\"up\":true", 20));
+	/* The station follows its device: ready again, not a stale fault. */
+	CHECK(wait_until(status_has, "\"tank\":{\"state\":\"idle\",\"detail\":\"connected\"}", 20));
 	simproc_api_call(api, "tank.stop", NULL);
 }
 
@@ -399,6 +401,27 @@ t_drops_privileges(void)
 		close(fd);
 		api = -1;
 	}
+	/* A reload after the drop keeps the devices that did not change: the
+	 * daemon could not open them again as nobody. */
+	CHECK(simproc_config_copy(&sp, "config/sim.yaml", "nobody.yaml", "log_level: info",
+	    "log_level: debug\nuser: nobody") != NULL);
+	/* Only what this reload logs is looked at (the daemon appends). */
+	CHECK(truncate(simproc_path(&sp, "atelierd.stderr"), 0) == 0);
+	kill(pid, SIGHUP);
+	CHECK(wait_until(log_says, "reloaded: kept the GPIO lines, kept the laser port, kept the "
+	    "Modbus buses", 10));
+	fd = simproc_api_connect(&sp);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		api = fd;
+		CHECK(wait_until(status_has, "\"ultrasound\":true", 20));
+		CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"link\":\"ready\"");
+		CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
+		simproc_api_call(api, "tank.stop", NULL);
+		close(fd);
+		api = -1;
+	}
+	CHECK(!log_says("GPIO link lost"));
 	char path[64], line[256];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "r");
