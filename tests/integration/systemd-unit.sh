@@ -23,7 +23,8 @@ else
 fi
 for want in "Type=notify" "WatchdogSec=" "ProtectSystem=strict" "NoNewPrivileges=yes" \
 	"DevicePolicy=closed" "DeviceAllow=char-gpiochip rw" "DeviceAllow=char-ttyUSB rw" \
-	"StateDirectory=atelier" "RuntimeDirectory=atelier" "ExecReload=/bin/kill -HUP"; do
+	"StateDirectory=atelier" "RuntimeDirectory=atelier" "ExecReload=/bin/kill -HUP" \
+	"LimitRTPRIO=20" "RestrictRealtime=no"; do
 	grep -q "^$want" "$unit" && ok "unit has $want" || ko "unit has $want"
 done
 # The unit's own check line passes on the shipped example configuration.
