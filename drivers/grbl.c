@@ -372,15 +372,24 @@ disconnect(struct grbl *g, const char *why)
 /* A reset went out through the stop line: GRBL's buffers are void, and so
  * is everything the driver meant to send. Bookkeeping only (this runs
  * inside writes); the stream's end is told at the next sync_stopline. */
+/* A reset discards GRBL's buffers: what was not sent yet must not follow
+ * it onto the wire, where it would run after the reset, and nothing is
+ * sent until the banner says GRBL is back. */
 static void
-absorb_reset(struct grbl *g, unsigned resets)
+discard_for_reset(struct grbl *g)
 {
-	g->resets_seen = resets;
 	buf_reset(&g->txq);
 	g->if_head = g->if_count = g->if_bytes = 0;
 	g->pend_head = g->pend_count = 0;
 	g->resetting = true;
 	g->reset_deadline = now_mono() + g->cfg->laser.connect_timeout;
+}
+
+static void
+absorb_reset(struct grbl *g, unsigned resets)
+{
+	g->resets_seen = resets;
+	discard_for_reset(g);
 	if (g->streaming)
 		g->stopped_outside = true;
 }
@@ -472,14 +481,7 @@ grbl_realtime(struct grbl *g, unsigned char byte)
 		return -1;
 	sync_stopline(g);
 	if (byte == GRBL_RT_RESET) {
-		/* A reset discards GRBL's buffers: what was not sent yet must not
-		 * follow it onto the wire, where it would run after the reset,
-		 * and nothing is sent until the banner says GRBL is back. */
-		buf_reset(&g->txq);
-		g->if_head = g->if_count = g->if_bytes = 0;
-		g->pend_head = g->pend_count = 0;
-		g->resetting = true;
-		g->reset_deadline = now_mono() + g->cfg->laser.connect_timeout;
+		discard_for_reset(g);
 		if (g->streaming)
 			end_stream(g, false, "the laser controller was reset");
 	}

@@ -466,6 +466,15 @@ free_cfg_if_unused(struct daemon *d, struct cfg *cfg)
 		cfg_free(cfg);
 }
 
+/* A group of devices stopped: the configuration it held may go. */
+static void
+let_go_of_cfg(struct daemon *d, struct cfg **held)
+{
+	struct cfg *old = *held;
+	*held = NULL;
+	free_cfg_if_unused(d, old);
+}
+
 static void
 tell_safety_devices(struct daemon *d)
 {
@@ -495,9 +504,7 @@ stop_safety(struct daemon *d)
 	loop_del_fd(d->loop, safety_fd(d->safety));
 	safety_stop(d->safety);
 	d->safety = NULL;
-	struct cfg *old = d->gpio_cfg;
-	d->gpio_cfg = NULL;
-	free_cfg_if_unused(d, old);
+	let_go_of_cfg(d, &d->gpio_cfg);
 }
 
 static void
@@ -516,9 +523,7 @@ stop_laser(struct daemon *d)
 	d->laser_fd = -1;
 	grbl_free(d->laser);
 	d->laser = NULL;
-	struct cfg *old = d->laser_cfg;
-	d->laser_cfg = NULL;
-	free_cfg_if_unused(d, old);
+	let_go_of_cfg(d, &d->laser_cfg);
 }
 
 static int
@@ -565,9 +570,7 @@ stop_buses(struct daemon *d)
 	d->n_buses = 0;
 	d->tank_bus = d->bath_bus = NULL;
 	d->tank_dev = d->rect_dev = d->heater_dev = -1;
-	struct cfg *old = d->bus_cfg;
-	d->bus_cfg = NULL;
-	free_cfg_if_unused(d, old);
+	let_go_of_cfg(d, &d->bus_cfg);
 }
 
 static void

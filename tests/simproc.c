@@ -106,6 +106,21 @@ simproc_bindir(void)
 	return b && *b ? b : "build/asan/bin";
 }
 
+long
+simproc_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kb = atol(line + 6);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 bool
 wait_until(bool (*cond)(void *), void *arg, double timeout)
 {

@@ -81,21 +81,6 @@ status_has(void *arg)
 	return ok;
 }
 
-static long
-rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kb = atol(line + 6);
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 static double
 cpu_seconds(pid_t pid)
 {
@@ -179,17 +164,12 @@ preview_clients(void)
 		return pid;
 	size_t len;
 	char *nested = file_read("tests/data/engrave/nested-use.svg", 0, &len);
-	struct buf rings;
-	buf_init(&rings);
-	buf_printf(&rings, "<svg viewBox=\"0 0 100 100\">");
-	for (int i = 1; i <= 30; i++)
-		buf_printf(&rings, "<circle cx=\"50\" cy=\"50\" r=\"%g\"/>", 49.0 * i / 30);
-	buf_printf(&rings, "</svg>");
+	char *rings = file_read("tests/data/engrave/rings-30.svg", 0, &len);
 	char *req[2];
 	for (int k = 0; k < 2; k++) {
 		json_t *o = json_pack("{s:s, s:i, s:s, s:{s:s, s:s, s:f, s:f, s:s, s:f, s:b}}",
 		    "jsonrpc", "2.0", "id", 1, "method", "engrave.preview", "params", "engraving",
-		    "svg", k == 0 && nested ? nested : rings.data, "area", "rect", "width", 90.0,
+		    "svg", k == 0 && nested ? nested : rings ? rings : "", "area", "rect", "width", 90.0,
 		    "height", 90.0, "fill", "hatch", "hatch_interval", 0.01, "cross_hatch", 1);
 		char *t = json_dumps(o, JSON_COMPACT);
 		req[k] = xasprintf("%s\n", t);
@@ -325,7 +305,7 @@ main(void)
 	double c0 = cpu_seconds(d), t0 = now_mono();
 	sleep_s(10);
 	double cpu = (cpu_seconds(d) - c0) / (now_mono() - t0) * 100;
-	long rss = rss_kb(d);
+	long rss = simproc_rss_kb(d);
 
 	/* The e-stop under each load, side by side. */
 	int api = simproc_api_connect(&sp);

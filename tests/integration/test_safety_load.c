@@ -47,21 +47,6 @@ status_has(void *needle)
 	return strstr(simproc_api_call(api, "status", NULL), needle) != NULL;
 }
 
-static long
-rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kb = atol(line + 6);
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 /* The time of the last line of a log holding both needles, or -1. */
 static double
 last_time(const char *file, const char *a, const char *b)
@@ -199,7 +184,7 @@ static void
 t_flood_and_never_reading_clients(void)
 {
 	CHECK(tank_relays_on());
-	long rss0 = rss_kb(daemon_pid);
+	long rss0 = simproc_rss_kb(daemon_pid);
 	pid_t flood = hostile_client(0), batch = hostile_client(200000);
 	sleep(2);
 	/* Another client is still served while they push. */
@@ -213,7 +198,7 @@ t_flood_and_never_reading_clients(void)
 	printf("  e-stop to relays off, flood and never-reading client: %.3f ms\n", r * 1000);
 	CHECK(r >= 0 && r < BOUND);
 	sleep(1);
-	long rss1 = rss_kb(daemon_pid);
+	long rss1 = simproc_rss_kb(daemon_pid);
 	printf("  daemon RSS %ld kB before, %ld kB after 3 s of flood\n", rss0, rss1);
 	/* Was 7 MB to 730 MB in 14 s: the daemon now stops reading them. */
 	CHECK(rss1 - rss0 < 64 * 1024);
@@ -281,13 +266,13 @@ t_heavy_previews(void)
 	CHECK(nested != NULL);
 	if (!nested)
 		return;
-	struct buf rings;
-	buf_init(&rings);
-	buf_printf(&rings, "<svg viewBox=\"0 0 100 100\">");
-	for (int i = 1; i <= 30; i++)
-		buf_printf(&rings, "<circle cx=\"50\" cy=\"50\" r=\"%g\"/>", 49.0 * i / 30);
-	buf_printf(&rings, "</svg>");
-	char *heavy = preview_params(rings.data), *attack = preview_params(nested);
+	char *rings = file_read("tests/data/engrave/rings-30.svg", 0, &len);
+	CHECK(rings != NULL);
+	if (!rings) {
+		free(nested);
+		return;
+	}
+	char *heavy = preview_params(rings), *attack = preview_params(nested);
 	CHECK(tank_relays_on());
 	int fds[3];
 	for (int i = 0; i < 3; i++) {
@@ -316,7 +301,7 @@ t_heavy_previews(void)
 	free(heavy);
 	free(attack);
 	free(nested);
-	buf_free(&rings);
+	free(rings);
 }
 
 /* 1,010 jobs of five steps each, written to the journal beside the

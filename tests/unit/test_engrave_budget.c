@@ -26,6 +26,8 @@
 #include "util.h"
 
 #define ISSUE19 "tests/data/engrave/nested-use.svg"
+/* The largest layout the default budget accepts: 30 rings, hatched. */
+#define RINGS "tests/data/engrave/rings-30.svg"
 /* Its path flattens to 457 points (456 segments); 1000 copies of it. */
 #define ISSUE19_POINTS 457000
 
@@ -384,19 +386,18 @@ worker_run(void *arg)
 static void
 t_cancel_from_another_thread(void)
 {
-	struct buf d;
-	buf_init(&d);
-	buf_printf(&d, "<svg viewBox=\"0 0 100 100\">");
-	for (int i = 1; i <= 30; i++)
-		buf_printf(&d, "<circle cx=\"50\" cy=\"50\" r=\"%g\"/>", 49.0 * i / 30);
-	buf_printf(&d, "</svg>");
+	size_t len;
+	char *rings = slurp(RINGS, &len);
+	CHECK(rings != NULL);
+	if (!rings)
+		return;
 	static atomic_int cancel;
 	atomic_store(&cancel, 0);
 	struct engrave_settings s;
 	engrave_settings_default(&s, NULL);
 	s.budget.seconds = 0;  /* only the flag stops it */
 	s.budget.cancel = &cancel;
-	struct engrave_request r = heavy_request(d.data, d.len);
+	struct engrave_request r = heavy_request(rings, len);
 	struct worker w = { .s = &s, .r = &r };
 	pthread_t th;
 	CHECK_INT(pthread_create(&th, NULL, worker_run, &w), 0);
@@ -408,7 +409,7 @@ t_cancel_from_another_thread(void)
 	CHECK_INT(w.res.toolpath.n, 0);
 	CHECK(w.res.gcode == NULL);
 	engrave_result_free(&w.res);
-	buf_free(&d);
+	free(rings);
 }
 
 /* Ordinary layouts are untouched by the budget: the G-code the engine
