@@ -47,6 +47,9 @@ struct api_client {
 	struct buf notes;       /* notifications */
 	struct buf *writing;    /* the buffer a line is half-written from, or NULL */
 	double stalled_since;   /* output waiting and the socket full since, or 0 */
+	double connected_at, last_request_at;
+	double partial_since;   /* a request's first bytes came at, or 0 */
+	bool requested;         /* sent a whole request once */
 	struct api_pending *pending;
 	struct api_client *next, *next_ready;
 };
@@ -120,6 +123,14 @@ api_new(const struct api_limits *lim, const struct api_method *methods,
 		api->lim.max_reply = API_MAX_REPLY;
 	if (!(api->lim.stall > 0))
 		api->lim.stall = API_STALL;
+	if (!(api->lim.first_request > 0))
+		api->lim.first_request = API_FIRST_REQUEST;
+	if (!(api->lim.request_time > 0))
+		api->lim.request_time = API_REQUEST_TIME;
+	if (!(api->lim.idle > 0))
+		api->lim.idle = API_IDLE;
+	if (api->lim.max_per_user <= 0)
+		api->lim.max_per_user = api->lim.max_clients;
 	if (!api->lim.max_clients)
 		api->lim.max_clients = 64;
 	api->methods = methods;
@@ -518,6 +529,9 @@ client_flush(struct api_client *c)
 		if (progress || !c->stalled_since)
 			c->stalled_since = now_mono();
 	} else {
+		/* Its next request's time runs from when it may be read. */
+		if (c->stalled_since && c->in.len)
+			c->partial_since = now_mono();
 		c->stalled_since = 0;
 	}
 	if (c->notes.len > c->api->lim.max_backlog) {
@@ -565,6 +579,10 @@ client_serve(struct api_client *c)
 		api_handle_line(api, &ctx, c->in.data, len, &c->out);
 		buf_consume(&c->in, len + 1);
 		served++;
+		c->requested = true;
+		c->last_request_at = now_mono();
+		/* What follows the line is the next request's start. */
+		c->partial_since = c->in.len ? c->last_request_at : 0;
 		/* Try the reply at once: most fit the socket, and the next
 		 * request may then be taken in this same turn. */
 		if (c->out.len && client_flush(c) < 0) {
@@ -600,20 +618,46 @@ on_kick(struct loop *l, void *arg)
 
 /* Clients whose output has waited unread too long are cut: they hold a
  * slot and their replies, and a reading client never stalls that long. */
+/* Why a client holding a connection without using it must go, or NULL. */
+static const char *
+idle_reason(const struct api *api, const struct api_client *c, double now, char *buf,
+    size_t len)
+{
+	const struct api_limits *lim = &api->lim;
+	if (c->gone || c->pending)
+		return NULL;
+	if (c->stalled_since && now - c->stalled_since > lim->stall)
+		snprintf(buf, len, "left its replies unread for %g s", lim->stall);
+	else if (!c->requested && !has_line(c) && now - c->connected_at > lim->first_request)
+		snprintf(buf, len, "sent no whole request within %g s of connecting",
+		    lim->first_request);
+	else if (can_serve(c) && c->in.len && !has_line(c) && c->partial_since &&
+	    now - c->partial_since > lim->request_time)
+		snprintf(buf, len, "took more than %g s to send one request", lim->request_time);
+	else if (c->requested && !c->subscribed && !c->in.len && !c->out.len &&
+	    now - c->last_request_at > lim->idle)
+		snprintf(buf, len, "sent no request for %g s and watches no events", lim->idle);
+	else
+		return NULL;
+	return buf;
+}
+
 static void
 on_stall_check(struct loop *l, void *arg)
 {
 	struct api *api = arg;
 	double now = now_mono();
+	char why[120];
 	for (struct api_client *c = api->clients, *next; c; c = next) {
 		next = c->next;
-		if (c->stalled_since && now - c->stalled_since > api->lim.stall) {
-			log_warn("API client uid %u left its replies unread for %g s: disconnected",
-			    (unsigned)c->uid, api->lim.stall);
+		if (idle_reason(api, c, now, why, sizeof why)) {
+			log_warn("API client uid %u %s: disconnected", (unsigned)c->uid, why);
 			client_free(api, c);
 		}
 	}
-	api->stall_timer = loop_add_timer(l, fmin(1.0, api->lim.stall / 4), on_stall_check, api);
+	double every = fmin(fmin(1.0, api->lim.stall / 4), fmin(api->lim.first_request,
+	    api->lim.request_time) / 4);
+	api->stall_timer = loop_add_timer(l, every, on_stall_check, api);
 }
 
 /* Reads one chunk; returns -1 when the client is gone. */
@@ -628,6 +672,8 @@ client_read(struct api_client *c)
 	}
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (c->in.len == 0)
+		c->partial_since = now_mono();
 	buf_append(&c->in, tmp, (size_t)n);
 	return 0;
 }
@@ -664,15 +710,42 @@ client_io(struct loop *l, int fd, short revents, void *arg)
 	client_serve(c);
 }
 
+/* Refuses a connection with a sentence, at once. */
+static void
+refuse(int fd, const char *why)
+{
+	struct buf b;
+	buf_init(&b);
+	append_error(&b, NULL, API_ERR_BUSY, why);
+	ssize_t r = send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)r;        /* best effort: it is being refused anyway */
+	buf_free(&b);
+	close(fd);
+}
+
 struct api_client *
 api_attach(struct api *api, int fd, enum api_role role, uid_t uid)
 {
-	if ((int)api->n_clients >= api->lim.max_clients) {
-		static const char busy[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":"
-		    "{\"code\":1005,\"message\":\"too many clients are connected; try again later\"}}\n";
-		ssize_t r = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		(void)r;
-		close(fd);
+	const struct api_limits *lim = &api->lim;
+	int mine = 0;
+	for (struct api_client *c = api->clients; c; c = c->next)
+		mine += c->uid == uid;
+	char why[200];
+	/* The last slots are a technician's, so that an e-stop can always be
+	 * reset and the bench seen, whatever else is connected. */
+	int open_to_role = role >= API_ROLE_TECHNICIAN ? lim->max_clients :
+	    lim->max_clients - lim->technician_slots;
+	if ((int)api->n_clients >= open_to_role) {
+		snprintf(why, sizeof why, "too many clients are connected (%zu of %d%s); try again "
+		    "later", api->n_clients, lim->max_clients, role >= API_ROLE_TECHNICIAN ? "" :
+		    ", the rest kept for technicians");
+		refuse(fd, why);
+		return NULL;
+	}
+	if (mine >= lim->max_per_user) {
+		snprintf(why, sizeof why, "this account has %d connections open already, the most "
+		    "one account may hold", mine);
+		refuse(fd, why);
 		return NULL;
 	}
 	struct api_client *c = xcalloc(1, sizeof *c);
@@ -680,6 +753,7 @@ api_attach(struct api *api, int fd, enum api_role role, uid_t uid)
 	c->fd = fd;
 	c->role = role;
 	c->uid = uid;
+	c->connected_at = c->last_request_at = now_mono();
 	buf_init(&c->in);
 	buf_init(&c->out);
 	buf_init(&c->notes);
@@ -739,7 +813,7 @@ api_listen(struct api *api, struct loop *loop, const char *path, int mode,
 	api->listen_fd = fd;
 	api->path = xstrdup(path);
 	loop_add_fd(loop, fd, POLLIN, on_accept, api);
-	api->stall_timer = loop_add_timer(loop, 1.0, on_stall_check, api);
+	api->stall_timer = loop_add_timer(loop, 0.25, on_stall_check, api);
 	/* Clients attached before listening join the loop now. */
 	for (struct api_client *c = api->clients; c; c = c->next)
 		loop_add_fd(loop, c->fd, POLLIN, client_io, c);

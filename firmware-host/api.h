@@ -13,7 +13,13 @@
  *    max_reply bytes, notifications left unread of at most max_backlog
  *    bytes, and no output left unread for more than API_STALL seconds: a
  *    client over a limit is told so, if it can be, and disconnected;
- *  - heavy methods answer later (api_defer), their work done off the loop.
+ *  - heavy methods answer later (api_defer), their work done off the loop;
+ *  - a connection must send a whole request within API_FIRST_REQUEST s,
+ *    each request within API_REQUEST_TIME s of its first byte, and one at
+ *    least every API_IDLE s unless it watches events; one account holds at
+ *    most max_per_user connections, and technician_slots of max_clients are
+ *    kept for technicians, so that a stuck or hostile process cannot lock
+ *    the bench out of status and a technician out of estop.reset.
  */
 #ifndef ATELIER_API_H
 #define ATELIER_API_H
@@ -80,13 +86,21 @@ struct api_limits {
 	size_t max_backlog;     /* bytes of notifications left unread (default 1 MiB) */
 	size_t max_reply;       /* bytes in one reply (default API_MAX_REPLY) */
 	int max_clients;
+	int max_per_user;       /* connections of one uid (default: max_clients) */
+	int technician_slots;   /* of max_clients, only technicians may take them */
 	double stall;           /* s output may wait unread (default API_STALL) */
+	double first_request;   /* s from connecting to a first whole request */
+	double request_time;    /* s from a request's first byte to its end */
+	double idle;            /* s without a request, for a client not watching */
 };
 
 /* The limits the API documents (docs/api.md). */
 #define API_PER_TURN 4                  /* requests of one client per loop turn */
 #define API_MAX_REPLY (64u << 20)       /* default bytes in one reply */
 #define API_STALL 30.0                  /* s a client may leave its output unread */
+#define API_FIRST_REQUEST 5.0           /* s to send a first whole request */
+#define API_REQUEST_TIME 10.0           /* s to send one whole request */
+#define API_IDLE 600.0                  /* s without a request, not watching */
 
 /* Role resolution: given a peer's uid and gid, which role it has. The
  * default resolves root and the daemon's own user to technician, members

@@ -810,7 +810,9 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	d->groups.jeweller = d->cfg->api.jeweller_groups;
 	d->groups.technician = d->cfg->api.technician_groups;
 	struct api_limits lim = { .max_request = (size_t)d->cfg->api.max_request,
-		.max_clients = d->cfg->api.max_clients };
+		.max_clients = d->cfg->api.max_clients,
+		.max_per_user = d->cfg->api.max_clients_per_user,
+		.technician_slots = d->cfg->api.technician_slots };
 	d->methods = xcalloc(daemon_n_methods + jobs_n_methods, sizeof *d->methods);
 	memcpy(d->methods, daemon_methods, daemon_n_methods * sizeof *d->methods);
 	memcpy(d->methods + daemon_n_methods, jobs_methods, jobs_n_methods * sizeof *d->methods);

@@ -272,6 +272,9 @@ static const struct sk api_keys[] = {
 	KEY("technician_groups", SK_STRLIST, F(struct cfg_api, technician_groups), NULL, 0, 0, NULL, 0),
 	KEY("max_request", SK_INT, F(struct cfg_api, max_request), "bytes", 256, 1048576, "65536", 0),
 	KEY("max_clients", SK_INT, F(struct cfg_api, max_clients), "", 1, 1024, "64", 0),
+	KEY("max_clients_per_user", SK_INT, F(struct cfg_api, max_clients_per_user), "", 1, 1024,
+	    "16", 0),
+	KEY("technician_slots", SK_INT, F(struct cfg_api, technician_slots), "", 0, 1023, "4", 0),
 };
 static const struct schema api_schema = { "api", api_keys, SK_COUNT(api_keys), sizeof(struct cfg_api) };
 
@@ -441,6 +444,12 @@ cross_check(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 		cfg_err_node(ctx, find_key(ctx, root, "tank") ? find_key(ctx, root, "tank") : root,
 		    "tank.cycle %g s is longer than tank.max_cycle %g s", cfg->tank.cycle,
 		    cfg->tank.max_cycle);
+	yaml_node_t *api = find_key(ctx, root, "api");
+	if (cfg->api.technician_slots >= cfg->api.max_clients)
+		cfg_err_node(ctx, find_key(ctx, api, "technician_slots") ?
+		    find_key(ctx, api, "technician_slots") : api ? api : root,
+		    "api.technician_slots %d leaves no connection for anyone else among "
+		    "api.max_clients %d", cfg->api.technician_slots, cfg->api.max_clients);
 }
 
 static struct cfg *

@@ -124,6 +124,8 @@ struct cfg_api {
 	char **technician_groups;   /* NULL-terminated */
 	int max_request;            /* bytes in one request line */
 	int max_clients;
+	int max_clients_per_user;   /* connections of one account at once */
+	int technician_slots;       /* of max_clients, kept for technicians */
 };
 
 struct cfg_calibration {

@@ -4,6 +4,7 @@
  * limits that keep one bad client from disturbing the others.
  */
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -482,6 +483,123 @@ t_stalled_client_cut(void)
 	rig_down(&r);
 }
 
+/* Connections that hold a slot without using it are closed: no whole
+ * request soon after connecting, a request trickled byte by byte, or no
+ * request for long without watching events. */
+static void
+t_idle_connections_closed(void)
+{
+	struct api_limits lim = { .max_clients = 8, .first_request = 0.3, .request_time = 0.5,
+		.idle = 0.6 };
+	struct rig r;
+	rig_up(&r, &lim);
+	int silent = rig_connect(&r), trickle = rig_connect(&r), idle = rig_connect(&r),
+	    watcher = rig_connect(&r);
+	send_lines(idle, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\"}\n", 1);
+	send_lines(watcher, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"watch\"}\n", 1);
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\"}\n";
+	size_t sent = 0;
+	double start = now_mono();
+	/* The trickler keeps sending, one byte every 50 ms, never finishing
+	 * its line within 0.5 s. */
+	bool all_there = false;
+	while (now_mono() - start < 2.0) {
+		if (sent < strlen(req) - 1 && write(trickle, req + sent, 1) == 1)
+			sent++;
+		usleep(50000);
+		pump(r.l, 2);
+		if (now_mono() - start < 0.2)
+			all_there = api_client_count(r.api) == 4;
+	}
+	CHECK(all_there);
+	/* Only the watcher is left. */
+	CHECK_INT(api_client_count(r.api), 1);
+	char line[512];
+	CHECK(read_reply(watcher, line, sizeof line) > 0);
+	CHECK_CONTAINS(line, "\"result\":true");
+	close(silent);
+	close(trickle);
+	close(idle);
+	close(watcher);
+	pump(r.l, 2);
+	rig_down(&r);
+}
+
+/* One account holds at most max_per_user connections; the last
+ * technician_slots are a technician's. */
+static enum api_role next_role = API_ROLE_JEWELLER;
+static enum api_role
+role_of(uid_t uid, gid_t gid, void *arg)
+{
+	(void)uid;
+	(void)gid;
+	(void)arg;
+	return next_role;
+}
+
+static void
+rig_up_roles(struct rig *r, const struct api_limits *lim)
+{
+	r->l = loop_new();
+	r->api = api_new(lim, methods, sizeof methods / sizeof methods[0], role_of, NULL);
+	snprintf(r->dir, sizeof r->dir, "/tmp/atelier-api-XXXXXX");
+	CHECK(mkdtemp(r->dir) != NULL);
+	snprintf(r->path, sizeof r->path, "%s/api.sock", r->dir);
+	CHECK_INT(api_listen(r->api, r->l, r->path, 0600, NULL), 0);
+}
+
+static void
+t_connections_per_user(void)
+{
+	struct api_limits lim = { .max_clients = 6, .max_per_user = 4 };
+	struct rig r;
+	rig_up_roles(&r, &lim);
+	next_role = API_ROLE_JEWELLER;
+	int fds[5];
+	for (int i = 0; i < 5; i++)
+		fds[i] = rig_connect(&r);
+	/* Every connection here is the test's own account. */
+	CHECK_INT(api_client_count(r.api), 4);
+	char line[512];
+	CHECK(read_reply(fds[4], line, sizeof line) > 0);
+	CHECK_CONTAINS(line, "this account has 4 connections open already");
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+	pump(r.l, 2);
+	rig_down(&r);
+}
+
+static void
+t_slots_kept_for_technicians(void)
+{
+	struct api_limits lim = { .max_clients = 6, .technician_slots = 2 };
+	struct rig r;
+	rig_up_roles(&r, &lim);
+	int fds[7];
+	char line[512];
+	next_role = API_ROLE_JEWELLER;
+	for (int i = 0; i < 5; i++)
+		fds[i] = rig_connect(&r);
+	CHECK_INT(api_client_count(r.api), 4);
+	CHECK(read_reply(fds[4], line, sizeof line) > 0);
+	CHECK_CONTAINS(line, "too many clients are connected (4 of 6, the rest kept for technicians)");
+	next_role = API_ROLE_TECHNICIAN;
+	fds[4] = rig_connect(&r);
+	fds[5] = rig_connect(&r);
+	CHECK_INT(api_client_count(r.api), 6);
+	send_lines(fds[5], "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"estop.reset\"}\n", 1);
+	pump(r.l, 5);
+	CHECK(read_reply(fds[5], line, sizeof line) > 0);
+	CHECK_CONTAINS(line, "\"id\":9,\"result\"");
+	fds[6] = rig_connect(&r);
+	CHECK(read_reply(fds[6], line, sizeof line) > 0);
+	CHECK_CONTAINS(line, "too many clients are connected (6 of 6)");
+	for (int i = 0; i < 7; i++)
+		close(fds[i]);
+	pump(r.l, 2);
+	rig_down(&r);
+}
+
 static void
 t_role_resolution(void)
 {
@@ -495,6 +613,8 @@ t_role_resolution(void)
 int
 main(void)
 {
+	/* Writes to connections the API has closed must fail, not kill. */
+	signal(SIGPIPE, SIG_IGN);
 	RUN(t_good_request);
 	RUN(t_bad_requests);
 	RUN(t_roles_and_errors);
@@ -505,6 +625,9 @@ main(void)
 	RUN(t_reply_limit);
 	RUN(t_hang_up_still_runs);
 	RUN(t_stalled_client_cut);
+	RUN(t_idle_connections_closed);
+	RUN(t_connections_per_user);
+	RUN(t_slots_kept_for_technicians);
 	RUN(t_role_resolution);
 	return test_summary();
 }
