@@ -21,7 +21,12 @@
 #include "serial.h"
 #include "util.h"
 
-enum line_kind { K_STREAM, K_SYNC, K_COMMAND, K_SETTING, K_READBACK, K_HS_INFO, K_HS_SETTINGS, K_ABANDONED };
+enum line_kind { K_STREAM, K_SYNC, K_COMMAND, K_SETTING, K_READBACK, K_HS_INFO, K_HS_SETTINGS,
+	K_ABANDONED, K_CHECK_ON };
+
+/* A program checked in GRBL's check mode: entering ($C), running it,
+ * leaving (a soft reset, which ends check mode as `$C` would). */
+enum check_state { CK_NONE = 0, CK_ENTER, CK_RUN, CK_LEAVE };
 
 struct sent {
 	enum line_kind kind;
@@ -80,6 +85,10 @@ struct grbl {
 	double settings[256];
 	int setting_num;
 	double setting_value;
+
+	enum check_state check;
+	bool check_ok;
+	char check_why[300];
 
 	struct grbl_stopline *sl;
 	unsigned resets_seen;       /* sl->resets already accounted for */
@@ -334,18 +343,42 @@ free_stream(struct grbl *g)
 }
 
 static void
-end_stream(struct grbl *g, bool ok, const char *why)
+check_finish(struct grbl *g, bool ok, const char *why)
 {
-	if (!g->streaming)
+	if (g->check == CK_NONE)
 		return;
+	g->check = CK_NONE;
+	free_stream(g);
+	if (g->ev.checked)
+		g->ev.checked(g->arg, ok, why);
+}
+
+/* Stops sending the lines of a stream or a check; what is still in
+ * GRBL's buffer of it is answered but no longer counted as done. */
+static void
+stop_lines(struct grbl *g)
+{
 	g->streaming = false;
-	/* Whatever is still in GRBL's buffer of this stream is answered but
-	 * no longer ours to count as done. */
 	for (size_t i = 0; i < g->if_count; i++) {
 		struct sent *s = &g->inflight[(g->if_head + i) % INFLIGHT_MAX];
 		if (s->kind == K_STREAM || s->kind == K_SYNC)
 			s->kind = K_ABANDONED;
 	}
+}
+
+static void
+end_stream(struct grbl *g, bool ok, const char *why)
+{
+	if (g->check != CK_NONE) {
+		/* A check cut short (alarm, reset, lost link, cancel) says so
+		 * as a check, never as a stream. */
+		stop_lines(g);
+		check_finish(g, false, why ? why : "the check was stopped");
+		return;
+	}
+	if (!g->streaming)
+		return;
+	stop_lines(g);
 	if (g->ev.stream_done)
 		g->ev.stream_done(g->arg, ok, why);
 }
@@ -357,6 +390,10 @@ disconnect(struct grbl *g, const char *why)
 {
 	char msg[300];
 	close_port(g);
+	if (g->check != CK_NONE) {
+		snprintf(msg, sizeof msg, "the laser link was lost (%s) during the check", why);
+		end_stream(g, false, msg);
+	}
 	if (g->streaming) {
 		snprintf(msg, sizeof msg, "the laser link was lost (%s) with %ld of %ld lines "
 		    "acknowledged; GRBL's ok means planned, not done, so the job is not resumed",
@@ -624,6 +661,18 @@ pop_flight(struct grbl *g)
 	return s;
 }
 
+/* The check is over (every line answered, or the first refused): a soft
+ * reset ends check mode, and its banner ends the check. */
+static void
+leave_check(struct grbl *g, bool ok, const char *why)
+{
+	stop_lines(g);
+	g->check = CK_LEAVE;
+	g->check_ok = ok;
+	snprintf(g->check_why, sizeof g->check_why, "%s", why ? why : "");
+	grbl_realtime(g, GRBL_RT_RESET);
+}
+
 static void
 answered(struct grbl *g, bool ok, int code)
 {
@@ -643,20 +692,47 @@ answered(struct grbl *g, bool ok, int code)
 		    grbl_error_text(code));
 		if (g->ev.error)
 			g->ev.error(g->arg, s.line_no, s.text, code, grbl_error_text(code));
+		if (g->check == CK_RUN) {
+			leave_check(g, false, msg);
+			break;
+		}
 		/* GRBL goes on with what is already in its buffer: hold the
 		 * machine at once so that it does not run past the error. */
 		grbl_realtime(g, GRBL_RT_HOLD);
 		end_stream(g, false, msg);
 		break;
 	case K_SYNC:
-		if (ok)
+		if (g->check == CK_RUN)
+			leave_check(g, ok, ok ? NULL : "GRBL refused the end-of-program dwell");
+		else if (ok)
 			end_stream(g, true, NULL);
 		else
 			end_stream(g, false, "the machine refused the end-of-program dwell");
 		break;
+	case K_CHECK_ON:
+		if (g->check != CK_ENTER)
+			break;
+		if (!ok) {
+			snprintf(msg, sizeof msg, "GRBL cannot enter check mode: error:%d, %s", code,
+			    grbl_error_text(code));
+			check_finish(g, false, msg);
+			break;
+		}
+		/* In check mode: the program goes as a stream would, parsed and
+		 * answered line by line, nothing moving. */
+		g->check = CK_RUN;
+		g->streaming = true;
+		g->sync_sent = false;
+		g->started = now_mono();
+		pump(g);
+		break;
 	case K_COMMAND:
 		if (!ok && g->ev.error)
 			g->ev.error(g->arg, 0, s.text, code, grbl_error_text(code));
+		/* A command changes the state ($X unlocks, $J moves): ask for
+		 * it now rather than at the next poll, so that the owner does
+		 * not act on the state from before. */
+		g->next_poll = now_mono();
 		break;
 	case K_SETTING:
 		if (!ok) {
@@ -721,6 +797,8 @@ handle_line(struct grbl *g, const char *line)
 		if (ours && g->link == GRBL_READY) {
 			/* The answer to our own reset: the buffers were cleared
 			 * when it was sent; what waits since may go now. */
+			if (g->check == CK_LEAVE)
+				check_finish(g, g->check_ok, g->check_why);
 			pump(g);
 			break;
 		}
@@ -938,8 +1016,9 @@ ready_or_say(const struct grbl *g, char *err, size_t errlen)
 		snprintf(err, errlen, "the laser is not connected");
 		return -1;
 	}
-	if (g->streaming) {
-		snprintf(err, errlen, "the laser is running a job");
+	if (g->streaming || g->check != CK_NONE) {
+		snprintf(err, errlen, g->check != CK_NONE ? "the laser is checking a program" :
+		    "the laser is running a job");
 		return -1;
 	}
 	return 0;
@@ -988,11 +1067,11 @@ grbl_write_setting(struct grbl *g, int num, double value, char *err, size_t errl
 	return queue_line(g, K_SETTING, line);
 }
 
-int
-grbl_stream_text(struct grbl *g, const char *text, char *err, size_t errlen)
+/* Reads a program into the driver's lines (checked as GRBL will take
+ * them); returns 0, or -1 with the first problem in err and nothing kept. */
+static int
+load_lines(struct grbl *g, const char *text, char *err, size_t errlen)
 {
-	if (ready_or_say(g, err, errlen) < 0)
-		return -1;
 	long cap = 64, n = 0, line_no = 0;
 	char **lines = xcalloc((size_t)cap, sizeof *lines);
 	long *nos = xcalloc((size_t)cap, sizeof *nos);
@@ -1034,10 +1113,6 @@ grbl_stream_text(struct grbl *g, const char *text, char *err, size_t errlen)
 	g->lines = lines;
 	g->line_nos = nos;
 	g->n_lines = n;
-	g->streaming = true;
-	g->sync_sent = false;
-	g->started = now_mono();
-	pump(g);
 	return 0;
 refuse:
 	for (long i = 0; i < n; i++)
@@ -1045,6 +1120,41 @@ refuse:
 	free(lines);
 	free(nos);
 	return -1;
+}
+
+int
+grbl_stream_text(struct grbl *g, const char *text, char *err, size_t errlen)
+{
+	if (ready_or_say(g, err, errlen) < 0 || load_lines(g, text, err, errlen) < 0)
+		return -1;
+	g->streaming = true;
+	g->sync_sent = false;
+	g->started = now_mono();
+	pump(g);
+	return 0;
+}
+
+int
+grbl_check_text(struct grbl *g, const char *text, char *err, size_t errlen)
+{
+	if (ready_or_say(g, err, errlen) < 0 || load_lines(g, text, err, errlen) < 0)
+		return -1;
+	g->check = CK_ENTER;
+	g->check_ok = false;
+	g->check_why[0] = '\0';
+	if (queue_line(g, K_CHECK_ON, "$C") < 0) {
+		g->check = CK_NONE;
+		free_stream(g);
+		snprintf(err, errlen, "too many commands are waiting");
+		return -1;
+	}
+	return 0;
+}
+
+bool
+grbl_checking(const struct grbl *g)
+{
+	return g->check != CK_NONE;
 }
 
 int

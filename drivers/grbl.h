@@ -84,6 +84,9 @@ struct grbl_events {
 	void (*stream_done)(void *arg, bool ok, const char *why);
 	/* A setting was written and read back (verified) or not. */
 	void (*setting)(void *arg, int num, double value, bool verified);
+	/* A check (grbl_check_text) ended: every line passed, or why not
+	 * (the first line GRBL refused, with its number, code and meaning). */
+	void (*checked)(void *arg, bool ok, const char *why);
 };
 
 struct grbl;
@@ -148,6 +151,14 @@ int grbl_write_setting(struct grbl *g, int num, double value, char *err, size_t 
  */
 int grbl_stream_text(struct grbl *g, const char *text, char *err, size_t errlen);
 int grbl_stream_file(struct grbl *g, const char *path, char *err, size_t errlen);
+/*
+ * Checks a program in GRBL's check mode ($C): GRBL parses and answers every
+ * line as it would, nothing moves and nothing burns; a soft reset then ends
+ * check mode. The result comes through events.checked. Returns 0, or -1
+ * with why in err (link down, a stream or check running, a bad line).
+ */
+int grbl_check_text(struct grbl *g, const char *text, char *err, size_t errlen);
+bool grbl_checking(const struct grbl *g);
 /* Stops sending the stream (the owner decides about hold and reset). */
 void grbl_stream_cancel(struct grbl *g, const char *why);
 bool grbl_streaming(const struct grbl *g);

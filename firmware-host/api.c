@@ -382,8 +382,8 @@ api_pending_cancel_with(struct api_pending *p, atomic_int *flag)
 	p->cancel = flag;
 }
 
-static void client_serve(struct api_client *c);
-static int client_flush(struct api_client *c);
+static void make_ready(struct api_client *c);
+static void client_update_events(struct api_client *c);
 
 static void
 pending_finish(struct api_pending *p, char *result_text, int code, const char *msg)
@@ -397,11 +397,14 @@ pending_finish(struct api_pending *p, char *result_text, int code, const char *m
 			append_error(&c->out, p->id, code, msg);
 		else
 			free(result_text);
-		/* The client's requests waited for this answer. */
-		if (client_flush(c) < 0)
-			client_free(p->api, c);
-		else
-			client_serve(c);
+		/* Written, and the client's waiting requests taken, by the loop:
+		 * this may run inside a handler of this very client. */
+		if (c->gone) {
+			buf_reset(&c->out);
+			make_ready(c);
+		} else {
+			client_update_events(c);
+		}
 	} else {
 		free(result_text);
 	}

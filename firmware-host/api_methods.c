@@ -115,9 +115,11 @@ m_laser_stream(struct api_call *c, void *arg)
 	const char *gcode = json_string_value(c->params ? json_object_get(c->params, "gcode") : NULL);
 	if (!gcode)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'gcode' (the program text) is required");
-	if (station_laser_stream(D(c), gcode, c->uid, &code, msg, sizeof msg) < 0)
+	/* A program from outside: GRBL checks it first, the answer follows. */
+	if (station_laser_check_then_stream(D(c), gcode, c->uid, &code, msg, sizeof msg) < 0)
 		return api_fail(c, code, "%s", msg);
-	return json_pack("{s:s}", "state", "running");
+	D(c)->laser_check.answer = api_defer(c);
+	return NULL;
 }
 
 static json_t *
@@ -180,6 +182,35 @@ m_laser_unlock(struct api_call *c, void *arg)
 	if (!d->laser || grbl_command(d->laser, "$X", err, sizeof err) < 0)
 		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
 	return json_pack("{s:s}", "sent", "$X");
+}
+
+/* One GRBL setting ($N=V), written alone and read back (GRBL writes its
+ * EEPROM); the answer follows the read-back. Laser mode ($32=1) is one. */
+static json_t *
+m_laser_setting(struct api_call *c, void *arg)
+{
+	(void)arg;
+	struct daemon *d = D(c);
+	json_t *n = c->params ? json_object_get(c->params, "setting") : NULL;
+	double value;
+	char err[200];
+	if (!json_is_integer(n) || json_integer_value(n) < 0 || json_integer_value(n) > 255)
+		return api_fail(c, API_ERR_INVALID_PARAMS, "'setting' must be a GRBL setting number, "
+		    "0 to 255");
+	if (!number(c, "value", NAN, &value))
+		return NULL;
+	if (!isfinite(value) || value < 0)
+		return api_fail(c, API_ERR_INVALID_PARAMS, "'value' must be a finite number of 0 or more");
+	if (d->laser_setting.answer)
+		return api_fail(c, API_ERR_BUSY, "another setting is being written");
+	if (d->laser_st.state == ST_RUNNING)
+		return api_fail(c, API_ERR_BUSY, "the laser is running a program");
+	if (!d->laser || grbl_write_setting(d->laser, (int)json_integer_value(n), value, err,
+	    sizeof err) < 0)
+		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
+	d->laser_setting.num = (int)json_integer_value(n);
+	d->laser_setting.answer = api_defer(c);
+	return NULL;
 }
 
 /* The extent of a program's X/Y words, absolute coordinates assumed (the
@@ -473,6 +504,8 @@ const struct api_method daemon_methods[] = {
 	{ "laser.jog", API_ROLE_TECHNICIAN, m_laser_jog, NULL, "jog the head by x, y mm" },
 	{ "laser.unlock", API_ROLE_TECHNICIAN, m_laser_unlock, NULL,
 	    "unlock GRBL after an alarm ($X), once the piece is checked" },
+	{ "laser.setting", API_ROLE_TECHNICIAN, m_laser_setting, NULL,
+	    "write one GRBL setting ($N=V) and read it back" },
 	{ "laser.frame", API_ROLE_JEWELLER, m_laser_frame, NULL,
 	    "trace a program's bounding box with the laser off" },
 	{ "tank.start", API_ROLE_TECHNICIAN, m_tank_start, NULL,

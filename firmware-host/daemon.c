@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "mb_devices.h"
+#include "laser_program.h"
 #include "offload.h"
 #include "util.h"
 
@@ -246,8 +247,10 @@ on_laser_link(void *arg, enum grbl_link state, const char *why)
 static void
 on_laser_error(void *arg, long line_no, const char *line, int code, const char *meaning)
 {
-	(void)arg;
+	struct daemon *d = arg;
 	log_warn("laser: line %ld (%s): error:%d, %s", line_no, line, code, meaning);
+	if (grbl_streaming(d->laser))
+		d->laser_error = true;
 }
 
 static void
@@ -255,6 +258,7 @@ on_laser_alarm(void *arg, int code, const char *meaning)
 {
 	struct daemon *d = arg;
 	log_warn("laser: ALARM:%d, %s", code, meaning);
+	snprintf(d->laser_alarm, sizeof d->laser_alarm, "ALARM:%d, %s", code, meaning);
 	relay(d, LINE_LASER_ENABLE, 0, NULL, 0);
 	relay(d, LINE_BEACON, 0, NULL, 0);
 }
@@ -266,6 +270,12 @@ on_laser_done(void *arg, bool ok, const char *why)
 	relay(d, LINE_LASER_ENABLE, 0, NULL, 0);
 	relay(d, LINE_BEACON, 0, NULL, 0);
 	d->laser_hold_by = (uid_t)-1;
+	/* GRBL runs on past an error with what it has buffered; the driver
+	 * held it. Once the hold is complete a reset empties its buffers
+	 * (keeping the position), so that nothing of the program can run. */
+	if (!ok && d->laser_error && grbl_link_state(d->laser) == GRBL_READY)
+		d->laser_flush_until = now_mono() + 10;
+	d->laser_error = false;
 	if (!d->reacting)
 		jobs_station_finished(d, JS_LASER, ok, ok ? "the engraving is complete" : why);
 	if (d->laser_st.state == ST_RUNNING) {
@@ -279,11 +289,23 @@ on_laser_done(void *arg, bool ok, const char *why)
 static void
 on_laser_setting(void *arg, int num, double value, bool verified)
 {
-	calib_on_setting(arg, num, value, verified);
+	struct daemon *d = arg;
+	calib_on_setting(d, num, value, verified);
+	if (d->laser_setting.answer && d->laser_setting.num == num) {
+		if (verified)
+			api_pending_result(d->laser_setting.answer, json_pack("{s:i, s:f, s:b}",
+			    "setting", num, "value", value, "verified", 1));
+		else
+			api_pending_fail(d->laser_setting.answer, API_ERR_UNAVAILABLE, "GRBL refused "
+			    "$%d=%g, or read it back different", num, value);
+		d->laser_setting.answer = NULL;
+	}
 }
 
+static void on_laser_checked(void *arg, bool ok, const char *why);
+
 static const struct grbl_events laser_events = { on_laser_link, NULL, on_laser_error,
-	on_laser_alarm, NULL, on_laser_done, on_laser_setting };
+	on_laser_alarm, NULL, on_laser_done, on_laser_setting, on_laser_checked };
 
 static void
 on_bus(struct loop *l, int fd, short revents, void *arg)
@@ -394,6 +416,19 @@ stations_tick(struct daemon *d, double now)
 				grbl_realtime(d->laser, GRBL_RT_RESET);
 			d->laser_flush_until = 0;
 		}
+	}
+	/* In alarm, the laser is not ready, and says why; out of it, it is. */
+	if (d->laser && grbl_link_state(d->laser) == GRBL_READY && d->laser_st.state != ST_RUNNING) {
+		const struct grbl_status *st = grbl_last_status(d->laser);
+		bool alarm = !strcmp(st->state, "Alarm");
+		if (alarm)
+			station_set(d, &d->laser_st, ST_FAULT, "in alarm%s%s: the position may be lost; "
+			    "a technician checks the piece and unlocks it (laser.unlock)",
+			    d->laser_alarm[0] ? ", " : "", d->laser_alarm);
+		else if (d->laser_st.state == ST_FAULT && !strncmp(d->laser_st.detail, "in alarm", 8))
+			station_set(d, &d->laser_st, ST_IDLE, "unlocked");
+		if (!alarm)
+			d->laser_alarm[0] = '\0';
 	}
 	/* After a door trip GRBL waits in Door:0 for a cycle start once the
 	 * door is closed, with nothing planned (the trip cleared it): a reset
@@ -515,9 +550,26 @@ start_laser(struct daemon *d, struct cfg *cfg)
 	d->laser_cfg = cfg;
 }
 
+/* A check whose driver goes away will never end: its answer must. */
+static void
+laser_check_abandon(struct daemon *d, const char *why)
+{
+	if (d->laser_setting.answer)
+		api_pending_fail(d->laser_setting.answer, API_ERR_UNAVAILABLE, "the setting was not "
+		    "confirmed: %s", why);
+	d->laser_setting.answer = NULL;
+	if (d->laser_check.answer)
+		api_pending_fail(d->laser_check.answer, API_ERR_UNAVAILABLE, "the program was not "
+		    "burnt: %s", why);
+	d->laser_check.answer = NULL;
+	free(d->laser_check.gcode);
+	d->laser_check.gcode = NULL;
+}
+
 static void
 stop_laser(struct daemon *d)
 {
+	laser_check_abandon(d, "the laser's driver was stopped");
 	if (d->laser_fd >= 0)
 		loop_del_fd(d->loop, d->laser_fd);
 	d->laser_fd = -1;
@@ -892,28 +944,47 @@ fail(int *code, char *msg, size_t len, int c, const char *fmt, ...)
 	return -1;
 }
 
-/* Whether a program turns the laser on: an M3 or M4 word anywhere. */
-static bool
-gcode_emits(const char *g)
+/* Whether the laser could take a program now; says why not. */
+static int
+laser_ready_or_say(struct daemon *d, bool emit, int *code, char *msg, size_t len)
 {
-	for (const char *p = g; *p; p++) {
-		if (*p == ';' || *p == '(') {
-			/* comments say nothing to GRBL */
-			const char *end = strchr(p, *p == ';' ? '\n' : ')');
-			if (!end)
-				break;
-			p = end;
-			continue;
-		}
-		if (*p != 'M' && *p != 'm')
-			continue;
-		const char *q = p + 1;
-		while (*q == ' ' || *q == '0')
-			q++;
-		if ((*q == '3' || *q == '4') && !(q[1] >= '0' && q[1] <= '9') && q[1] != '.')
-			return true;
-	}
-	return false;
+	if (d->laser_st.state == ST_RUNNING)
+		return fail(code, msg, len, API_ERR_BUSY, "the laser is %s",
+		    d->laser && grbl_checking(d->laser) ? "checking a program" : "already engraving");
+	if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
+		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
+	const char *why = interlock_reason(daemon_interlock(d), IL_LASER);
+	if (why)
+		return fail(code, msg, len, API_ERR_INTERLOCK, "the laser cannot start: %s", why);
+	const struct grbl_status *st = grbl_last_status(d->laser);
+	if (!strcmp(st->state, "Alarm"))
+		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is in alarm%s%s and has "
+		    "lost its position: a technician must check the piece and unlock it (laser.unlock)",
+		    d->laser_alarm[0] ? ": " : "", d->laser_alarm);
+	if (d->laser_flush_until > 0)
+		return fail(code, msg, len, API_ERR_BUSY, "the laser is still clearing the program "
+		    "a trip or an error stopped; try again in a moment");
+	/* Atelier's programs turn the beam off in G0 moves by laser mode
+	 * (M4): without it the beam would stay on between the letters. */
+	if (emit && grbl_setting(d->laser, 32) != 1)
+		return fail(code, msg, len, API_ERR_UNAVAILABLE, "GRBL's laser mode is off ($32=%g): "
+		    "the beam would stay on across moves; a technician sets $32=1 (atelierctl laser "
+		    "setting 32 1)", grbl_setting(d->laser, 32));
+	return 0;
+}
+
+/* The content check every program passes (laser_program.h). */
+static int
+laser_content_or_say(const char *gcode, bool emit, int *code, char *msg, size_t len)
+{
+	struct laser_program_info info;
+	char err[300];
+	if (laser_program_check(gcode, &info, err, sizeof err) < 0)
+		return fail(code, msg, len, API_ERR_INVALID, "the program is refused: %s", err);
+	if (!emit && info.emits)
+		return fail(code, msg, len, API_ERR_INVALID, "a program that only moves the head may "
+		    "not turn the laser on (M3 or M4)");
+	return 0;
 }
 
 static int
@@ -921,19 +992,9 @@ laser_start(struct daemon *d, const char *gcode, uid_t owner, bool emit, int *co
     size_t len)
 {
 	char err[300];
-	if (d->laser_st.state == ST_RUNNING)
-		return fail(code, msg, len, API_ERR_BUSY, "the laser is already engraving");
-	if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
-		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
-	const char *why = interlock_reason(daemon_interlock(d), IL_LASER);
-	if (why)
-		return fail(code, msg, len, API_ERR_INTERLOCK, "the laser cannot start: %s", why);
-	if (!emit && gcode_emits(gcode))
-		return fail(code, msg, len, API_ERR_INVALID, "a program that only moves the head may "
-		    "not turn the laser on (M3 or M4)");
-	if (d->laser_flush_until > 0)
-		return fail(code, msg, len, API_ERR_BUSY, "the laser is still clearing the program "
-		    "a trip stopped; try again in a moment");
+	if (laser_content_or_say(gcode, emit, code, msg, len) < 0 ||
+	    laser_ready_or_say(d, emit, code, msg, len) < 0)
+		return -1;
 	if (emit) {
 		/* The emission indicator is lit before the source is powered. */
 		if (relay(d, LINE_BEACON, 1, err, sizeof err) < 0 ||
@@ -950,6 +1011,7 @@ laser_start(struct daemon *d, const char *gcode, uid_t owner, bool emit, int *co
 	d->laser_owner = owner;
 	d->laser_stream_id++;
 	d->laser_hold_by = (uid_t)-1;
+	d->laser_error = false;
 	station_set(d, &d->laser_st, ST_RUNNING, "%s", emit ? "engraving" : "framing (laser off)");
 	return 0;
 }
@@ -966,6 +1028,61 @@ station_laser_move(struct daemon *d, const char *gcode, uid_t owner, int *code, 
     size_t len)
 {
 	return laser_start(d, gcode, owner, false, code, msg, len);
+}
+
+int
+station_laser_check_then_stream(struct daemon *d, const char *gcode, uid_t owner, int *code,
+    char *msg, size_t len)
+{
+	char err[300];
+	if (laser_content_or_say(gcode, true, code, msg, len) < 0 ||
+	    laser_ready_or_say(d, true, code, msg, len) < 0)
+		return -1;
+	if (grbl_check_text(d->laser, gcode, err, sizeof err) < 0)
+		return fail(code, msg, len, API_ERR_INVALID, "the program is refused: %s", err);
+	free(d->laser_check.gcode);
+	d->laser_check.gcode = xstrdup(gcode);
+	d->laser_check.owner = owner;
+	d->laser_check.answer = NULL;
+	station_set(d, &d->laser_st, ST_RUNNING, "checking the program in GRBL's check mode "
+	    "(nothing moves, nothing burns)");
+	return 0;
+}
+
+/* The check of an outside program ended: burn it if it passed, with every
+ * check of the station made again, else say which line GRBL refused. */
+static void
+on_laser_checked(void *arg, bool ok, const char *why)
+{
+	struct daemon *d = arg;
+	struct api_pending *answer = d->laser_check.answer;
+	char *gcode = d->laser_check.gcode;
+	uid_t owner = d->laser_check.owner;
+	d->laser_check.answer = NULL;
+	d->laser_check.gcode = NULL;
+	int code = API_ERR_INVALID;
+	char msg[500];
+	int rc = -1;
+	if (!ok) {
+		snprintf(msg, sizeof msg, "the program was not burnt: %s (checked in GRBL's check "
+		    "mode: nothing moved)", why);
+		station_set(d, &d->laser_st, ST_IDLE, "%s", msg);
+	} else if (answer && !api_pending_alive(answer)) {
+		snprintf(msg, sizeof msg, "the program passed the check, but whoever sent it left: "
+		    "nothing was burnt");
+		station_set(d, &d->laser_st, ST_IDLE, "%s", msg);
+	} else {
+		/* Idle again for the burn's own start, which checks it all anew. */
+		station_set(d, &d->laser_st, ST_IDLE, "the program passed GRBL's check mode");
+		rc = laser_start(d, gcode, owner, true, &code, msg, sizeof msg);
+	}
+	if (answer) {
+		if (rc == 0)
+			api_pending_result(answer, json_pack("{s:s, s:b}", "state", "running", "checked", 1));
+		else
+			api_pending_fail(answer, code, "%s", msg);
+	}
+	free(gcode);
 }
 
 int
@@ -1021,7 +1138,9 @@ station_laser_stop(struct daemon *d, const char *why)
 	d->laser_hold_by = (uid_t)-1;
 	relay(d, LINE_LASER_ENABLE, 0, NULL, 0);
 	relay(d, LINE_BEACON, 0, NULL, 0);
-	if (d->laser_st.state == ST_RUNNING || d->laser_st.state == ST_FAULT)
+	/* In alarm it stays not ready (stations_tick says why) until unlocked. */
+	bool alarm = d->laser && !strcmp(grbl_last_status(d->laser)->state, "Alarm");
+	if ((d->laser_st.state == ST_RUNNING || d->laser_st.state == ST_FAULT) && !alarm)
 		station_set(d, &d->laser_st, ST_IDLE, "%s", why);
 	return 0;
 }

@@ -71,6 +71,19 @@ struct daemon {
 	 * by this monotonic time at the latest (0: nothing to clear). */
 	double laser_flush_until;
 	double laser_door_reset_at;    /* no reset of a closed-door hold before this */
+	bool laser_error;           /* the running program had a line refused */
+	char laser_alarm[160];      /* GRBL's last alarm while it stays in Alarm */
+	/* An outside program in GRBL's check mode, to burn if it passes. */
+	struct {
+		char *gcode;
+		uid_t owner;
+		struct api_pending *answer;
+	} laser_check;
+	/* A technician's laser.setting, answered once read back. */
+	struct {
+		int num;
+		struct api_pending *answer;
+	} laser_setting;
 	/* Where each Modbus device lives, by role. */
 	struct mb_bus *tank_bus, *bath_bus;
 	int tank_dev, rect_dev, heater_dev;
@@ -97,6 +110,11 @@ int station_laser_stream(struct daemon *d, const char *gcode, uid_t owner, int *
  * program with M3 or M4 is refused. */
 int station_laser_move(struct daemon *d, const char *gcode, uid_t owner, int *code, char *msg,
     size_t len);
+/* A program from outside Atelier's pipeline: checked first in GRBL's check
+ * mode, relays off; burnt only if every line passes. The caller may set
+ * d->laser_check.answer, which then gets the outcome. */
+int station_laser_check_then_stream(struct daemon *d, const char *gcode, uid_t owner, int *code,
+    char *msg, size_t len);
 /* A feed hold; when a program runs, remembered as who's, for resume. */
 int station_laser_hold(struct daemon *d, uid_t who, int *code, char *msg, size_t len);
 /* Resumes only a program its owner held with station_laser_hold, still

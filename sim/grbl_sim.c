@@ -40,7 +40,8 @@ static const struct {
 	{ 12, 0.002, false }, { 13, 0, true }, { 20, 0, true }, { 21, 0, true },
 	{ 22, 0, true }, { 23, 0, true }, { 24, 25, false }, { 25, 500, false },
 	{ 26, 250, true }, { 27, 1, false }, { 30, 1000, true }, { 31, 0, true },
-	{ 32, 1, true }, { 100, 250, false }, { 101, 250, false }, { 102, 250, false },
+	/* Laser mode off, as GRBL 1.1h leaves the factory: a bench sets it. */
+	{ 32, 0, true }, { 100, 250, false }, { 101, 250, false }, { 102, 250, false },
 	{ 110, 6000, false }, { 111, 6000, false }, { 112, 1000, false },
 	{ 120, 500, false }, { 121, 500, false }, { 122, 100, false },
 	{ 130, 110, false }, { 131, 110, false }, { 132, 20, false },
@@ -737,8 +738,10 @@ system_command(struct grbl_sim *g, char *line)
 	}
 	if (strcmp(arg, "C") == 0) {
 		if (g->state == GRBL_CHECK) {
-			grbl_sim_reset(g, false);
+			/* As GRBL: the message, the line's ok, then the reset
+			 * and its banner. */
 			say(g, "[MSG:Disabled]");
+			g->reset_after_ok = true;
 		} else if (g->state == GRBL_IDLE) {
 			g->check_mode = true;
 			g->state = GRBL_CHECK;
@@ -877,6 +880,11 @@ protocol(struct grbl_sim *g)
 		if (rc <= 0) {
 			say(g, "ok");
 			g->lines_ok++;
+			if (g->reset_after_ok) {
+				g->reset_after_ok = false;
+				grbl_sim_reset(g, false);
+				return;
+			}
 		} else {
 			say(g, "error:%d", rc);
 			g->lines_error++;
@@ -963,6 +971,16 @@ grbl_sim_real_xy(const struct grbl_sim *g, double out[2])
 		out[a] = g->mech_steps[a] > 0 && set > 0 ? g->pos[a] * set / g->mech_steps[a] :
 		    g->pos[a];
 	}
+}
+
+int
+grbl_sim_set(struct grbl_sim *g, int num, double value)
+{
+	int idx = setting_index(num);
+	if (idx < 0 || !isfinite(value) || value < 0)
+		return -1;
+	g->settings[idx] = setting_table[idx].integer ? floor(value) : value;
+	return 0;
 }
 
 void

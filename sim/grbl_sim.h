@@ -69,6 +69,7 @@ struct grbl_sim {
 	bool needs_reset;           /* critical alarm: nothing until 0x18 */
 	double accel;               /* mm/s2 */
 	bool check_mode;
+	bool reset_after_ok;        /* `$C` off: reset once its ok is out */
 	bool door_open;
 	bool hold_pending;          /* decelerating to a hold */
 	bool status_pending;
@@ -118,6 +119,9 @@ struct grbl_sim {
 void grbl_sim_real_xy(const struct grbl_sim *g, double out[2]);
 /* Forgets what burned so far. */
 void grbl_sim_burn_clear(struct grbl_sim *g);
+/* Sets a setting as if stored in EEPROM long ago (the bench's
+ * commissioning); returns 0, or -1 for no such setting or a bad value. */
+int grbl_sim_set(struct grbl_sim *g, int num, double value);
 
 void grbl_sim_init(struct grbl_sim *g, double now, double accel);
 void grbl_sim_free(struct grbl_sim *g);

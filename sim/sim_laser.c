@@ -334,12 +334,21 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 			    l->g.burn_lo[0], l->g.burn_hi[0], l->g.burn_lo[1], l->g.burn_hi[1],
 			    l->g.burn_hi[0] - l->g.burn_lo[0], l->g.burn_hi[1] - l->g.burn_lo[1]);
 		}
+	} else if (strcmp(cmd, "setting") == 0 && argc == 4) {
+		/* The bench's commissioning, in GRBL's EEPROM before any host. */
+		if (grbl_sim_set(&l->g, atoi(argv[2]), atof(argv[3])) < 0) {
+			buf_printf(out, "GRBL has no setting $%s, or %s is not a value for it", argv[2],
+			    argv[3]);
+			rc = -1;
+		} else {
+			buf_printf(out, "$%s=%s stored", argv[2], argv[3]);
+		}
 	} else if (strcmp(cmd, "overruns") == 0) {
 		buf_printf(out, "%lu", l->g.overruns);
 	} else {
 		buf_printf(out, "laser commands: alarm laser N, unplug laser, replug laser, "
 		    "rate laser LINES_PER_S, timescale laser K, status laser, overruns laser, "
-		    "connected laser, mechanics laser SX SY, burn laser [clear]");
+		    "connected laser, mechanics laser SX SY, burn laser [clear], setting laser N V");
 		rc = -1;
 	}
 	pthread_mutex_unlock(&l->lock);

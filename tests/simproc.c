@@ -50,6 +50,10 @@ cleanup_made(void)
 {
 	if (getpid() != owner_pid)
 		return;
+	/* For a look at the logs after a failure, by hand. */
+	const char *keep = getenv("ATELIER_KEEP_TEST_DIRS");
+	if (keep && *keep == '1')
+		n_made_dirs = 0;
 	for (size_t i = 0; i < n_made_pids; i++) {
 		if (made_pids[i] > 0 && waitpid(made_pids[i], NULL, WNOHANG) == 0) {
 			kill(made_pids[i], SIGKILL);
@@ -193,6 +197,14 @@ simproc_restart(struct simproc *sp)
 		fprintf(stderr, "simulator did not start; see %s/sim.stderr\n", sp->dir);
 		if (sp->pid > 0)
 			simproc_stop(sp);
+		return -1;
+	}
+	/* The bench as commissioned: GRBL leaves the factory with laser mode
+	 * off, and a workshop sets it once. A test of the factory state sets
+	 * it back. */
+	if (simproc_ctl(sp, NULL, 0, "setting laser 32 1") < 0) {
+		fprintf(stderr, "simulator: cannot set the laser's $32\n");
+		simproc_stop(sp);
 		return -1;
 	}
 	return 0;

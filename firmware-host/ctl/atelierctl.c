@@ -17,7 +17,7 @@ static const struct ctl_command commands[] = {
 	{ "status", "interlock, stations and devices", ctl_status },
 	{ "watch", "print station, interlock and device events as they happen", ctl_watch },
 	{ "estop", "estop reset: clear a latched emergency stop (technician)", ctl_estop },
-	{ "laser", "laser stream|frame FILE | hold | resume | abort | unlock | jog X Y [FEED]", ctl_laser },
+	{ "laser", "laser stream|frame FILE | hold | resume | abort | unlock | jog X Y [FEED] | setting N V", ctl_laser },
 	{ "tank", "tank start ... | stop: manual tank control (technician)", ctl_tank },
 	{ "bath", "bath plate ... | stop: manual bath control (technician)", ctl_bath },
 	{ "job", "job plan|create|start|show|list|abort: service jobs for a piece", ctl_job },

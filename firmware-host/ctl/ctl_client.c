@@ -262,7 +262,18 @@ ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 		}
 		if (strcmp(argv[1], "frame") == 0)
 			return simple(o, "laser.frame", p, "framing the program with the laser off");
-		return simple(o, "laser.stream", p, "engraving started");
+		return simple(o, "laser.stream", p, "checked in GRBL's check mode; engraving started");
+	}
+	if (argc == 4 && strcmp(argv[1], "setting") == 0) {
+		char *end;
+		long n = strtol(argv[2], &end, 10);
+		double v = strtod(argv[3], NULL);
+		if (*end || n < 0 || n > 255) {
+			fprintf(stderr, "atelierctl: '%s' is not a GRBL setting number (0 to 255)\n", argv[2]);
+			return CTL_ERR_USAGE;
+		}
+		return simple(o, "laser.setting", json_pack("{s:i, s:f}", "setting", (int)n, "value", v),
+		    "written and read back");
 	}
 	if (argc == 2 && strcmp(argv[1], "hold") == 0)
 		return simple(o, "laser.hold", NULL, "held");
@@ -276,7 +287,7 @@ ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 		return simple(o, "laser.jog", json_pack("{s:f, s:f, s:f}", "x", atof(argv[2]), "y",
 		    atof(argv[3]), "feed", argc == 5 ? atof(argv[4]) : 600.0), "jogging");
 	fprintf(stderr, "usage: atelierctl laser stream FILE | frame FILE | hold | resume | abort | unlock | "
-	    "jog X Y [FEED]\n");
+	    "jog X Y [FEED] | setting N VALUE\n");
 	return CTL_ERR_USAGE;
 }
 

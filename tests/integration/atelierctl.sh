@@ -66,6 +66,12 @@ ctl watch --count 1 >"$dir/watch.out" &
 w=$!
 sleep 0.5
 printf 'G21 G90\nM4 S300\nG1 X2 F1200\nG1 Y2\nM5\n' >"$dir/job.gcode"
+# GRBL leaves the factory with laser mode off: refused until a technician
+# sets it, written and read back.
+out=$(ctl laser stream "$dir/job.gcode" 2>&1)
+echo "$out" | grep -q 'laser mode is off (\$32=0)' && ok "laser mode off: refused" || ko "laser mode off" "$out"
+out=$(ctl laser setting 32 1 2>&1)
+echo "$out" | grep -q "written and read back" && ok "laser setting 32 1" || ko "laser setting" "$out"
 ctl laser stream "$dir/job.gcode" >/dev/null && ok "laser stream FILE" || ko "laser stream FILE"
 wait $w
 grep -q '^station ' "$dir/watch.out" && ok "watch prints an event" || ko "watch" "$(cat "$dir/watch.out")"

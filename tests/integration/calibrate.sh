@@ -30,6 +30,7 @@ records() { ctl --json calibration history ${1:+--station $1} | /usr/bin/python3
 "$bin/atelier-sim" --run-dir "$dir" 2>"$dir/sim.err" &
 sim=$!
 wait_for "$dir/ctl.sock" || ko "simulator start"
+"$bin/atelier-sim" ctl "$dir" setting laser 32 1 >/dev/null   # commissioned
 "$bin/atelierd" -c config/sim.yaml --device-dir "$dir" 2>"$dir/d.err" &
 dmn=$!
 wait_for "$dir/atelier.sock" || ko "daemon start"
@@ -81,9 +82,7 @@ out=$(ctl calibrate bath rhodium)
 echo "$out" | grep -q "about 2.00 g of rhodium left" && ok "rhodium estimate" || ko "rhodium" "$out"
 
 # The laser: a scale calibration that measures true, by flags.
-ctl laser stream /dev/null >/dev/null 2>&1
-printf '$X\n' >"$dir/unlock.gcode"
-ctl laser stream "$dir/unlock.gcode" >/dev/null 2>&1
+ctl laser unlock >/dev/null 2>&1
 sleep 1
 simctl timescale laser 20 >/dev/null
 out=$(ctl calibrate laser backup --technician ada)

@@ -504,8 +504,9 @@ static void
 laser_ready(void)
 {
 	call("laser.abort", "{}");
-	call("laser.stream", "{\"gcode\":\"$X\\n\"}");
+	call("laser.unlock", "{}");
 	CHECK(wait_until(laser_idle, NULL, 20));
+	CHECK(wait_until(status_has, "\"state\":\"Idle\",\"substate\"", 20));
 	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
 }
 

@@ -139,8 +139,10 @@ static void
 laser_ready(void)
 {
 	simproc_api_call(api, "laser.abort", NULL);
-	simproc_api_call(api, "laser.stream", "{\"gcode\":\"$X\\n\"}");
+	simproc_api_call(api, "laser.unlock", NULL);
 	CHECK(wait_until(laser_idle, NULL, 20));
+	/* The daemon has heard it too, and the station is ready. */
+	CHECK(wait_until(status_has, "\"state\":\"Idle\",\"substate\"", 20));
 	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
 }
 

@@ -94,8 +94,9 @@ on_setting(void *arg, int num, double value, bool verified)
 		ev.settings_bad++;
 }
 
-static const struct grbl_events events = { on_link, on_status, on_error, on_alarm, on_message,
-	on_done, on_setting };
+static const struct grbl_events events = { .link = on_link, .status = on_status,
+	.error = on_error, .alarm = on_alarm, .message = on_message, .stream_done = on_done,
+	.setting = on_setting };
 
 static void
 pump(double secs)

@@ -124,6 +124,7 @@ laser_ready(void)
 	simproc_api_call(api, "laser.abort", NULL);
 	simproc_api_call(api, "laser.unlock", NULL);
 	CHECK(wait_until(sim_laser_has, "\"state\":\"Idle\"", 20));
+	CHECK(wait_until(status_has, "\"state\":\"Idle\",\"substate\"", 20));
 	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
 }
 

@@ -57,7 +57,8 @@ t_banner_and_status(void)
 	CHECK_STR(send("$10=3\n", 0.01), "ok\r\n");
 	CHECK_STR(send("?", 0.01), "<Idle|MPos:0.000,0.000,0.000|Bf:16,128|FS:0,0|Ov:100,100,100>\r\n");
 	CHECK_STR(send("$I\n", 0.01), "[VER:1.1h.20190825:]\r\n[OPT:V,15,128]\r\nok\r\n");
-	CHECK_CONTAINS(send("$$\n", 0.01), "$32=1\r\n");
+	/* Laser mode off, as GRBL leaves the factory. */
+	CHECK_CONTAINS(send("$$\n", 0.01), "$32=0\r\n");
 	CHECK_CONTAINS(out, "$30=1000\r\n$31=0\r\n");
 	CHECK_CONTAINS(send("$G\n", 0.01), "[GC:G0 G54 G17 G21 G90 G94 M5 M9 T0 F0 S0]");
 }
