@@ -45,6 +45,11 @@ struct grbl_stopline {
 	atomic_bool ready;
 };
 
+/* How long the line must be quiet after a banner before the handshake
+ * asks GRBL who it is: long enough for the second banner of a controller
+ * that resets when its port opens. */
+#define HS_SETTLE 0.3
+
 #define INFLIGHT_MAX 128    /* 128 bytes hold at most 64 one-character lines */
 #define PENDING_MAX 32
 #define RX_LINE_MAX 256
@@ -58,7 +63,9 @@ struct grbl {
 	double retry_at, backoff;
 	char last_problem[256];
 	double hs_deadline;
-	bool hs_banner;
+	bool hs_banner;             /* a banner came since the port opened */
+	bool hs_asked;              /* $I is sent: the handshake proper runs */
+	double hs_settle_at;        /* ask once no banner came since this long */
 	bool resetting;             /* a soft reset was sent: nothing until its banner */
 	double reset_deadline;
 
@@ -641,6 +648,7 @@ start_connect(struct grbl *g, double now)
 	clear_flight(g);
 	g->last_heard = now;
 	g->hs_banner = false;
+	g->hs_asked = false;
 	g->resetting = false;
 	g->hs_deadline = now + g->cfg->laser.connect_timeout;
 	set_link(g, GRBL_CONNECTING, NULL);
@@ -677,7 +685,13 @@ static void
 answered(struct grbl *g, bool ok, int code)
 {
 	if (g->if_count == 0) {
-		log_warn("laser: %s with no line waiting for it", ok ? "ok" : "error");
+		/* After a reset, what answers lines sent before it is not an
+		 * answer to anything sent since: expected, and dropped. */
+		if (g->resetting || g->link == GRBL_CONNECTING)
+			log_debug("laser: %s after a reset, for a line sent before it: ignored",
+			    ok ? "ok" : "error");
+		else
+			log_warn("laser: %s with no line waiting for it", ok ? "ok" : "error");
 		return;
 	}
 	struct sent s = pop_flight(g);
@@ -766,11 +780,26 @@ answered(struct grbl *g, bool ok, int code)
 	}
 }
 
+/* A line's bytes, printable ones as they are, others as \xNN. */
+static void
+escape_bytes(const char *line, char *out, size_t len)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)line; *p && n + 5 < len; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			out[n++] = (char)*p;
+		else
+			n += (size_t)snprintf(out + n, len - n, "\\x%02x", *p);
+	}
+	out[n] = '\0';
+}
+
 static void
 handle_line(struct grbl *g, const char *line)
 {
 	struct grbl_response r;
-	switch (grbl_parse(line, &g->st, &r)) {
+	enum grbl_kind kind = grbl_parse(line, &g->st, &r);
+	switch (kind) {
 	case GRBL_R_OK:
 		answered(g, true, 0);
 		break;
@@ -802,10 +831,17 @@ handle_line(struct grbl *g, const char *line)
 			pump(g);
 			break;
 		}
-		if (g->link == GRBL_CONNECTING && !g->hs_banner) {
+		if (g->link == GRBL_CONNECTING) {
+			/* A controller that resets when its port opens (an Arduino)
+			 * sends its power-up banner, then the banner of our own
+			 * reset; any banner starts the handshake over, and it is
+			 * asked for once the line has been quiet a moment. */
 			g->hs_banner = true;
+			g->hs_asked = false;
 			clear_flight(g);
-			queue_line(g, K_HS_INFO, "$I");
+			g->hs_settle_at = now_mono() + HS_SETTLE;
+			g->hs_deadline = fmax(g->hs_deadline, g->hs_settle_at +
+			    g->cfg->laser.connect_timeout);
 		} else {
 			end_stream(g, false, "the laser controller reset during the job");
 			clear_flight(g);
@@ -827,11 +863,20 @@ handle_line(struct grbl *g, const char *line)
 	case GRBL_R_EMPTY:
 		break;
 	case GRBL_R_INVALID:
-		log_warn("laser: garbled line from the controller ignored");
+	case GRBL_R_UNKNOWN: {
+		/* Around a reset a line may be cut (GRBL drops its output): that
+		 * is expected there, and said quietly; elsewhere it is a fault
+		 * of the link worth a warning. The bytes go to the debug log,
+		 * escaped, to be diagnosed. */
+		char esc[200];
+		escape_bytes(line, esc, sizeof esc);
+		if (g->resetting || g->link == GRBL_CONNECTING)
+			log_debug("laser: line cut by a reset ignored: \"%s\"", esc);
+		else
+			log_warn("laser: %s line from the controller ignored: \"%s\"",
+			    kind == GRBL_R_INVALID ? "garbled" : "unexpected", esc);
 		break;
-	case GRBL_R_UNKNOWN:
-		log_warn("laser: unexpected line from the controller: '%.60s'", line);
-		break;
+	}
 	}
 }
 
@@ -895,7 +940,9 @@ grbl_next_deadline(const struct grbl *g)
 {
 	switch (g->link) {
 	case GRBL_DOWN: return g->retry_at;
-	case GRBL_CONNECTING: return g->hs_deadline;
+	case GRBL_CONNECTING:
+		return g->hs_banner && !g->hs_asked ? fmin(g->hs_settle_at, g->hs_deadline) :
+		    g->hs_deadline;
 	default: return g->next_poll;
 	}
 }
@@ -910,6 +957,10 @@ grbl_on_timer(struct grbl *g, double now)
 		return;
 	}
 	if (g->link == GRBL_CONNECTING) {
+		if (g->hs_banner && !g->hs_asked && now >= g->hs_settle_at) {
+			g->hs_asked = true;
+			queue_line(g, K_HS_INFO, "$I");
+		}
 		if (now >= g->hs_deadline) {
 			char why[128];
 			snprintf(why, sizeof why, "no GRBL answer within %g s of a reset",

@@ -181,6 +181,7 @@ m_laser_unlock(struct api_call *c, void *arg)
 	char err[200];
 	if (!d->laser || grbl_command(d->laser, "$X", err, sizeof err) < 0)
 		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
+	d->laser_alarm[0] = '\0';
 	return json_pack("{s:s}", "sent", "$X");
 }
 
@@ -481,6 +482,12 @@ m_engrave_start(struct api_call *c, void *arg)
 				return api_fail(c, API_ERR_REFUSED, "%s", v.reason);
 		}
 	}
+	/* Not ready now: say so before any layout is made (the start after
+	 * the layout checks it all again). */
+	int code;
+	char msg[400];
+	if (station_laser_ready(D(c), true, &code, msg, sizeof msg) < 0)
+		return api_fail(c, code, "%s", msg);
 	/* Exactly the toolpath of the preview goes to the laser. */
 	return offload_layout(c, OFFLOAD_ENGRAVE, NULL);
 }

@@ -235,6 +235,7 @@ on_laser_link(void *arg, enum grbl_link state, const char *why)
 	struct daemon *d = arg;
 	static const char *const names[] = { "down", "connecting", "ready" };
 	log_info("laser link %s%s%s", names[state], why ? ": " : "", why ? why : "");
+	d->laser_alarm[0] = '\0';     /* a new link: GRBL says its state afresh */
 	if (state == GRBL_READY && d->laser_st.state == ST_OFFLINE)
 		station_set(d, &d->laser_st, ST_IDLE, "%s", "");
 	if (state == GRBL_DOWN)
@@ -427,8 +428,6 @@ stations_tick(struct daemon *d, double now)
 			    d->laser_alarm[0] ? ", " : "", d->laser_alarm);
 		else if (d->laser_st.state == ST_FAULT && !strncmp(d->laser_st.detail, "in alarm", 8))
 			station_set(d, &d->laser_st, ST_IDLE, "unlocked");
-		if (!alarm)
-			d->laser_alarm[0] = '\0';
 	}
 	/* After a door trip GRBL waits in Door:0 for a cycle start once the
 	 * door is closed, with nothing planned (the trip cleared it): a reset
@@ -944,9 +943,8 @@ fail(int *code, char *msg, size_t len, int c, const char *fmt, ...)
 	return -1;
 }
 
-/* Whether the laser could take a program now; says why not. */
-static int
-laser_ready_or_say(struct daemon *d, bool emit, int *code, char *msg, size_t len)
+int
+station_laser_ready(struct daemon *d, bool emit, int *code, char *msg, size_t len)
 {
 	if (d->laser_st.state == ST_RUNNING)
 		return fail(code, msg, len, API_ERR_BUSY, "the laser is %s",
@@ -993,7 +991,7 @@ laser_start(struct daemon *d, const char *gcode, uid_t owner, bool emit, int *co
 {
 	char err[300];
 	if (laser_content_or_say(gcode, emit, code, msg, len) < 0 ||
-	    laser_ready_or_say(d, emit, code, msg, len) < 0)
+	    station_laser_ready(d, emit, code, msg, len) < 0)
 		return -1;
 	if (emit) {
 		/* The emission indicator is lit before the source is powered. */
@@ -1036,7 +1034,7 @@ station_laser_check_then_stream(struct daemon *d, const char *gcode, uid_t owner
 {
 	char err[300];
 	if (laser_content_or_say(gcode, true, code, msg, len) < 0 ||
-	    laser_ready_or_say(d, true, code, msg, len) < 0)
+	    station_laser_ready(d, true, code, msg, len) < 0)
 		return -1;
 	if (grbl_check_text(d->laser, gcode, err, sizeof err) < 0)
 		return fail(code, msg, len, API_ERR_INVALID, "the program is refused: %s", err);

@@ -101,6 +101,10 @@ void daemon_stop(struct daemon *d);
 
 /* Station control, shared by the API and the job engine; each returns 0,
  * or -1 with an API error code and a sentence. */
+/* Whether the laser could take a program now (burning one when emit):
+ * connected, not running, not in alarm, the interlock permitting, laser
+ * mode on. Returns 0, or -1 with a code and why. */
+int station_laser_ready(struct daemon *d, bool emit, int *code, char *msg, size_t len);
 /* The owner of a program the daemon runs itself (calibration). */
 #define LASER_OWNER_DAEMON ((uid_t)-2)
 /* Burns a program, on behalf of owner (the caller's uid). */

@@ -870,7 +870,11 @@ protocol(struct grbl_sim *g)
 			rc = E_OVERFLOW;
 		else if (g->line_len == 0)
 			rc = -1;            /* empty line: GRBL answers ok */
-		else
+		else if (g->refuse_lines > 0 && g->line[0] != '$') {
+			/* Fault injection: the line is refused, not run. */
+			g->refuse_lines--;
+			rc = g->refuse_code;
+		} else
 			rc = execute_line(g, g->line);
 		g->line_len = 0;
 		g->line_overflow = false;

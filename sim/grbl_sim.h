@@ -70,6 +70,8 @@ struct grbl_sim {
 	double accel;               /* mm/s2 */
 	bool check_mode;
 	bool reset_after_ok;        /* `$C` off: reset once its ok is out */
+	int refuse_lines;           /* fault injection: G-code lines to refuse */
+	int refuse_code;            /* with this error code */
 	bool door_open;
 	bool hold_pending;          /* decelerating to a hold */
 	bool status_pending;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,7 +40,15 @@ struct laser {
 	struct sim_pace rx_pace, tx_pace;
 	bool beam_logged;
 	double power_logged;
+	/* An Arduino resets when its port is opened (DTR): the opens of the
+	 * pty's slave are watched, and each reboots GRBL, which meanwhile
+	 * reads nothing and then says its power-up banner. */
+	int open_watch;         /* inotify descriptor, or -1 */
+	double booting_until;   /* monotonic s; 0 when not booting */
 };
+
+/* How long the bootloader holds an Arduino GRBL after its port opens. */
+#define BOOT_TIME 0.5
 
 /* The descriptor the host is on: the pty master or the socket; -1 when
  * none (unplugged, or the socket's far end not there yet). */
@@ -165,6 +174,33 @@ log_beam(struct laser *l)
 	l->power_logged = power;
 }
 
+/* Someone opened the pty's slave: with reset_on_open, GRBL reboots. */
+static void
+watch_opens(struct laser *l, double now)
+{
+	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	if (l->open_watch < 0)
+		return;
+	ssize_t n = read(l->open_watch, ev, sizeof ev);
+	for (ssize_t off = 0; n > 0 && off < n;) {
+		const struct inotify_event *e = (const struct inotify_event *)(ev + off);
+		if (e->mask & IN_OPEN) {
+			log_info("laser: its port was opened: rebooting, as an Arduino does");
+			l->booting_until = now + BOOT_TIME;
+			buf_reset(&l->g.out);       /* the old session's output is gone */
+		}
+		off += (ssize_t)sizeof *e + e->len;
+	}
+}
+
+static void
+unwatch_opens(struct laser *l)
+{
+	if (l->open_watch >= 0)
+		close(l->open_watch);
+	l->open_watch = -1;
+}
+
 static void *
 laser_thread(void *arg)
 {
@@ -177,7 +213,14 @@ laser_thread(void *arg)
 		if (l->plugged && l->sock_path)
 			sock_connect(l, now);
 		grbl_sim_door(&l->g, sim_line_get(sim, LINE_LASER_DOOR));
-		if (l->plugged)
+		watch_opens(l, now);
+		if (l->booting_until && now >= l->booting_until) {
+			/* Booted: the power-up banner. What the host sent meanwhile
+			 * waits on the wire and is read now. */
+			l->booting_until = 0;
+			grbl_sim_reset(&l->g, true);
+		}
+		if (l->plugged && !l->booting_until)
 			pump_in(l, now);
 		grbl_sim_step(&l->g, now);
 		pump_out(l, now);
@@ -201,6 +244,15 @@ plug(struct laser *l)
 	} else if (sim_pty_open(&l->pty, l->link) < 0) {
 		log_errno("laser: cannot create the pty link %s", l->link);
 		return -1;
+	} else if (sim_cfg(l->dev->sim)->sim.laser_reset_on_open) {
+		/* Watched after the simulator's own open of the slave. */
+		unwatch_opens(l);
+		l->open_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (l->open_watch < 0 || inotify_add_watch(l->open_watch, l->pty.slave_path,
+		    IN_OPEN) < 0) {
+			log_errno("laser: cannot watch %s for opens", l->pty.slave_path);
+			unwatch_opens(l);
+		}
 	}
 	l->plugged = true;
 	const struct cfg *cfg = sim_cfg(l->dev->sim);
@@ -220,6 +272,7 @@ laser_start(struct sim_device *dev)
 	pthread_mutex_init(&l->lock, NULL);
 	l->pty.master = l->pty.keep_slave = -1;
 	l->sock = -1;
+	l->open_watch = -1;
 	l->link = sim_path(dev->sim, cfg->laser.port ? cfg->laser.port : "laser");
 	if (sim_laser_socket(dev->sim))
 		l->sock_path = xstrdup(sim_laser_socket(dev->sim));
@@ -246,6 +299,7 @@ laser_stop(struct sim_device *dev)
 	if (l->beam_logged)
 		sim_actuator(dev->sim, "laser", "emission", "0");
 	sim_pty_close(&l->pty);
+	unwatch_opens(l);
 	if (l->sock >= 0)
 		close(l->sock);
 	free(l->sock_path);
@@ -334,6 +388,18 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 			    l->g.burn_lo[0], l->g.burn_hi[0], l->g.burn_lo[1], l->g.burn_hi[1],
 			    l->g.burn_hi[0] - l->g.burn_lo[0], l->g.burn_hi[1] - l->g.burn_lo[1]);
 		}
+	} else if (strcmp(cmd, "refuse") == 0 && (argc == 3 || argc == 4)) {
+		/* The next N G-code lines are answered error:CODE and not run,
+		 * as GRBL answers a line it cannot take (the rest still runs). */
+		int code = atoi(argv[2]), n = argc == 4 ? atoi(argv[3]) : 1;
+		if (code < 1 || code > 38 || n < 1 || n > 1000) {
+			buf_printf(out, "refuse laser CODE [N]: CODE 1-38, N 1-1000");
+			rc = -1;
+		} else {
+			l->g.refuse_code = code;
+			l->g.refuse_lines = n;
+			buf_printf(out, "the next %d line%s answer error:%d", n, n > 1 ? "s" : "", code);
+		}
 	} else if (strcmp(cmd, "setting") == 0 && argc == 4) {
 		/* The bench's commissioning, in GRBL's EEPROM before any host. */
 		if (grbl_sim_set(&l->g, atoi(argv[2]), atof(argv[3])) < 0) {
@@ -348,7 +414,7 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 	} else {
 		buf_printf(out, "laser commands: alarm laser N, unplug laser, replug laser, "
 		    "rate laser LINES_PER_S, timescale laser K, status laser, overruns laser, "
-		    "connected laser, mechanics laser SX SY, burn laser [clear], setting laser N V");
+		    "connected laser, mechanics laser SX SY, burn laser [clear], setting laser N V, refuse laser CODE [N]");
 		rc = -1;
 	}
 	pthread_mutex_unlock(&l->lock);

@@ -300,6 +300,8 @@ static const struct sk sim_keys[] = {
 	KEY("turnaround", SK_DOUBLE, F(struct cfg_sim, turnaround), "s", 0, 1, "0.002", 0),
 	KEY("laser_accel", SK_DOUBLE, F(struct cfg_sim, laser_accel), "mm/s2", 1, 100000, "500", 0),
 	KEY("rectifier_model", SK_INT, F(struct cfg_sim, rectifier_model), "", 60060, 60189, "60062", 0),
+	KEY("laser_reset_on_open", SK_BOOL, F(struct cfg_sim, laser_reset_on_open), NULL, 0, 0,
+	    "false", 0),
 };
 static const struct schema sim_schema = { "sim", sim_keys, SK_COUNT(sim_keys), sizeof(struct cfg_sim) };
 

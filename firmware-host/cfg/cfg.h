@@ -147,6 +147,7 @@ struct cfg_sim {
 	double turnaround;          /* s between a request and the reply */
 	double laser_accel;         /* mm/s2 */
 	int rectifier_model;        /* register 0 value, e.g. 60062 */
+	bool laser_reset_on_open;   /* GRBL on an Arduino: reboots when its port opens */
 };
 
 struct cfg {

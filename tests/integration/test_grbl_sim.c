@@ -26,6 +26,8 @@ static struct {
 	long err_line;
 	int err_code;
 	char err_text[100], done_why[400], last_state[8], message[128];
+	int checks, check_ok;
+	char check_why[400];
 } ev;
 
 static void
@@ -94,9 +96,18 @@ on_setting(void *arg, int num, double value, bool verified)
 		ev.settings_bad++;
 }
 
+static void
+on_checked(void *arg, bool ok, const char *why)
+{
+	(void)arg;
+	ev.checks++;
+	ev.check_ok = ok;
+	snprintf(ev.check_why, sizeof ev.check_why, "%s", why ? why : "");
+}
+
 static const struct grbl_events events = { .link = on_link, .status = on_status,
 	.error = on_error, .alarm = on_alarm, .message = on_message, .stream_done = on_done,
-	.setting = on_setting };
+	.setting = on_setting, .checked = on_checked };
 
 static void
 pump(double secs)
@@ -302,6 +313,90 @@ t_unplug_mid_stream_then_reconnect(void)
 	CHECK(wait_until(cond_ready, NULL, 20));
 }
 
+static bool
+cond_checked(void *arg)
+{
+	int want = *(int *)arg;
+	pump(0.01);
+	return ev.checks >= want;
+}
+
+/* GRBL's check mode: every line parsed and answered, nothing run; the
+ * first line refused is named; check mode is left, GRBL idle again. */
+static void
+t_check_mode(void)
+{
+	char err[200], reply[600];
+	CHECK(wait_until(cond_ready, NULL, 20));
+	simproc_ctl(&sp, reply, sizeof reply, "status laser");
+	char *pos = strstr(reply, "\"pos\"");
+	char before[64];
+	snprintf(before, sizeof before, "%.30s", pos ? pos : "");
+	int want = ev.checks + 1, done = ev.done;
+	CHECK_INT(grbl_check_text(g, "G21 G90\nM4 S500\nG1 X20 Y5 F300\nG1 X1 X2\nG1 Y20\n",
+	    err, sizeof err), 0);
+	CHECK(grbl_checking(g));
+	CHECK_INT(grbl_stream_text(g, "G1 X1\n", err, sizeof err), -1);
+	CHECK_CONTAINS(err, "checking a program");
+	CHECK(wait_until(cond_checked, &want, 20));
+	CHECK(!ev.check_ok);
+	CHECK_CONTAINS(ev.check_why, "line 4 (G1X1X2): error:25");
+	CHECK_INT(ev.done, done);          /* a check is not a stream */
+	CHECK(!grbl_checking(g));
+	pump(0.5);
+	simproc_ctl(&sp, reply, sizeof reply, "status laser");
+	CHECK_CONTAINS(reply, "\"state\":\"Idle\"");
+	CHECK_CONTAINS(reply, before);     /* nothing moved */
+	CHECK_CONTAINS(reply, "\"emitting\":false");
+	want = ev.checks + 1;
+	CHECK_INT(grbl_check_text(g, "G21 G90\nG1 X20 Y5 F300\nG1 Y20\n", err, sizeof err), 0);
+	CHECK(wait_until(cond_checked, &want, 20));
+	CHECK(ev.check_ok);
+	pump(0.5);
+	simproc_ctl(&sp, reply, sizeof reply, "status laser");
+	CHECK_CONTAINS(reply, before);
+	CHECK(ev.link == GRBL_READY);
+}
+
+/* A GRBL on an Arduino reboots when its port opens: its power-up banner,
+ * then the banner of our own reset. One handshake takes both. */
+static void
+t_controller_that_resets_on_open(void)
+{
+	const char *conf = simproc_config_copy(&sp, "config/sim.yaml", "arduino.yaml", "\nsim:\n",
+	    "\nsim:\n  laser_reset_on_open: true\n");
+	CHECK(conf != NULL);
+	if (!conf)
+		return;
+	struct simproc sp2;
+	CHECK_INT(simproc_start(&sp2, conf), 0);
+	struct cfg_errors e = { 0 };
+	struct cfg *c2 = cfg_load(conf, &e);
+	CHECK(c2 != NULL);
+	if (!c2)
+		return;
+	free(c2->device_dir);
+	c2->device_dir = xstrdup(sp2.dir);
+	struct grbl *g1 = g;
+	memset(&ev, 0, sizeof ev);
+	g = grbl_new(c2, &events, NULL);
+	CHECK(wait_until(cond_ready, NULL, 20));
+	CHECK_INT(ev.links_down, 0);       /* the first attempt, not a retry */
+	CHECK_NEAR(grbl_setting(g, 32), 1, 1e-9);
+	FILE *f = fopen(simproc_path(&sp2, "sim.stderr"), "r");
+	char line[300];
+	bool rebooted = false;
+	while (f && fgets(line, sizeof line, f))
+		rebooted |= strstr(line, "rebooting, as an Arduino does") != NULL;
+	if (f)
+		fclose(f);
+	CHECK(rebooted);
+	grbl_free(g);
+	g = g1;
+	simproc_stop(&sp2);
+	cfg_free(c2);
+}
+
 int
 main(void)
 {
@@ -326,6 +421,8 @@ main(void)
 	RUN(t_alarm_mid_stream);
 	RUN(t_door_mid_stream);
 	RUN(t_unplug_mid_stream_then_reconnect);
+	RUN(t_check_mode);
+	RUN(t_controller_that_resets_on_open);
 	grbl_free(g);
 	CHECK_INT(simproc_stop(&sp), 0);
 	cfg_free(cfg);
