@@ -77,6 +77,13 @@ struct api {
 	void *data;
 };
 
+json_t *
+api_unit(double value, int decimals)
+{
+	double k = pow(10, decimals);
+	return isfinite(value) ? json_real(round(value * k) / k) : json_null();
+}
+
 void
 api_set_data(struct api *api, void *data)
 {
@@ -216,7 +223,7 @@ error_line(json_t *id, int code, const char *msg)
 {
 	json_t *reply = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0",
 	    "id", id ? id : json_null(), "error", "code", code, "message", msg);
-	char *text = json_dumps(reply, JSON_COMPACT);
+	char *text = json_dumps(reply, API_JSON_FLAGS);
 	json_decref(reply);
 	return text;
 }
@@ -350,7 +357,7 @@ api_handle_line(struct api *api, struct api_call *ctx, const char *line,
 		    ctx->error_msg[0] ? ctx->error_msg : "the request failed");
 		goto done;
 	}
-	append_reply(api, out, id, json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY));
+	append_reply(api, out, id, json_dumps(result, API_JSON_FLAGS | JSON_ENCODE_ANY));
 	json_decref(result);
 done:
 	json_decref(req);
@@ -415,7 +422,7 @@ pending_finish(struct api_pending *p, char *result_text, int code, const char *m
 void
 api_pending_result(struct api_pending *p, json_t *result)
 {
-	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	char *text = result ? json_dumps(result, API_JSON_FLAGS | JSON_ENCODE_ANY) : NULL;
 	json_decref(result);
 	if (text)
 		pending_finish(p, text, 0, NULL);
@@ -885,7 +892,7 @@ api_notify(struct api *api, const char *event, json_t *params)
 {
 	json_t *msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", event,
 	    "params", params ? params : json_object());
-	char *text = json_dumps(msg, JSON_COMPACT);
+	char *text = json_dumps(msg, API_JSON_FLAGS);
 	json_decref(msg);
 	/* Only queue here: this may run inside a method handler of one of
 	 * these very clients, so nobody is freed; the loop writes and drops. */

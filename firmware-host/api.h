@@ -94,6 +94,14 @@ struct api_limits {
 	double idle;            /* s without a request, for a client not watching */
 };
 
+/* How the API writes JSON: compact, and numbers with 12 significant
+ * digits, so that 0.022 mm reads 0.022, not 0.021999999999999999 (values
+ * are rounded to their unit where they are made, api_unit). */
+#define API_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
+/* A measured value rounded to its unit's precision (decimals places:
+ * 3 for mm and A, 2 for V, 1 for C). */
+json_t *api_unit(double value, int decimals);
+
 /* The limits the API documents (docs/api.md). */
 #define API_PER_TURN 4                  /* requests of one client per loop turn */
 #define API_MAX_REPLY (64u << 20)       /* default bytes in one reply */

@@ -1301,19 +1301,28 @@ daemon_status_json(struct daemon *d)
 	if (d->laser) {
 		const struct grbl_status *st = grbl_last_status(d->laser);
 		static const char *const links[] = { "down", "connecting", "ready" };
-		json_object_set_new(devices, "laser", json_pack("{s:s, s:s, s:i, s:[f,f,f]}", "link",
-		    links[grbl_link_state(d->laser)], "state", st->state, "substate", st->substate,
-		    "wpos", st->wpos[0], st->wpos[1], st->wpos[2]));
+		bool up = grbl_link_state(d->laser) == GRBL_READY;
+		/* With the link down, what GRBL last said is no longer known. */
+		json_object_set_new(devices, "laser", json_pack("{s:s, s:s, s:i, s:o, s:b}", "link",
+		    links[grbl_link_state(d->laser)], "state", up ? st->state : "unknown",
+		    "substate", up ? st->substate : -1, "wpos", up ? json_pack("[o,o,o]",
+		    api_unit(st->wpos[0], 3), api_unit(st->wpos[1], 3), api_unit(st->wpos[2], 3)) :
+		    json_null(), "laser_mode", up && grbl_setting(d->laser, 32) == 1));
 	}
 	for (size_t i = 0; i < d->n_buses; i++)
 		for (size_t k = 0; k < mb_bus_devices(d->buses[i]); k++) {
 			json_t *o = json_pack("{s:b}", "up", mb_bus_device_up(d->buses[i], (int)k));
-			static const char *const shown[] = { "temperature", "v_out", "i_out", "ah", "pv", "sv" };
+			/* Each with the precision of its unit: C, V, A, Ah. */
+			static const struct { const char *reg; int decimals; } shown[] = {
+				{ "temperature", 1 }, { "v_out", 2 }, { "i_out", 3 }, { "ah", 3 },
+				{ "pv", 1 }, { "sv", 1 },
+			};
 			for (size_t s = 0; s < ARRAY_LEN(shown); s++) {
 				double v;
-				if (mb_bus_value(d->buses[i], (int)k, shown[s], &v))
-					json_object_set_new(o, shown[s], json_real(calib_reading(d,
-					    mb_bus_device_profile(d->buses[i], (int)k), shown[s], v)));
+				if (mb_bus_value(d->buses[i], (int)k, shown[s].reg, &v))
+					json_object_set_new(o, shown[s].reg, api_unit(calib_reading(d,
+					    mb_bus_device_profile(d->buses[i], (int)k), shown[s].reg, v),
+					    shown[s].decimals));
 			}
 			json_object_set_new(devices, mb_bus_device_name(d->buses[i], (int)k), o);
 		}

@@ -112,7 +112,7 @@ layout_work(struct worker_task *wt)
 	}
 	if (t->kind == OFFLOAD_PREVIEW) {
 		json_t *out = engrave_result_json(&t->res, t->with_gcode, true);
-		t->text = json_dumps(out, JSON_COMPACT);
+		t->text = json_dumps(out, API_JSON_FLAGS);
 		json_decref(out);
 		engrave_result_free(&t->res);
 	}
@@ -230,7 +230,7 @@ journal_work(struct worker_task *wt)
 		t->err[0] = '\0';     /* said by journal_done */
 	}
 	if (r) {
-		t->text = json_dumps(r, JSON_COMPACT);
+		t->text = json_dumps(r, API_JSON_FLAGS);
 		json_decref(r);
 	}
 	store_close(st);

@@ -106,7 +106,7 @@ ctl_call(const struct ctl_opts *o, const char *method, json_t *params, json_t **
 		int code = (int)json_integer_value(json_object_get(err, "code"));
 		const char *msg = json_string_value(json_object_get(err, "message"));
 		if (o->json) {
-			char *t = json_dumps(err, JSON_INDENT(2));
+			char *t = json_dumps(err, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
 			puts(t);
 			free(t);
 		} else {
@@ -124,7 +124,7 @@ int
 ctl_print_result(const struct ctl_opts *o, json_t *r, const char *human)
 {
 	if (o->json) {
-		char *t = json_dumps(r, JSON_INDENT(2));
+		char *t = json_dumps(r, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
 		puts(t);
 		free(t);
 	} else if (human) {
@@ -177,7 +177,7 @@ ctl_status(const struct ctl_opts *o, int argc, char **argv)
 	}
 	printf("devices:\n");
 	json_object_foreach(json_object_get(r, "devices"), key, v) {
-		char *t = json_dumps(v, JSON_COMPACT);
+		char *t = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(12));
 		printf("  %-12s %s\n", key, t);
 		free(t);
 	}
@@ -201,7 +201,8 @@ ctl_watch(const struct ctl_opts *o, int argc, char **argv)
 	json_t *m;
 	while ((max < 0 || seen < max) && (m = read_message(fd, -1)) != NULL) {
 		if (json_object_get(m, "method")) {
-			char *t = json_dumps(o->json ? m : json_object_get(m, "params"), JSON_COMPACT);
+			char *t = json_dumps(o->json ? m : json_object_get(m, "params"), JSON_COMPACT |
+			    JSON_REAL_PRECISION(12));
 			if (o->json)
 				puts(t);
 			else

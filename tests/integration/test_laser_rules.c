@@ -157,6 +157,26 @@ t_error_during_a_burn_clears_and_cannot_resume(void)
 	CHECK(!sim_laser_has("\"emitting\":true"));
 }
 
+/* Numbers carry the precision of their unit: no 0.021999999999999999. */
+static void
+t_numbers_in_their_units(void)
+{
+	laser_ready();
+	const char *r = simproc_api_call(api, "laser.stream", "{\"gcode\":\"G21 G90\\nG0 X0.022 "
+	    "Y1.234\\n\"}");
+	CHECK_CONTAINS(r, "\"checked\":true");
+	CHECK(wait_until(status_has, "\"wpos\":[0.022,1.234,0.0]", 20));
+	r = simproc_api_call(api, "status", NULL);
+	for (const char *p = r; (p = strchr(p, '.')) != NULL; p++) {
+		size_t digits = strspn(p + 1, "0123456789");
+		if (p > r && p[-1] >= '0' && p[-1] <= '9' && digits > 6) {
+			printf("  a number with %zu decimals: %.30s\n", digits, p - 3);
+			CHECK(0);
+			break;
+		}
+	}
+}
+
 static void
 t_not_ready_in_alarm(void)
 {
@@ -183,6 +203,9 @@ t_laser_mode_off_refused(void)
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "setting laser 32 0"), 0);
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "unplug laser"), 0);
 	CHECK(wait_until(status_has, "\"link\":\"down\"", 20));
+	/* With the link down GRBL's state and position are not known. */
+	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"link\":\"down\",\"state\":\"unknown\","
+	    "\"substate\":-1,\"wpos\":null");
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "replug laser"), 0);
 	CHECK(wait_until(status_has, "\"link\":\"ready\"", 30));
 	const char *r = simproc_api_call(api, "laser.stream", "{\"gcode\":\"M4 S100\\nG1 X1 F100\\n\"}");
@@ -217,6 +240,7 @@ main(void)
 	RUN(t_the_issues_program_refused);
 	RUN(t_outside_program_checked_first);
 	RUN(t_error_during_a_burn_clears_and_cannot_resume);
+	RUN(t_numbers_in_their_units);
 	RUN(t_not_ready_in_alarm);
 	RUN(t_laser_mode_off_refused);
 	close(api);
