@@ -390,6 +390,7 @@ api_pending_cancel_with(struct api_pending *p, atomic_int *flag)
 }
 
 static void make_ready(struct api_client *c);
+static void schedule_serve(struct api_client *c);
 static void client_update_events(struct api_client *c);
 
 static void
@@ -407,8 +408,9 @@ pending_finish(struct api_pending *p, char *result_text, int code, const char *m
 		/* Written, and the client's waiting requests taken, by the loop:
 		 * this may run inside a handler of this very client. */
 		if (c->gone) {
+			/* Served (and freed, once nothing is left) on the next turn. */
 			buf_reset(&c->out);
-			make_ready(c);
+			schedule_serve(c);
 		} else {
 			client_update_events(c);
 		}
@@ -469,16 +471,23 @@ static void on_kick(struct loop *l, void *arg);
 /* Whole requests wait and may be taken: served on the next turn, after
  * every other client's. */
 static void
-make_ready(struct api_client *c)
+schedule_serve(struct api_client *c)
 {
 	struct api *api = c->api;
-	if (c->ready || !can_serve(c) || !has_line(c))
+	if (c->ready)
 		return;
 	c->ready = true;
 	c->next_ready = api->ready;
 	api->ready = c;
 	if (api->loop && !api->kick_timer)
 		api->kick_timer = loop_add_timer(api->loop, 0, on_kick, api);
+}
+
+static void
+make_ready(struct api_client *c)
+{
+	if (can_serve(c) && has_line(c))
+		schedule_serve(c);
 }
 
 static void
@@ -495,7 +504,6 @@ client_update_events(struct api_client *c)
 	loop_set_events(c->api->loop, c->fd, (short)((want_in ? POLLIN : 0) | (want_out ? POLLOUT : 0)));
 }
 
-static void make_ready(struct api_client *c);
 
 /* Sends from one buffer; returns bytes sent, or -1 when the client is gone. */
 static ssize_t

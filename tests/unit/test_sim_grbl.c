@@ -215,6 +215,13 @@ static void
 t_laser_mode_beam(void)
 {
 	boot();
+	/* GRBL leaves the factory with laser mode off: the beam stays on in
+	 * G0 then, which is why the daemon refuses to burn without it. */
+	send("M4S800G0X1\n", 0.02);
+	CHECK(g.emitting);
+	run(1);
+	send("M5\n", 0.02);
+	CHECK_INT(grbl_sim_set(&g, 32, 1), 0);  /* the bench's commissioning */
 	send("M4S800G0X5\n", 0.02);
 	CHECK(!g.emitting);                     /* never in G0 */
 	run(1);
