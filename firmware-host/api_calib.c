@@ -256,8 +256,8 @@ device_value(struct daemon *d, const struct procdef *def, const char *reg, doubl
 	if (strcmp(def->station, "tank") == 0)
 		return d->tank_bus && mb_bus_device_up(d->tank_bus, d->tank_dev) &&
 		    mb_bus_value(d->tank_bus, d->tank_dev, reg, v);
-	return d->bath_bus && d->rect_dev >= 0 && mb_bus_device_up(d->bath_bus, d->rect_dev) &&
-	    mb_bus_value(d->bath_bus, d->rect_dev, reg, v);
+	return d->rect_bus && d->rect_dev >= 0 && mb_bus_device_up(d->rect_bus, d->rect_dev) &&
+	    mb_bus_value(d->rect_bus, d->rect_dev, reg, v);
 }
 
 static struct calib_line *
@@ -1312,7 +1312,7 @@ api_calib_replenish(struct api_call *c, void *arg)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'rhodium_grams' must be 0-100 g");
 	if (d->bath_st.state == ST_RUNNING)
 		return api_fail(c, API_ERR_BUSY, "the bath is plating: replenish it once it stops");
-	if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_value(d->bath_bus, d->rect_dev, "ah", &ah))
+	if (!d->rect_bus || d->rect_dev < 0 || !mb_bus_value(d->rect_bus, d->rect_dev, "ah", &ah))
 		return api_fail(c, API_ERR_UNAVAILABLE, "the rectifier's ampere-hour counter cannot be "
 		    "read: the replenishment would have no starting count");
 	technician(c, tech, sizeof tech);

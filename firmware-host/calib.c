@@ -375,7 +375,7 @@ calib_rhodium_json(struct daemon *d)
 	double ah;
 	if (!c->replenished)
 		return NULL;
-	if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_value(d->bath_bus, d->rect_dev, "ah", &ah))
+	if (!d->rect_bus || d->rect_dev < 0 || !mb_bus_value(d->rect_bus, d->rect_dev, "ah", &ah))
 		return json_pack("{s:b, s:f, s:s}", "known", 0, "rhodium_grams", c->rh_grams,
 		    "message", "the rectifier's ampere-hour counter cannot be read now");
 	/* The unit counts its own measured current; the technician's current

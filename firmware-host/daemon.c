@@ -118,8 +118,8 @@ safe_everything(struct daemon *d, const char *why)
 	}
 	d->laser_flush_until = 0;
 	modbus_safe(d->tank_bus, d->tank_dev);
-	modbus_safe(d->bath_bus, d->rect_dev);
-	modbus_safe(d->bath_bus, d->heater_dev);
+	modbus_safe(d->rect_bus, d->rect_dev);
+	modbus_safe(d->heater_bus, d->heater_dev);
 }
 
 /* The safety path made the safe state already (relays, stop byte, Modbus
@@ -391,8 +391,8 @@ stations_links(struct daemon *d)
 {
 	station_link(d, &d->tank_st, d->tank_bus && d->tank_dev >= 0 &&
 	    mb_bus_device_up(d->tank_bus, d->tank_dev), "the cleaning tank is not connected");
-	station_link(d, &d->bath_st, d->bath_bus && d->rect_dev >= 0 &&
-	    mb_bus_device_up(d->bath_bus, d->rect_dev), "the plating rectifier is not connected");
+	station_link(d, &d->bath_st, d->rect_bus && d->rect_dev >= 0 &&
+	    mb_bus_device_up(d->rect_bus, d->rect_dev), "the plating rectifier is not connected");
 }
 
 /* Hold complete (GRBL's Hold:0, Door:0 or Door:1), or nothing to hold. */
@@ -515,7 +515,7 @@ tell_safety_devices(struct daemon *d)
 	if (!d->safety)
 		return;
 	struct safety_devices dev = { d->laser ? d->stopline : NULL, d->tank_bus, d->tank_dev,
-		d->bath_bus, d->rect_dev, d->heater_dev };
+		d->rect_bus, d->rect_dev, d->heater_bus, d->heater_dev };
 	safety_set_devices(d->safety, &dev);
 }
 
@@ -581,7 +581,7 @@ static int
 start_buses(struct daemon *d, struct cfg *cfg)
 {
 	char err[256];
-	d->tank_bus = d->bath_bus = NULL;
+	d->tank_bus = d->rect_bus = d->heater_bus = NULL;
 	d->tank_dev = d->rect_dev = d->heater_dev = -1;
 	d->n_buses = 0;
 	d->bus_cfg = cfg;
@@ -599,12 +599,11 @@ start_buses(struct daemon *d, struct cfg *cfg)
 				d->tank_bus = b;
 				d->tank_dev = (int)k;
 			} else if (strcmp(p, "riden-rd60xx") == 0) {
-				d->bath_bus = b;
+				d->rect_bus = b;
 				d->rect_dev = (int)k;
 			} else if (strcmp(p, "e5cc") == 0) {
+				d->heater_bus = b;
 				d->heater_dev = (int)k;
-				if (!d->bath_bus)
-					d->bath_bus = b;
 			}
 		}
 	}
@@ -619,7 +618,7 @@ stop_buses(struct daemon *d)
 		mb_bus_stop(d->buses[i]);
 	}
 	d->n_buses = 0;
-	d->tank_bus = d->bath_bus = NULL;
+	d->tank_bus = d->rect_bus = d->heater_bus = NULL;
 	d->tank_dev = d->rect_dev = d->heater_dev = -1;
 	let_go_of_cfg(d, &d->bus_cfg);
 }
@@ -1237,7 +1236,7 @@ station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n
 		return fail(code, msg, len, API_ERR_INVALID, "%g A is outside 0..%g A", amps, b->max_current);
 	if (!(seconds >= 1 && seconds <= 3600))
 		return fail(code, msg, len, API_ERR_INVALID, "%g s is outside 1..3600 s", seconds);
-	if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_device_up(d->bath_bus, d->rect_dev))
+	if (!d->rect_bus || d->rect_dev < 0 || !mb_bus_device_up(d->rect_bus, d->rect_dev))
 		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the plating rectifier is not connected");
 	const char *why = interlock_reason(daemon_interlock(d), IL_RECTIFIER);
 	if (why)
@@ -1246,7 +1245,7 @@ station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n
 		return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot start: %s", err);
 	/* The limits above are in true volts and amps; the unit is told what
 	 * gives them by the technician's calibration. */
-	if (mb_rectifier(d->bath_bus, d->rect_dev, calib_setpoint(d, "riden-rd60xx", "v_set", volts),
+	if (mb_rectifier(d->rect_bus, d->rect_dev, calib_setpoint(d, "riden-rd60xx", "v_set", volts),
 	    calib_setpoint(d, "riden-rd60xx", "i_set", amps), true, err, sizeof err) < 0) {
 		station_bath_stop(d, err);
 		return fail(code, msg, len, API_ERR_INVALID, "%s", err);
@@ -1261,7 +1260,7 @@ station_bath_stop(struct daemon *d, const char *why)
 {
 	jobs_station_finished(d, JS_BATH, false, why);
 	relay(d, LINE_RECTIFIER_ENABLE, 0, NULL, 0);
-	modbus_safe(d->bath_bus, d->rect_dev);
+	modbus_safe(d->rect_bus, d->rect_dev);
 	d->bath_st.ends_at = 0;
 	if (d->bath_st.state == ST_RUNNING || d->bath_st.state == ST_FAULT)
 		station_set(d, &d->bath_st, ST_IDLE, "%s", why);

@@ -85,7 +85,7 @@ struct daemon {
 		struct api_pending *answer;
 	} laser_setting;
 	/* Where each Modbus device lives, by role. */
-	struct mb_bus *tank_bus, *bath_bus;
+	struct mb_bus *tank_bus, *rect_bus, *heater_bus;
 	int tank_dev, rect_dev, heater_dev;
 	double last_watchdog;
 	struct calib_state calib;   /* corrections in force, procedure in progress */

@@ -1127,7 +1127,7 @@ station_ready(struct daemon *d, enum job_station st, char *msg, size_t len)
 		    (why = interlock_reason(il, IL_TANK_HEATER)) != NULL)
 			return snprintf(msg, len, "the tank cannot start: %s", why), false;
 	} else {
-		if (!d->bath_bus || d->rect_dev < 0 || !mb_bus_device_up(d->bath_bus, d->rect_dev))
+		if (!d->rect_bus || d->rect_dev < 0 || !mb_bus_device_up(d->rect_bus, d->rect_dev))
 			why = "the plating rectifier is not connected";
 		else if ((why = interlock_reason(il, IL_RECTIFIER)) != NULL)
 			return snprintf(msg, len, "the bath cannot start: %s", why), false;

@@ -77,6 +77,7 @@ safety_output_actuator(enum cfg_line_id line)
 	case LINE_ULTRASOUND_ENABLE: return IL_ULTRASOUND;
 	case LINE_HEATER_ENABLE: return IL_TANK_HEATER;
 	case LINE_RECTIFIER_ENABLE: return IL_RECTIFIER;
+	case LINE_BATH_HEATER_ENABLE: return IL_BATH_HEATER;
 	default: return IL_LASER;       /* the laser's relay and the beacon */
 	}
 }
@@ -164,10 +165,10 @@ read_inputs(struct safety *s, struct il_inputs *in)
 	in->link_ok[IL_LINK_LASER] = d->laser && grbl_stopline_ready(d->laser);
 	in->link_ok[IL_LINK_TANK] = d->tank_bus && d->tank_dev >= 0 &&
 	    mb_bus_device_up(d->tank_bus, d->tank_dev);
-	in->link_ok[IL_LINK_RECTIFIER] = d->bath_bus && d->rect_dev >= 0 &&
-	    mb_bus_device_up(d->bath_bus, d->rect_dev);
-	in->link_ok[IL_LINK_BATH_HEATER] = d->bath_bus && d->heater_dev >= 0 &&
-	    mb_bus_device_up(d->bath_bus, d->heater_dev);
+	in->link_ok[IL_LINK_RECTIFIER] = d->rect_bus && d->rect_dev >= 0 &&
+	    mb_bus_device_up(d->rect_bus, d->rect_dev);
+	in->link_ok[IL_LINK_BATH_HEATER] = d->heater_bus && d->heater_dev >= 0 &&
+	    mb_bus_device_up(d->heater_bus, d->heater_dev);
 }
 
 static void
@@ -185,6 +186,8 @@ react(struct safety *s, unsigned tripped)
 	}
 	if (tripped & (1u << IL_RECTIFIER))
 		relay_off(s, LINE_RECTIFIER_ENABLE);
+	if (tripped & (1u << IL_BATH_HEATER))
+		relay_off(s, LINE_BATH_HEATER_ENABLE);
 	unsigned char byte = 0;
 	if (tripped & (1u << IL_LASER)) {
 		/* The door byte holds the machine and keeps its position; the
@@ -197,9 +200,9 @@ react(struct safety *s, unsigned tripped)
 	if (tripped & tank)
 		modbus_safe(s->dev.tank_bus, s->dev.tank_dev);
 	if (tripped & (1u << IL_RECTIFIER))
-		modbus_safe(s->dev.bath_bus, s->dev.rect_dev);
+		modbus_safe(s->dev.rect_bus, s->dev.rect_dev);
 	if (tripped & (1u << IL_BATH_HEATER))
-		modbus_safe(s->dev.bath_bus, s->dev.heater_dev);
+		modbus_safe(s->dev.heater_bus, s->dev.heater_dev);
 	pthread_mutex_lock(&s->lock);
 	s->trips_unseen |= tripped;
 	if (byte == GRBL_RT_RESET || !s->laser_byte_unseen)
@@ -370,7 +373,7 @@ safety_start(const struct cfg *cfg)
 	pthread_mutexattr_t ma;
 	pthread_condattr_t ca;
 	s->cfg = cfg;
-	s->dev = (struct safety_devices){ NULL, NULL, -1, NULL, -1, -1 };
+	s->dev = (struct safety_devices){ NULL, NULL, -1, NULL, -1, NULL, -1 };
 	pthread_mutexattr_init(&ma);
 	/* The daemon's thread may hold the lock when the safety thread, at a
 	 * real-time priority, wants it: it inherits that priority meanwhile. */
@@ -498,7 +501,7 @@ safety_drain(struct safety *s, struct safety_event *out, size_t max)
 void
 safety_set_devices(struct safety *s, const struct safety_devices *dev)
 {
-	struct safety_devices none = { NULL, NULL, -1, NULL, -1, -1 };
+	struct safety_devices none = { NULL, NULL, -1, NULL, -1, NULL, -1 };
 	ask(s, REQ_DEVICES, LINE_ESTOP, dev ? dev : &none, NULL, 0);
 }
 

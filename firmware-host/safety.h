@@ -33,8 +33,10 @@ struct safety_devices {
 	struct grbl_stopline *laser;    /* NULL: no laser */
 	struct mb_bus *tank_bus;
 	int tank_dev;                   /* -1: none */
-	struct mb_bus *bath_bus;
-	int rect_dev, heater_dev;       /* -1: none */
+	struct mb_bus *rect_bus;
+	int rect_dev;                   /* -1: none */
+	struct mb_bus *heater_bus;
+	int heater_dev;                 /* -1: none */
 };
 
 enum safety_event_type {
@@ -96,7 +98,8 @@ void safety_release(struct safety *s, enum cfg_line_id line);
 enum il_reset_result safety_reset(struct safety *s);
 void safety_snapshot(struct safety *s, struct safety_state *out);
 
-/* The actuator an output feeds (the beacon goes with the laser). */
+/* The actuator an output feeds (the beacon goes with the laser; the bath
+ * heater's relay with the bath heater). */
 enum il_actuator safety_output_actuator(enum cfg_line_id line);
 
 #endif

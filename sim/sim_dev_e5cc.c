@@ -4,8 +4,9 @@
  * at 0x2406 (32 bits, STOP bit 0x01000000), operation commands written to
  * 0x0000: 0x0001 enables communications writing, which every other write
  * needs first; 0x0100 RUN, 0x0101 STOP. Values in 0.1 C. While running it
- * switches the heater on and off around SV; a heater runaway leaves the
- * heater on whatever it commands. It has no communication watchdog.
+ * switches the heater on and off around SV, through the bath heater relay
+ * (bath_heater_enable), which cuts it whatever the controller does; a
+ * heater runaway leaves the controller's output on whatever it commands. It has no communication watchdog.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -100,7 +101,10 @@ e5cc_step(struct mbdev *d, double dt)
 	struct e5cc *e = d->state;
 	const struct cfg_sim *s = &d->env.cfg->sim;
 	double sv = e->sv / 10.0;
-	bool heat = e->runaway || (e->running && (e->heat_on ? e->pv < sv + 0.3 : e->pv < sv - 0.3));
+	/* The controller's output drives the heater through the bath heater
+	 * relay: a runaway controller heats only while the relay is on. */
+	bool heat = (e->runaway || (e->running && (e->heat_on ? e->pv < sv + 0.3 :
+	    e->pv < sv - 0.3))) && mbdev_line(d, LINE_BATH_HEATER_ENABLE);
 	e->pv += dt * ((heat ? s->bath_heater_power : 0) - s->bath_loss * (e->pv - s->ambient)) /
 	    s->bath_heat_capacity;
 	mbdev_log_bool(d, "heater", &e->heat_on, heat);

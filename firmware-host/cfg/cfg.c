@@ -18,7 +18,7 @@
 
 static const char *const line_names[LINE_COUNT] = {
 	"estop", "laser_door", "tank_lid", "fume_ok", "laser_enable",
-	"ultrasound_enable", "heater_enable", "rectifier_enable", "beacon",
+	"ultrasound_enable", "heater_enable", "rectifier_enable", "bath_heater_enable", "beacon",
 };
 
 const char *
@@ -184,11 +184,14 @@ parse_lines(struct cfg_ctx *ctx, const struct sk *k, yaml_node_t *node, void *fi
 			if (best && bd <= 3)
 				cfg_err_node(ctx, kn, "unknown line '%.60s' in '%s'; did you mean '%s'?",
 				    name, path, best);
-			else
-				cfg_err_node(ctx, kn, "unknown line '%.60s' in '%s'; the lines are "
-				    "estop, laser_door, tank_lid, fume_ok, laser_enable, "
-				    "ultrasound_enable, heater_enable, rectifier_enable, beacon",
-				    name ? name : "?", path);
+			else {
+				char all[300] = "";
+				for (int i = 0; i < LINE_COUNT; i++)
+					snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s",
+					    i ? ", " : "", line_names[i]);
+				cfg_err_node(ctx, kn, "unknown line '%.60s' in '%s'; the lines are %s",
+				    name ? name : "?", path, all);
+			}
 			continue;
 		}
 		if (lines[id].configured) {

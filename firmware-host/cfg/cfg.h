@@ -27,6 +27,7 @@ enum cfg_line_id {
 	LINE_ULTRASOUND_ENABLE,/* output: ultrasonic generator relay */
 	LINE_HEATER_ENABLE,    /* output: tank heater relay */
 	LINE_RECTIFIER_ENABLE, /* output: rectifier relay */
+	LINE_BATH_HEATER_ENABLE, /* output: bath heater relay (E5CC's load) */
 	LINE_BEACON,           /* output: emission / process beacon */
 	LINE_COUNT
 };

@@ -95,6 +95,14 @@ t_starts_safe(void)
 	CHECK_INT(count(ON, NULL), 0);      /* nothing was ever energised */
 }
 
+static bool
+laser_state(void *want)
+{
+	char reply[600];
+	simproc_ctl(&sp, reply, sizeof reply, "status laser");
+	return strstr(reply, (const char *)want) != NULL;
+}
+
 static void
 t_estop_during_engraving(void)
 {
@@ -105,9 +113,7 @@ t_estop_during_engraving(void)
 	CHECK(wait_log(GPIO("laser_enable"), OFF, offs + 1, 10));
 	CHECK(wait_log(LASER_ON, OFF, 1, 10));
 	/* The laser got the reset byte while moving: GRBL says ALARM:3. */
-	char reply[600];
-	simproc_ctl(&sp, reply, sizeof reply, "status laser");
-	CHECK_CONTAINS(reply, "\"state\":\"Alarm\"");
+	CHECK(wait_until(laser_state, "\"state\":\"Alarm\"", 5));
 	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"latched\":true");
 	/* Latched: still refused after release, until a technician resets. */
 	simproc_ctl(&sp, NULL, 0, "estop release");
@@ -124,14 +130,6 @@ laser_idle(void *arg)
 	char reply[600];
 	simproc_ctl(&sp, reply, sizeof reply, "status laser");
 	return strstr(reply, "\"Idle\"") != NULL;
-}
-
-static bool
-laser_state(void *want)
-{
-	char reply[600];
-	simproc_ctl(&sp, reply, sizeof reply, "status laser");
-	return strstr(reply, (const char *)want) != NULL;
 }
 
 /* Unlocks GRBL (after a reset in an earlier test) and waits for Idle. */
@@ -332,7 +330,7 @@ t_sigterm_leaves_everything_safe(void)
 	char reply[400];
 	simproc_ctl(&sp, reply, sizeof reply, "lines");
 	CHECK_CONTAINS(reply, "\"laser_enable\":0,\"ultrasound_enable\":0,\"heater_enable\":0,"
-	    "\"rectifier_enable\":0,\"beacon\":0");
+	    "\"rectifier_enable\":0,\"bath_heater_enable\":0,\"beacon\":0");
 	simproc_ctl(&sp, reply, sizeof reply, "status tank");
 	CHECK_CONTAINS(reply, "\"ultrasound\":0,\"heater\":0");
 }

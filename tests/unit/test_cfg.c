@@ -17,7 +17,8 @@ static const char minimal[] =
     "gpio:\n  backend: sim\n  lines:\n"
     "    estop: {active_low: true}\n    laser_door: {}\n    tank_lid: {}\n"
     "    fume_ok: {}\n    laser_enable: {}\n    ultrasound_enable: {}\n"
-    "    heater_enable: {}\n    rectifier_enable: {}\n    beacon: {}\n";
+    "    heater_enable: {}\n    rectifier_enable: {}\n    bath_heater_enable: {}\n"
+    "    beacon: {}\n";
 
 static void
 t_defaults_from_domain_facts(void)

@@ -252,6 +252,8 @@ t_e5cc_write_enable_run_stop(void)
 	setup(&d, &mbdev_e5cc_ops, "bath_heater");
 	CHECK_INT(d.ops->write(&d, 0x2103, 500), MBX_FAILURE);
 	CHECK_INT(d.ops->write(&d, 0x0000, 0x0100), MBX_FAILURE);
+	/* The heater's relay is on: the controller alone decides. */
+	lines[LINE_BATH_HEATER_ENABLE] = 1;
 	CHECK_INT(d.ops->write(&d, 0x0000, 0x0001), MBX_NONE);
 	CHECK_INT(d.ops->write(&d, 0x2103, 500), MBX_NONE);
 	rd(&d, 0x2406, &hi);
