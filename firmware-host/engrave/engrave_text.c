@@ -688,6 +688,27 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 		}
 		if (res->n_missing > 8)
 			buf_printf(&b, "; and %zu more", res->n_missing - 8);
+		if (hershey) {
+			/* Say why when no choice of letters would help: the script
+			 * itself has no single-stroke font. */
+			hb_script_t told[4];
+			size_t nt = 0;
+			for (size_t i = 0; i < res->n_missing; i++) {
+				hb_script_t sc = chars[res->missing[i].position].script;
+				bool seen = sc == HB_SCRIPT_LATIN;
+				for (size_t k = 0; k < nt && !seen; k++)
+					seen = told[k] == sc;
+				if (seen || nt == ARRAY_LEN(told))
+					continue;
+				told[nt++] = sc;
+				char tag[5];
+				buf_printf(&b, "%s%s", nt == 1 ? "; single stroke has no font for " : ", ",
+				    script_name(sc, tag));
+			}
+			if (nt)
+				buf_printf(&b, " (it draws Latin letters only): engrave %s as outline or hatch",
+				    nt == 1 ? "it" : "them");
+		}
 		enum engrave_status st = engrave_fail(res, ENGRAVE_ERR_GLYPH, "%s", b.data);
 		buf_free(&b);
 		free(chars);
