@@ -81,6 +81,23 @@ enum engrave_status engrave_text_layout(const struct engrave_settings *s, const 
     size_t *n_lines, struct engrave_result *res);
 void engrave_lines_free(struct engrave_line *lines, size_t n);
 
+/*
+ * The single-stroke font (engrave_hershey.c), in the same em units as the
+ * lines. engrave_hershey_load reads a JHF file (cached while the path is
+ * the same); returns 0, or -1 when it cannot be read or is not a font.
+ */
+int engrave_hershey_load(const char *path);
+void engrave_hershey_clear(void);
+/* Whether cp is a combining mark, drawn with the character before it. */
+bool engrave_hershey_is_mark(uint32_t cp);
+/* For a cluster (cps[0] a character, cps[1..n) the combining marks after
+ * it), sets drawable[i] for each code point the loaded font can draw
+ * there; returns true when all can. */
+bool engrave_hershey_check(const uint32_t *cps, size_t n, bool *drawable);
+/* Draws a cluster that passed engrave_hershey_check with the pen at x,
+ * appending its strokes to out; returns the pen's x after it. */
+double engrave_hershey_draw(const uint32_t *cps, size_t n, double x, struct engrave_paths *out);
+
 /* Sets res->status and res->error (printf-style); returns the status. */
 enum engrave_status engrave_fail(struct engrave_result *res, enum engrave_status st,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));

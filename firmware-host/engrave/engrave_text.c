@@ -4,7 +4,7 @@
  * direction, a small bidi reordering (RTL runs reversed into visual order,
  * numbers kept left-to-right inside them), HarfBuzz shaping of each run and
  * FreeType outlines flattened to polylines; or, in single-stroke mode, the
- * Hershey font parsed from its JHF file.
+ * Hershey font's strokes (engrave_hershey.c).
  *
  * Fonts are loaded once and cached (FreeType face, HarfBuzz font and the
  * flattened glyph outlines); the cache is for one thread, the daemon's
@@ -79,19 +79,11 @@ struct font {
 	bool failed;
 };
 
-struct hershey_glyph {
-	int left, right;
-	struct engrave_paths strokes;  /* raw Hershey units, y down */
-};
-
 static struct {
 	FT_Library ft;
 	bool ft_ok;
 	struct font **fonts;        /* pointers: chars keep them across growth */
 	size_t n_fonts;
-	char *hershey_path;
-	struct hershey_glyph *hershey;  /* 96 glyphs, ASCII 32..127 */
-	size_t n_hershey;
 } cache;
 
 static void
@@ -121,13 +113,7 @@ engrave_cache_clear(void)
 	free(cache.fonts);
 	cache.fonts = NULL;
 	cache.n_fonts = 0;
-	for (size_t i = 0; i < cache.n_hershey; i++)
-		engrave_paths_free(&cache.hershey[i].strokes);
-	free(cache.hershey);
-	cache.hershey = NULL;
-	cache.n_hershey = 0;
-	free(cache.hershey_path);
-	cache.hershey_path = NULL;
+	engrave_hershey_clear();
 	if (cache.ft_ok)
 		FT_Done_FreeType(cache.ft);
 	cache.ft_ok = false;
@@ -314,88 +300,6 @@ glyph_outline(struct font *f, uint32_t gid, double tol_em)
 	return &e->paths;
 }
 
-/* ---- Hershey -------------------------------------------------------------- */
-
-/* Hershey units per em: capitals are 21 units, so 0.7 em, like the outline
- * fonts' capitals. Baseline at Hershey y = 9 (y grows downwards). */
-#define HERSHEY_EM 30.0
-#define HERSHEY_BASE 9.0
-
-static int
-hershey_load(const char *path)
-{
-	if (cache.hershey_path && strcmp(cache.hershey_path, path) == 0)
-		return 0;
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	struct buf all;
-	buf_init(&all);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&all, chunk, n);
-	fclose(f);
-	for (size_t i = 0; i < cache.n_hershey; i++)
-		engrave_paths_free(&cache.hershey[i].strokes);
-	free(cache.hershey);
-	cache.hershey = NULL;
-	cache.n_hershey = 0;
-	free(cache.hershey_path);
-	cache.hershey_path = NULL;
-	/* JHF: 5 columns of glyph number, 3 of vertex count, then count pairs
-	 * of letters (value - 'R'); the first pair is the left and right
-	 * bearing, " R" lifts the pen. Long glyphs wrap onto more lines. */
-	const char *p = all.data ? all.data : "", *end = p + all.len;
-	while (p < end) {
-		while (p < end && (*p == '\n' || *p == '\r'))
-			p++;
-		if (end - p < 8)
-			break;
-		char num[4] = { p[5], p[6], p[7], 0 };
-		int count = atoi(num);
-		p += 8;
-		if (count < 1)
-			break;
-		char *pairs = xmalloc((size_t)count * 2 + 1);
-		size_t got = 0;
-		while (got < (size_t)count * 2 && p < end) {
-			if (*p == '\n' || *p == '\r') {
-				p++;
-				continue;
-			}
-			pairs[got++] = *p++;
-		}
-		if (got < (size_t)count * 2) {
-			free(pairs);
-			break;
-		}
-		cache.hershey = xrealloc(cache.hershey, (cache.n_hershey + 1) * sizeof(*cache.hershey));
-		struct hershey_glyph *g = &cache.hershey[cache.n_hershey++];
-		g->left = pairs[0] - 'R';
-		g->right = pairs[1] - 'R';
-		engrave_paths_init(&g->strokes);
-		struct engrave_poly *cur = NULL;
-		for (int i = 1; i < count; i++) {
-			char a = pairs[2 * i], b = pairs[2 * i + 1];
-			if (a == ' ' && b == 'R') {
-				cur = NULL;
-				continue;
-			}
-			if (!cur)
-				cur = engrave_paths_new_poly(&g->strokes);
-			engrave_poly_add(cur, a - 'R', b - 'R');
-		}
-		free(pairs);
-	}
-	buf_free(&all);
-	if (cache.n_hershey < 95)
-		return -1;
-	free(cache.hershey_path);
-	cache.hershey_path = xstrdup(path);
-	return 0;
-}
-
 /* ---- failures --------------------------------------------------------------- */
 
 enum engrave_status
@@ -495,19 +399,19 @@ shape_line(struct ch *c, size_t n, const char *lang,
 	if (n == 0)
 		return;
 	if (hershey) {
+		/* A letter and the combining marks after it are drawn together. */
+		uint32_t *cps = xmalloc(n * sizeof(*cps));
 		double x = 0;
-		for (size_t i = 0; i < n; i++) {
-			const struct hershey_glyph *g = &cache.hershey[c[i].cp - 32];
-			x += -g->left / HERSHEY_EM;
-			for (size_t k = 0; k < g->strokes.n; k++) {
-				const struct engrave_poly *q = &g->strokes.v[k];
-				struct engrave_poly *d = engrave_paths_new_poly(&out->paths);
-				for (size_t j = 0; j < q->n; j++)
-					engrave_poly_add(d, x + q->pts[j].x / HERSHEY_EM,
-					    (HERSHEY_BASE - q->pts[j].y) / HERSHEY_EM);
-			}
-			x += g->right / HERSHEY_EM;
+		for (size_t i = 0; i < n;) {
+			size_t j = i + 1;
+			while (j < n && engrave_hershey_is_mark(c[j].cp))
+				j++;
+			for (size_t k = i; k < j; k++)
+				cps[k - i] = c[k].cp;
+			x = engrave_hershey_draw(cps, j - i, x, &out->paths);
+			i = j;
 		}
+		free(cps);
 		out->advance = x;
 		return;
 	}
@@ -673,7 +577,7 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 	if (hershey) {
 		char path[1024];
 		snprintf(path, sizeof(path), "%s/%s", s->hershey_dir, s->hershey_font);
-		if (hershey_load(path) < 0) {
+		if (engrave_hershey_load(path) < 0) {
 			free(chars);
 			return engrave_fail(res, ENGRAVE_ERR_FONT,
 			    "the single-stroke font %s cannot be read", path);
@@ -714,6 +618,8 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 	size_t line = 1;
 	struct font *prev = NULL;
 	const char *unloadable = NULL;
+	uint32_t *cps = hershey ? xmalloc(n * sizeof(*cps)) : NULL;
+	bool *drawable = hershey ? xmalloc(n * sizeof(*drawable)) : NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (chars[i].cp == '\n') {
 			line++;
@@ -721,8 +627,16 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 			continue;
 		}
 		if (hershey) {
-			if (chars[i].cp < 32 || chars[i].cp >= 32 + cache.n_hershey || chars[i].cp > 126)
-				add_missing(res, chars[i].cp, i, line);
+			size_t j = i + 1;
+			while (j < n && engrave_hershey_is_mark(chars[j].cp))
+				j++;
+			for (size_t k = i; k < j; k++)
+				cps[k - i] = chars[k].cp;
+			engrave_hershey_check(cps, j - i, drawable);
+			for (size_t k = i; k < j; k++)
+				if (!drawable[k - i])
+					add_missing(res, chars[k].cp, k, line);
+			i = j - 1;
 			continue;
 		}
 		bool attach = is_mark_or_joiner(chars[i].cp, uf) || chars[i].cp == ' ';
@@ -735,6 +649,8 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 		else
 			prev = chars[i].font;
 	}
+	free(cps);
+	free(drawable);
 	if (res->n_missing && unloadable) {
 		/* Not the client's text: the bench lacks a configured font. */
 		free(res->missing);
@@ -772,6 +688,27 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 		}
 		if (res->n_missing > 8)
 			buf_printf(&b, "; and %zu more", res->n_missing - 8);
+		if (hershey) {
+			/* Say why when no choice of letters would help: the script
+			 * itself has no single-stroke font. */
+			hb_script_t told[4];
+			size_t nt = 0;
+			for (size_t i = 0; i < res->n_missing; i++) {
+				hb_script_t sc = chars[res->missing[i].position].script;
+				bool seen = sc == HB_SCRIPT_LATIN;
+				for (size_t k = 0; k < nt && !seen; k++)
+					seen = told[k] == sc;
+				if (seen || nt == ARRAY_LEN(told))
+					continue;
+				told[nt++] = sc;
+				char tag[5];
+				buf_printf(&b, "%s%s", nt == 1 ? "; single stroke has no font for " : ", ",
+				    script_name(sc, tag));
+			}
+			if (nt)
+				buf_printf(&b, " (it draws Latin letters only): engrave %s as outline or hatch",
+				    nt == 1 ? "it" : "them");
+		}
 		enum engrave_status st = engrave_fail(res, ENGRAVE_ERR_GLYPH, "%s", b.data);
 		buf_free(&b);
 		free(chars);

@@ -60,6 +60,17 @@ t_gcode_and_preview(void)
 	CHECK_CONTAINS(out, "id=\"burn\"");
 	free(out);
 	free(err);
+	/* Issue 12: accented names in single stroke; a script with no
+	 * single-stroke font refused (exit 3) with the reason. */
+	CHECK_INT(ctl("engrave preview --text 'Amélie & François' --area 30x8 --fill stroke", &out,
+	    &err), 0);
+	CHECK_CONTAINS(out, "id=\"burn\"");
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave preview --text 'שלום' --area 30x8 --fill stroke", &out, &err), 3);
+	CHECK_CONTAINS(err, "single stroke has no font for Hebr");
+	free(out);
+	free(err);
 	char *o = xasprintf("engrave preview --symbol heart --round 15 -o %s/heart.svg", dir);
 	CHECK_INT(ctl(o, &out, &err), 0);
 	free(o);
