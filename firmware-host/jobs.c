@@ -52,8 +52,9 @@ failed(int *code, char *msg, size_t len, int c, const char *fmt, ...)
 	va_list ap;
 	*code = c;
 	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
+	int n = vsnprintf(msg, len, fmt, ap);
 	va_end(ap);
+	str_cut_words(msg, len, n);
 	return NULL;
 }
 
@@ -271,7 +272,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 		return failed(code, msg, len, API_ERR_STORE, "%s", err);
 	}
 	bool supersede = had && !store_gems_same(had, gems);
-	char was[400], now[400];
+	char was[340], now[340];     /* both fit the message whole */
 	store_gems_describe(had, was, sizeof was);
 	store_gems_describe(gems, now, sizeof now);
 	free(had);

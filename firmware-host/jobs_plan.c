@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -109,10 +110,12 @@ read_piece(json_t *p, struct job_request *r, char *err, size_t len)
 		if (!isalnum((unsigned char)*c) && !strchr("-_./", *c))
 			return bad(err, len, "piece.serial '%.64s': only letters, digits and - _ . / "
 			    "may be used", r->serial);
-	if (!r->type)
-		return bad(err, len, "piece.type (ring, bracelet, necklace...) is required");
-	if (!r->metal)
-		return bad(err, len, "piece.metal (white_gold, platinum...) is required");
+	if (!r->type || !plain_text(r->type, 64))
+		return bad(err, len, "piece.type (ring, bracelet, necklace...: a name of 1 to 64 "
+		    "characters) is required");
+	if (!r->metal || !plain_text(r->metal, 64))
+		return bad(err, len, "piece.metal (white_gold, platinum...: a name of 1 to 64 "
+		    "characters) is required");
 	if (json_object_get(p, "collection") && (!r->collection || !plain_text(r->collection, 64)))
 		return bad(err, len, "piece.collection must be a name of 1 to 64 characters");
 	json_t *v = json_object_get(p, "paved");
@@ -238,12 +241,15 @@ in_list(char **l, const char *s, bool nocase)
 	return false;
 }
 
+/* A list in a message: whole names, "and N more" for those that do not
+ * fit, never one cut in the middle. */
 static void
 list_text(char **l, char *out, size_t len)
 {
-	out[0] = '\0';
-	for (size_t i = 0; l && l[i]; i++)
-		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? ", " : "", l[i]);
+	size_t n = 0;
+	while (l && l[n])
+		n++;
+	str_join_fit(out, len, (const char *const *)l, n);
 }
 
 static int
@@ -660,10 +666,12 @@ job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
 	const struct cfg_services *cat = ctx->services;
 	*st = PLAN_INVALID;
 	if (!cfg_piece_type_find(cat, r->type)) {
-		char l[300] = "";
+		char l[300];
+		const char **names = xcalloc(cat->n_pieces + 1, sizeof *names);
 		for (size_t i = 0; i < cat->n_pieces; i++)
-			snprintf(l + strlen(l), sizeof l - strlen(l), "%s%s", i ? ", " : "",
-			    cat->pieces[i].type);
+			names[i] = cat->pieces[i].type;
+		str_join_fit(l, sizeof l, names, cat->n_pieces);
+		free(names);
 		return invalid(st, err, len, "unknown piece type '%s' (known: %s)", r->type, l), NULL;
 	}
 	if (!in_list(cat->metals, r->metal, false)) {
@@ -690,10 +698,12 @@ job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
 	for (size_t i = 0; i < r->n_services; i++) {
 		const struct cfg_service *sv = cfg_service_find(cat, r->services[i].id);
 		if (!sv) {
-			char l[1200] = "";
+			char l[400];
+			const char **names = xcalloc(cat->n_services + 1, sizeof *names);
 			for (size_t k = 0; k < cat->n_services; k++)
-				snprintf(l + strlen(l), sizeof l - strlen(l), "%s%s", k ? ", " : "",
-				    cat->services[k].id);
+				names[k] = cat->services[k].id;
+			str_join_fit(l, sizeof l, names, cat->n_services);
+			free(names);
 			return invalid(st, err, len, "unknown service '%s' (known: %s)",
 			    r->services[i].id, l), NULL;
 		}

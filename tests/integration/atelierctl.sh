@@ -6,7 +6,8 @@
 # a refusal quoting its rule, bad input, a job through its manual steps,
 # the list, the history, and the CSV export read back by a CSV reader,
 # written through a new temporary (a planted link is not followed) and
-# with formulas neutralised.
+# with formulas neutralised. Issue 12: a list of known services is never
+# cut mid-word, through atelierctl and the API.
 set -u
 bin=${ATELIER_BIN:-build/asan/bin}
 pass=0
@@ -95,6 +96,25 @@ out=$(ctl job create --file "$dir/bad.json" 2>&1)
 rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "bad.json:2:" && ok "malformed request file: file:line:col" ||
 	ko "malformed request file" "$rc $out"
+# Issue 12: the list of known services is whole, through atelierctl and
+# through the API (it stopped at "restorati").
+out=$(ctl job plan --serial X-3 --type ring --metal platinum --service x --operator ana 2>&1)
+rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "^atelierctl: unknown service 'x' (known: engraving, .*, restoration, pairing, reproduction)$" &&
+	ok "job plan --service x: every service listed, none cut" || ko "service list" "$rc $out"
+/usr/bin/python3 - "$dir/atelier.sock" <<'PY' && ok "job.plan over the API: the service list is whole" || ko "job.plan over the API"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+req = {"jsonrpc": "2.0", "id": 7, "method": "job.plan", "params": {"operator": "ana",
+       "piece": {"serial": "X-3", "type": "ring", "metal": "platinum"}, "services": ["x"]}}
+s.sendall((json.dumps(req) + "\n").encode())
+buf = b""
+while not buf.endswith(b"\n"):
+    buf += s.recv(65536)
+msg = json.loads(buf)["error"]["message"]
+assert msg.endswith(", restoration, pairing, reproduction)"), msg
+PY
 out=$(ctl job create --serial SH-1 --type ring --metal yellow_gold --gem diamond:none:2 \
 	--service shining --operator ana)
 job=$(echo "$out" | sed -n 's/^job \([0-9]*\): planned$/\1/p')

@@ -5,10 +5,12 @@
  * pricing rule sets the price it names, by the piece's history; machine
  * steps refused by policy give way to their substitutes, with the reason;
  * rhodium phases take the piece's current within the bench's limits; bad
- * input is named.
+ * input is named, and the lists of known names in those messages are
+ * never cut inside a name.
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cfg/cfg.h"
@@ -498,6 +500,76 @@ t_step_judge(void)
 	CHECK_STR(why, "");
 }
 
+/* Plans against a catalogue with err of len bytes, as the daemon's
+ * engine does (600). */
+static void
+plan_with(const struct cfg_services *c, const char *text, char *e, size_t len)
+{
+	json_t *params = json_loads(text, 0, NULL);
+	static struct job_request r;
+	struct job_plan_ctx x = *ctx();
+	x.services = c;
+	enum job_plan_status st;
+	CHECK_INT(job_request_from_json(params, &r, e, len), 0);
+	json_t *p = job_plan(&x, &r, &st, e, len);
+	CHECK(p == NULL);
+	CHECK_INT(st, PLAN_INVALID);
+	json_decref(p);
+	json_decref(params);
+}
+
+/* Issue 12: "job plan --service x" listed the known services and stopped
+ * at "restorati". Every list of known names ends with a whole name, or
+ * with "and N more" when the catalogue is too long for the message. */
+static void
+t_lists_of_names_whole(void)
+{
+	char e[600];
+	plan_with(&cat, PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+	    "\"services\": [\"x\"]}", e, sizeof e);
+	CHECK_CONTAINS(e, "unknown service 'x' (known: engraving, ");
+	CHECK_CONTAINS(e, ", restoration, pairing, reproduction)");
+	/* A catalogue of 80 services, 60 metals and 60 piece types. */
+	static struct cfg_service many[80];
+	static struct cfg_piece_type types[60];
+	static char ids[80][48], metals_text[60][40];
+	static char *metals[61];
+	struct cfg_services big = cat;
+	for (size_t i = 0; i < 80; i++) {
+		snprintf(ids[i], sizeof ids[i], "an_after_sales_service_number_%zu", i);
+		many[i] = cat.services[0];
+		many[i].id = ids[i];
+	}
+	for (size_t i = 0; i < 60; i++) {
+		snprintf(metals_text[i], sizeof metals_text[i], "an_alloy_of_gold_number_%zu", i);
+		metals[i] = metals_text[i];
+		types[i] = cat.pieces[0];
+		types[i].type = metals_text[i];
+	}
+	big.services = many;
+	big.n_services = 80;
+	plan_with(&big, PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+	    "\"services\": [\"x\"]}", e, sizeof e);
+	CHECK_CONTAINS(e, "unknown service 'x' (known: an_after_sales_service_number_0, ");
+	CHECK(strlen(e) < sizeof e - 1);
+	size_t n = strlen(e);
+	CHECK(n > 10 && strcmp(e + n - 6, " more)") == 0);
+	CHECK(strstr(e, "_number_9, an") || strstr(e, "and 7"));
+	big.metals = metals;
+	plan_with(&big, PIECE("\"type\": \"ring\", \"metal\": \"tin\"")
+	    "\"services\": [\"shining\"]}", e, sizeof e);
+	n = strlen(e);
+	CHECK_CONTAINS(e, "unknown metal 'tin' (known: an_alloy_of_gold_number_0, ");
+	CHECK(n > 10 && strcmp(e + n - 6, " more)") == 0);
+	big.pieces = types;
+	big.n_pieces = 60;
+	plan_with(&big, PIECE("\"type\": \"tiara\", \"metal\": \"tin\"")
+	    "\"services\": [\"shining\"]}", e, sizeof e);
+	n = strlen(e);
+	CHECK_CONTAINS(e, "unknown piece type 'tiara' (known: an_alloy_of_gold_number_0, ");
+	CHECK(n > 10 && strcmp(e + n - 6, " more)") == 0);
+}
+
 int
 main(void)
 {
@@ -517,6 +589,7 @@ main(void)
 	RUN(t_bad_input);
 	RUN(t_integers_at_their_limits);
 	RUN(t_step_judge);
+	RUN(t_lists_of_names_whole);
 	cfg_services_release(&cat);
 	cfg_errors_free(&e);
 	return test_summary();
