@@ -265,8 +265,16 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	    r.purchase_date, err, sizeof err) < 0)
 		return failed(code, msg, len, API_ERR_INVALID, "%s", err);
 	/* So are other gems, unless a technician confirms that the piece
-	 * changed (a stone replaced) or was recorded wrongly. */
-	char *had = NULL, *gems = request_gems(&r);
+	 * changed (a stone replaced) or was recorded wrongly. The piece keeps
+	 * the table's names: "Akoya" is the pearl recorded as "pearl". */
+	struct job_request *canon = xmalloc(sizeof *canon);
+	*canon = r;
+	if (job_request_resolve_gems(&d->catalog->gems, canon, err, sizeof err) < 0) {
+		free(canon);
+		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "%s", err);
+	}
+	char *had = NULL, *gems = request_gems(canon);
+	free(canon);
 	if (store_piece_gems(d->store, r.serial, &had, err, sizeof err) < 0) {
 		free(gems);
 		return failed(code, msg, len, API_ERR_STORE, "%s", err);

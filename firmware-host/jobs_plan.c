@@ -167,6 +167,25 @@ read_piece(json_t *p, struct job_request *r, char *err, size_t len)
 }
 
 int
+job_request_resolve_gems(const struct cfg_gems *g, struct job_request *r, char *err, size_t len)
+{
+	for (size_t i = 0; i < r->n_gems; i++) {
+		struct policy_gem_name n;
+		char why[400];
+		if (policy_gem_resolve(g, r->gems[i].species, r->gems[i].treatment, &n, why,
+		    sizeof why) < 0)
+			return bad(err, len, "piece.gems[%zu]: %s", i, why);
+		r->gems[i].species = n.species;
+		snprintf(r->treatments[i], sizeof r->treatments[i], "%s", n.treatment);
+		r->gems[i].treatment = r->treatments[i];
+		/* Resolving twice keeps the variety found the first time. */
+		if (n.variety || !r->varieties[i])
+			r->varieties[i] = n.variety;
+	}
+	return 0;
+}
+
+int
 job_request_from_json(json_t *params, struct job_request *r, char *err, size_t len)
 {
 	static const char *const keys[] = { "piece", "services", "engraving", "operator", "note",
@@ -644,10 +663,15 @@ static json_t *
 piece_json(const struct job_request *r)
 {
 	json_t *gems = json_array();
-	for (size_t i = 0; i < r->n_gems; i++)
-		json_array_append_new(gems, json_pack("{s:s, s:s, s:i}", "species", r->gems[i].species,
+	for (size_t i = 0; i < r->n_gems; i++) {
+		json_t *g = json_pack("{s:s, s:s, s:i}", "species", r->gems[i].species,
 		    "treatment", r->gems[i].treatment ? r->gems[i].treatment : "none", "count",
-		    r->gems[i].count));
+		    r->gems[i].count);
+		/* The trade or variety name the jeweller used ("akoya"). */
+		if (r->varieties[i])
+			json_object_set_new(g, "variety", json_string(r->varieties[i]));
+		json_array_append_new(gems, g);
+	}
 	json_t *p = json_pack("{s:s, s:s, s:s, s:b, s:o, s:b}", "serial", r->serial, "type", r->type,
 	    "metal", r->metal, "paved", r->paved, "gems", gems, "certificate", r->certificate);
 	if (r->collection)
@@ -658,6 +682,9 @@ piece_json(const struct job_request *r)
 		json_object_set_new(p, "surface_dm2", json_real(r->surface_dm2));
 	return p;
 }
+
+static json_t *plan_resolved(const struct job_plan_ctx *ctx, const struct job_request *r,
+    enum job_plan_status *st, char *err, size_t len);
 
 json_t *
 job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
@@ -679,13 +706,39 @@ job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
 		list_text(cat->metals, l, sizeof l);
 		return invalid(st, err, len, "unknown metal '%s' (known: %s)", r->metal, l), NULL;
 	}
+	/* Judged as written (an alias with what its variety implies), so that
+	 * no gem the stations would refuse as unknown is planned. */
 	for (size_t i = 0; i < r->n_gems; i++) {
 		const char *why;
-		const char *t = r->gems[i].treatment ? r->gems[i].treatment : "none";
-		if (policy_gem_verdict(ctx->gems, r->gems[i].species, t, PROC_ULTRASONIC, &why) < 0)
-			return invalid(st, err, len, "piece.gems[%zu]: unknown gem %s (%s): %s", i,
-			    r->gems[i].species, t, why), NULL;
+		char name[400];
+		struct policy_gem_name n;
+		if (policy_gem_resolve(ctx->gems, r->gems[i].species, r->gems[i].treatment, &n, name,
+		    sizeof name) < 0)
+			return invalid(st, err, len, "piece.gems[%zu]: %s", i, name), NULL;
+		if (policy_gem_name_verdict(ctx->gems, &n, PROC_ULTRASONIC, &why) < 0) {
+			policy_gem_name_text(&n, name, sizeof name);
+			return invalid(st, err, len, "piece.gems[%zu]: unknown gem %s: %s", i, name,
+			    why), NULL;
+		}
 	}
+	/* From here on the plan speaks of the table's species and treatments. */
+	struct job_request *rr = xmalloc(sizeof *rr);
+	*rr = *r;
+	if (job_request_resolve_gems(ctx->gems, rr, err, len) < 0) {
+		free(rr);
+		*st = PLAN_INVALID;
+		return NULL;
+	}
+	json_t *plan = plan_resolved(ctx, rr, st, err, len);
+	free(rr);
+	return plan;
+}
+
+static json_t *
+plan_resolved(const struct job_plan_ctx *ctx, const struct job_request *r,
+    enum job_plan_status *st, char *err, size_t len)
+{
+	const struct cfg_services *cat = ctx->services;
 	if (r->purchase_date) {
 		long d = job_date_days(r->purchase_date);
 		if (d < 0)

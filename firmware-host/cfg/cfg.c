@@ -326,15 +326,7 @@ static const struct schema top_schema = { "configuration", top_keys, SK_COUNT(to
 static yaml_node_t *
 find_key(struct cfg_ctx *ctx, yaml_node_t *map, const char *key)
 {
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		const char *k = cfg_scalar(yaml_document_get_node(ctx->doc, p->key));
-		if (k && strcmp(k, key) == 0)
-			return yaml_document_get_node(ctx->doc, p->value);
-	}
-	return NULL;
+	return cfg_node_get(ctx, map, key);
 }
 
 /* The node of key inside the i-th item of the top-level list, for errors. */
@@ -342,13 +334,9 @@ static yaml_node_t *
 list_item_key(struct cfg_ctx *ctx, yaml_node_t *root, const char *list, size_t i,
     const char *key)
 {
-	yaml_node_t *seq = find_key(ctx, root, list);
-	if (!seq || seq->type != YAML_SEQUENCE_NODE ||
-	    i >= (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start))
-		return root;
-	yaml_node_t *item = yaml_document_get_node(ctx->doc, seq->data.sequence.items.start[i]);
+	yaml_node_t *item = cfg_node_item(ctx, find_key(ctx, root, list), i);
 	yaml_node_t *v = key ? find_key(ctx, item, key) : NULL;
-	return v ? v : item;
+	return v ? v : item ? item : root;
 }
 
 char *

@@ -288,8 +288,9 @@ print_job(json_t *j)
 	size_t i;
 	json_t *g;
 	json_array_foreach(json_object_get(piece, "gems"), i, g)
-		printf("  gem: %lld x %s (%s)\n", (long long)json_integer_value(json_object_get(g, "count")),
-		    s_(g, "species"), s_(g, "treatment"));
+		printf("  gem: %lld x %s (%s%s%s)\n", (long long)json_integer_value(json_object_get(g,
+		    "count")), s_(g, "species"), *s_(g, "variety") ? s_(g, "variety") : "",
+		    *s_(g, "variety") ? ", " : "", s_(g, "treatment"));
 	printf("steps:\n");
 	print_steps(json_object_get(j, "steps"));
 	json_t *subs = json_object_get(j, "substitutions");

@@ -6,8 +6,9 @@
 # a refusal quoting its rule, bad input, a job through its manual steps,
 # the list, the history, and the CSV export read back by a CSV reader,
 # written through a new temporary (a planted link is not followed) and
-# with formulas neutralised. Issue 12: a list of known services is never
-# cut mid-word, through atelierctl and the API.
+# with formulas neutralised. Issue 12: gems as a jeweller writes them
+# (case, spaces, trade and variety names), and a list of known services
+# never cut mid-word, through atelierctl and the API.
 set -u
 bin=${ATELIER_BIN:-build/asan/bin}
 pass=0
@@ -51,6 +52,19 @@ rc=$?
 out=$(ctl tank start --metal white_gold --gem diamond --gem sapphire:heat --seconds 30 2>&1)
 [ $? -eq 0 ] && ok "diamonds and sapphire cleaned: exit 0" || ko "tank start" "$out"
 ctl tank stop >/dev/null && ok "tank stop" || ko "tank stop"
+# Gems as a jeweller writes them: any case and spacing, trade names.
+out=$(ctl tank start --metal platinum --gem ' Emerald :OILED' --seconds 30 2>&1)
+rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q "refused: emerald (oiled) (never)" &&
+	ok "tank start --gem ' Emerald :OILED': judged as an emerald" || ko "Emerald:OILED" "$rc $out"
+out=$(ctl bath plate --metal white_gold --gem 'South Sea pearl' --volts 2 --amps 0.1 --seconds 5 2>&1)
+rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q "the acid rhodium bath refused: pearl (south sea pearl) (never)" &&
+	ok "bath plate --gem 'South Sea pearl': refused as a pearl" || ko "bath South Sea" "$rc $out"
+out=$(ctl tank start --metal platinum --gem emrald --seconds 30 2>&1)
+rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q "unknown gem 'emrald': did you mean emerald?" &&
+	ok "unknown gem: refused with the nearest name" || ko "emrald" "$rc $out"
 ctl tank >/dev/null 2>&1
 [ $? -eq 2 ] && ok "bad usage: exit 2" || ko "bad usage: exit 2"
 
@@ -115,6 +129,17 @@ while not buf.endswith(b"\n"):
 msg = json.loads(buf)["error"]["message"]
 assert msg.endswith(", restoration, pairing, reproduction)"), msg
 PY
+# Gems as written: the plan records the species, with the variety.
+out=$(ctl --json job plan --serial AK-1 --type necklace --metal white_gold --gem 'South Sea:none:2' \
+	--gem ' Jadeite Type B' --service shining --operator ana 2>&1)
+echo "$out" | /usr/bin/python3 -c 'import json,sys; g=json.load(sys.stdin)["piece"]["gems"]; sys.exit(0 if g==[{"species":"pearl","treatment":"none","count":2,"variety":"south sea"},{"species":"jade","treatment":"bleached+polymer","count":1,"variety":"jadeite type b"}] else 1)' &&
+	ok "job plan: 'South Sea' and 'Jadeite Type B' recorded as pearl and jade (bleached+polymer)" ||
+	ko "job plan aliases" "$out"
+ctl job create --serial AK-2 --type necklace --metal white_gold --gem 'Akoya:none:3' --service shining \
+	--operator ana >/dev/null 2>&1 || ko "job create with Akoya"
+out=$(ctl job plan --serial AK-2 --type necklace --metal white_gold --gem 'PEARL:3' --service shining \
+	--operator ana 2>&1)
+[ $? -eq 0 ] && ok "the piece's Akoya and a later 'PEARL' are one gem list" || ko "Akoya then PEARL" "$out"
 out=$(ctl job create --serial SH-1 --type ring --metal yellow_gold --gem diamond:none:2 \
 	--service shining --operator ana)
 job=$(echo "$out" | sed -n 's/^job \([0-9]*\): planned$/\1/p')

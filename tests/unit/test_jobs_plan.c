@@ -6,7 +6,8 @@
  * steps refused by policy give way to their substitutes, with the reason;
  * rhodium phases take the piece's current within the bench's limits; bad
  * input is named, and the lists of known names in those messages are
- * never cut inside a name.
+ * never cut inside a name. Gems are taken as a jeweller writes them and
+ * the plan records the table's species, with the variety named.
  */
 #include <math.h>
 #include <stdio.h>
@@ -500,6 +501,74 @@ t_step_judge(void)
 	CHECK_STR(why, "");
 }
 
+static json_t *
+gem_at(json_t *p, size_t i)
+{
+	return json_array_get(json_object_get(json_object_get(p, "piece"), "gems"), i);
+}
+
+/* Issue 12: gem names in any case and spacing, trade and variety names;
+ * the plan records the table's species and treatments. */
+static void
+t_gems_as_written(void)
+{
+	enum job_plan_status st;
+	json_t *p = plan(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"gems\": "
+	    "[{\"species\": \" Akoya \", \"count\": 2}, {\"species\": \"Jadeite Type B\"}, "
+	    "{\"species\": \"EMERALD\", \"treatment\": \"Oiled\"}, {\"species\": \"South Sea\", "
+	    "\"treatment\": \"none\"}, {\"species\": \"Tsavorite\"}]")
+	    "\"services\": [\"shining\"]}", &st);
+	CHECK(p != NULL);
+	if (!p) {
+		printf("  %s\n", err);
+		return;
+	}
+	static const char *const want[][4] = {
+		{ "pearl", "none", "akoya", "2" },
+		{ "jade", "bleached+polymer", "jadeite type b", "1" },
+		{ "emerald", "oiled", NULL, "1" },
+		{ "pearl", "none", "south sea", "1" },
+		{ "garnet", "none", "tsavorite", "1" },
+	};
+	for (size_t i = 0; i < 5; i++) {
+		json_t *g = gem_at(p, i);
+		CHECK_STR(json_string_value(json_object_get(g, "species")), want[i][0]);
+		CHECK_STR(json_string_value(json_object_get(g, "treatment")), want[i][1]);
+		if (want[i][2])
+			CHECK_STR(json_string_value(json_object_get(g, "variety")), want[i][2]);
+		else
+			CHECK(json_object_get(g, "variety") == NULL);
+		CHECK_INT(json_integer_value(json_object_get(g, "count")), atoi(want[i][3]));
+	}
+	CHECK_STR(state_of(p, "clean"), "substituted");
+	CHECK_CONTAINS(json_string_value(json_object_get(step_named(p, "clean"), "reason")),
+	    "ultrasonic cleaning refused: pearl");
+	json_decref(p);
+	/* Resolving a resolved request changes nothing (the journal's form). */
+	json_t *params = json_loads(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", "
+	    "\"gems\": [{\"species\": \"Jadeite Type B\"}]") "\"services\": [\"shining\"]}", 0,
+	    NULL);
+	static struct job_request r;
+	CHECK_INT(job_request_from_json(params, &r, err, sizeof err), 0);
+	CHECK_INT(job_request_resolve_gems(policy_default_gems(), &r, err, sizeof err), 0);
+	CHECK_INT(job_request_resolve_gems(policy_default_gems(), &r, err, sizeof err), 0);
+	CHECK_STR(r.gems[0].species, "jade");
+	CHECK_STR(r.gems[0].treatment, "bleached+polymer");
+	CHECK_STR(r.varieties[0], "jadeite type b");
+	json_decref(params);
+	/* Unknown: refused, with the nearest names. */
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"gems\": "
+	    "[{\"species\": \"diamond\"}, {\"species\": \"emrald\"}]") "\"services\": [\"shining\"]}",
+	    "piece.gems[1]: unknown gem 'emrald': did you mean emerald?");
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"gems\": "
+	    "[{\"species\": \"ruby\", \"treatment\": \"heated\"}]") "\"services\": [\"shining\"]}",
+	    "piece.gems[0]: unknown treatment 'heated' of ruby: did you mean heat");
+	/* A species known, with no entry for the treatment: still refused. */
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"gems\": "
+	    "[{\"species\": \"Zircon\"}]") "\"services\": [\"shining\"]}",
+	    "piece.gems[0]: unknown gem zircon: this gem, with this treatment, is not in the gem list");
+}
+
 /* Plans against a catalogue with err of len bytes, as the daemon's
  * engine does (600). */
 static void
@@ -589,6 +658,7 @@ main(void)
 	RUN(t_bad_input);
 	RUN(t_integers_at_their_limits);
 	RUN(t_step_judge);
+	RUN(t_gems_as_written);
 	RUN(t_lists_of_names_whole);
 	cfg_services_release(&cat);
 	cfg_errors_free(&e);
