@@ -367,6 +367,58 @@ policy_gem_name_text(const struct policy_gem_name *n, char *out, size_t len)
 		    n->variety && !plain ? ", " : "", plain ? "" : n->treatment);
 }
 
+int
+policy_gem_arg_parse(const char *arg, struct policy_gem_arg *out, char *err, size_t len)
+{
+	const char *part[4];
+	size_t plen[4], n = 0;
+	memset(out, 0, sizeof *out);
+	for (const char *p = arg;; ) {
+		size_t l = strcspn(p, ":");
+		if (n == 3) {
+			snprintf(err, len, "--gem %s: expected SPECIES[:TREATMENT][:COUNT] (at most "
+			    "two ':')", arg);
+			return -1;
+		}
+		part[n] = p;
+		plen[n++] = l;
+		if (!p[l])
+			break;
+		p += l + 1;
+	}
+	if (strspn(arg, " \t") == plen[0]) {
+		snprintf(err, len, "--gem %s: the species is missing (SPECIES[:TREATMENT][:COUNT])",
+		    arg);
+		return -1;
+	}
+	/* The last part is the count when it is a number; SPECIES:COUNT too. */
+	size_t last = n - 1;
+	bool counted = false;
+	if (n > 1 && plen[last] > 0 && strspn(part[last], "0123456789") >= plen[last]) {
+		long c = plen[last] > 5 ? 10001 : strtol(part[last], NULL, 10);
+		if (c < 1 || c > 10000) {
+			snprintf(err, len, "--gem %s: the count must be a whole number from 1 to 10000",
+			    arg);
+			return -1;
+		}
+		out->count = (int)c;
+		counted = true;
+	} else if (n == 3) {
+		snprintf(err, len, "--gem %s: the count '%.*s' must be a whole number from 1 to "
+		    "10000", arg, (int)plen[last], part[last]);
+		return -1;
+	}
+	if (plen[0] >= sizeof out->species || (n - counted > 1 && plen[1] >= sizeof out->treatment)) {
+		snprintf(err, len, "--gem: a species or treatment name is at most %d characters",
+		    CFG_GEM_NAME_MAX);
+		return -1;
+	}
+	memcpy(out->species, part[0], plen[0]);
+	if (n - counted > 1)
+		memcpy(out->treatment, part[1], plen[1]);
+	return 0;
+}
+
 static void
 say(struct policy_verdict *v, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -77,6 +77,17 @@ int policy_gem_name_verdict(const struct cfg_gems *g, const struct policy_gem_na
 /* "pearl (akoya)", "jade (jadeite type b, bleached+polymer)", "emerald (oiled)". */
 void policy_gem_name_text(const struct policy_gem_name *n, char *out, size_t len);
 
+/* A gem as atelierctl's --gem writes it: SPECIES[:TREATMENT][:COUNT], or
+ * SPECIES:COUNT; an empty TREATMENT is none given. */
+struct policy_gem_arg {
+	char species[64];
+	char treatment[128];    /* "" when not given */
+	int count;              /* 0 when not given */
+};
+/* Parses arg; returns 0, or -1 with a sentence in err. The names are
+ * checked by the daemon, which knows the table. */
+int policy_gem_arg_parse(const char *arg, struct policy_gem_arg *out, char *err, size_t errlen);
+
 /* The compiled-in gem table (equal to the shipped config/gems.yaml). */
 const struct cfg_gems *policy_default_gems(void);
 /* The text it was built from. */

@@ -1,8 +1,8 @@
 /*
  * Fuzz target: arbitrary bytes as a bench configuration, a device profile
  * and a gems file (whose names, aliases among them, are then resolved and
- * judged as a jeweller's would be), and as a gem name and a treatment
- * against the shipped table. Every input must
+ * judged as a jeweller's would be), and as a gem name, a treatment and an
+ * atelierctl --gem argument against the shipped table. Every input must
  * end in a configuration or a list of errors, never a crash, a leak or
  * undefined behaviour.
  */
@@ -49,5 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	name[len] = '\0';
 	if (policy_gem_resolve(policy_default_gems(), name, name + len / 2, &n, err, sizeof err) == 0)
 		(void)policy_gem_name_verdict(policy_default_gems(), &n, PROC_ULTRASONIC, &why);
+	struct policy_gem_arg a;
+	(void)policy_gem_arg_parse(name, &a, err, sizeof err);
 	return 0;
 }

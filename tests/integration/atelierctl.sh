@@ -7,8 +7,9 @@
 # the list, the history, and the CSV export read back by a CSV reader,
 # written through a new temporary (a planted link is not followed) and
 # with formulas neutralised. Issue 12: gems as a jeweller writes them
-# (case, spaces, trade and variety names), and a list of known services
-# never cut mid-word, through atelierctl and the API.
+# (case, spaces, trade and variety names) through one --gem parser for
+# every command, and a list of known services never cut mid-word, through
+# atelierctl and the API.
 set -u
 bin=${ATELIER_BIN:-build/asan/bin}
 pass=0
@@ -52,6 +53,18 @@ rc=$?
 out=$(ctl tank start --metal white_gold --gem diamond --gem sapphire:heat --seconds 30 2>&1)
 [ $? -eq 0 ] && ok "diamonds and sapphire cleaned: exit 0" || ko "tank start" "$out"
 ctl tank stop >/dev/null && ok "tank stop" || ko "tank stop"
+# One gem parser for tank, bath and job: a count is a count everywhere.
+out=$(ctl tank start --metal platinum --gem pearl:none:2 --seconds 30 2>&1)
+rc=$?
+[ $rc -eq 3 ] && [ "$out" = "atelierctl: ultrasonic cleaning refused: pearl (never): pearl is organic and porous; never in the tank, the bath or its fumes" ] &&
+	ok "tank start --gem pearl:none:2: the pearl refused, not a treatment 'none:2'" || ko "pearl:none:2" "$rc $out"
+out=$(ctl tank start --metal white_gold --gem Tsavorite:none:3 --gem 'diamond:2' --seconds 30 2>&1)
+[ $? -eq 0 ] && ok "tank start --gem Tsavorite:none:3: a garnet, cleaned" || ko "tsavorite" "$out"
+ctl tank stop >/dev/null
+out=$(ctl tank start --metal platinum --gem pearl:none:x --seconds 30 2>&1)
+rc=$?
+[ $rc -eq 2 ] && [ "$out" = "atelierctl: --gem pearl:none:x: the count 'x' must be a whole number from 1 to 10000" ] &&
+	ok "--gem with a bad count: exit 2, named" || ko "bad count" "$rc $out"
 # Gems as a jeweller writes them: any case and spacing, trade names.
 out=$(ctl tank start --metal platinum --gem ' Emerald :OILED' --seconds 30 2>&1)
 rc=$?

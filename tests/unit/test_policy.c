@@ -5,7 +5,7 @@
  * rhodium, engraving near never-list stones, and the compiled-in table
  * equal to the shipped file. Names as a jeweller writes them: any case
  * and spacing, trade and variety names (aliases), never judged more
- * leniently than their species.
+ * leniently than their species; and atelierctl's one gem argument parser.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +288,46 @@ t_no_alias_more_lenient_than_its_species(void)
 			}
 }
 
+static void
+t_gem_argument(void)
+{
+	struct policy_gem_arg a;
+	char err[200];
+	CHECK_INT(policy_gem_arg_parse("pearl:none:2", &a, err, sizeof err), 0);
+	CHECK_STR(a.species, "pearl");
+	CHECK_STR(a.treatment, "none");
+	CHECK_INT(a.count, 2);
+	CHECK_INT(policy_gem_arg_parse("South Sea", &a, err, sizeof err), 0);
+	CHECK_STR(a.species, "South Sea");
+	CHECK_STR(a.treatment, "");
+	CHECK_INT(a.count, 0);
+	CHECK_INT(policy_gem_arg_parse("jadeite type b:dyed", &a, err, sizeof err), 0);
+	CHECK_STR(a.species, "jadeite type b");
+	CHECK_STR(a.treatment, "dyed");
+	CHECK_INT(policy_gem_arg_parse("diamond:3", &a, err, sizeof err), 0);
+	CHECK_STR(a.treatment, "");
+	CHECK_INT(a.count, 3);
+	CHECK_INT(policy_gem_arg_parse("diamond::10000", &a, err, sizeof err), 0);
+	CHECK_INT(a.count, 10000);
+	CHECK_INT(policy_gem_arg_parse("ruby:heat+oiled", &a, err, sizeof err), 0);
+	CHECK_STR(a.treatment, "heat+oiled");
+	CHECK_INT(policy_gem_arg_parse("pearl:none:x", &a, err, sizeof err), -1);
+	CHECK_STR(err, "--gem pearl:none:x: the count 'x' must be a whole number from 1 to 10000");
+	CHECK_INT(policy_gem_arg_parse("pearl:none:0", &a, err, sizeof err), -1);
+	CHECK_INT(policy_gem_arg_parse("pearl:10001", &a, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "from 1 to 10000");
+	CHECK_INT(policy_gem_arg_parse("pearl:none:2:3", &a, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "expected SPECIES[:TREATMENT][:COUNT]");
+	CHECK_INT(policy_gem_arg_parse(":none", &a, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "the species is missing");
+	CHECK_INT(policy_gem_arg_parse("", &a, err, sizeof err), -1);
+	char longname[100];
+	memset(longname, 'x', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	CHECK_INT(policy_gem_arg_parse(longname, &a, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "at most 40 characters");
+}
+
 int
 main(void)
 {
@@ -300,5 +340,6 @@ main(void)
 	RUN(t_names_as_a_jeweller_writes_them);
 	RUN(t_trade_and_variety_names);
 	RUN(t_no_alias_more_lenient_than_its_species);
+	RUN(t_gem_argument);
 	return test_summary();
 }
