@@ -431,6 +431,39 @@ cross_check(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 		    cfg->tank.max_cycle);
 }
 
+extern const char cfg_example_yaml[];   /* generated from config/atelier.yaml */
+
+int
+cfg_laser_example(struct cfg_laser *out, struct cfg_errors *errs)
+{
+	struct cfg_ctx ctx = { "(compiled-in config/atelier.yaml)", NULL, errs };
+	yaml_document_t doc;
+	size_t before = errs->n;
+
+	memset(out, 0, sizeof *out);
+	yaml_node_t *root = cfg_parse_yaml(&ctx, cfg_example_yaml, strlen(cfg_example_yaml), &doc);
+	if (!root)
+		return -1;
+	schema_defaults(&laser_schema, out);
+	yaml_node_t *laser = find_key(&ctx, root, "laser");
+	if (!laser || laser->type != YAML_MAPPING_NODE)
+		cfg_err_node(&ctx, root, "the example has no laser section");
+	else
+		schema_load(&ctx, &laser_schema, laser, out, "laser");
+	yaml_document_delete(&doc);
+	if (errs->n != before) {
+		cfg_laser_release(out);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cfg_laser_release(struct cfg_laser *laser)
+{
+	schema_release(&laser_schema, laser);
+}
+
 static struct cfg *
 cfg_new_defaults(void)
 {

@@ -3,7 +3,7 @@
  * its position, suggestions, device-profile checks, and the shipped gem
  * and service catalogues read back with the facts they must carry; gem
  * names compared as a jeweller writes them and the aliases that reach
- * them.
+ * them; the shipped example's laser compiled in for atelierctl engrave.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +247,31 @@ t_gem_names_and_aliases(void)
 	cfg_errors_free(&e);
 }
 
+/* atelierctl engrave without a configuration lays out with the shipped
+ * example's laser: the compiled-in copy is config/atelier.yaml's. */
+static void
+t_example_laser(void)
+{
+	struct cfg_errors e = { 0 };
+	struct cfg *cfg = cfg_load("config/atelier.yaml", &e);
+	struct cfg_laser l;
+	CHECK(cfg != NULL);
+	CHECK_INT(cfg_laser_example(&l, &e), 0);
+	if (!cfg || e.n) {
+		cfg_free(cfg);
+		cfg_errors_free(&e);
+		return;
+	}
+	CHECK_STR(l.port, cfg->laser.port);
+	CHECK(l.work_x == cfg->laser.work_x && l.work_y == cfg->laser.work_y);
+	CHECK(l.min_char_height == cfg->laser.min_char_height);
+	CHECK(l.max_power == cfg->laser.max_power && l.max_feed == cfg->laser.max_feed);
+	CHECK(l.resolution == cfg->laser.resolution);
+	CHECK(l.work_x == 110);                 /* not the schema's default of 100 */
+	cfg_laser_release(&l);
+	cfg_free(cfg);
+}
+
 static void
 t_shipped_services(void)
 {
@@ -340,6 +365,7 @@ main(void)
 	RUN(t_shipped_profiles);
 	RUN(t_shipped_gems);
 	RUN(t_gem_names_and_aliases);
+	RUN(t_example_laser);
 	RUN(t_shipped_services);
 	RUN(t_services_checks);
 	return test_summary();
