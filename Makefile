@@ -87,20 +87,31 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# The shipped gem table, compiled in as the policy's defaults.
-$(BUILD)/gen/gems_default.c: config/gems.yaml
+# Shipped files compiled in as C strings: the gem table as the policy's
+# defaults, and the example bench (its laser section) for atelierctl
+# engrave when no configuration is installed. $(1) is the string's name.
+define embed
 	@mkdir -p $(dir $@)
-	$(Q){ echo '/* Generated from config/gems.yaml by the Makefile: do not edit. */'; \
-	  echo 'extern const char policy_gems_yaml[];'; \
-	  echo 'const char policy_gems_yaml[] ='; \
+	$(Q){ echo '/* Generated from $< by the Makefile: do not edit. */'; \
+	  echo 'extern const char $(1)[];'; \
+	  echo 'const char $(1)[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
+endef
 
-$(BUILD)/obj/gen/gems_default.o: $(BUILD)/gen/gems_default.c
+$(BUILD)/gen/gems_default.c: config/gems.yaml
+	$(call embed,policy_gems_yaml)
+
+$(BUILD)/gen/atelier_example.c: config/atelier.yaml
+	$(call embed,cfg_example_yaml)
+
+GEN_OBJ := $(BUILD)/obj/gen/gems_default.o $(BUILD)/obj/gen/atelier_example.o
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(CORE_LIB): $(call obj,$(CORE_SRC)) $(BUILD)/obj/gen/gems_default.o
+$(CORE_LIB): $(call obj,$(CORE_SRC)) $(GEN_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 

@@ -111,8 +111,9 @@ api_fail(struct api_call *call, enum api_error code, const char *fmt, ...)
 
 	call->error_code = code;
 	va_start(ap, fmt);
-	vsnprintf(call->error_msg, sizeof call->error_msg, fmt, ap);
+	int n = vsnprintf(call->error_msg, sizeof call->error_msg, fmt, ap);
 	va_end(ap);
+	str_cut_words(call->error_msg, sizeof call->error_msg, n);
 	return NULL;
 }
 
@@ -441,11 +442,12 @@ api_pending_result_text(struct api_pending *p, char *json_text)
 void
 api_pending_fail(struct api_pending *p, int code, const char *fmt, ...)
 {
-	char msg[300];
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	str_cut_words(msg, sizeof msg, n);
 	pending_finish(p, NULL, code, msg);
 }
 

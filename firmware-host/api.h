@@ -64,7 +64,7 @@ struct api_call {
 	enum api_role role;
 	uid_t uid;
 	int error_code;
-	char error_msg[256];
+	char error_msg[1024];    /* cut at a word if longer (str_cut_words) */
 	struct api_pending *pending;    /* set by api_defer */
 };
 typedef json_t *(*api_handler)(struct api_call *call, void *arg);

@@ -74,7 +74,7 @@ opt_str(struct api_call *c, const char *key)
 /* What the engine says when it refuses. */
 struct engine_error {
 	int code;
-	char msg[800];
+	char msg[1024];
 };
 
 /* The engine's answer, or its error as the call's. */

@@ -405,7 +405,7 @@ m_tank_start(struct api_call *c, void *arg)
 	static struct pieces pc;        /* the loop is single-threaded */
 	double secs, power, khz, temp;
 	int code;
-	char msg[400];
+	char msg[1024];
 	if (!parse_pieces(c, &pc) || !number(c, "seconds", d->cfg->tank.cycle, &secs) ||
 	    !number(c, "power", d->cfg->tank.power, &power) ||
 	    !number(c, "frequency", calib_tank_frequency(d, d->cfg->tank.frequency), &khz) ||
@@ -432,7 +432,7 @@ m_bath_plate(struct api_call *c, void *arg)
 	static struct pieces pc;
 	double volts, amps, secs;
 	int code;
-	char msg[400];
+	char msg[1024];
 	if (!parse_pieces(c, &pc) || !number(c, "volts", NAN, &volts) ||
 	    !number(c, "amps", NAN, &amps) || !number(c, "seconds", NAN, &secs) ||
 	    !seconds_in(c, secs, 3600, "a plating phase"))

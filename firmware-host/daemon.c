@@ -937,8 +937,9 @@ fail(int *code, char *msg, size_t len, int c, const char *fmt, ...)
 	va_list ap;
 	*code = c;
 	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
+	int n = vsnprintf(msg, len, fmt, ap);
 	va_end(ap);
+	str_cut_words(msg, len, n);
 	return -1;
 }
 

@@ -52,8 +52,9 @@ failed(int *code, char *msg, size_t len, int c, const char *fmt, ...)
 	va_list ap;
 	*code = c;
 	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
+	int n = vsnprintf(msg, len, fmt, ap);
 	va_end(ap);
+	str_cut_words(msg, len, n);
 	return NULL;
 }
 
@@ -264,14 +265,22 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	    r.purchase_date, err, sizeof err) < 0)
 		return failed(code, msg, len, API_ERR_INVALID, "%s", err);
 	/* So are other gems, unless a technician confirms that the piece
-	 * changed (a stone replaced) or was recorded wrongly. */
-	char *had = NULL, *gems = request_gems(&r);
+	 * changed (a stone replaced) or was recorded wrongly. The piece keeps
+	 * the table's names: "Akoya" is the pearl recorded as "pearl". */
+	struct job_request *canon = xmalloc(sizeof *canon);
+	*canon = r;
+	if (job_request_resolve_gems(&d->catalog->gems, canon, err, sizeof err) < 0) {
+		free(canon);
+		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "%s", err);
+	}
+	char *had = NULL, *gems = request_gems(canon);
+	free(canon);
 	if (store_piece_gems(d->store, r.serial, &had, err, sizeof err) < 0) {
 		free(gems);
 		return failed(code, msg, len, API_ERR_STORE, "%s", err);
 	}
 	bool supersede = had && !store_gems_same(had, gems);
-	char was[400], now[400];
+	char was[340], now[340];     /* both fit the message whole */
 	store_gems_describe(had, was, sizeof was);
 	store_gems_describe(gems, now, sizeof now);
 	free(had);

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -109,10 +110,12 @@ read_piece(json_t *p, struct job_request *r, char *err, size_t len)
 		if (!isalnum((unsigned char)*c) && !strchr("-_./", *c))
 			return bad(err, len, "piece.serial '%.64s': only letters, digits and - _ . / "
 			    "may be used", r->serial);
-	if (!r->type)
-		return bad(err, len, "piece.type (ring, bracelet, necklace...) is required");
-	if (!r->metal)
-		return bad(err, len, "piece.metal (white_gold, platinum...) is required");
+	if (!r->type || !plain_text(r->type, 64))
+		return bad(err, len, "piece.type (ring, bracelet, necklace...: a name of 1 to 64 "
+		    "characters) is required");
+	if (!r->metal || !plain_text(r->metal, 64))
+		return bad(err, len, "piece.metal (white_gold, platinum...: a name of 1 to 64 "
+		    "characters) is required");
 	if (json_object_get(p, "collection") && (!r->collection || !plain_text(r->collection, 64)))
 		return bad(err, len, "piece.collection must be a name of 1 to 64 characters");
 	json_t *v = json_object_get(p, "paved");
@@ -160,6 +163,25 @@ read_piece(json_t *p, struct job_request *r, char *err, size_t len)
 		pg->count = c ? (int)json_integer_value(c) : 1;
 	}
 	r->n_gems = json_array_size(gems);
+	return 0;
+}
+
+int
+job_request_resolve_gems(const struct cfg_gems *g, struct job_request *r, char *err, size_t len)
+{
+	for (size_t i = 0; i < r->n_gems; i++) {
+		struct policy_gem_name n;
+		char why[400];
+		if (policy_gem_resolve(g, r->gems[i].species, r->gems[i].treatment, &n, why,
+		    sizeof why) < 0)
+			return bad(err, len, "piece.gems[%zu]: %s", i, why);
+		r->gems[i].species = n.species;
+		snprintf(r->treatments[i], sizeof r->treatments[i], "%s", n.treatment);
+		r->gems[i].treatment = r->treatments[i];
+		/* Resolving twice keeps the variety found the first time. */
+		if (n.variety || !r->varieties[i])
+			r->varieties[i] = n.variety;
+	}
 	return 0;
 }
 
@@ -238,12 +260,15 @@ in_list(char **l, const char *s, bool nocase)
 	return false;
 }
 
+/* A list in a message: whole names, "and N more" for those that do not
+ * fit, never one cut in the middle. */
 static void
 list_text(char **l, char *out, size_t len)
 {
-	out[0] = '\0';
-	for (size_t i = 0; l && l[i]; i++)
-		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? ", " : "", l[i]);
+	size_t n = 0;
+	while (l && l[n])
+		n++;
+	str_join_fit(out, len, (const char *const *)l, n);
 }
 
 static int
@@ -638,10 +663,15 @@ static json_t *
 piece_json(const struct job_request *r)
 {
 	json_t *gems = json_array();
-	for (size_t i = 0; i < r->n_gems; i++)
-		json_array_append_new(gems, json_pack("{s:s, s:s, s:i}", "species", r->gems[i].species,
+	for (size_t i = 0; i < r->n_gems; i++) {
+		json_t *g = json_pack("{s:s, s:s, s:i}", "species", r->gems[i].species,
 		    "treatment", r->gems[i].treatment ? r->gems[i].treatment : "none", "count",
-		    r->gems[i].count));
+		    r->gems[i].count);
+		/* The trade or variety name the jeweller used ("akoya"). */
+		if (r->varieties[i])
+			json_object_set_new(g, "variety", json_string(r->varieties[i]));
+		json_array_append_new(gems, g);
+	}
 	json_t *p = json_pack("{s:s, s:s, s:s, s:b, s:o, s:b}", "serial", r->serial, "type", r->type,
 	    "metal", r->metal, "paved", r->paved, "gems", gems, "certificate", r->certificate);
 	if (r->collection)
@@ -653,6 +683,9 @@ piece_json(const struct job_request *r)
 	return p;
 }
 
+static json_t *plan_resolved(const struct job_plan_ctx *ctx, const struct job_request *r,
+    enum job_plan_status *st, char *err, size_t len);
+
 json_t *
 job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
     enum job_plan_status *st, char *err, size_t len)
@@ -660,10 +693,12 @@ job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
 	const struct cfg_services *cat = ctx->services;
 	*st = PLAN_INVALID;
 	if (!cfg_piece_type_find(cat, r->type)) {
-		char l[300] = "";
+		char l[300];
+		const char **names = xcalloc(cat->n_pieces + 1, sizeof *names);
 		for (size_t i = 0; i < cat->n_pieces; i++)
-			snprintf(l + strlen(l), sizeof l - strlen(l), "%s%s", i ? ", " : "",
-			    cat->pieces[i].type);
+			names[i] = cat->pieces[i].type;
+		str_join_fit(l, sizeof l, names, cat->n_pieces);
+		free(names);
 		return invalid(st, err, len, "unknown piece type '%s' (known: %s)", r->type, l), NULL;
 	}
 	if (!in_list(cat->metals, r->metal, false)) {
@@ -671,13 +706,39 @@ job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
 		list_text(cat->metals, l, sizeof l);
 		return invalid(st, err, len, "unknown metal '%s' (known: %s)", r->metal, l), NULL;
 	}
+	/* Judged as written (an alias with what its variety implies), so that
+	 * no gem the stations would refuse as unknown is planned. */
 	for (size_t i = 0; i < r->n_gems; i++) {
 		const char *why;
-		const char *t = r->gems[i].treatment ? r->gems[i].treatment : "none";
-		if (policy_gem_verdict(ctx->gems, r->gems[i].species, t, PROC_ULTRASONIC, &why) < 0)
-			return invalid(st, err, len, "piece.gems[%zu]: unknown gem %s (%s): %s", i,
-			    r->gems[i].species, t, why), NULL;
+		char name[400];
+		struct policy_gem_name n;
+		if (policy_gem_resolve(ctx->gems, r->gems[i].species, r->gems[i].treatment, &n, name,
+		    sizeof name) < 0)
+			return invalid(st, err, len, "piece.gems[%zu]: %s", i, name), NULL;
+		if (policy_gem_name_verdict(ctx->gems, &n, PROC_ULTRASONIC, &why) < 0) {
+			policy_gem_name_text(&n, name, sizeof name);
+			return invalid(st, err, len, "piece.gems[%zu]: unknown gem %s: %s", i, name,
+			    why), NULL;
+		}
 	}
+	/* From here on the plan speaks of the table's species and treatments. */
+	struct job_request *rr = xmalloc(sizeof *rr);
+	*rr = *r;
+	if (job_request_resolve_gems(ctx->gems, rr, err, len) < 0) {
+		free(rr);
+		*st = PLAN_INVALID;
+		return NULL;
+	}
+	json_t *plan = plan_resolved(ctx, rr, st, err, len);
+	free(rr);
+	return plan;
+}
+
+static json_t *
+plan_resolved(const struct job_plan_ctx *ctx, const struct job_request *r,
+    enum job_plan_status *st, char *err, size_t len)
+{
+	const struct cfg_services *cat = ctx->services;
 	if (r->purchase_date) {
 		long d = job_date_days(r->purchase_date);
 		if (d < 0)
@@ -690,10 +751,12 @@ job_plan(const struct job_plan_ctx *ctx, const struct job_request *r,
 	for (size_t i = 0; i < r->n_services; i++) {
 		const struct cfg_service *sv = cfg_service_find(cat, r->services[i].id);
 		if (!sv) {
-			char l[1200] = "";
+			char l[400];
+			const char **names = xcalloc(cat->n_services + 1, sizeof *names);
 			for (size_t k = 0; k < cat->n_services; k++)
-				snprintf(l + strlen(l), sizeof l - strlen(l), "%s%s", k ? ", " : "",
-				    cat->services[k].id);
+				names[k] = cat->services[k].id;
+			str_join_fit(l, sizeof l, names, cat->n_services);
+			free(names);
 			return invalid(st, err, len, "unknown service '%s' (known: %s)",
 			    r->services[i].id, l), NULL;
 		}

@@ -37,6 +37,10 @@ struct job_request {
 	bool paved;
 	struct policy_gem gems[JOB_MAX_GEMS];
 	size_t n_gems;
+	/* Once resolved (job_request_resolve_gems): the alias each gem was
+	 * named by, and its treatments in the table's words. */
+	const char *varieties[JOB_MAX_GEMS];
+	char treatments[JOB_MAX_GEMS][sizeof(((struct policy_gem_name *)0)->treatment)];
 	const char *purchase_date;  /* YYYY-MM-DD, may be NULL */
 	bool certificate;           /* certificate of authenticity presented */
 	double surface_dm2;         /* 0: the piece type's estimate */
@@ -77,7 +81,17 @@ enum job_plan_status { PLAN_OK = 0, PLAN_INVALID, PLAN_REFUSED };
 int job_request_from_json(json_t *params, struct job_request *r, char *err, size_t errlen);
 
 /*
- * Plans the request. Returns the plan (new reference) with *status
+ * Resolves the request's gems against the gem table as a jeweller writes
+ * them (policy_gem_resolve): each gem's species and treatment become the
+ * table's, and the alias it was named by is kept in varieties. Returns 0,
+ * or -1 with "piece.gems[i]: unknown gem ..." and the nearest names in err.
+ * The strings point into the table and into r.
+ */
+int job_request_resolve_gems(const struct cfg_gems *g, struct job_request *r, char *err,
+    size_t errlen);
+
+/*
+ * Plans the request (its gems resolved first). Returns the plan (new reference) with *status
  * PLAN_OK, or NULL with *status PLAN_INVALID (bad input: unknown service,
  * metal or gem, impossible size, date in the future...) or PLAN_REFUSED
  * (the catalogue's rule forbids it, quoted) and the sentence in err.

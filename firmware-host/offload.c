@@ -125,7 +125,7 @@ layout_done(struct worker_task *wt)
 	struct daemon *d = t->d;
 	struct api_pending *p = t->p;
 	int code = 0;
-	char msg[400];
+	char msg[1024];
 	bool have_res = t->kind == OFFLOAD_ENGRAVE && t->status == ENGRAVE_OK;
 	if (atomic_load(&wt->cancel) && !t->text && !have_res && !t->layout.summary) {
 		api_pending_fail(p, API_ERR_BUSY, "the layout was cancelled: the daemon is reloading "

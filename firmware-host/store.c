@@ -413,13 +413,18 @@ store_gems_describe(const char *text, char *out, size_t len)
 		snprintf(out, len, "an unreadable gem list");
 	else if (n == 0)
 		snprintf(out, len, "no stones");
+	/* Whole stones only: those that do not fit are counted ("and 3 more"). */
+	const char **names = xcalloc(n != (size_t)-1 && n ? n : 1, sizeof *names);
 	for (size_t i = 0; g && n != (size_t)-1 && i < n; i++) {
-		size_t at = strlen(out);
 		bool plain = strcmp(rows[i].treatment, "none") == 0;
-		snprintf(out + at, len - at, "%s%s%s%s%s x%lld", i ? ", " : "", rows[i].species,
-		    plain ? "" : " (", plain ? "" : rows[i].treatment, plain ? "" : ")",
-		    (long long)rows[i].count);
+		names[i] = xasprintf("%s%s%s%s x%lld", rows[i].species, plain ? "" : " (",
+		    plain ? "" : rows[i].treatment, plain ? "" : ")", (long long)rows[i].count);
 	}
+	if (g && n != (size_t)-1 && n > 0)
+		str_join_fit(out, len, names, n);
+	for (size_t i = 0; g && n != (size_t)-1 && i < n; i++)
+		free((char *)names[i]);
+	free(names);
 	free(rows);
 	json_decref(g);
 }

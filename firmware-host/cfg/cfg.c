@@ -334,15 +334,7 @@ static const struct schema top_schema = { "configuration", top_keys, SK_COUNT(to
 static yaml_node_t *
 find_key(struct cfg_ctx *ctx, yaml_node_t *map, const char *key)
 {
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		const char *k = cfg_scalar(yaml_document_get_node(ctx->doc, p->key));
-		if (k && strcmp(k, key) == 0)
-			return yaml_document_get_node(ctx->doc, p->value);
-	}
-	return NULL;
+	return cfg_node_get(ctx, map, key);
 }
 
 /* The node of key inside the i-th item of the top-level list, for errors. */
@@ -350,13 +342,9 @@ static yaml_node_t *
 list_item_key(struct cfg_ctx *ctx, yaml_node_t *root, const char *list, size_t i,
     const char *key)
 {
-	yaml_node_t *seq = find_key(ctx, root, list);
-	if (!seq || seq->type != YAML_SEQUENCE_NODE ||
-	    i >= (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start))
-		return root;
-	yaml_node_t *item = yaml_document_get_node(ctx->doc, seq->data.sequence.items.start[i]);
+	yaml_node_t *item = cfg_node_item(ctx, find_key(ctx, root, list), i);
 	yaml_node_t *v = key ? find_key(ctx, item, key) : NULL;
-	return v ? v : item;
+	return v ? v : item ? item : root;
 }
 
 char *
@@ -455,6 +443,39 @@ cross_check(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 		    find_key(ctx, api, "technician_slots") : api ? api : root,
 		    "api.technician_slots %d leaves no connection for anyone else among "
 		    "api.max_clients %d", cfg->api.technician_slots, cfg->api.max_clients);
+}
+
+extern const char cfg_example_yaml[];   /* generated from config/atelier.yaml */
+
+int
+cfg_laser_example(struct cfg_laser *out, struct cfg_errors *errs)
+{
+	struct cfg_ctx ctx = { "(compiled-in config/atelier.yaml)", NULL, errs };
+	yaml_document_t doc;
+	size_t before = errs->n;
+
+	memset(out, 0, sizeof *out);
+	yaml_node_t *root = cfg_parse_yaml(&ctx, cfg_example_yaml, strlen(cfg_example_yaml), &doc);
+	if (!root)
+		return -1;
+	schema_defaults(&laser_schema, out);
+	yaml_node_t *laser = find_key(&ctx, root, "laser");
+	if (!laser || laser->type != YAML_MAPPING_NODE)
+		cfg_err_node(&ctx, root, "the example has no laser section");
+	else
+		schema_load(&ctx, &laser_schema, laser, out, "laser");
+	yaml_document_delete(&doc);
+	if (errs->n != before) {
+		cfg_laser_release(out);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cfg_laser_release(struct cfg_laser *laser)
+{
+	schema_release(&laser_schema, laser);
 }
 
 static struct cfg *

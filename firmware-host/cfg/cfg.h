@@ -199,6 +199,12 @@ void cfg_free(struct cfg *cfg);
 /* Writes the normalised configuration as YAML (every key, defaults filled,
  * units in comments). */
 void cfg_print(const struct cfg *cfg, FILE *out);
+/* The laser section of the shipped example bench (config/atelier.yaml,
+ * compiled in), for laying out an engraving where no configuration is
+ * installed. Returns 0, or -1 with errors added; release with
+ * cfg_laser_release. */
+int cfg_laser_example(struct cfg_laser *out, struct cfg_errors *errs);
+void cfg_laser_release(struct cfg_laser *laser);
 /* Resolves a device path against device_dir; returns a new string. */
 char *cfg_device_path(const struct cfg *cfg, const char *path);
 /* Whether two configurations open the same devices: the GPIO lines; the

@@ -1,8 +1,11 @@
 /*
  * Loading of config/gems.yaml and config/services.yaml through the schema
  * machinery, with the checks that span entries: no gem listed twice, every
- * treatment named in the treatments list, every step a service names
- * defined, every substitute step defined and manual.
+ * treatment named in the treatments list, every alias naming a species of
+ * the table and no name reaching two things, every step a service names
+ * defined, every substitute step defined and manual. Gem names compare as
+ * a jeweller writes them (any case, spaces or hyphens), so the table's
+ * names must stay apart under that comparison too.
  */
 #include "cfg/cfg_catalog.h"
 
@@ -35,11 +38,22 @@ static const struct sk gem_keys[] = {
 };
 static const struct schema gem_schema = { "gem", gem_keys, SK_COUNT(gem_keys), sizeof(struct cfg_gem) };
 
+#define GA(f) offsetof(struct cfg_gem_alias, f)
+static const struct sk alias_keys[] = {
+	KEY("species", SK_STRING, GA(species), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("names", SK_STRLIST, GA(names), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("treatments", SK_STRLIST, GA(treatments), NULL, 0, 0, NULL, 0),
+};
+static const struct schema alias_schema = { "alias", alias_keys, SK_COUNT(alias_keys),
+	sizeof(struct cfg_gem_alias) };
+
 #define GS(f) offsetof(struct cfg_gems, f)
 static const struct sk gems_keys[] = {
 	KEY("treatments", SK_STRLIST, GS(treatments), NULL, 0, 0, NULL, SK_REQUIRED),
 	KEY("gems", SK_LIST, GS(gems), NULL, 0, 0, NULL, SK_REQUIRED, .sub = &gem_schema,
 	    .count_off = GS(n_gems)),
+	KEY("aliases", SK_LIST, GS(aliases), NULL, 0, 0, NULL, 0, .sub = &alias_schema,
+	    .count_off = GS(n_aliases)),
 };
 static const struct schema gems_schema = { "gems file", gems_keys, SK_COUNT(gems_keys), sizeof(struct cfg_gems) };
 
@@ -52,23 +66,237 @@ in_list(char **l, const char *s)
 	return false;
 }
 
+static bool
+is_sep(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
+	    c == '-' || c == '_';
+}
+
+int
+cfg_gem_name_key(const char *name, char *out, size_t len)
+{
+	size_t n = 0;
+	bool sep = false;
+	for (const unsigned char *p = (const unsigned char *)name; p && *p; p++) {
+		if (is_sep(*p)) {
+			sep = n > 0;
+			continue;
+		}
+		if (n + sep >= CFG_GEM_NAME_MAX || n + sep + 1 >= len)
+			return -1;
+		if (sep)
+			out[n++] = ' ';
+		sep = false;
+		out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	}
+	if (n == 0 || len == 0)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* Whether name compares as key (from cfg_gem_name_key). */
+static bool
+same_name(const char *name, const char *key)
+{
+	char k[CFG_GEM_NAME_MAX + 1];
+	return name && cfg_gem_name_key(name, k, sizeof k) >= 0 && strcmp(k, key) == 0;
+}
+
+static const char *
+species_by_key(const struct cfg_gems *g, const char *key)
+{
+	for (size_t i = 0; i < g->n_gems; i++)
+		if (g->gems[i].species && strcmp(g->gems[i].species, "*") != 0 &&
+		    same_name(g->gems[i].species, key))
+			return g->gems[i].species;
+	return NULL;
+}
+
+const char *
+cfg_gems_species(const struct cfg_gems *g, const char *name, const struct cfg_gem_alias **alias)
+{
+	char key[CFG_GEM_NAME_MAX + 1];
+	if (alias)
+		*alias = NULL;
+	if (cfg_gem_name_key(name, key, sizeof key) < 0)
+		return NULL;
+	const char *sp = species_by_key(g, key);
+	if (sp)
+		return sp;
+	for (size_t i = 0; i < g->n_aliases; i++)
+		for (size_t k = 0; g->aliases[i].names && g->aliases[i].names[k]; k++)
+			if (same_name(g->aliases[i].names[k], key)) {
+				char skey[CFG_GEM_NAME_MAX + 1];
+				if (cfg_gem_name_key(g->aliases[i].species, skey, sizeof skey) < 0)
+					return NULL;
+				if (alias)
+					*alias = &g->aliases[i];
+				return species_by_key(g, skey);
+			}
+	return NULL;
+}
+
+const char *
+cfg_gems_treatment(const struct cfg_gems *g, const char *name)
+{
+	char key[CFG_GEM_NAME_MAX + 1];
+	if (cfg_gem_name_key(name, key, sizeof key) < 0)
+		return NULL;
+	for (size_t i = 0; g->treatments && g->treatments[i]; i++)
+		if (same_name(g->treatments[i], key))
+			return g->treatments[i];
+	return NULL;
+}
+
+/* A name of the table that a jeweller's words must be able to reach:
+ * it has a key, and no ':' (atelierctl's SPECIES:TREATMENT:COUNT) nor, for
+ * treatments, '+' (which joins several). */
+static bool
+check_name(struct cfg_ctx *ctx, yaml_node_t *node, const char *where, const char *name,
+    bool treatment)
+{
+	char key[CFG_GEM_NAME_MAX + 1], shown[100];
+	if (strlen(name) <= 80)
+		snprintf(shown, sizeof shown, "'%s'", name);
+	else
+		snprintf(shown, sizeof shown, "(a name of %zu characters)", strlen(name));
+	if (cfg_gem_name_key(name, key, sizeof key) < 0) {
+		bool empty = strspn(name, " \t\n\r\v\f-_") == strlen(name);
+		cfg_err_node(ctx, node, "%s: %s %s", where, shown, empty ? "is no name: spaces, "
+		    "hyphens and underscores only separate words" : "is longer than "
+		    CFG_GEM_NAME_MAX_TEXT " characters");
+		return false;
+	}
+	if (strchr(name, ':') || (treatment && strchr(name, '+'))) {
+		cfg_err_node(ctx, node, "%s: %s must not contain '%c'%s", where, shown,
+		    strchr(name, ':') ? ':' : '+', strchr(name, ':') ? " (atelierctl writes "
+		    "SPECIES:TREATMENT:COUNT)" : " (it joins several treatments)");
+		return false;
+	}
+	return true;
+}
+
+/* The species nearest to name, for "did you mean". */
+static const char *
+nearest_species(const struct cfg_gems *g, const char *name)
+{
+	const char *best = NULL;
+	size_t bd = (size_t)-1;
+	for (size_t i = 0; i < g->n_gems; i++) {
+		const char *sp = g->gems[i].species;
+		if (!sp || strcmp(sp, "*") == 0)
+			continue;
+		size_t d = str_distance(name, sp);
+		if (d < bd) {
+			bd = d;
+			best = sp;
+		}
+	}
+	return best && bd <= 3 ? best : NULL;
+}
+
 static void
 check_gems(struct cfg_ctx *ctx, void *obj, yaml_node_t *root)
 {
 	struct cfg_gems *g = obj;
+	yaml_node_t *tl = cfg_node_get(ctx, root, "treatments");
+	yaml_node_t *gl = cfg_node_get(ctx, root, "gems");
+	yaml_node_t *al = cfg_node_get(ctx, root, "aliases");
+	char key[CFG_GEM_NAME_MAX + 1];
+
+	for (size_t i = 0; g->treatments && g->treatments[i]; i++) {
+		yaml_node_t *n = cfg_node_item(ctx, tl, i);
+		char where[48];
+		snprintf(where, sizeof where, "treatments[%zu]", i);
+		if (!check_name(ctx, n ? n : root, where, g->treatments[i], true))
+			continue;
+		cfg_gem_name_key(g->treatments[i], key, sizeof key);
+		for (size_t j = 0; j < i; j++)
+			if (same_name(g->treatments[j], key))
+				cfg_err_node(ctx, n, "treatments[%zu]: '%s' is '%s' again (names compare "
+				    "without case, spaces, hyphens or underscores)", i, g->treatments[i],
+				    g->treatments[j]);
+	}
 	for (size_t i = 0; i < g->n_gems; i++) {
 		const struct cfg_gem *e = &g->gems[i];
+		yaml_node_t *item = cfg_node_item(ctx, gl, i);
+		yaml_node_t *tn = cfg_node_get(ctx, item, "treatment");
+		yaml_node_t *sn = cfg_node_get(ctx, item, "species");
 		if (!e->species || !e->treatment)
 			continue;
 		if (strcmp(e->treatment, "any") != 0 && !in_list(g->treatments, e->treatment))
-			cfg_err_node(ctx, root, "gems[%zu] (%s): treatment '%s' is not in the "
-			    "treatments list", i, e->species, e->treatment);
+			cfg_err_node(ctx, tn ? tn : item ? item : root, "gems[%zu] (%s): treatment '%s' "
+			    "is not in the treatments list", i, e->species, e->treatment);
+		char where[48];
+		snprintf(where, sizeof where, "gems[%zu].species", i);
+		if (strcmp(e->species, "*") != 0 &&
+		    check_name(ctx, sn ? sn : root, where, e->species, false)) {
+			cfg_gem_name_key(e->species, key, sizeof key);
+			const char *sp = species_by_key(g, key);
+			if (sp && strcmp(sp, e->species) != 0)
+				cfg_err_node(ctx, sn ? sn : root, "gems[%zu]: species '%s' is spelt '%s' "
+				    "above; one species, one spelling", i, e->species, sp);
+		}
 		for (size_t j = 0; j < i; j++)
 			if (g->gems[j].species && g->gems[j].treatment &&
 			    strcmp(g->gems[j].species, e->species) == 0 &&
 			    strcmp(g->gems[j].treatment, e->treatment) == 0)
-				cfg_err_node(ctx, root, "gems[%zu]: %s (%s) is listed twice", i,
-				    e->species, e->treatment);
+				cfg_err_node(ctx, item ? item : root, "gems[%zu]: %s (%s) is listed twice",
+				    i, e->species, e->treatment);
+	}
+	for (size_t i = 0; i < g->n_aliases; i++) {
+		const struct cfg_gem_alias *a = &g->aliases[i];
+		yaml_node_t *item = cfg_node_item(ctx, al, i);
+		yaml_node_t *sn = cfg_node_get(ctx, item, "species");
+		yaml_node_t *nl = cfg_node_get(ctx, item, "names");
+		yaml_node_t *trl = cfg_node_get(ctx, item, "treatments");
+		if (!a->species)
+			continue;
+		if (strcmp(a->species, "*") == 0 ||
+		    cfg_gem_name_key(a->species, key, sizeof key) < 0 || !species_by_key(g, key)) {
+			const char *near = nearest_species(g, a->species);
+			cfg_err_node(ctx, sn ? sn : item ? item : root, "aliases[%zu]: species '%.60s' "
+			    "is not a species of the gem table%s%s%s", i, a->species,
+			    near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+		}
+		if (!a->names || !a->names[0])
+			cfg_err_node(ctx, nl ? nl : item ? item : root, "aliases[%zu]: names must list "
+			    "at least one name", i);
+		for (size_t k = 0; a->names && a->names[k]; k++) {
+			yaml_node_t *n = cfg_node_item(ctx, nl, k);
+			if (!n)
+				n = item ? item : root;
+			char where[64];
+			snprintf(where, sizeof where, "aliases[%zu].names[%zu]", i, k);
+			if (!check_name(ctx, n, where, a->names[k], false))
+				continue;
+			cfg_gem_name_key(a->names[k], key, sizeof key);
+			const char *sp = species_by_key(g, key);
+			const struct cfg_gem_alias *other = NULL;
+			const char *clash = NULL;
+			for (size_t j = 0; j <= i && !clash; j++)
+				for (size_t m = 0; g->aliases[j].names && g->aliases[j].names[m] &&
+				    (j < i || m < k); m++)
+					if (same_name(g->aliases[j].names[m], key)) {
+						other = &g->aliases[j];
+						clash = g->aliases[j].names[m];
+						break;
+					}
+			if (sp)
+				cfg_err_node(ctx, n, "aliases[%zu]: '%s' is already the species '%s'", i,
+				    a->names[k], sp);
+			else if (clash)
+				cfg_err_node(ctx, n, "aliases[%zu]: '%s' is already an alias ('%s') of '%s'",
+				    i, a->names[k], clash, other->species ? other->species : "?");
+		}
+		for (size_t k = 0; a->treatments && a->treatments[k]; k++)
+			if (!in_list(g->treatments, a->treatments[k])) {
+				yaml_node_t *n = cfg_node_item(ctx, trl, k);
+				cfg_err_node(ctx, n ? n : item ? item : root, "aliases[%zu] (%s): treatment "
+				    "'%s' is not in the treatments list", i, a->species, a->treatments[k]);
+			}
 	}
 }
 

@@ -24,11 +24,27 @@ struct cfg_gem {
 	char *reason;           /* why, for the refusal message */
 };
 
+/* Trade and variety names of one species ("tsavorite" for garnet), with
+ * the treatments the variety implies ("jadeite type b": bleached and
+ * polymer); a gem named so is judged as its species with those
+ * treatments added to the one given, never more leniently. */
+struct cfg_gem_alias {
+	char **names;
+	char *species;
+	char **treatments;      /* NULL: the name implies no treatment */
+};
+
 struct cfg_gems {
 	struct cfg_gem *gems;
 	size_t n_gems;
 	char **treatments;      /* every treatment name a job may give */
+	struct cfg_gem_alias *aliases;
+	size_t n_aliases;
 };
+
+/* The longest gem, alias or treatment name, once compared (below). */
+#define CFG_GEM_NAME_MAX 40
+#define CFG_GEM_NAME_MAX_TEXT "40"
 
 enum step_kind { STEP_MANUAL = 0, STEP_MACHINE };
 enum pricing_rule { PRICE_COMPLIMENTARY = 0, PRICE_FIRST_FREE, PRICE_CARE_BUNDLE, PRICE_ESTIMATE };
@@ -118,6 +134,21 @@ int cfg_services_load(const char *path, struct cfg_services *out, struct cfg_err
 void cfg_services_release(struct cfg_services *s);
 
 const char *gem_verdict_name(int v);
+
+/*
+ * How gem names compare: ASCII letters in either case, and any run of
+ * spaces, hyphens or underscores as one space, none at either end
+ * (" South-Sea " is "south sea"). Writes that key into out (len bytes);
+ * returns its length, or -1 when it is empty or longer than
+ * CFG_GEM_NAME_MAX.
+ */
+int cfg_gem_name_key(const char *name, char *out, size_t len);
+/* The table's spelling of a species named directly or by an alias (in
+ * *alias, else NULL), or NULL when the name is neither. "*" is no name. */
+const char *cfg_gems_species(const struct cfg_gems *g, const char *name,
+    const struct cfg_gem_alias **alias);
+/* The table's spelling of a treatment, or NULL. */
+const char *cfg_gems_treatment(const struct cfg_gems *g, const char *name);
 const struct cfg_step *cfg_step_find(const struct cfg_services *s, const char *id);
 const struct cfg_service *cfg_service_find(const struct cfg_services *s, const char *id);
 const struct cfg_piece_type *cfg_piece_type_find(const struct cfg_services *s, const char *type);

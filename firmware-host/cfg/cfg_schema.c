@@ -169,6 +169,29 @@ cfg_parse_yaml(struct cfg_ctx *ctx, const char *data, size_t len, yaml_document_
 	return root;
 }
 
+yaml_node_t *
+cfg_node_get(struct cfg_ctx *ctx, yaml_node_t *map, const char *key)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		const char *k = cfg_scalar(yaml_document_get_node(ctx->doc, p->key));
+		if (k && strcmp(k, key) == 0)
+			return yaml_document_get_node(ctx->doc, p->value);
+	}
+	return NULL;
+}
+
+yaml_node_t *
+cfg_node_item(struct cfg_ctx *ctx, yaml_node_t *seq, size_t i)
+{
+	if (!seq || seq->type != YAML_SEQUENCE_NODE ||
+	    i >= (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start))
+		return NULL;
+	return yaml_document_get_node(ctx->doc, seq->data.sequence.items.start[i]);
+}
+
 const char *
 cfg_scalar(yaml_node_t *node)
 {

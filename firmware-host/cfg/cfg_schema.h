@@ -109,6 +109,12 @@ int schema_load_file(const char *path, const struct schema *s, void *obj, schema
 /* Reads a file into memory; NULL with an error added if it cannot. */
 char *cfg_read_file(const char *path, size_t *len, struct cfg_errors *errs);
 
+/* The value of key in a mapping node, and the i-th item of a sequence
+ * node: NULL when the node is not of that kind or has no such entry. For
+ * checks across keys, whose errors name the node at fault. */
+yaml_node_t *cfg_node_get(struct cfg_ctx *ctx, yaml_node_t *map, const char *key);
+yaml_node_t *cfg_node_item(struct cfg_ctx *ctx, yaml_node_t *seq, size_t i);
+
 /* Scalar helpers for custom parsers. */
 const char *cfg_scalar(yaml_node_t *node);
 bool cfg_parse_number(const char *text, double *out);

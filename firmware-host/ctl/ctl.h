@@ -39,6 +39,11 @@ int ctl_call(const struct ctl_opts *o, const char *method, struct json_t *params
  * NULL); releases r. Returns CTL_OK. */
 int ctl_print_result(const struct ctl_opts *o, struct json_t *r, const char *human);
 
+/* A --gem argument, SPECIES[:TREATMENT][:COUNT] (policy_gem_arg_parse),
+ * as the API's {species, treatment, count}; NULL after printing why. The
+ * one parser of every command that takes gems. */
+struct json_t *ctl_gem_arg(const char *arg);
+
 /* Subcommands, defined in their own files. */
 int ctl_engrave(const struct ctl_opts *o, int argc, char **argv);
 int ctl_ports(const struct ctl_opts *o, int argc, char **argv);

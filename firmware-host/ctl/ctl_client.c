@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "ctl.h"
+#include "policy.h"
 #include "util.h"
 
 static int
@@ -292,7 +293,29 @@ ctl_laser(const struct ctl_opts *o, int argc, char **argv)
 	return CTL_ERR_USAGE;
 }
 
-/* --metal M --gem species[:treatment] ... make one piece. */
+json_t *
+ctl_gem_arg(const char *arg)
+{
+	struct policy_gem_arg g;
+	char err[300];
+	if (policy_gem_arg_parse(arg, &g, err, sizeof err) < 0) {
+		fprintf(stderr, "atelierctl: %s\n", err);
+		return NULL;
+	}
+	json_t *o = json_pack("{s:s}", "species", g.species);
+	if (!o) {
+		fprintf(stderr, "atelierctl: --gem %s: not UTF-8 text\n", arg);
+		return NULL;
+	}
+	if (g.treatment[0])
+		json_object_set_new(o, "treatment", json_string(g.treatment));
+	if (g.count)
+		json_object_set_new(o, "count", json_integer(g.count));
+	return o;
+}
+
+/* --metal M --gem SPECIES[:TREATMENT][:COUNT] ... make one piece; NULL
+ * after printing why. */
 static json_t *
 piece_from_flags(int argc, char **argv, json_t *params)
 {
@@ -302,10 +325,13 @@ piece_from_flags(int argc, char **argv, json_t *params)
 		if (strcmp(argv[i], "--metal") == 0) {
 			metal = argv[i + 1];
 		} else if (strcmp(argv[i], "--gem") == 0) {
-			char sp[64], tr[64] = "none";
-			if (sscanf(argv[i + 1], "%63[^:]:%63s", sp, tr) < 1)
-				continue;
-			json_array_append_new(gems, json_pack("{s:s, s:s}", "species", sp, "treatment", tr));
+			json_t *g = ctl_gem_arg(argv[i + 1]);
+			if (!g) {
+				json_decref(gems);
+				json_decref(params);
+				return NULL;
+			}
+			json_array_append_new(gems, g);
 		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
 			json_object_set_new(params, argv[i] + 2, json_real(atof(argv[i + 1])));
 		}
@@ -320,12 +346,13 @@ piece_from_flags(int argc, char **argv, json_t *params)
 int
 ctl_tank(const struct ctl_opts *o, int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "start") == 0)
-		return simple(o, "tank.start", piece_from_flags(argc, argv, json_object()),
-		    "cleaning started");
+	if (argc >= 2 && strcmp(argv[1], "start") == 0) {
+		json_t *params = piece_from_flags(argc, argv, json_object());
+		return params ? simple(o, "tank.start", params, "cleaning started") : CTL_ERR_USAGE;
+	}
 	if (argc == 2 && strcmp(argv[1], "stop") == 0)
 		return simple(o, "tank.stop", NULL, "tank stopped");
-	fprintf(stderr, "usage: atelierctl tank start --metal M --gem SPECIES[:TREATMENT]... "
+	fprintf(stderr, "usage: atelierctl tank start --metal M --gem SPECIES[:TREATMENT][:COUNT]... "
 	    "[--seconds S] [--power P] [--frequency KHZ] [--temperature C] | stop\n");
 	return CTL_ERR_USAGE;
 }
@@ -333,12 +360,13 @@ ctl_tank(const struct ctl_opts *o, int argc, char **argv)
 int
 ctl_bath(const struct ctl_opts *o, int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "plate") == 0)
-		return simple(o, "bath.plate", piece_from_flags(argc, argv, json_object()),
-		    "plating started");
+	if (argc >= 2 && strcmp(argv[1], "plate") == 0) {
+		json_t *params = piece_from_flags(argc, argv, json_object());
+		return params ? simple(o, "bath.plate", params, "plating started") : CTL_ERR_USAGE;
+	}
 	if (argc == 2 && strcmp(argv[1], "stop") == 0)
 		return simple(o, "bath.stop", NULL, "rectifier stopped");
-	fprintf(stderr, "usage: atelierctl bath plate --metal M [--gem SPECIES[:TREATMENT]]... "
+	fprintf(stderr, "usage: atelierctl bath plate --metal M [--gem SPECIES[:TREATMENT][:COUNT]]... "
 	    "--volts V --amps A --seconds S | stop\n");
 	return CTL_ERR_USAGE;
 }

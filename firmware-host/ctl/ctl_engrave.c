@@ -2,7 +2,9 @@
  * atelierctl engrave preview|gcode: lays out an engraving locally (the same
  * engrave_run() the daemon's API calls) and writes its SVG preview or its
  * G-code, or with --json the whole result: fit decision, refusal with its
- * numbers, missing characters, statistics and the texts.
+ * numbers, missing characters, statistics and the texts. The laser's
+ * numbers come from --config, /etc/atelier/atelier.yaml by default, or,
+ * where that file does not exist, from the shipped example compiled in.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfg/cfg.h"
 #include "ctl.h"
@@ -214,10 +217,26 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		req.svg_len = b.len;
 	}
 
-	/* The bench's laser numbers and the symbols beside the configuration. */
+	/* The bench's laser numbers and the symbols beside the configuration;
+	 * a designer with neither a daemon nor an installed configuration
+	 * previews with the shipped example's laser, and is told so. */
 	struct cfg_errors errs = { 0 };
-	struct cfg *cfg = cfg_load(o->config, &errs);
-	if (!cfg) {
+	struct cfg *cfg = NULL;
+	struct cfg_laser example;
+	bool have_example = false;
+	if (access(o->config, F_OK) < 0 && errno == ENOENT) {
+		if (cfg_laser_example(&example, &errs) < 0) {
+			for (size_t i = 0; i < errs.n; i++)
+				fprintf(stderr, "%s\n", errs.msgs[i]);
+			cfg_errors_free(&errs);
+			goto out;
+		}
+		have_example = true;
+		fprintf(stderr, "atelierctl engrave: %s does not exist: laying out with the shipped "
+		    "example's laser (config/atelier.yaml: work area %g x %g mm, characters of at "
+		    "least %g mm); give the bench's configuration with --config FILE\n", o->config,
+		    example.work_x, example.work_y, example.min_char_height);
+	} else if (!(cfg = cfg_load(o->config, &errs))) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 		cfg_errors_free(&errs);
@@ -226,9 +245,10 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		goto out;
 	}
 	struct engrave_settings s;
-	engrave_settings_default(&s, &cfg->laser);
-	char *symdir = cfg_resolve(cfg, "symbols");
-	s.symbol_dir = symdir;
+	engrave_settings_default(&s, cfg ? &cfg->laser : &example);
+	char *symdir = cfg ? cfg_resolve(cfg, "symbols") : NULL;
+	if (symdir)
+		s.symbol_dir = symdir;
 
 	struct engrave_result res;
 	enum engrave_status st = engrave_run(&s, &req, &res);
@@ -266,6 +286,8 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 	engrave_cache_clear();
 	free(symdir);
 	cfg_free(cfg);
+	if (have_example)
+		cfg_laser_release(&example);
 out:
 	free(text);
 	free(svg_doc);

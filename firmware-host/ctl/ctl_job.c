@@ -90,29 +90,6 @@ bad:
 	return NULL;
 }
 
-/* "species[:treatment][:count]" */
-static json_t *
-gem_arg(const char *arg)
-{
-	char buf[200], *parts[3] = { NULL, NULL, NULL };
-	snprintf(buf, sizeof buf, "%s", arg);
-	int n = 0;
-	for (char *p = strtok(buf, ":"); p && n < 3; p = strtok(NULL, ":"))
-		parts[n++] = p;
-	if (n == 0)
-		return NULL;
-	json_t *g = json_pack("{s:s}", "species", parts[0]);
-	for (int i = 1; i < n; i++) {
-		char *end;
-		long c = strtol(parts[i], &end, 10);
-		if (*end == '\0' && end != parts[i])
-			json_object_set_new(g, "count", json_integer(c));
-		else
-			json_object_set_new(g, "treatment", json_string(parts[i]));
-	}
-	return g;
-}
-
 static json_t *
 build_request(int argc, char **argv)
 {
@@ -157,7 +134,7 @@ build_request(int argc, char **argv)
 			json_object_set_new(piece, "surface_dm2", json_real(atof(v)));
 			i++;
 		} else if (strcmp(a, "--gem") == 0 && v) {
-			json_t *g = gem_arg(v);
+			json_t *g = ctl_gem_arg(v);
 			if (!g)
 				goto bad;
 			json_t *gems = json_object_get(piece, "gems");
@@ -288,8 +265,9 @@ print_job(json_t *j)
 	size_t i;
 	json_t *g;
 	json_array_foreach(json_object_get(piece, "gems"), i, g)
-		printf("  gem: %lld x %s (%s)\n", (long long)json_integer_value(json_object_get(g, "count")),
-		    s_(g, "species"), s_(g, "treatment"));
+		printf("  gem: %lld x %s (%s%s%s)\n", (long long)json_integer_value(json_object_get(g,
+		    "count")), s_(g, "species"), *s_(g, "variety") ? s_(g, "variety") : "",
+		    *s_(g, "variety") ? ", " : "", s_(g, "treatment"));
 	printf("steps:\n");
 	print_steps(json_object_get(j, "steps"));
 	json_t *subs = json_object_get(j, "substitutions");

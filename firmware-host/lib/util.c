@@ -233,6 +233,52 @@ str_distance(const char *a, const char *b)
 	return d;
 }
 
+char *
+str_join_fit(char *out, size_t len, const char *const *names, size_t n)
+{
+	size_t at = 0, shown = 0;
+	char more[40];
+
+	if (len == 0)
+		return out;
+	out[0] = '\0';
+	for (; shown < n; shown++) {
+		size_t need = (shown ? 2 : 0) + strlen(names[shown]);
+		/* Room is kept for the " and N more" that would follow. */
+		size_t tail = shown + 1 < n ?
+		    (size_t)snprintf(more, sizeof more, " and %zu more", n - shown - 1) : 0;
+		if (at + need + tail >= len)
+			break;
+		at += (size_t)snprintf(out + at, len - at, "%s%s", shown ? ", " : "", names[shown]);
+	}
+	if (shown == 0 && n > 0)
+		snprintf(out, len, "%zu names", n);
+	else if (shown < n)
+		snprintf(out + at, len - at, " and %zu more", n - shown);
+	return out;
+}
+
+void
+str_cut_words(char *buf, size_t cap, int n)
+{
+	if (n < 0 || (size_t)n < cap || cap < 8)
+		return;
+	size_t end = cap - 4;           /* room for "..." and the NUL */
+	while (end > 0 && buf[end] != ' ')
+		end--;
+	while (end > 0 && (buf[end - 1] == ' ' || buf[end - 1] == ',' || buf[end - 1] == ';' ||
+	    buf[end - 1] == ':' || buf[end - 1] == '('))
+		end--;
+	if (end == 0) {
+		/* One long word: cut it, but not inside a UTF-8 sequence (JSON
+		 * must carry the message). */
+		end = cap - 4;
+		while (end > 0 && ((unsigned char)buf[end] & 0xc0) == 0x80)
+			end--;
+	}
+	memcpy(buf + end, "...", 4);
+}
+
 int
 fd_set_nonblock(int fd)
 {

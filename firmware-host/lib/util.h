@@ -46,6 +46,19 @@ char *file_read(const char *path, size_t max, size_t *len);
 /* Levenshtein distance, for "did you mean" suggestions. */
 size_t str_distance(const char *a, const char *b);
 
+/*
+ * Joins n names with ", " into out (len bytes): as many whole names as
+ * fit, then " and N more", so that a list in a message is never cut
+ * inside a name. Returns out.
+ */
+char *str_join_fit(char *out, size_t len, const char *const *names, size_t n);
+/*
+ * For a text that vsnprintf wrote into buf (cap bytes) and wanted n bytes
+ * for: when it was cut (n >= cap), cuts it back to the end of its last
+ * whole word and ends it with "...", so that no message ends mid-word.
+ */
+void str_cut_words(char *buf, size_t cap, int n);
+
 /* Sets O_NONBLOCK and FD_CLOEXEC; returns 0 or -1 with errno. */
 int fd_set_nonblock(int fd);
 

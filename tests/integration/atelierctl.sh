@@ -6,7 +6,10 @@
 # a refusal quoting its rule, bad input, a job through its manual steps,
 # the list, the history, and the CSV export read back by a CSV reader,
 # written through a new temporary (a planted link is not followed) and
-# with formulas neutralised.
+# with formulas neutralised. Issue 12: gems as a jeweller writes them
+# (case, spaces, trade and variety names) through one --gem parser for
+# every command, and a list of known services never cut mid-word, through
+# atelierctl and the API.
 set -u
 bin=${ATELIER_BIN:-build/asan/bin}
 pass=0
@@ -50,6 +53,31 @@ rc=$?
 out=$(ctl tank start --metal white_gold --gem diamond --gem sapphire:heat --seconds 30 2>&1)
 [ $? -eq 0 ] && ok "diamonds and sapphire cleaned: exit 0" || ko "tank start" "$out"
 ctl tank stop >/dev/null && ok "tank stop" || ko "tank stop"
+# One gem parser for tank, bath and job: a count is a count everywhere.
+out=$(ctl tank start --metal platinum --gem pearl:none:2 --seconds 30 2>&1)
+rc=$?
+[ $rc -eq 3 ] && [ "$out" = "atelierctl: ultrasonic cleaning refused: pearl (never): pearl is organic and porous; never in the tank, the bath or its fumes" ] &&
+	ok "tank start --gem pearl:none:2: the pearl refused, not a treatment 'none:2'" || ko "pearl:none:2" "$rc $out"
+out=$(ctl tank start --metal white_gold --gem Tsavorite:none:3 --gem 'diamond:2' --seconds 30 2>&1)
+[ $? -eq 0 ] && ok "tank start --gem Tsavorite:none:3: a garnet, cleaned" || ko "tsavorite" "$out"
+ctl tank stop >/dev/null
+out=$(ctl tank start --metal platinum --gem pearl:none:x --seconds 30 2>&1)
+rc=$?
+[ $rc -eq 2 ] && [ "$out" = "atelierctl: --gem pearl:none:x: the count 'x' must be a whole number from 1 to 10000" ] &&
+	ok "--gem with a bad count: exit 2, named" || ko "bad count" "$rc $out"
+# Gems as a jeweller writes them: any case and spacing, trade names.
+out=$(ctl tank start --metal platinum --gem ' Emerald :OILED' --seconds 30 2>&1)
+rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q "refused: emerald (oiled) (never)" &&
+	ok "tank start --gem ' Emerald :OILED': judged as an emerald" || ko "Emerald:OILED" "$rc $out"
+out=$(ctl bath plate --metal white_gold --gem 'South Sea pearl' --volts 2 --amps 0.1 --seconds 5 2>&1)
+rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q "the acid rhodium bath refused: pearl (south sea pearl) (never)" &&
+	ok "bath plate --gem 'South Sea pearl': refused as a pearl" || ko "bath South Sea" "$rc $out"
+out=$(ctl tank start --metal platinum --gem emrald --seconds 30 2>&1)
+rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q "unknown gem 'emrald': did you mean emerald?" &&
+	ok "unknown gem: refused with the nearest name" || ko "emrald" "$rc $out"
 ctl tank >/dev/null 2>&1
 [ $? -eq 2 ] && ok "bad usage: exit 2" || ko "bad usage: exit 2"
 
@@ -101,6 +129,36 @@ out=$(ctl job create --file "$dir/bad.json" 2>&1)
 rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "bad.json:2:" && ok "malformed request file: file:line:col" ||
 	ko "malformed request file" "$rc $out"
+# Issue 12: the list of known services is whole, through atelierctl and
+# through the API (it stopped at "restorati").
+out=$(ctl job plan --serial X-3 --type ring --metal platinum --service x --operator ana 2>&1)
+rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "^atelierctl: unknown service 'x' (known: engraving, .*, restoration, pairing, reproduction)$" &&
+	ok "job plan --service x: every service listed, none cut" || ko "service list" "$rc $out"
+/usr/bin/python3 - "$dir/atelier.sock" <<'PY' && ok "job.plan over the API: the service list is whole" || ko "job.plan over the API"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+req = {"jsonrpc": "2.0", "id": 7, "method": "job.plan", "params": {"operator": "ana",
+       "piece": {"serial": "X-3", "type": "ring", "metal": "platinum"}, "services": ["x"]}}
+s.sendall((json.dumps(req) + "\n").encode())
+buf = b""
+while not buf.endswith(b"\n"):
+    buf += s.recv(65536)
+msg = json.loads(buf)["error"]["message"]
+assert msg.endswith(", restoration, pairing, reproduction)"), msg
+PY
+# Gems as written: the plan records the species, with the variety.
+out=$(ctl --json job plan --serial AK-1 --type necklace --metal white_gold --gem 'South Sea:none:2' \
+	--gem ' Jadeite Type B' --service shining --operator ana 2>&1)
+echo "$out" | /usr/bin/python3 -c 'import json,sys; g=json.load(sys.stdin)["piece"]["gems"]; sys.exit(0 if g==[{"species":"pearl","treatment":"none","count":2,"variety":"south sea"},{"species":"jade","treatment":"bleached+polymer","count":1,"variety":"jadeite type b"}] else 1)' &&
+	ok "job plan: 'South Sea' and 'Jadeite Type B' recorded as pearl and jade (bleached+polymer)" ||
+	ko "job plan aliases" "$out"
+ctl job create --serial AK-2 --type necklace --metal white_gold --gem 'Akoya:none:3' --service shining \
+	--operator ana >/dev/null 2>&1 || ko "job create with Akoya"
+out=$(ctl job plan --serial AK-2 --type necklace --metal white_gold --gem 'PEARL:3' --service shining \
+	--operator ana 2>&1)
+[ $? -eq 0 ] && ok "the piece's Akoya and a later 'PEARL' are one gem list" || ko "Akoya then PEARL" "$out"
 out=$(ctl job create --serial SH-1 --type ring --metal yellow_gold --gem diamond:none:2 \
 	--service shining --operator ana)
 job=$(echo "$out" | sed -n 's/^job \([0-9]*\): planned$/\1/p')

@@ -1,7 +1,9 @@
 /*
  * The configuration machinery: defaults, collection of every error with
  * its position, suggestions, device-profile checks, and the shipped gem
- * and service catalogues read back with the facts they must carry.
+ * and service catalogues read back with the facts they must carry; gem
+ * names compared as a jeweller writes them and the aliases that reach
+ * them; the shipped example's laser compiled in for atelierctl engrave.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +191,88 @@ t_shipped_gems(void)
 	cfg_errors_free(&e);
 }
 
+/* Issue 12: gem names as a jeweller writes them; the aliases of the
+ * shipped table, and a table's aliases printed and read back. */
+static void
+t_gem_names_and_aliases(void)
+{
+	char k[CFG_GEM_NAME_MAX + 1];
+	CHECK_INT(cfg_gem_name_key("  South-Sea__PEARL ", k, sizeof k), 15);
+	CHECK_STR(k, "south sea pearl");
+	CHECK_INT(cfg_gem_name_key(" - _ ", k, sizeof k), -1);
+	CHECK_INT(cfg_gem_name_key("", k, sizeof k), -1);
+	CHECK_INT(cfg_gem_name_key("a name of forty-one characters, one extra", k, sizeof k), -1);
+	CHECK_INT(cfg_gem_name_key("a name of exactly forty characters, yes!", k, sizeof k), 40);
+	struct cfg_gems g;
+	struct cfg_errors e = { 0 };
+	CHECK_INT(cfg_gems_load("config/gems.yaml", &g, &e), 0);
+	if (e.n)
+		return;
+	const struct cfg_gem_alias *a;
+	CHECK_STR(cfg_gems_species(&g, "EMERALD", &a), "emerald");
+	CHECK(a == NULL);
+	CHECK_STR(cfg_gems_species(&g, "Cubic_Zirconia", &a), "cubic zirconia");
+	CHECK_STR(cfg_gems_species(&g, "demantoid", &a), "garnet");
+	CHECK(a && strcmp(a->species, "garnet") == 0);
+	CHECK_STR(cfg_gems_species(&g, "jadeite type b", &a), "jade");
+	CHECK(a && a->treatments && strcmp(a->treatments[0], "bleached") == 0 &&
+	    strcmp(a->treatments[1], "polymer") == 0 && !a->treatments[2]);
+	CHECK_STR(cfg_gems_species(&g, "heliodor", &a), "beryl");
+	CHECK(cfg_gems_species(&g, "*", &a) == NULL);
+	CHECK(cfg_gems_species(&g, "unobtainium", &a) == NULL);
+	CHECK_STR(cfg_gems_treatment(&g, "Lead Glass Filled"), "lead-glass-filled");
+	CHECK(cfg_gems_treatment(&g, "any") == NULL);
+	/* Printed (atelierd's normalised form) and read back: the same. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	cfg_gems_print(&g, f);
+	fclose(f);
+	struct cfg_gems back;
+	CHECK_INT(cfg_gems_load_buffer("printed", text, len, &back, &e), 0);
+	CHECK_INT(back.n_aliases, g.n_aliases);
+	CHECK_INT(back.n_gems, g.n_gems);
+	if (e.n == 0)
+		cfg_gems_release(&back);
+	free(text);
+	cfg_gems_release(&g);
+	/* An alias of a species the table lacks, at its line and column. */
+	static const char bad[] = "treatments: [none]\ngems:\n"
+	    "  - {species: pearl, treatment: any, ultrasonic: never, acid_bath: never, reason: r}\n"
+	    "aliases:\n  - {names: [akoya], species: perl}\n";
+	CHECK_INT(cfg_gems_load_buffer("g.yaml", bad, strlen(bad), &g, &e), -1);
+	CHECK(e.n == 1);
+	if (e.n)
+		CHECK_STR(e.msgs[0], "g.yaml:5:31: aliases[0]: species 'perl' is not a species of the "
+		    "gem table; did you mean 'pearl'?");
+	cfg_errors_free(&e);
+}
+
+/* atelierctl engrave without a configuration lays out with the shipped
+ * example's laser: the compiled-in copy is config/atelier.yaml's. */
+static void
+t_example_laser(void)
+{
+	struct cfg_errors e = { 0 };
+	struct cfg *cfg = cfg_load("config/atelier.yaml", &e);
+	struct cfg_laser l;
+	CHECK(cfg != NULL);
+	CHECK_INT(cfg_laser_example(&l, &e), 0);
+	if (!cfg || e.n) {
+		cfg_free(cfg);
+		cfg_errors_free(&e);
+		return;
+	}
+	CHECK_STR(l.port, cfg->laser.port);
+	CHECK(l.work_x == cfg->laser.work_x && l.work_y == cfg->laser.work_y);
+	CHECK(l.min_char_height == cfg->laser.min_char_height);
+	CHECK(l.max_power == cfg->laser.max_power && l.max_feed == cfg->laser.max_feed);
+	CHECK(l.resolution == cfg->laser.resolution);
+	CHECK(l.work_x == 110);                 /* not the schema's default of 100 */
+	cfg_laser_release(&l);
+	cfg_free(cfg);
+}
+
 static void
 t_shipped_services(void)
 {
@@ -281,6 +365,8 @@ main(void)
 	RUN(t_profile_checks);
 	RUN(t_shipped_profiles);
 	RUN(t_shipped_gems);
+	RUN(t_gem_names_and_aliases);
+	RUN(t_example_laser);
 	RUN(t_shipped_services);
 	RUN(t_services_checks);
 	return test_summary();

@@ -2,8 +2,8 @@
  * atelierctl engrave end to end: the real program (from $ATELIER_BIN, by
  * default build/asan/bin) with the simulator's configuration, checking
  * exit codes, the G-code and preview it writes, --json, refusals with
- * their numbers (a design over the layout's budget among them) and usage
- * errors.
+ * their numbers (a design over the layout's budget among them), usage
+ * errors, and a preview with no configuration installed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,14 +16,14 @@
 
 static char dir[64];
 
-/* Runs atelierctl with args through sh; returns the exit status and the
- * captured stdout and stderr (new strings). */
+/* Runs atelierctl --config config with args through sh; returns the exit
+ * status and the captured stdout and stderr (new strings). */
 static int
-ctl(const char *args, char **out, char **err)
+ctl_with(const char *config, const char *args, char **out, char **err)
 {
 	const char *bin = getenv("ATELIER_BIN");
-	char *cmd = xasprintf("'%s/atelierctl' --config config/sim.yaml %s >%s/out 2>%s/err",
-	    bin ? bin : "build/asan/bin", args, dir, dir);
+	char *cmd = xasprintf("'%s/atelierctl' --config '%s' %s >%s/out 2>%s/err",
+	    bin ? bin : "build/asan/bin", config, args, dir, dir);
 	int st = system(cmd);
 	free(cmd);
 	char *paths[2] = { xasprintf("%s/out", dir), xasprintf("%s/err", dir) };
@@ -42,6 +42,58 @@ ctl(const char *args, char **out, char **err)
 		free(paths[i]);
 	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int
+ctl(const char *args, char **out, char **err)
+{
+	return ctl_with("config/sim.yaml", args, out, err);
+}
+
+/* Issue 12: a designer previews at the bench with neither a daemon nor an
+ * installed configuration: the shipped example's laser, said on stderr. */
+static void
+t_no_configuration(void)
+{
+	char *out, *err, *out2, *err2;
+	char *missing = xasprintf("%s/no-such-folder/atelier.yaml", dir);
+	CHECK_INT(ctl_with(missing, "engrave gcode --text Ana --area 20x5", &out, &err), 0);
+	char *note = xasprintf("atelierctl engrave: %s does not exist: laying out with the shipped "
+	    "example's laser (config/atelier.yaml: work area 110 x 110 mm, characters of at least "
+	    "0.8 mm); give the bench's configuration with --config FILE\n", missing);
+	CHECK(strncmp(err, note, strlen(note)) == 0);
+	if (strncmp(err, note, strlen(note)) != 0)
+		printf("  stderr: %s\n", err);
+	CHECK_INT(ctl_with("config/atelier.yaml", "engrave gcode --text Ana --area 20x5", &out2,
+	    &err2), 0);
+	CHECK(strlen(out) > 100);
+	CHECK_STR(out, out2);                   /* exactly the example's layout */
+	free(out2);
+	free(err2);
+	free(out);
+	free(err);
+	/* Past the example's 110 mm the work area refuses, as on its bench. */
+	CHECK_INT(ctl_with(missing, "--json engrave preview --text Ana --area 20x5 --origin 100,10",
+	    &out, &err), 5);
+	CHECK_CONTAINS(out, "110");
+	free(out);
+	free(err);
+	/* A configuration that exists but does not load is an error, not a
+	 * reason to guess. */
+	char *bad = xasprintf("%s/bad.yaml", dir);
+	FILE *f = fopen(bad, "w");
+	if (f) {
+		fputs("laser:\n  work_x: wide\n", f);
+		fclose(f);
+	}
+	CHECK_INT(ctl_with(bad, "engrave gcode --text Ana --area 20x5", &out, &err), 5);
+	CHECK_CONTAINS(err, "bad.yaml:2:11: laser.work_x must be a number in mm, not 'wide'");
+	CHECK_CONTAINS(err, "cannot load the configuration");
+	free(out);
+	free(err);
+	free(bad);
+	free(note);
+	free(missing);
 }
 
 static void
@@ -159,6 +211,7 @@ main(void)
 	RUN(t_gcode_and_preview);
 	RUN(t_json_and_refusals);
 	RUN(t_usage);
+	RUN(t_no_configuration);
 	char *rm = xasprintf("rm -rf '%s'", dir);
 	if (system(rm) != 0)
 		printf("  could not remove %s\n", dir);

@@ -5,10 +5,13 @@
  * pricing rule sets the price it names, by the piece's history; machine
  * steps refused by policy give way to their substitutes, with the reason;
  * rhodium phases take the piece's current within the bench's limits; bad
- * input is named.
+ * input is named, and the lists of known names in those messages are
+ * never cut inside a name. Gems are taken as a jeweller writes them and
+ * the plan records the table's species, with the variety named.
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cfg/cfg.h"
@@ -498,6 +501,144 @@ t_step_judge(void)
 	CHECK_STR(why, "");
 }
 
+static json_t *
+gem_at(json_t *p, size_t i)
+{
+	return json_array_get(json_object_get(json_object_get(p, "piece"), "gems"), i);
+}
+
+/* Issue 12: gem names in any case and spacing, trade and variety names;
+ * the plan records the table's species and treatments. */
+static void
+t_gems_as_written(void)
+{
+	enum job_plan_status st;
+	json_t *p = plan(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"gems\": "
+	    "[{\"species\": \" Akoya \", \"count\": 2}, {\"species\": \"Jadeite Type B\"}, "
+	    "{\"species\": \"EMERALD\", \"treatment\": \"Oiled\"}, {\"species\": \"South Sea\", "
+	    "\"treatment\": \"none\"}, {\"species\": \"Tsavorite\"}]")
+	    "\"services\": [\"shining\"]}", &st);
+	CHECK(p != NULL);
+	if (!p) {
+		printf("  %s\n", err);
+		return;
+	}
+	static const char *const want[][4] = {
+		{ "pearl", "none", "akoya", "2" },
+		{ "jade", "bleached+polymer", "jadeite type b", "1" },
+		{ "emerald", "oiled", NULL, "1" },
+		{ "pearl", "none", "south sea", "1" },
+		{ "garnet", "none", "tsavorite", "1" },
+	};
+	for (size_t i = 0; i < 5; i++) {
+		json_t *g = gem_at(p, i);
+		CHECK_STR(json_string_value(json_object_get(g, "species")), want[i][0]);
+		CHECK_STR(json_string_value(json_object_get(g, "treatment")), want[i][1]);
+		if (want[i][2])
+			CHECK_STR(json_string_value(json_object_get(g, "variety")), want[i][2]);
+		else
+			CHECK(json_object_get(g, "variety") == NULL);
+		CHECK_INT(json_integer_value(json_object_get(g, "count")), atoi(want[i][3]));
+	}
+	CHECK_STR(state_of(p, "clean"), "substituted");
+	CHECK_CONTAINS(json_string_value(json_object_get(step_named(p, "clean"), "reason")),
+	    "ultrasonic cleaning refused: pearl");
+	json_decref(p);
+	/* Resolving a resolved request changes nothing (the journal's form). */
+	json_t *params = json_loads(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", "
+	    "\"gems\": [{\"species\": \"Jadeite Type B\"}]") "\"services\": [\"shining\"]}", 0,
+	    NULL);
+	static struct job_request r;
+	CHECK_INT(job_request_from_json(params, &r, err, sizeof err), 0);
+	CHECK_INT(job_request_resolve_gems(policy_default_gems(), &r, err, sizeof err), 0);
+	CHECK_INT(job_request_resolve_gems(policy_default_gems(), &r, err, sizeof err), 0);
+	CHECK_STR(r.gems[0].species, "jade");
+	CHECK_STR(r.gems[0].treatment, "bleached+polymer");
+	CHECK_STR(r.varieties[0], "jadeite type b");
+	json_decref(params);
+	/* Unknown: refused, with the nearest names. */
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"gems\": "
+	    "[{\"species\": \"diamond\"}, {\"species\": \"emrald\"}]") "\"services\": [\"shining\"]}",
+	    "piece.gems[1]: unknown gem 'emrald': did you mean emerald?");
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"gems\": "
+	    "[{\"species\": \"ruby\", \"treatment\": \"heated\"}]") "\"services\": [\"shining\"]}",
+	    "piece.gems[0]: unknown treatment 'heated' of ruby: did you mean heat");
+	/* A species known, with no entry for the treatment: still refused. */
+	expect_invalid(PIECE("\"type\": \"ring\", \"metal\": \"platinum\", \"gems\": "
+	    "[{\"species\": \"Zircon\"}]") "\"services\": [\"shining\"]}",
+	    "piece.gems[0]: unknown gem zircon: this gem, with this treatment, is not in the gem list");
+}
+
+/* Plans against a catalogue with err of len bytes, as the daemon's
+ * engine does (600). */
+static void
+plan_with(const struct cfg_services *c, const char *text, char *e, size_t len)
+{
+	json_t *params = json_loads(text, 0, NULL);
+	static struct job_request r;
+	struct job_plan_ctx x = *ctx();
+	x.services = c;
+	enum job_plan_status st;
+	CHECK_INT(job_request_from_json(params, &r, e, len), 0);
+	json_t *p = job_plan(&x, &r, &st, e, len);
+	CHECK(p == NULL);
+	CHECK_INT(st, PLAN_INVALID);
+	json_decref(p);
+	json_decref(params);
+}
+
+/* Issue 12: "job plan --service x" listed the known services and stopped
+ * at "restorati". Every list of known names ends with a whole name, or
+ * with "and N more" when the catalogue is too long for the message. */
+static void
+t_lists_of_names_whole(void)
+{
+	char e[600];
+	plan_with(&cat, PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+	    "\"services\": [\"x\"]}", e, sizeof e);
+	CHECK_CONTAINS(e, "unknown service 'x' (known: engraving, ");
+	CHECK_CONTAINS(e, ", restoration, pairing, reproduction)");
+	/* A catalogue of 80 services, 60 metals and 60 piece types. */
+	static struct cfg_service many[80];
+	static struct cfg_piece_type types[60];
+	static char ids[80][48], metals_text[60][40];
+	static char *metals[61];
+	struct cfg_services big = cat;
+	for (size_t i = 0; i < 80; i++) {
+		snprintf(ids[i], sizeof ids[i], "an_after_sales_service_number_%zu", i);
+		many[i] = cat.services[0];
+		many[i].id = ids[i];
+	}
+	for (size_t i = 0; i < 60; i++) {
+		snprintf(metals_text[i], sizeof metals_text[i], "an_alloy_of_gold_number_%zu", i);
+		metals[i] = metals_text[i];
+		types[i] = cat.pieces[0];
+		types[i].type = metals_text[i];
+	}
+	big.services = many;
+	big.n_services = 80;
+	plan_with(&big, PIECE("\"type\": \"ring\", \"metal\": \"platinum\"")
+	    "\"services\": [\"x\"]}", e, sizeof e);
+	CHECK_CONTAINS(e, "unknown service 'x' (known: an_after_sales_service_number_0, ");
+	CHECK(strlen(e) < sizeof e - 1);
+	size_t n = strlen(e);
+	CHECK(n > 10 && strcmp(e + n - 6, " more)") == 0);
+	CHECK(strstr(e, "_number_9, an") || strstr(e, "and 7"));
+	big.metals = metals;
+	plan_with(&big, PIECE("\"type\": \"ring\", \"metal\": \"tin\"")
+	    "\"services\": [\"shining\"]}", e, sizeof e);
+	n = strlen(e);
+	CHECK_CONTAINS(e, "unknown metal 'tin' (known: an_alloy_of_gold_number_0, ");
+	CHECK(n > 10 && strcmp(e + n - 6, " more)") == 0);
+	big.pieces = types;
+	big.n_pieces = 60;
+	plan_with(&big, PIECE("\"type\": \"tiara\", \"metal\": \"tin\"")
+	    "\"services\": [\"shining\"]}", e, sizeof e);
+	n = strlen(e);
+	CHECK_CONTAINS(e, "unknown piece type 'tiara' (known: an_alloy_of_gold_number_0, ");
+	CHECK(n > 10 && strcmp(e + n - 6, " more)") == 0);
+}
+
 int
 main(void)
 {
@@ -517,6 +658,8 @@ main(void)
 	RUN(t_bad_input);
 	RUN(t_integers_at_their_limits);
 	RUN(t_step_judge);
+	RUN(t_gems_as_written);
+	RUN(t_lists_of_names_whole);
 	cfg_services_release(&cat);
 	cfg_errors_free(&e);
 	return test_summary();

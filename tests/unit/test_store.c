@@ -381,6 +381,20 @@ t_gems_normal(void)
 	CHECK_STR(text, "diamond x1, emerald (oiled) x3, ruby x3");
 	store_gems_describe("[]", text, sizeof text);
 	CHECK_STR(text, "no stones");
+	/* A long list is said in whole stones, the rest counted (issue 12:
+	 * no message cut mid-word). */
+	json_t *many = json_array();
+	for (int i = 0; i < 32; i++)
+		json_array_append_new(many, json_pack("{s:s, s:s, s:i}", "species", "diamond",
+		    "treatment", i % 2 ? "fracture-filled" : "feathers", "count", 1000 + i));
+	char *mt = json_dumps(many, 0);
+	store_gems_describe(mt, text, sizeof text);
+	CHECK(strlen(text) < sizeof text - 1);
+	CHECK_CONTAINS(text, "diamond (feathers) x1000, diamond (feathers) x1002, ");
+	size_t tl = strlen(text);
+	CHECK(tl > 10 && strcmp(text + tl - 5, " more") == 0);
+	free(mt);
+	json_decref(many);
 	CHECK(store_gems_same(n, "[{\"species\": \"emerald\", \"treatment\": \"oiled\", "
 	    "\"count\": 3}, {\"species\": \"ruby\", \"count\": 3}, {\"species\": \"diamond\"}]"));
 	/* Another count, another treatment, a stone less: another piece. */
