@@ -109,6 +109,7 @@ post(struct mb_bus *b, enum mb_event_type type, int dev, int cmd, bool ok, const
 	e->dev = dev;
 	e->cmd = cmd;
 	e->ok = ok;
+	e->cancelled = false;
 	va_start(ap, fmt);
 	vsnprintf(e->text, sizeof e->text, fmt, ap);
 	va_end(ap);
@@ -730,9 +731,11 @@ mb_bus_write(struct mb_bus *b, int dev, const struct mb_write *w, size_t n, bool
 		struct lane kept = { .head = 0, .count = 0 };
 		for (size_t i = 0; i < b->normal.count; i++) {
 			struct mb_cmd *q = &b->normal.q[(b->normal.head + i) % LANE_MAX];
-			if (q->dev == dev)
+			if (q->dev == dev) {
 				post(b, MB_EV_DONE, dev, q->id, false, "%s: cancelled by a safe-state command",
 				    d->cfg->name);
+				b->ev[(b->ev_head + b->ev_count - 1) % EVENTS_MAX].cancelled = true;
+			}
 			else
 				kept.q[kept.count++] = *q;
 		}

@@ -32,6 +32,7 @@ struct mb_event {
 	int dev;                /* index in the bus's devices, or -1 for the bus */
 	int cmd;                /* MB_EV_DONE: the id mb_bus_write returned */
 	bool ok;                /* MB_EV_LINK: up; MB_EV_DONE: succeeded */
+	bool cancelled;         /* MB_EV_DONE: never run, a safe state overtook it */
 	char text[200];
 };
 

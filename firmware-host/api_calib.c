@@ -771,7 +771,7 @@ api_calib_drive(struct api_call *c, void *arg)
 	/* Voltage: the test voltage with the current limit at its maximum;
 	 * current: the test current with the voltage limit at its maximum,
 	 * so that the rectifier regulates the quantity being calibrated. */
-	if (station_bath_plate(d, &calib_dummy, 1, volts ? v : d->cfg->bath.max_voltage,
+	if (station_bath_drive(d, volts ? v : d->cfg->bath.max_voltage,
 	    volts ? d->cfg->bath.max_current : v, 120, &code, err, sizeof err) < 0)
 		return api_fail(c, code, "%s", err);
 	p->driving = true;

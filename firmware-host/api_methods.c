@@ -439,7 +439,9 @@ m_bath_plate(struct api_call *c, void *arg)
 		return NULL;
 	if (station_bath_plate(D(c), pc.p, pc.n, volts, amps, secs, &code, msg, sizeof msg) < 0)
 		return api_fail(c, code, "%s", msg);
-	return json_pack("{s:s}", "state", "running");
+	/* A cold bath is heated first; the plating follows by itself. */
+	return json_pack("{s:s, s:s}", "state", D(c)->bath_run.warming ? "heating" : "running",
+	    "detail", D(c)->bath_st.detail);
 }
 
 static json_t *

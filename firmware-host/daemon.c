@@ -38,6 +38,8 @@ static const char *const state_names[] = { "idle", "running", "stopping", "fault
 static void station_set(struct daemon *d, struct station *s, enum station_state st,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void stations_links(struct daemon *d);
+static void station_command_done(struct daemon *d, struct mb_bus *b, const struct mb_event *ev);
+static void bath_tick(struct daemon *d, double now);
 
 static void
 station_set(struct daemon *d, struct station *s, enum station_state st, const char *fmt, ...)
@@ -49,9 +51,14 @@ station_set(struct daemon *d, struct station *s, enum station_state st, const ch
 	va_end(ap);
 	if (s->state == st && strcmp(s->detail, detail) == 0)
 		return;
+	/* A new state is news for the log; progress within one (a bath
+	 * warming up degree by degree) only for its debug level. */
+	if (s->state != st)
+		log_info("%s: %s%s%s", s->name, state_names[st], *detail ? ": " : "", detail);
+	else
+		log_debug("%s: %s%s%s", s->name, state_names[st], *detail ? ": " : "", detail);
 	s->state = st;
 	snprintf(s->detail, sizeof s->detail, "%s", detail);
-	log_info("%s: %s%s%s", s->name, state_names[st], *detail ? ": " : "", detail);
 	daemon_notify(d, "station", json_pack("{s:s, s:s, s:s}", "station", s->name, "state",
 	    state_names[st], "detail", detail));
 }
@@ -323,6 +330,8 @@ on_bus(struct loop *l, int fd, short revents, void *arg)
 			for (size_t k = 0; k < n; k++) {
 				if (ev[k].type == MB_EV_POLL)
 					continue;
+				if (ev[k].type == MB_EV_DONE)
+					station_command_done(d, d->buses[i], &ev[k]);
 				if (ev[k].type == MB_EV_DONE && ev[k].ok)
 					continue;
 				if (ev[k].type == MB_EV_LINK && d->safety)
@@ -447,6 +456,7 @@ stations_tick(struct daemon *d, double now)
 		station_tank_stop(d, "the cleaning cycle is complete");
 		station_set(d, &d->tank_st, ST_IDLE, "the cleaning cycle is complete");
 	}
+	bath_tick(d, now);
 	if (d->bath_st.state == ST_RUNNING && d->bath_st.ends_at && now >= d->bath_st.ends_at) {
 		jobs_station_finished(d, JS_BATH, true, "the plating time is complete");
 		station_bath_stop(d, "the plating time is complete");
@@ -1143,6 +1153,30 @@ station_laser_stop(struct daemon *d, const char *why)
 	return 0;
 }
 
+/* Tracks a Modbus command of a station's start: its failure faults it. */
+static void
+track_command(struct daemon *d, struct station *st, struct mb_bus *b, int id, const char *what)
+{
+	if (id <= 0 || !b)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(d->commands); i++) {
+		if (d->commands[i].id == 0) {
+			d->commands[i] = (struct station_command){ .bus = b, .id = id, .st = st };
+			snprintf(d->commands[i].what, sizeof d->commands[i].what, "%s", what);
+			return;
+		}
+	}
+	log_warn("%s: too many commands in flight to follow", st->name);
+}
+
+static void
+forget_commands(struct daemon *d, const struct station *st)
+{
+	for (size_t i = 0; i < ARRAY_LEN(d->commands); i++)
+		if (d->commands[i].st == st)
+			d->commands[i].id = 0;
+}
+
 /* The station's own check, independent of the job engine's: every piece
  * of the load must be cleared by policy for this process. */
 static int
@@ -1194,13 +1228,16 @@ station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n
 		relay(d, LINE_HEATER_ENABLE, 0, NULL, 0);
 		return fail(code, msg, len, API_ERR_INTERLOCK, "the tank cannot start: %s", err);
 	}
-	if (mb_tank_heater(d->tank_bus, d->tank_dev, true, calib_setpoint(d, "tank-generator",
-	    "temperature_set", temperature), err, sizeof err) < 0 ||
-	    mb_tank_ultrasound(d->tank_bus, d->tank_dev, true, power, khz, seconds,
-	    d->cfg->tank.sweep, err, sizeof err) < 0) {
+	int heat = mb_tank_heater(d->tank_bus, d->tank_dev, true, calib_setpoint(d,
+	    "tank-generator", "temperature_set", temperature), err, sizeof err);
+	int sound = heat < 0 ? -1 : mb_tank_ultrasound(d->tank_bus, d->tank_dev, true, power, khz,
+	    seconds, d->cfg->tank.sweep, err, sizeof err);
+	if (heat < 0 || sound < 0) {
 		station_tank_stop(d, err);
 		return fail(code, msg, len, API_ERR_INVALID, "%s", err);
 	}
+	track_command(d, &d->tank_st, d->tank_bus, heat, "the tank heater's start");
+	track_command(d, &d->tank_st, d->tank_bus, sound, "the ultrasound's start");
 	d->tank_st.ends_at = now_mono() + seconds;
 	station_set(d, &d->tank_st, ST_RUNNING, "cleaning %zu piece%s for %g s at %g C", n,
 	    n > 1 ? "s" : "", seconds, temperature);
@@ -1211,6 +1248,7 @@ int
 station_tank_stop(struct daemon *d, const char *why)
 {
 	jobs_station_finished(d, JS_TANK, false, why);
+	forget_commands(d, &d->tank_st);
 	relay(d, LINE_ULTRASOUND_ENABLE, 0, NULL, 0);
 	relay(d, LINE_HEATER_ENABLE, 0, NULL, 0);
 	modbus_safe(d->tank_bus, d->tank_dev);
@@ -1220,49 +1258,259 @@ station_tank_stop(struct daemon *d, const char *why)
 	return 0;
 }
 
-int
-station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n, double volts,
-    double amps, double seconds, int *code, char *msg, size_t len)
+/* --- the bath -------------------------------------------------------------- */
+
+/* Far enough from the setpoint that the heater no longer controls the bath:
+ * above it a runaway, below it (once warm) a heater that does not heat. */
+#define BATH_RUNAWAY 8.0
+/* Plating current below this share of the limit (or 0.02 A) for this long
+ * after it settled means no current flows through the bath. */
+#define BATH_NO_CURRENT 0.02
+#define BATH_SETTLE 3.0
+
+static double
+heater_pv(struct daemon *d, bool *known)
+{
+	double pv = NAN;
+	*known = d->heater_bus && d->heater_dev >= 0 &&
+	    mb_bus_value(d->heater_bus, d->heater_dev, "pv", &pv);
+	return pv;
+}
+
+static bool
+has_bath_heater(const struct daemon *d)
+{
+	return d->heater_bus && d->heater_dev >= 0;
+}
+
+/* Everything of the bath off: the rectifier, then the heater. */
+static void
+bath_off(struct daemon *d)
+{
+	relay(d, LINE_RECTIFIER_ENABLE, 0, NULL, 0);
+	relay(d, LINE_BATH_HEATER_ENABLE, 0, NULL, 0);
+	modbus_safe(d->rect_bus, d->rect_dev);
+	modbus_safe(d->heater_bus, d->heater_dev);
+	forget_commands(d, &d->bath_st);
+	d->bath_st.ends_at = 0;
+	d->bath_run.warming = false;
+}
+
+/* The bath stopped on a fault: safe, the steps failed, the reason shown. */
+static void
+bath_fault(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+bath_fault(struct daemon *d, const char *fmt, ...)
+{
+	char why[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	bath_off(d);
+	log_warn("bath: %s", why);
+	jobs_station_finished(d, JS_BATH, false, why);
+	station_set(d, &d->bath_st, ST_FAULT, "%s", why);
+}
+
+/* The rectifier on: the plating proper, once the bath is warm. */
+static int
+bath_start_plating(struct daemon *d, char *err, size_t len)
+{
+	struct bath_run *r = &d->bath_run;
+	if (relay(d, LINE_RECTIFIER_ENABLE, 1, err, len) < 0)
+		return -1;
+	/* The limits are in true volts and amps; the unit is told what gives
+	 * them by the technician's calibration. */
+	int id = mb_rectifier(d->rect_bus, d->rect_dev, calib_setpoint(d, "riden-rd60xx", "v_set",
+	    r->volts), calib_setpoint(d, "riden-rd60xx", "i_set", r->amps), true, err, len);
+	if (id < 0) {
+		relay(d, LINE_RECTIFIER_ENABLE, 0, NULL, 0);
+		return -1;
+	}
+	track_command(d, &d->bath_st, d->rect_bus, id, "the rectifier's start (V-SET, I-SET, output)");
+	r->warming = false;
+	r->plating_since = now_mono();
+	r->low_current_since = 0;
+	d->bath_st.ends_at = now_mono() + r->seconds;
+	station_set(d, &d->bath_st, ST_RUNNING, "plating at %g V, %g A for %g s", r->volts, r->amps,
+	    r->seconds);
+	return 0;
+}
+
+static int
+bath_start(struct daemon *d, const struct policy_piece *pieces, size_t n, double volts,
+    double amps, double seconds, bool heat, int *code, char *msg, size_t len)
 {
 	char err[200];
 	const struct cfg_bath *b = &d->cfg->bath;
 	if (check_load(d, pieces, n, PROC_ACID_BATH, code, msg, len) < 0)
 		return -1;
 	if (d->bath_st.state == ST_RUNNING)
-		return fail(code, msg, len, API_ERR_BUSY, "the bath is already plating");
-	if (volts <= 0 || volts > b->max_voltage)
+		return fail(code, msg, len, API_ERR_BUSY, "the bath is already %s",
+		    d->bath_run.warming ? "heating for a plating" : "plating");
+	if (!(volts > 0 && volts <= b->max_voltage))
 		return fail(code, msg, len, API_ERR_INVALID, "%g V is outside 0..%g V (never more, "
 		    "whatever the recipe)", volts, b->max_voltage);
-	if (amps <= 0 || amps > b->max_current)
+	if (!(amps > 0 && amps <= b->max_current))
 		return fail(code, msg, len, API_ERR_INVALID, "%g A is outside 0..%g A", amps, b->max_current);
 	if (!(seconds >= 1 && seconds <= 3600))
 		return fail(code, msg, len, API_ERR_INVALID, "%g s is outside 1..3600 s", seconds);
 	if (!d->rect_bus || d->rect_dev < 0 || !mb_bus_device_up(d->rect_bus, d->rect_dev))
 		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the plating rectifier is not connected");
-	const char *why = interlock_reason(daemon_interlock(d), IL_RECTIFIER);
+	const struct interlock *il = daemon_interlock(d);
+	const char *why = interlock_reason(il, IL_RECTIFIER);
 	if (why)
 		return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot start: %s", why);
-	if (relay(d, LINE_RECTIFIER_ENABLE, 1, err, sizeof err) < 0)
-		return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot start: %s", err);
-	/* The limits above are in true volts and amps; the unit is told what
-	 * gives them by the technician's calibration. */
-	if (mb_rectifier(d->rect_bus, d->rect_dev, calib_setpoint(d, "riden-rd60xx", "v_set", volts),
-	    calib_setpoint(d, "riden-rd60xx", "i_set", amps), true, err, sizeof err) < 0) {
-		station_bath_stop(d, err);
-		return fail(code, msg, len, API_ERR_INVALID, "%s", err);
+	heat = heat && has_bath_heater(d);
+	if (heat) {
+		if (!mb_bus_device_up(d->heater_bus, d->heater_dev))
+			return fail(code, msg, len, API_ERR_UNAVAILABLE, "the bath heater is not connected");
+		if ((why = interlock_reason(il, IL_BATH_HEATER)) != NULL)
+			return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot heat: %s", why);
 	}
-	d->bath_st.ends_at = now_mono() + seconds;
-	station_set(d, &d->bath_st, ST_RUNNING, "plating at %g V, %g A for %g s", volts, amps, seconds);
+	struct bath_run *r = &d->bath_run;
+	*r = (struct bath_run){ .volts = volts, .amps = amps, .seconds = seconds, .heat = heat };
+	if (heat) {
+		/* The heater first: the bath plates at its temperature, the
+		 * heater's relay under the interlock like every output. */
+		if (relay(d, LINE_BATH_HEATER_ENABLE, 1, err, sizeof err) < 0)
+			return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot heat: %s", err);
+		int id = mb_heater(d->heater_bus, d->heater_dev, b->temperature, true, err, sizeof err);
+		if (id < 0) {
+			bath_off(d);
+			return fail(code, msg, len, API_ERR_INVALID, "%s", err);
+		}
+		track_command(d, &d->bath_st, d->heater_bus, id, "the bath heater's start (SV, RUN)");
+		bool known;
+		double pv = heater_pv(d, &known);
+		if (!known || fabs(pv - b->temperature) > b->temperature_tolerance) {
+			/* Warming up: the rectifier waits, the bench sees it. */
+			r->warming = true;
+			r->warm_deadline = now_mono() + b->max_warmup;
+			r->shown_pv = known ? pv : NAN;
+			char now[40] = "its temperature not read yet";
+			if (known)
+				snprintf(now, sizeof now, "now %.1f C", pv);
+			station_set(d, &d->bath_st, ST_RUNNING, "heating the bath to %g C (%s) before "
+			    "plating at %g V, %g A for %g s", b->temperature, now, volts, amps, seconds);
+			return 0;
+		}
+	}
+	if (bath_start_plating(d, err, sizeof err) < 0) {
+		bath_off(d);
+		return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot start: %s", err);
+	}
 	return 0;
+}
+
+int
+station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n, double volts,
+    double amps, double seconds, int *code, char *msg, size_t len)
+{
+	return bath_start(d, pieces, n, volts, amps, seconds, true, code, msg, len);
+}
+
+int
+station_bath_drive(struct daemon *d, double volts, double amps, double seconds, int *code,
+    char *msg, size_t len)
+{
+	static const struct policy_piece nothing = { .metal = "platinum" };
+	return bath_start(d, &nothing, 1, volts, amps, seconds, false, code, msg, len);
+}
+
+/* The bath while it runs: warming up to plating, the heater kept in hand,
+ * and current flowing through the bath once plating. */
+static void
+bath_tick(struct daemon *d, double now)
+{
+	struct bath_run *r = &d->bath_run;
+	const struct cfg_bath *b = &d->cfg->bath;
+	char err[200];
+	if (d->bath_st.state != ST_RUNNING)
+		return;
+	bool known = false;
+	double pv = r->heat ? heater_pv(d, &known) : NAN;
+	if (r->heat && known && pv > b->temperature + BATH_RUNAWAY) {
+		bath_fault(d, "the bath heater runs away: %.1f C for %g C; the heater is cut",
+		    pv, b->temperature);
+		return;
+	}
+	if (r->warming) {
+		if (known && fabs(pv - b->temperature) <= b->temperature_tolerance) {
+			if (bath_start_plating(d, err, sizeof err) < 0)
+				bath_fault(d, "the bath cannot start plating: %s", err);
+			return;
+		}
+		if (now >= r->warm_deadline) {
+			bath_fault(d, "the bath did not reach %g C within %g s (%.1f C): the heater "
+			    "does not heat", b->temperature, b->max_warmup, pv);
+			return;
+		}
+		if (known && !(fabs(pv - r->shown_pv) < 0.5)) {
+			r->shown_pv = pv;
+			station_set(d, &d->bath_st, ST_RUNNING, "heating the bath to %g C (now %.1f C) "
+			    "before plating at %g V, %g A for %g s", b->temperature, pv, r->volts,
+			    r->amps, r->seconds);
+		}
+		return;
+	}
+	if (r->heat && known && pv < b->temperature - BATH_RUNAWAY) {
+		bath_fault(d, "the bath has cooled to %.1f C during plating (%g C wanted): the "
+		    "heater does not heat", pv, b->temperature);
+		return;
+	}
+	/* No current through the bath: a piece not in contact, an anode
+	 * out of the bath, a rectifier that did not switch on. */
+	double i;
+	if (now - r->plating_since < BATH_SETTLE || !mb_bus_value(d->rect_bus, d->rect_dev, "i_out", &i))
+		return;
+	i = calib_reading(d, "riden-rd60xx", "i_out", i);
+	if (i >= fmax(BATH_NO_CURRENT, 0.02 * r->amps)) {
+		r->low_current_since = 0;
+	} else if (!r->low_current_since) {
+		r->low_current_since = now;
+	} else if (now - r->low_current_since >= BATH_SETTLE) {
+		double v = NAN;
+		mb_bus_value(d->rect_bus, d->rect_dev, "v_out", &v);
+		bath_fault(d, "no current flows through the bath (%.3f A at %.2f V, %g A asked): "
+		    "check the piece's contact and the anode", i, calib_reading(d, "riden-rd60xx",
+		    "v_out", v), r->amps);
+	}
+}
+
+/* A Modbus command a station's start depends on has finished: a failure
+ * fails the process, which never ran as it says. */
+static void
+station_command_done(struct daemon *d, struct mb_bus *b, const struct mb_event *ev)
+{
+	for (size_t i = 0; i < ARRAY_LEN(d->commands); i++) {
+		struct station_command *c = &d->commands[i];
+		if (c->id != ev->cmd || c->bus != b)
+			continue;
+		c->id = 0;
+		/* A command a safe state overtook was stopped on purpose (a trip,
+		 * a stop): that is said by whoever stopped it. */
+		if (ev->ok || ev->cancelled)
+			return;
+		if (c->st == &d->bath_st && d->bath_st.state == ST_RUNNING)
+			bath_fault(d, "%s failed: %s", c->what, ev->text);
+		else if (c->st == &d->tank_st && d->tank_st.state == ST_RUNNING) {
+			char why[300];
+			snprintf(why, sizeof why, "%s failed: %s", c->what, ev->text);
+			station_tank_stop(d, why);
+			station_set(d, &d->tank_st, ST_FAULT, "%s", why);
+		}
+		return;
+	}
 }
 
 int
 station_bath_stop(struct daemon *d, const char *why)
 {
 	jobs_station_finished(d, JS_BATH, false, why);
-	relay(d, LINE_RECTIFIER_ENABLE, 0, NULL, 0);
-	modbus_safe(d->rect_bus, d->rect_dev);
-	d->bath_st.ends_at = 0;
+	bath_off(d);
 	if (d->bath_st.state == ST_RUNNING || d->bath_st.state == ST_FAULT)
 		station_set(d, &d->bath_st, ST_IDLE, "%s", why);
 	return 0;

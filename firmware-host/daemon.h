@@ -36,6 +36,24 @@ struct station {
 	int cmd;                /* Modbus command in progress */
 };
 
+/* A Modbus command a station's start depends on (its failure faults it). */
+struct station_command {
+	struct mb_bus *bus;
+	int id;                 /* 0: free */
+	struct station *st;
+	char what[64];
+};
+
+/* The bath's process: warming up, then plating. */
+struct bath_run {
+	double volts, amps, seconds;
+	bool heat;              /* through the bath heater (not for calibration) */
+	bool warming;
+	double warm_deadline;
+	double shown_pv;        /* the temperature the bench was last told */
+	double plating_since, low_current_since;
+};
+
 struct daemon {
 	struct cfg *cfg;
 	char *config_path;
@@ -89,6 +107,8 @@ struct daemon {
 	int tank_dev, rect_dev, heater_dev;
 	double last_watchdog;
 	struct calib_state calib;   /* corrections in force, procedure in progress */
+	struct station_command commands[8];
+	struct bath_run bath_run;
 };
 
 /* Loads the configuration and starts everything; returns 0, or -1 after
@@ -131,6 +151,10 @@ int station_tank_start(struct daemon *d, const struct policy_piece *pieces, size
 int station_tank_stop(struct daemon *d, const char *why);
 int station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n,
     double volts, double amps, double seconds, int *code, char *msg, size_t len);
+/* The rectifier alone at volts and amps, without heating the bath: a
+ * technician's calibration drive. */
+int station_bath_drive(struct daemon *d, double volts, double amps, double seconds, int *code,
+    char *msg, size_t len);
 int station_bath_stop(struct daemon *d, const char *why);
 
 /* The API methods of the daemon. */

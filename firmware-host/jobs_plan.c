@@ -457,8 +457,10 @@ phase_params(const struct job_plan_ctx *ctx, const struct job_request *r,
 	}
 	/* Two decimals is what the rectifier resolves at its coarsest scale. */
 	amps = floor(amps * 1000 + 0.5) / 1000;
-	return json_pack("{s:f, s:f, s:f, s:f, s:f}", "volts", volts, "amps", amps, "seconds",
-	    ph->seconds, "area_dm2", area, "current_density", ctx->bath->current_density);
+	/* The bath is heated to its temperature before the current flows. */
+	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "volts", volts, "amps", amps, "seconds",
+	    ph->seconds, "area_dm2", area, "current_density", ctx->bath->current_density,
+	    "temperature", ctx->bath->temperature);
 }
 
 int

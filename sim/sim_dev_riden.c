@@ -41,6 +41,7 @@ struct riden {
 	double volts_logged;
 	double gv, ov, gi, oi;      /* measurement error: reads g * true + o */
 	double true_v, true_i;
+	bool open_circuit;          /* the piece or the anode out of the bath */
 };
 
 static void
@@ -163,7 +164,7 @@ riden_step(struct mbdev *d, double dt)
 	if (on) {
 		/* Regulated on the unit's own measurements. */
 		tv = fmax(0, (vset - rd->ov) / rd->gv);
-		ti = tv / r;
+		ti = rd->open_circuit ? 0 : tv / r;
 		if (rd->gi * ti + rd->oi > iset) {
 			ti = fmax(0, (iset - rd->oi) / rd->gi);
 			tv = ti * r;
@@ -226,6 +227,14 @@ riden_ctl(struct mbdev *d, int argc, char **argv, struct buf *out)
 {
 	struct riden *rd = d->state;
 	char *e1, *e2;
+	if ((strcmp(argv[0], "open") == 0 || strcmp(argv[0], "close") == 0) && argc == 2) {
+		/* The circuit through the bath opened (a piece off its hook, an
+		 * anode out) or closed again: no current flows while open. */
+		rd->open_circuit = argv[0][0] == 'o';
+		buf_printf(out, "%s: the circuit through the bath is %s", argv[1],
+		    rd->open_circuit ? "open" : "closed");
+		return 0;
+	}
 	if (strcmp(argv[0], "error") != 0)
 		return 1;
 	double g = argc == 5 ? strtod(argv[3], &e1) : NAN, o = argc == 5 ? strtod(argv[4], &e2) : NAN;

@@ -568,7 +568,7 @@ bus_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 		buf_printf(out, "Modbus commands: unplug T, replug T, silence T [N], exception T CODE "
 		    "[N], crc T [N], slow T S, reboot T, runaway T, regs T, status T, calwrites T, "
 		    "requests T; tank: water T C, load T GRAMS, error T GAIN OFFSET; rectifier: error T "
-		    "voltage|current GAIN OFFSET");
+		    "voltage|current GAIN OFFSET, open T, close T; bath heater: water T C");
 		rc = -1;
 	}
 	pthread_mutex_unlock(&b->lock);

@@ -264,6 +264,9 @@ static const struct sk bath_keys[] = {
 	KEY("rhodium_grams", SK_DOUBLE, F(struct cfg_bath, rhodium_grams), "g", 0.1, 100, "2", 0),
 	KEY("efficiency", SK_DOUBLE, F(struct cfg_bath, efficiency), "%", 1, 100, "35", 0),
 	KEY("rhodium_warning", SK_DOUBLE, F(struct cfg_bath, rhodium_warning), "g", 0, 100, "0.5", 0),
+	KEY("temperature_tolerance", SK_DOUBLE, F(struct cfg_bath, temperature_tolerance), "C", 0.5,
+	    10, "2", 0),
+	KEY("max_warmup", SK_DOUBLE, F(struct cfg_bath, max_warmup), "s", 10, 7200, "900", 0),
 };
 static const struct schema bath_schema = { "bath", bath_keys, SK_COUNT(bath_keys), sizeof(struct cfg_bath) };
 

@@ -115,6 +115,8 @@ struct cfg_bath {
 	double rhodium_grams;       /* g of Rh in a fresh bath */
 	double efficiency;          /* %, cathode efficiency */
 	double rhodium_warning;     /* g remaining that triggers a warning */
+	double temperature_tolerance; /* C either side of temperature for plating */
+	double max_warmup;          /* s the bath may take to reach its temperature */
 };
 
 struct cfg_api {

@@ -362,7 +362,8 @@ ctl_bath(const struct ctl_opts *o, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "plate") == 0) {
 		json_t *params = piece_from_flags(argc, argv, json_object());
-		return params ? simple(o, "bath.plate", params, "plating started") : CTL_ERR_USAGE;
+		return params ? simple(o, "bath.plate", params, "started (a cold bath is heated first)") :
+		    CTL_ERR_USAGE;
 	}
 	if (argc == 2 && strcmp(argv[1], "stop") == 0)
 		return simple(o, "bath.stop", NULL, "rectifier stopped");

@@ -226,7 +226,8 @@ print_steps(json_t *steps)
 		    st, s_(s, "kind"), s_(s, "title"), *s_(s, "station") ? " @" : "", s_(s, "station"));
 		json_t *p = json_object_get(s, "params");
 		if (json_is_number(json_object_get(p, "volts")))
-			printf("      %.2f V, %.3f A for %.0f s (%.3f dm2 x %.1f A/dm2)\n",
+			printf("      the bath heated to %.0f C, then %.2f V, %.3f A for %.0f s (%.3f "
+			    "dm2 x %.1f A/dm2)\n", json_number_value(json_object_get(p, "temperature")),
 			    json_number_value(json_object_get(p, "volts")),
 			    json_number_value(json_object_get(p, "amps")),
 			    json_number_value(json_object_get(p, "seconds")),

@@ -31,6 +31,12 @@ static int api = -1;
 #define ULTRASOUND_ON "\"device\":\"tank\",\"actuator\":\"ultrasound\",\"value\":1"
 #define LASER_ON "\"device\":\"laser\",\"actuator\":\"emission\",\"value\":1"
 
+static bool
+status_has(void *needle)
+{
+	return strstr(simproc_api_call(api, "status", NULL), needle) != NULL;
+}
+
 static json_t *
 call(const char *method, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -577,8 +583,19 @@ t_rhodium_phases_on_the_bath(void)
 	    "\"count\": 20}]}, \"services\": [{\"id\": \"necklace_resizing\", \"change_cm\": -2}]}");
 	CHECK(job > 0);
 	bring_to(job, 3);                       /* the strip */
+	/* A cold bath: it is heated to its temperature first, the bench and
+	 * the plan saying so, and only then does current flow. */
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "water bath_heater 21"), 0);
+	char show[64];
+	snprintf(show, sizeof show, "{\"job\": %lld}", (long long)job);
+	CHECK_CONTAINS(simproc_api_call(api, "job.show", show), "\"temperature\":48");
+	int rect_on = simproc_actuator_count(&sp, "\"device\":\"rectifier\",\"actuator\":\"output\"",
+	    "\"value\":1");
 	CHECK(run_station("bath"));
-	CHECK(wait_step(job, 3, "done", 20));
+	CHECK(wait_until(status_has, "heating the bath to 48 C", 10));
+	CHECK_INT(simproc_actuator_count(&sp, "\"device\":\"rectifier\",\"actuator\":\"output\"",
+	    "\"value\":1"), rect_on);
+	CHECK(wait_step(job, 3, "done", 60));
 	done(job, 4, "polished");
 	CHECK(run_station("tank"));
 	CHECK(wait_step(job, 5, "done", 40));

@@ -21,7 +21,7 @@
 
 static struct cfg_services cat;
 static struct cfg_tank tank = { 48, 55, 300, 600, 40, 80, true, 60 };
-static struct cfg_bath bath = { 48, 3.0, 2.0, 2.0, 2.0, 35, 0.5 };
+static struct cfg_bath bath = { 48, 3.0, 2.0, 2.0, 2.0, 35, 0.5, 2, 900 };
 static int served;              /* what the fake history answers */
 static char err[1200];
 
