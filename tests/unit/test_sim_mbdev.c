@@ -89,6 +89,23 @@ t_requests_and_exceptions(void)
 	CHECK_INT(v, 50);
 	rd(&d, 12, &v);
 	CHECK_INT(v, 450);
+	/* As docs/tank-register-map.md says: FC 04 reads the same registers,
+	 * unmapped and write-only registers give 02 to reads and writes. */
+	static const uint8_t fc04[] = { 0x04, 0x00, 0x0B, 0x00, 0x01 };
+	CHECK_INT(mbdev_handle(&d, fc04, sizeof fc04, resp), 4);
+	CHECK(resp[0] == 0x04 && resp[2] == 0 && resp[3] == 50);
+	static const uint8_t read_wo[] = { 0x03, 0x00, 0x1B, 0x00, 0x01 };   /* fault_clear */
+	mbdev_handle(&d, read_wo, sizeof read_wo, resp);
+	CHECK(resp[0] == 0x83 && resp[1] == MBX_ADDRESS);
+	static const uint8_t write_gap[] = { 0x06, 0x00, 0x12, 0x00, 0x01 };  /* 18 */
+	mbdev_handle(&d, write_gap, sizeof write_gap, resp);
+	CHECK(resp[0] == 0x86 && resp[1] == MBX_ADDRESS);
+	static const uint8_t read_past[] = { 0x04, 0x00, 0x20, 0x00, 0x01 }; /* 32 */
+	mbdev_handle(&d, read_past, sizeof read_past, resp);
+	CHECK(resp[0] == 0x84 && resp[1] == MBX_ADDRESS);
+	static const uint8_t fc05[] = { 0x05, 0x00, 0x0A, 0xFF, 0x00 };
+	mbdev_handle(&d, fc05, sizeof fc05, resp);
+	CHECK(resp[0] == 0x85 && resp[1] == MBX_FUNCTION);
 	mbdev_free(&d);
 }
 
