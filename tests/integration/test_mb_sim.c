@@ -197,7 +197,7 @@ t_rectifier_back_from_silence_is_safe(void)
 	CHECK(wait_until(seen, &down, 20));
 	CHECK(wait_until(seen, &safe, 20));
 	long up = find(down.from, MB_EV_LINK, 1, "rectifier answers");
-	CHECK(up >= 0 && up < find(safe.from, MB_EV_SAFE, 1, NULL));
+	CHECK(up >= 0 && up < find(safe.from, MB_EV_SAFE, 1, "rectifier came up"));
 	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "regs rectifier"), 0);
 	CHECK_CONTAINS(reply, "\"18\":0");
 	pump(0.6);
