@@ -1,8 +1,8 @@
 #!/bin/sh
 # A third-party client nobody here wrote (Debian's python3-pymodbus) reads
 # and writes the simulated Riden's map as the independent Riden drivers do,
-# and the E5CC's status, over RTU (the rectifier's 115200 8N1 line, the
-# bath heater's 9600 8E1) and over TCP on loopback; then the simulator
+# and the E5CC's status, over RTU (the rectifier's 115200 line, the bath
+# heater's 9600) and over TCP on loopback; then the simulator
 # shows that nothing reached the Riden's calibration registers.
 set -u
 bin=${ATELIER_BIN:-build/asan/bin}

@@ -30,8 +30,8 @@ def client(kind, where, e5cc):
     if kind == "tcp":
         c = ModbusTcpClient("127.0.0.1", port=int(where), timeout=1)
     elif e5cc:
-        # The E5CC's line is 9600 8E1, but a pty carries bytes, not
-        # frames, and refuses PARENB to pyserial (EINVAL): parity N here.
+        # The E5CC's real line is 9600 8E1; a pty carries no parity, and
+        # the simulator's bench says 8N1 for it (config/sim.yaml).
         c = ModbusSerialClient(where, baudrate=9600, parity="N", timeout=1)
     else:
         c = ModbusSerialClient(where, baudrate=115200, parity="N", timeout=1)

@@ -22,15 +22,15 @@
 
 static struct simproc sp;
 
-/* A client on one of config/sim.yaml's lines, at its framing: the tank at
- * 19200 8N1, the rectifier at the RD60xx's 115200 8N1, the bath heater at
- * the E5CC's 9600 8E1. */
+/* A client on one of config/sim.yaml's lines, at its baud: the tank at
+ * 19200, the rectifier at the RD60xx's 115200, the bath heater at the
+ * E5CC's 9600 (8N1 on a pty, which carries no parity). */
 static modbus_t *
 open_bus(const char *name, int slave)
 {
 	bool e5cc = strcmp(name, "bath_heater") == 0;
 	int baud = strcmp(name, "rectifier") == 0 ? 115200 : e5cc ? 9600 : 19200;
-	modbus_t *ctx = modbus_new_rtu(simproc_path(&sp, name), baud, e5cc ? 'E' : 'N', 8, 1);
+	modbus_t *ctx = modbus_new_rtu(simproc_path(&sp, name), baud, 'N', 8, 1);
 	if (!ctx)
 		return NULL;
 	modbus_set_slave(ctx, slave);
