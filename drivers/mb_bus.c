@@ -6,6 +6,14 @@
  * recovery does not handle, and TCP gives ECONNRESET/EPIPE; then the bus
  * is closed and reopened with back-off. A timeout only marks the device
  * that did not answer as down.
+ *
+ * A device is driven only once it is known: a profile with an identify
+ * register has its variant chosen first (scales and ranges depend on it),
+ * and a device whose identity matches no variant stays down with nothing
+ * written to it. Whenever a device comes up, at the first connection and
+ * at every reconnection, its profile's safe state is written and read back
+ * before any command: a rectifier that went silent mid-plating must not
+ * come back with its output still on.
  */
 #include "mb_bus.h"
 
@@ -13,6 +21,7 @@
 #include <math.h>
 #include <modbus.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +33,13 @@
 #include "mb_map.h"
 #include "util.h"
 
+_Static_assert(PROFILE_MAX_SAFE <= MB_MAX_WRITES, "a safe state is one bus command");
+
 #define EVENTS_MAX 256
+
+/* Command ids are unique across buses, so that a listener of several
+ * buses never takes one bus's answer for another's. */
+static atomic_int next_cmd_id = 1;
 #define LANE_MAX 64
 #define MAX_BLOCKS 32
 
@@ -49,8 +64,11 @@ struct mb_dev {
 	double *values;             /* per profile register, under the lock */
 	bool *known;
 	bool up, ever_up;
-	int model;
-	const char *variant;
+	int model, select;          /* identify and select_by registers as read */
+	bool identified;            /* model read since the device came back */
+	const struct profile_variant *var;  /* under the lock */
+	char refused[200];          /* why the device is not driven, or "" */
+	bool safe_pending;          /* came up: the safe state goes first */
 	double *written;            /* setpoints written, NAN when none */
 	uint16_t heartbeat;
 	double next_beat;
@@ -71,7 +89,6 @@ struct mb_bus {
 	struct mb_dev *devs;
 	size_t n_devs;
 	struct lane prio, normal;
-	int next_id;
 	struct mb_event ev[EVENTS_MAX];
 	size_t ev_head, ev_count;
 	unsigned long ev_lost;
@@ -143,6 +160,7 @@ bus_close(struct mb_bus *b, const char *why)
 				post(b, MB_EV_LINK, (int)i, 0, false, "%s: link lost (%s)",
 				    b->devs[i].cfg->name, why);
 			b->devs[i].up = false;
+			b->devs[i].identified = false;
 			memset(b->devs[i].known, 0, b->devs[i].prof->n_regs * sizeof(bool));
 		}
 		post(b, MB_EV_LINK, -1, 0, false, "bus %s: %s", b->bus->name, why);
@@ -201,11 +219,29 @@ device_failed(struct mb_bus *b, int di, const char *what, int err)
 	pthread_mutex_lock(&b->lock);
 	if (d->up && err == ETIMEDOUT) {
 		d->up = false;
+		d->identified = false;  /* another unit may answer next time */
 		memset(d->known, 0, d->prof->n_regs * sizeof(bool));
 		post(b, MB_EV_LINK, di, 0, false, "%s does not answer (%s)", d->cfg->name, what);
 	} else if (err != ETIMEDOUT) {
 		post(b, MB_EV_WARN, di, 0, false, "%s: %s: %s", d->cfg->name, what, modbus_strerror(err));
 	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* A device answered: it is up unless it is still to be identified or
+ * was refused; coming up arms its safe state. */
+static void
+answered(struct mb_bus *b, int di)
+{
+	struct mb_dev *d = &b->devs[di];
+	d->fails = 0;
+	if (d->up || d->refused[0] || (d->prof->identify && !d->identified))
+		return;
+	pthread_mutex_lock(&b->lock);
+	d->up = true;
+	d->ever_up = true;
+	d->safe_pending = d->prof->n_safe > 0;
+	post(b, MB_EV_LINK, di, 0, true, "%s answers", d->cfg->name);
 	pthread_mutex_unlock(&b->lock);
 }
 
@@ -218,15 +254,7 @@ with_retries(struct mb_bus *b, int di, int (*fn)(struct mb_bus *, int, void *), 
 		modbus_set_slave(b->ctx, b->devs[di].cfg->slave);
 		STAT_ADD(b, transactions);
 		if (fn(b, di, arg) >= 0) {
-			struct mb_dev *d = &b->devs[di];
-			d->fails = 0;
-			if (!d->up) {
-				pthread_mutex_lock(&b->lock);
-				d->up = true;
-				d->ever_up = true;
-				post(b, MB_EV_LINK, di, 0, true, "%s answers", d->cfg->name);
-				pthread_mutex_unlock(&b->lock);
-			}
+			answered(b, di);
 			return 0;
 		}
 		err = errno;
@@ -272,35 +300,150 @@ reg_index(const struct profile *p, const struct profile_reg *r)
 	return (int)(r - p->regs);
 }
 
-static void
+/*
+ * Reads the identify register (and the select_by register) of a device not
+ * yet identified and chooses its variant. Returns 0 when the device may be
+ * driven, -1 when it did not answer or matches no variant (then it stays
+ * down, refused, with the reason posted once).
+ */
+static int
 identify(struct mb_bus *b, int di)
 {
 	struct mb_dev *d = &b->devs[di];
-	if (!d->prof->identify || d->variant)
-		return;
-	const struct profile_reg *r = profile_reg_find(d->prof, d->prof->identify);
-	uint16_t v;
-	struct read_arg a = { r->address, 1, &v };
-	if (with_retries(b, di, do_read, &a) < 0)
-		return;
-	pthread_mutex_lock(&b->lock);
-	d->model = v;
-	d->variant = mb_map_variant(d->prof, v);
-	post(b, MB_EV_WARN, di, 0, true, "%s is model %u (%s)", d->cfg->name, v,
-	    d->variant ? d->variant : "unknown model: the profile's own scales apply");
-	pthread_mutex_unlock(&b->lock);
-	if (!d->variant) {
-		pthread_mutex_lock(&b->lock);
-		d->variant = "?";
-		pthread_mutex_unlock(&b->lock);
+	const struct profile *p = d->prof;
+	if (!p->identify)
+		return 0;
+	if (d->identified)
+		return d->refused[0] ? -1 : 0;
+	uint16_t model, sel = 0;
+	struct read_arg a = { profile_reg_find(p, p->identify)->address, 1, &model };
+	if (with_retries(b, di, do_read, &a) < 0) {
+		device_failed(b, di, "identify", errno);
+		return -1;
 	}
+	if (p->select_by) {
+		struct read_arg s = { profile_reg_find(p, p->select_by)->address, 1, &sel };
+		if (with_retries(b, di, do_read, &s) < 0) {
+			device_failed(b, di, "identify", errno);
+			return -1;
+		}
+	}
+	const struct profile_variant *v = mb_map_variant(p, model, p->select_by ? sel : -1);
+	char why[sizeof d->refused] = "";
+	if (p->n_variants && !v) {
+		if (p->select_by)
+			snprintf(why, sizeof why, "model %u with %s %u is not in profile %s; add a variant",
+			    model, p->select_by, sel, p->name);
+		else
+			snprintf(why, sizeof why, "model %u is not in profile %s; add a variant", model,
+			    p->name);
+	}
+	pthread_mutex_lock(&b->lock);
+	d->model = model;
+	d->select = p->select_by ? sel : -1;
+	d->identified = true;
+	d->var = v;
+	if (why[0]) {
+		/* Said once, not every poll cycle while it stays so. */
+		if (strcmp(why, d->refused) != 0)
+			post(b, MB_EV_LINK, di, 0, false, "%s: %s", d->cfg->name, why);
+		snprintf(d->refused, sizeof d->refused, "%s", why);
+		d->up = false;
+		memset(d->known, 0, p->n_regs * sizeof(bool));
+	} else {
+		d->refused[0] = 0;
+		post(b, MB_EV_WARN, di, 0, true, "%s is model %u (%s)", d->cfg->name, model,
+		    v ? v->name : "no variants");
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (why[0])
+		return -1;
+	answered(b, di);
+	return 0;
+}
+
+/*
+ * Writes a command's registers in order, each checked against the
+ * profile and the device's variant and read back unless write-only.
+ * Returns 0, or -1 with the reason in err (nothing after the failing
+ * write is sent).
+ */
+static int
+write_regs(struct mb_bus *b, int di, size_t n, const struct mb_write *w, char *err, size_t errlen)
+{
+	struct mb_dev *d = &b->devs[di];
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_reg *r = profile_reg_find(d->prof, w[i].reg);
+		struct write_arg a = { r->address, 0, { 0, 0 } };
+		if (mb_map_encode(d->prof, r, d->var, w[i].value, a.w, &a.n, err, errlen) < 0)
+			return -1;
+		if (with_retries(b, di, do_write, &a) < 0) {
+			int e = errno;
+			snprintf(err, errlen, "writing %s: %s", r->name, modbus_strerror(e));
+			device_failed(b, di, "write", e);
+			return -1;
+		}
+		/* Read back what was written, unless the register is write-only
+		 * (the E5CC's command register). */
+		if (r->access == REG_RW) {
+			uint16_t back[2];
+			struct read_arg ra = { r->address, a.n, back };
+			if (with_retries(b, di, do_read, &ra) < 0) {
+				int e = errno;
+				snprintf(err, errlen, "reading %s back: %s", r->name, modbus_strerror(e));
+				device_failed(b, di, "read-back", e);
+				return -1;
+			}
+			if (back[0] != a.w[0] || (a.n == 2 && back[1] != a.w[1])) {
+				snprintf(err, errlen, "%s reads back %u, not the %u written", r->name,
+				    back[0], a.w[0]);
+				return -1;
+			}
+			pthread_mutex_lock(&b->lock);
+			d->written[reg_index(d->prof, r)] = w[i].value;
+			pthread_mutex_unlock(&b->lock);
+		}
+	}
+	return 0;
+}
+
+/* The safe state of a device that has just come up, before anything
+ * else is written to it; reported either way, for the daemon's log. */
+static void
+apply_safe(struct mb_bus *b, int di)
+{
+	struct mb_dev *d = &b->devs[di];
+	if (!d->safe_pending || !b->ctx)
+		return;
+	d->safe_pending = false;
+	struct mb_write w[PROFILE_MAX_SAFE];
+	struct buf what;
+	buf_init(&what);
+	for (size_t i = 0; i < d->prof->n_safe; i++) {
+		w[i].reg = d->prof->safe[i].reg;
+		w[i].value = d->prof->safe[i].value;
+		buf_printf(&what, "%s%s %g", i ? ", " : "", w[i].reg, w[i].value);
+	}
+	char err[200];
+	int rc = write_regs(b, di, d->prof->n_safe, w, err, sizeof err);
+	pthread_mutex_lock(&b->lock);
+	if (rc == 0)
+		post(b, MB_EV_SAFE, di, 0, true, "%s came up: safe state written and read back (%s)",
+		    d->cfg->name, what.data);
+	else
+		post(b, MB_EV_SAFE, di, 0, false, "%s came up: its safe state (%s) failed: %s",
+		    d->cfg->name, what.data, err);
+	pthread_mutex_unlock(&b->lock);
+	buf_free(&what);
 }
 
 static void
 poll_device(struct mb_bus *b, int di)
 {
 	struct mb_dev *d = &b->devs[di];
-	identify(b, di);
+	if (identify(b, di) < 0 || !b->ctx)
+		return;
+	apply_safe(b, di);
 	for (size_t k = 0; k < d->n_blocks && b->ctx; k++) {
 		struct mb_block *blk = &d->blocks[k];
 		struct read_arg a = { blk->start, blk->count, d->raw->value + blk->start };
@@ -310,6 +453,7 @@ poll_device(struct mb_bus *b, int di)
 		}
 		for (int i = 0; i < blk->count; i++)
 			d->raw->valid[blk->start + i] = true;
+		apply_safe(b, di);     /* the first answer brought it up */
 	}
 	if (!b->ctx)
 		return;
@@ -320,11 +464,11 @@ poll_device(struct mb_bus *b, int di)
 		const struct profile_reg *r = &d->prof->regs[i];
 		if (r->access == REG_WO)
 			continue;
-		d->known[i] = mb_map_decode(d->prof, r, d->model, d->raw, &d->values[i]) == 0;
+		d->known[i] = mb_map_decode(d->prof, r, d->var, d->raw, &d->values[i]) == 0;
 		/* A setpoint that no longer reads back as written means the
 		 * device restarted and forgot it. */
 		if (d->known[i] && !isnan(d->written[i]) && strcmp(r->name, "heartbeat") != 0 &&
-		    fabs(d->values[i] - d->written[i]) > 0.5 * mb_map_scale(d->prof, r, d->model)) {
+		    fabs(d->values[i] - d->written[i]) > 0.5 * mb_map_scale(d->prof, r, d->var)) {
 			buf_printf(&lost, "%s%s was %g%s%s, now %g%s%s", lost.len ? ", " : "", r->name,
 			    d->written[i], *r->unit ? " " : "", r->unit, d->values[i],
 			    *r->unit ? " " : "", r->unit);
@@ -339,46 +483,46 @@ poll_device(struct mb_bus *b, int di)
 	buf_free(&lost);
 }
 
+/*
+ * Makes a device ready to be written: identified (its scales and ranges
+ * depend on its variant), answering, and, if it has just come up, in its
+ * safe state first. Returns 0, or -1 with the reason in err.
+ */
+static int
+bring_up(struct mb_bus *b, int di, char *err, size_t errlen)
+{
+	struct mb_dev *d = &b->devs[di];
+	if (identify(b, di) < 0) {
+		snprintf(err, errlen, "%s", d->refused[0] ? d->refused : "does not answer");
+		return -1;
+	}
+	if (!d->up && d->n_blocks) {
+		struct mb_block *blk = &d->blocks[0];
+		struct read_arg a = { blk->start, blk->count, d->raw->value + blk->start };
+		if (with_retries(b, di, do_read, &a) < 0) {
+			device_failed(b, di, "probe", errno);
+			snprintf(err, errlen, "does not answer");
+			return -1;
+		}
+	}
+	apply_safe(b, di);
+	return 0;
+}
+
 static void
 run_command(struct mb_bus *b, struct mb_cmd *c)
 {
 	struct mb_dev *d = &b->devs[c->dev];
 	char err[200] = "";
-	size_t i;
-	for (i = 0; i < c->n; i++) {
-		const struct profile_reg *r = profile_reg_find(d->prof, c->names[i]);
-		struct write_arg a = { r->address, 0, { 0, 0 } };
-		if (mb_map_encode(d->prof, r, d->model, c->w[i].value, a.w, &a.n, err, sizeof err) < 0)
-			break;
-		if (with_retries(b, c->dev, do_write, &a) < 0) {
-			int e = errno;
-			snprintf(err, sizeof err, "writing %s: %s", r->name, modbus_strerror(e));
-			device_failed(b, c->dev, "write", e);
-			break;
-		}
-		/* Read back what was written, unless the register is write-only
-		 * (the E5CC's command register). */
-		if (r->access == REG_RW) {
-			uint16_t back[2];
-			struct read_arg ra = { r->address, a.n, back };
-			if (with_retries(b, c->dev, do_read, &ra) < 0) {
-				int e = errno;
-				snprintf(err, sizeof err, "reading %s back: %s", r->name, modbus_strerror(e));
-				device_failed(b, c->dev, "read-back", e);
-				break;
-			}
-			if (back[0] != a.w[0] || (a.n == 2 && back[1] != a.w[1])) {
-				snprintf(err, sizeof err, "%s reads back %u, not the %u written", r->name,
-				    back[0], a.w[0]);
-				break;
-			}
-			pthread_mutex_lock(&b->lock);
-			d->written[reg_index(d->prof, r)] = c->w[i].value;
-			pthread_mutex_unlock(&b->lock);
-		}
-	}
+	/* The names travel inside the command: its pointers were made for
+	 * the copy that was queued. */
+	for (size_t i = 0; i < c->n; i++)
+		c->w[i].reg = c->names[i];
+	int rc = bring_up(b, c->dev, err, sizeof err);
+	if (rc == 0)
+		rc = write_regs(b, c->dev, c->n, c->w, err, sizeof err);
 	pthread_mutex_lock(&b->lock);
-	if (i == c->n)
+	if (rc == 0)
 		post(b, MB_EV_DONE, c->dev, c->id, true, "%s: done", d->cfg->name);
 	else
 		post(b, MB_EV_DONE, c->dev, c->id, false, "%s: %s", d->cfg->name, err);
@@ -418,6 +562,10 @@ heartbeats(struct mb_bus *b, double now)
 	for (size_t i = 0; i < b->n_devs && b->ctx; i++) {
 		struct mb_dev *d = &b->devs[i];
 		if (d->cfg->heartbeat_interval <= 0 || now < d->next_beat)
+			continue;
+		/* Nothing is written to a device not known to be what its
+		 * profile describes. */
+		if (d->refused[0] || (d->prof->identify && !d->identified))
 			continue;
 		d->next_beat = now + d->cfg->heartbeat_interval;
 		const struct profile_reg *r = profile_reg_find(d->prof, "heartbeat");
@@ -545,7 +693,6 @@ mb_bus_start(const struct cfg *cfg, const struct cfg_bus *bus, char *err, size_t
 	b->cfg = cfg;
 	b->bus = bus;
 	b->backoff = 0.25;
-	b->next_id = 1;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -690,9 +837,15 @@ mb_bus_variant(const struct mb_bus *b, int dev)
 {
 	struct mb_bus *mb = (struct mb_bus *)b;
 	pthread_mutex_lock(&mb->lock);
-	const char *v = b->devs[dev].variant;
+	const char *v = b->devs[dev].var ? b->devs[dev].var->name : NULL;
 	pthread_mutex_unlock(&mb->lock);
 	return v;
+}
+
+const struct profile *
+mb_bus_profile(const struct mb_bus *b, int dev)
+{
+	return b->devs[dev].prof;
 }
 
 int
@@ -713,12 +866,18 @@ mb_bus_write(struct mb_bus *b, int dev, const struct mb_write *w, size_t n, bool
 			snprintf(err, errlen, "%s has no register '%s'", d->cfg->name, w[i].reg);
 			return -1;
 		}
-		/* The model is known after the first poll; ranges do not
-		 * depend on it, so the check holds. */
+		/* Checked against the variant when it is known; the bus thread
+		 * checks again with the one it finds before writing. */
 		pthread_mutex_lock(&b->lock);
-		int model = d->model;
+		const struct profile_variant *var = d->var;
+		char refused[sizeof d->refused];
+		snprintf(refused, sizeof refused, "%s", d->refused);
 		pthread_mutex_unlock(&b->lock);
-		if (mb_map_encode(d->prof, r, model, w[i].value, words, &nw, err, errlen) < 0)
+		if (refused[0]) {
+			snprintf(err, errlen, "%s: %s", d->cfg->name, refused);
+			return -1;
+		}
+		if (mb_map_encode(d->prof, r, var, w[i].value, words, &nw, err, errlen) < 0)
 			return -1;
 		snprintf(c.names[i], sizeof c.names[i], "%s", r->name);
 		c.w[i].reg = c.names[i];
@@ -747,7 +906,7 @@ mb_bus_write(struct mb_bus *b, int dev, const struct mb_write *w, size_t n, bool
 		snprintf(err, errlen, "too many commands wait for %s", d->cfg->name);
 		return -1;
 	}
-	c.id = b->next_id++;
+	c.id = atomic_fetch_add(&next_cmd_id, 1);
 	l->q[(l->head + l->count++) % LANE_MAX] = c;
 	pthread_cond_signal(&b->wake);
 	pthread_mutex_unlock(&b->lock);

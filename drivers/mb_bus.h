@@ -25,6 +25,7 @@ enum mb_event_type {
 	MB_EV_REBOOT,           /* a device lost the setpoints written to it */
 	MB_EV_POLL,             /* a poll cycle of a device refreshed its values */
 	MB_EV_WARN,             /* something worth logging (exceptions, bad frames) */
+	MB_EV_SAFE,             /* a device came up and was put in its safe state (or not: ok) */
 };
 
 struct mb_event {
@@ -66,16 +67,20 @@ bool mb_bus_device_up(const struct mb_bus *b, int dev);
 /* The latest polled value of a register (engineering units); false when
  * not known (never read, or the device is down). */
 bool mb_bus_value(const struct mb_bus *b, int dev, const char *reg, double *out);
-/* The model variant read from the identify register ("RD6006"), or NULL. */
+/* The model variant read from the identify register ("RD6006"), or NULL
+ * (not identified yet, or refused: no variant of the profile matches). */
 const char *mb_bus_variant(const struct mb_bus *b, int dev);
+/* The device's profile, loaded when the bus started. */
+const struct profile *mb_bus_profile(const struct mb_bus *b, int dev);
 
 /*
  * Queues writes to one device, done in order (a failure stops the rest).
  * Each is checked against the profile now, so a bad request fails at once
- * with the reason in err and nothing queued. Priority writes overtake
+ * with the reason in err and nothing queued; so does any write to a device
+ * whose identity matches no variant of its profile. Priority writes overtake
  * everything else, and cancel the device's writes still queued in the
  * normal lane (each reported done, not ok), so that a start queued before
- * a stop never runs after it. Returns a command id > 0.
+ * a stop never runs after it. Returns a command id > 0, unique across buses.
  */
 int mb_bus_write(struct mb_bus *b, int dev, const struct mb_write *w, size_t n, bool priority,
     char *err, size_t errlen);

@@ -1,5 +1,7 @@
 /*
- * Station device commands over Modbus (see mb_devices.h). The E5CC needs
+ * Station device commands over Modbus (see mb_devices.h). Safe states are
+ * the profiles' own (safe_state:), so that a device mapped by a new
+ * profile brings its own. The E5CC needs
  * "communications writing" enabled (0x0001 to its command register) before
  * any write, and loses that after a power cycle, so every command to it
  * starts by enabling it again.
@@ -34,21 +36,22 @@ is(struct mb_bus *b, int dev, const char *profile, char *err, size_t errlen)
 int
 mb_safe_state(struct mb_bus *b, int dev, char *err, size_t errlen)
 {
-	static const struct mb_write tank[] = { { "ultrasound_run", 0 }, { "heater_run", 0 } };
-	static const struct mb_write rect[] = { { "output", 0 } };
-	static const struct mb_write e5cc[] = { { "command", E5CC_WRITE_ENABLE },
-		{ "command", E5CC_STOP } };
-	char ignore[8];
-
-	if (is(b, dev, "tank-generator", ignore, sizeof ignore))
-		return mb_bus_write(b, dev, tank, 2, true, err, errlen);
-	if (is(b, dev, "riden-rd60xx", ignore, sizeof ignore))
-		return mb_bus_write(b, dev, rect, 1, true, err, errlen);
-	if (is(b, dev, "e5cc", ignore, sizeof ignore))
-		return mb_bus_write(b, dev, e5cc, 2, true, err, errlen);
-	snprintf(err, errlen, "%s has no known safe state", dev >= 0 &&
-	    (size_t)dev < mb_bus_devices(b) ? mb_bus_device_name(b, dev) : "this device");
-	return -1;
+	if (dev < 0 || (size_t)dev >= mb_bus_devices(b)) {
+		snprintf(err, errlen, "no such device");
+		return -1;
+	}
+	const struct profile *p = mb_bus_profile(b, dev);
+	if (p->n_safe == 0) {
+		snprintf(err, errlen, "%s has no safe state in profile %s", mb_bus_device_name(b, dev),
+		    p->name);
+		return -1;
+	}
+	struct mb_write w[PROFILE_MAX_SAFE];
+	for (size_t i = 0; i < p->n_safe; i++) {
+		w[i].reg = p->safe[i].reg;
+		w[i].value = p->safe[i].value;
+	}
+	return mb_bus_write(b, dev, w, p->n_safe, true, err, errlen);
 }
 
 int

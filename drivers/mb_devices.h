@@ -13,9 +13,10 @@
 
 #include "mb_bus.h"
 
-/* Everything off for the device's kind (tank: ultrasound and heater off;
- * rectifier: output off; E5CC: STOP), overtaking queued work. Returns a
- * command id, or -1 with the reason in err. */
+/* Everything off, as the device's profile says in safe_state (tank:
+ * ultrasound and heater off; rectifier: output off; E5CC: STOP),
+ * overtaking queued work. Returns a command id, or -1 with the reason in
+ * err (no safe state in the profile, a device refused). */
 int mb_safe_state(struct mb_bus *b, int dev, char *err, size_t errlen);
 
 /* Tank: ultrasound at power %, frequency kHz, for timer s (0 = until

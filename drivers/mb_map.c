@@ -1,7 +1,8 @@
 /*
  * Register-map arithmetic (see mb_map.h). u32 and s32 take two registers,
- * high word first, as the Riden's ampere-hour counter does; bits are read
- * from the register that holds them.
+ * high word first as the Riden's counters, or low word first as the E5CC
+ * in two-byte mode, as the profile says; bits are read from the register
+ * that holds them.
  */
 #include "mb_map.h"
 
@@ -52,34 +53,54 @@ mb_map_blocks(const struct profile *p, struct mb_block *out, size_t max)
 	return nb;
 }
 
-static const struct profile_variant *
-variant_for(const struct profile *p, int model)
+const struct profile_variant *
+mb_map_variant(const struct profile *p, int model, int select)
 {
-	for (size_t i = 0; i < p->n_variants; i++)
-		if (model >= p->variants[i].model_min && model <= p->variants[i].model_max)
-			return &p->variants[i];
+	for (size_t i = 0; i < p->n_variants; i++) {
+		const struct profile_variant *v = &p->variants[i];
+		if (model >= v->model_min && model <= v->model_max &&
+		    (v->select < 0 || v->select == select))
+			return v;
+	}
 	return NULL;
 }
 
-const char *
-mb_map_variant(const struct profile *p, int model)
-{
-	const struct profile_variant *v = variant_for(p, model);
-	return v ? v->name : NULL;
-}
-
 double
-mb_map_scale(const struct profile *p, const struct profile_reg *r, int model)
+mb_map_scale(const struct profile *p, const struct profile_reg *r, const struct profile_variant *v)
 {
-	const struct profile_variant *v = variant_for(p, model);
+	(void)p;
 	for (size_t i = 0; v && i < v->n_scales; i++)
 		if (strcmp(v->reg_names[i], r->name) == 0)
 			return v->scales[i];
 	return r->scale;
 }
 
+bool
+mb_map_range(const struct profile *p, const struct profile_reg *r, const struct profile_variant *v,
+    double *min, double *max)
+{
+	(void)p;
+	for (size_t i = 0; v && i < v->n_ranges; i++)
+		if (strcmp(v->range_names[i], r->name) == 0) {
+			*min = v->ranges[i][0];
+			*max = v->ranges[i][1];
+			return true;
+		}
+	*min = r->min;
+	*max = r->max;
+	return r->has_range;
+}
+
+/* The 32 bits of a two-register value in the profile's word order. */
+static uint32_t
+join(const struct profile_reg *r, uint16_t first, uint16_t second)
+{
+	return r->word_order == WORDS_LOW_FIRST ? (uint32_t)second << 16 | first :
+	    (uint32_t)first << 16 | second;
+}
+
 int
-mb_map_decode(const struct profile *p, const struct profile_reg *r, int model,
+mb_map_decode(const struct profile *p, const struct profile_reg *r, const struct profile_variant *var,
     const struct mb_raw *raw, double *out)
 {
 	int a = r->address;
@@ -89,17 +110,17 @@ mb_map_decode(const struct profile *p, const struct profile_reg *r, int model,
 	switch (r->type) {
 	case REG_U16: v = raw->value[a]; break;
 	case REG_S16: v = (int16_t)raw->value[a]; break;
-	case REG_U32: v = (double)((uint32_t)raw->value[a] << 16 | raw->value[a + 1]); break;
-	case REG_S32: v = (double)(int32_t)((uint32_t)raw->value[a] << 16 | raw->value[a + 1]); break;
+	case REG_U32: v = (double)join(r, raw->value[a], raw->value[a + 1]); break;
+	case REG_S32: v = (double)(int32_t)join(r, raw->value[a], raw->value[a + 1]); break;
 	default: v = (raw->value[a] >> r->bit) & 1; break;
 	}
-	*out = r->type == REG_BIT ? v : v * mb_map_scale(p, r, model);
+	*out = r->type == REG_BIT ? v : v * mb_map_scale(p, r, var);
 	return 0;
 }
 
 int
-mb_map_encode(const struct profile *p, const struct profile_reg *r, int model, double value,
-    uint16_t w[2], int *n, char *err, size_t errlen)
+mb_map_encode(const struct profile *p, const struct profile_reg *r, const struct profile_variant *var,
+    double value, uint16_t w[2], int *n, char *err, size_t errlen)
 {
 	if (r->never_write) {
 		snprintf(err, errlen, "%s is never written (factory calibration)", r->name);
@@ -109,12 +130,15 @@ mb_map_encode(const struct profile *p, const struct profile_reg *r, int model, d
 		snprintf(err, errlen, "%s is read-only", r->name);
 		return -1;
 	}
-	if (!isfinite(value) || (r->has_range && (value < r->min - 1e-9 || value > r->max + 1e-9))) {
-		snprintf(err, errlen, "%s %g%s%s is outside %g..%g", r->name, value,
-		    r->unit && *r->unit ? " " : "", r->unit ? r->unit : "", r->min, r->max);
+	double min, max;
+	bool ranged = mb_map_range(p, r, var, &min, &max);
+	if (!isfinite(value) || (ranged && (value < min - 1e-9 || value > max + 1e-9))) {
+		snprintf(err, errlen, "%s %g%s%s is outside %g..%g%s%s", r->name, value,
+		    r->unit && *r->unit ? " " : "", r->unit ? r->unit : "", min, max,
+		    var ? " on an " : "", var ? var->name : "");
 		return -1;
 	}
-	double raw = round(value / mb_map_scale(p, r, model));
+	double raw = round(value / mb_map_scale(p, r, var));
 	double lo, hi;
 	switch (r->type) {
 	case REG_U16: lo = 0; hi = 65535; break;
@@ -128,8 +152,9 @@ mb_map_encode(const struct profile *p, const struct profile_reg *r, int model, d
 	}
 	if (words(r) == 2) {
 		uint32_t u = r->type == REG_U32 ? (uint32_t)raw : (uint32_t)(int32_t)raw;
-		w[0] = (uint16_t)(u >> 16);
-		w[1] = (uint16_t)u;
+		bool low_first = r->word_order == WORDS_LOW_FIRST;
+		w[low_first ? 1 : 0] = (uint16_t)(u >> 16);
+		w[low_first ? 0 : 1] = (uint16_t)u;
 		*n = 2;
 	} else {
 		w[0] = r->type == REG_U16 ? (uint16_t)raw : (uint16_t)(int16_t)raw;

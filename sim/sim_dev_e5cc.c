@@ -1,12 +1,15 @@
 /*
  * The simulated Omron E5CC-style temperature controller of the rhodium
  * bath heater (shared domain facts §5): PV at 0x2000, SV at 0x2103, status
- * at 0x2406 (32 bits, STOP bit 0x01000000), operation commands written to
+ * at 0x2406-0x2407 (32 bits, STOP bit 0x01000000; in two-byte mode the
+ * rightmost 16 bits come first, at 0x2406, as Omron's manuals give them),
+ * operation commands written to
  * 0x0000: 0x0001 enables communications writing, which every other write
  * needs first; 0x0100 RUN, 0x0101 STOP. Values in 0.1 C. While running it
  * switches the heater on and off around SV, through the bath heater relay
  * (bath_heater_enable), which cuts it whatever the controller does; a
- * heater runaway leaves the controller's output on whatever it commands. It has no communication watchdog.
+ * heater runaway leaves the controller's output on whatever it commands.
+ * It has no communication watchdog.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -57,8 +60,8 @@ e5cc_read(struct mbdev *d, uint16_t addr, uint16_t *v)
 	switch (addr) {
 	case A_PV: *v = (uint16_t)(int16_t)lround(e->pv * 10); return MBX_NONE;
 	case A_SV: *v = (uint16_t)e->sv; return MBX_NONE;
-	case A_STATUS: *v = (uint16_t)(status >> 16); return MBX_NONE;
-	case A_STATUS + 1: *v = (uint16_t)status; return MBX_NONE;
+	case A_STATUS: *v = (uint16_t)status; return MBX_NONE;
+	case A_STATUS + 1: *v = (uint16_t)(status >> 16); return MBX_NONE;
 	default: return MBX_ADDRESS;
 	}
 }

@@ -10,8 +10,17 @@
  * OFFSET); it regulates on its own measurement, as a real supply does, so
  * the true output is off by the same error and a reference meter sees it.
  *
- * Registers 55-62 are the factory calibration: writes are accepted, as on
- * the real unit, but counted, so that tests prove nobody writes them.
+ * The model comes from sim.rectifier_model, any id, so that a test can
+ * show an unknown one refused; each family has its scales and current
+ * limit as the independent drivers know them, the RD6012P its current
+ * range in register 20 (sim.rectifier_range). Power is 32 bits at 12-13.
+ *
+ * It accepts the writes a real unit accepts, so that third-party drivers
+ * work against it: setpoints, output, keypad lock (15), preset (19), clock
+ * (48-53), options (66-72), the presets M0-M9 with their OVP and OCP
+ * (80-119). Registers 54-62 are the calibration commit and the factory
+ * calibration: writes are accepted, as on the real unit, but counted, so
+ * that tests prove nobody writes them.
  * Simulator extension: the real unit has no communication watchdog; this
  * one switches its output off when no request at all came for the
  * device's watchdog period, armed by the first request.
@@ -27,13 +36,16 @@
 #define N_REGS 120
 
 enum { R_MODEL = 0, R_SN_H = 1, R_SN_L = 2, R_FW = 3, R_TSIGN = 4, R_TEMP = 5, R_VSET = 8,
-	R_ISET = 9, R_VOUT = 10, R_IOUT = 11, R_POWER = 13, R_VIN = 14, R_PROT = 16, R_CC = 17,
-	R_OUTPUT = 18, R_PSIGN = 34, R_PTEMP = 35, R_AH_H = 38, R_AH_L = 39, R_WH_H = 40,
-	R_WH_L = 41, R_CAL_FIRST = 55, R_CAL_LAST = 62 };
+	R_ISET = 9, R_VOUT = 10, R_IOUT = 11, R_POWER_H = 12, R_POWER_L = 13, R_VIN = 14,
+	R_KEYLOCK = 15, R_PROT = 16, R_CC = 17, R_OUTPUT = 18, R_PRESET = 19, R_RANGE = 20,
+	R_PSIGN = 34, R_PTEMP = 35, R_AH_H = 38, R_AH_L = 39, R_WH_H = 40, R_WH_L = 41,
+	R_YEAR = 48, R_SECOND = 53, R_CAL_FIRST = 54, R_CAL_LAST = 62, R_OPT_FIRST = 66,
+	R_OPT_LAST = 72, R_M0 = 80, R_M9_LAST = 119 };
+#define N_CAL (R_CAL_LAST - R_CAL_FIRST + 1)
 
 struct riden {
 	uint16_t r[N_REGS];
-	double v_scale, i_scale;    /* engineering value per count */
+	double v_scale, i_scale, p_scale;   /* engineering value per count */
 	double i_max;               /* A the model can deliver */
 	double ah, wh;
 	bool armed;
@@ -44,21 +56,39 @@ struct riden {
 	bool open_circuit;          /* the piece or the anode out of the bath */
 };
 
+/* The families the independent drivers know; an id outside them gets
+ * the RD6006's scales, as some unit with an unknown id might have. */
+static const struct family {
+	int first, last;
+	double v, i, p, i_max, i_hi;    /* i_hi: RD6012P's 12 A range current scale */
+} families[] = {
+	{ 60060, 60064, 0.01, 0.001, 0.01, 6, 0 },          /* RD6006 */
+	{ 60065, 60065, 0.001, 0.0001, 0.001, 6, 0 },       /* RD6006P */
+	{ 60066, 60066, 0.01, 0.001, 0.01, 6, 0 },          /* RK6006 */
+	{ 60120, 60124, 0.01, 0.01, 0.01, 12, 0 },          /* RD6012 */
+	{ 60125, 60129, 0.001, 0.0001, 0.001, 6, 0.001 },   /* RD6012P */
+	{ 60180, 60189, 0.01, 0.01, 0.01, 18, 0 },          /* RD6018 */
+	{ 60241, 60249, 0.01, 0.01, 0.01, 24, 0 },          /* RD6024 */
+};
+
 static void
-scales(struct riden *rd, int model)
+scales(struct riden *rd, int model, int range)
 {
-	if (model == 60065) {           /* RD6006P */
-		rd->v_scale = 0.001;
-		rd->i_scale = 0.0001;
-		rd->i_max = 6;
-	} else if (model >= 60120) {    /* RD6012, RD6018 */
-		rd->v_scale = 0.01;
-		rd->i_scale = 0.01;
-		rd->i_max = model >= 60180 ? 18 : 12;
-	} else {                        /* RD6006 */
-		rd->v_scale = 0.01;
-		rd->i_scale = 0.001;
-		rd->i_max = 6;
+	const struct family *f = &families[0];
+	for (size_t k = 0; k < sizeof families / sizeof families[0]; k++)
+		if (model >= families[k].first && model <= families[k].last)
+			f = &families[k];
+	rd->v_scale = f->v;
+	rd->i_scale = f->i;
+	rd->p_scale = f->p;
+	rd->i_max = f->i_max;
+	rd->r[R_RANGE] = 0;
+	if (f->i_hi > 0) {
+		rd->r[R_RANGE] = (uint16_t)range;
+		if (range) {
+			rd->i_scale = f->i_hi;
+			rd->i_max = 12;
+		}
 	}
 }
 
@@ -67,7 +97,7 @@ power_on(struct mbdev *d)
 {
 	struct riden *rd = d->state;
 	int model = d->env.cfg->sim.rectifier_model ? d->env.cfg->sim.rectifier_model : 60062;
-	uint16_t cal[8];
+	uint16_t cal[N_CAL];
 
 	memcpy(cal, rd->r + R_CAL_FIRST, sizeof cal);
 	memset(rd->r, 0, sizeof rd->r);
@@ -78,7 +108,10 @@ power_on(struct mbdev *d)
 	rd->r[R_TEMP] = 28;
 	rd->r[R_VIN] = 2400;
 	rd->r[R_PTEMP] = 25;
-	scales(rd, model);
+	rd->r[R_YEAR] = 2025;
+	rd->r[R_YEAR + 1] = 1;
+	rd->r[R_YEAR + 2] = 1;
+	scales(rd, model, d->env.cfg->sim.rectifier_range);
 	/* The counters and the calibration live in the unit's EEPROM. */
 	uint32_t ah = (uint32_t)lround(rd->ah * 1000), wh = (uint32_t)lround(rd->wh * 1000);
 	rd->r[R_AH_H] = (uint16_t)(ah >> 16);
@@ -96,7 +129,7 @@ riden_init(struct mbdev *d)
 	if (!rd)
 		abort();
 	d->state = rd;
-	static const uint16_t cal[8] = { 1002, 998, 1001, 20, 999, 1003, 15, 1000 };
+	static const uint16_t cal[N_CAL] = { 0, 1002, 998, 1001, 20, 999, 1003, 15, 1000 };
 	rd->gv = rd->gi = 1;
 	memcpy(rd->r + R_CAL_FIRST, cal, sizeof cal);
 	power_on(d);
@@ -129,7 +162,7 @@ riden_write(struct mbdev *d, uint16_t addr, uint16_t v)
 	}
 	switch (addr) {
 	case R_VSET:
-		if (v * rd->v_scale > 60.0)
+		if (v * rd->v_scale > 60.0 + 1e-9)
 			return MBX_VALUE;
 		break;
 	case R_ISET:
@@ -137,11 +170,21 @@ riden_write(struct mbdev *d, uint16_t addr, uint16_t v)
 			return MBX_VALUE;
 		break;
 	case R_OUTPUT:
+	case R_KEYLOCK:
 		if (v > 1)
 			return MBX_VALUE;
 		break;
+	case R_PRESET:
+		if (v > 9)
+			return MBX_VALUE;
+		break;
 	default:
-		return MBX_VALUE;       /* measurements and identity are read-only */
+		/* The clock, options and presets are stored as written, as the
+		 * real unit does; measurements and identity are read-only. */
+		if (!((addr >= R_YEAR && addr <= R_SECOND) || (addr >= R_OPT_FIRST &&
+		    addr <= R_OPT_LAST) || (addr >= R_M0 && addr <= R_M9_LAST)))
+			return MBX_VALUE;
+		break;
 	}
 	rd->r[addr] = v;
 	return MBX_NONE;
@@ -179,7 +222,9 @@ riden_step(struct mbdev *d, double dt)
 	rd->wh += v * i * dt / 3600.0;
 	rd->r[R_VOUT] = (uint16_t)lround(v / rd->v_scale);
 	rd->r[R_IOUT] = (uint16_t)lround(i / rd->i_scale);
-	rd->r[R_POWER] = (uint16_t)lround(v * i * 100);
+	uint32_t p = (uint32_t)lround(v * i / rd->p_scale);
+	rd->r[R_POWER_H] = (uint16_t)(p >> 16);
+	rd->r[R_POWER_L] = (uint16_t)p;
 	rd->r[R_CC] = cc;
 	uint32_t ah = (uint32_t)lround(rd->ah * 1000), wh = (uint32_t)lround(rd->wh * 1000);
 	rd->r[R_AH_H] = (uint16_t)(ah >> 16);
@@ -215,8 +260,8 @@ riden_describe(struct mbdev *d, struct buf *out)
 	buf_printf(out, "{\"output\":%d,\"ah\":%.4f,\"wh\":%.4f,\"calwrites\":%lu,\"true_v\":%.4f,"
 	    "\"true_i\":%.4f,\"regs\":{", rd->out_on, rd->ah, rd->wh, d->cal_writes, rd->true_v,
 	    rd->true_i);
-	static const int shown[] = { R_MODEL, R_VSET, R_ISET, R_VOUT, R_IOUT, R_CC, R_OUTPUT,
-		R_AH_H, R_AH_L };
+	static const int shown[] = { R_MODEL, R_VSET, R_ISET, R_VOUT, R_IOUT, R_POWER_H, R_POWER_L,
+		R_CC, R_OUTPUT, R_RANGE, R_AH_H, R_AH_L };
 	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
 		buf_printf(out, "%s\"%d\":%u", i ? "," : "", shown[i], rd->r[shown[i]]);
 	buf_printf(out, "}}");

@@ -111,6 +111,7 @@ mbdev_handle(struct mbdev *d, const uint8_t *req, size_t len, uint8_t *resp)
 	case 0x06: {
 		if (len != 5)
 			return exception(fc, MBX_VALUE, resp);
+		d->writes++;
 		uint16_t addr = (uint16_t)(req[1] << 8 | req[2]);
 		uint16_t v = (uint16_t)(req[3] << 8 | req[4]);
 		if ((rc = d->ops->write(d, addr, v)) != MBX_NONE)
@@ -127,6 +128,7 @@ mbdev_handle(struct mbdev *d, const uint8_t *req, size_t len, uint8_t *resp)
 			return exception(fc, MBX_VALUE, resp);
 		if ((uint32_t)addr + count > 65536)
 			return exception(fc, MBX_ADDRESS, resp);
+		d->writes++;
 		/* Written in order, stopping at the first refusal, as the
 		 * simple slaves simulated here do. */
 		for (uint16_t i = 0; i < count; i++) {

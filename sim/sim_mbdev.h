@@ -55,6 +55,7 @@ struct mbdev {
 	int silence, exception_n, exception_code, crc;
 	double slow;
 	unsigned long requests, cal_writes;
+	unsigned long writes;   /* write requests (FC 06, 16) that reached the model */
 };
 
 /* Finds the model for a profile name; NULL if none simulates it. */

@@ -556,6 +556,11 @@ bus_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 		for (size_t i = first; i < last; i++)
 			total += b->devs[i].cal_writes;
 		buf_printf(out, "%lu", total);
+	} else if (strcmp(cmd, "writes") == 0) {
+		unsigned long total = 0;
+		for (size_t i = first; i < last; i++)
+			total += b->devs[i].writes;
+		buf_printf(out, "%lu", total);
 	} else if (strcmp(cmd, "requests") == 0) {
 		unsigned long total = 0;
 		for (size_t i = first; i < last; i++)
@@ -567,8 +572,9 @@ bus_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 		buf_reset(out);
 		buf_printf(out, "Modbus commands: unplug T, replug T, silence T [N], exception T CODE "
 		    "[N], crc T [N], slow T S, reboot T, runaway T, regs T, status T, calwrites T, "
-		    "requests T; tank: water T C, load T GRAMS, error T GAIN OFFSET; rectifier: error T "
-		    "voltage|current GAIN OFFSET, open T, close T; bath heater: water T C");
+		    "writes T, requests T; tank: water T C, load T GRAMS, error T GAIN OFFSET; "
+		    "rectifier: error T voltage|current GAIN OFFSET, open T, close T; bath heater: "
+		    "water T C");
 		rc = -1;
 	}
 	pthread_mutex_unlock(&b->lock);

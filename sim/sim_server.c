@@ -169,7 +169,7 @@ static const char ctl_help[] =
     "fume ok|fault; line NAME 0|1; get NAME; lines; devices; "
     "COMMAND TARGET [ARGS] for a device (TARGET laser, a bus or a device): "
     "unplug, replug, alarm N, silence N, exception CODE [N], crc N, slow S, "
-    "reboot, runaway, status, regs, calwrites, overruns";
+    "reboot, runaway, status, regs, calwrites, writes, overruns";
 
 /* Runs one ctl command; the reply goes into out. */
 static void

@@ -305,7 +305,9 @@ static const struct sk sim_keys[] = {
 	KEY("bath_resistance", SK_DOUBLE, F(struct cfg_sim, bath_resistance), "ohm", 0.01, 1000, "2", 0),
 	KEY("turnaround", SK_DOUBLE, F(struct cfg_sim, turnaround), "s", 0, 1, "0.002", 0),
 	KEY("laser_accel", SK_DOUBLE, F(struct cfg_sim, laser_accel), "mm/s2", 1, 100000, "500", 0),
-	KEY("rectifier_model", SK_INT, F(struct cfg_sim, rectifier_model), "", 60060, 60189, "60062", 0),
+	/* Any id, so that a test can show an unknown model refused. */
+	KEY("rectifier_model", SK_INT, F(struct cfg_sim, rectifier_model), "", 1, 65535, "60062", 0),
+	KEY("rectifier_range", SK_INT, F(struct cfg_sim, rectifier_range), "", 0, 1, "0", 0),
 	KEY("laser_reset_on_open", SK_BOOL, F(struct cfg_sim, laser_reset_on_open), NULL, 0, 0,
 	    "false", 0),
 };

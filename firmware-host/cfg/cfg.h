@@ -150,6 +150,7 @@ struct cfg_sim {
 	double turnaround;          /* s between a request and the reply */
 	double laser_accel;         /* mm/s2 */
 	int rectifier_model;        /* register 0 value, e.g. 60062 */
+	int rectifier_range;        /* an RD6012P's register 20: 0 = 6 A, 1 = 12 A */
 	bool laser_reset_on_open;   /* GRBL on an Arduino: reboots when its port opens */
 };
 
@@ -225,11 +226,15 @@ const struct cfg_device *cfg_device_find(const struct cfg *cfg, const char *name
 /* Device profiles: Modbus register maps. */
 enum reg_type { REG_U16 = 0, REG_S16, REG_U32, REG_S32, REG_BIT };
 enum reg_access { REG_RO = 0, REG_RW, REG_WO };
+/* Which register of a u32/s32 holds the high 16 bits: the Riden puts them
+ * first, the E5CC in two-byte mode puts the low (rightmost) ones first. */
+enum reg_words { WORDS_HIGH_FIRST = 0, WORDS_LOW_FIRST };
 
 struct profile_reg {
 	char *name;
 	int address;            /* holding register address, 0..65535 */
-	enum reg_type type;     /* u32/s32 take address and address+1, high word first */
+	enum reg_type type;     /* u32/s32 take address and address+1 */
+	enum reg_words word_order;  /* u32/s32: which word comes first */
 	int bit;                /* REG_BIT: bit number 0..15 within the register */
 	double scale;           /* engineering value = raw * scale */
 	char *unit;             /* "V", "A", "C", "%", "s", "kHz", "" */
@@ -240,23 +245,40 @@ struct profile_reg {
 };
 
 /* A model variant: when the identify register holds a value in
- * [model_min, model_max], the listed registers take the given scales. */
+ * [model_min, model_max] (and, if the profile names a select_by register,
+ * that register holds `select`), the listed registers take the given
+ * scales and ranges. */
 struct profile_variant {
 	char *name;
 	int model_min, model_max;
+	int select;             /* value of the select_by register, or -1: any */
 	char **reg_names;       /* n_scales entries */
 	double *scales;
 	size_t n_scales;
+	char **range_names;     /* n_ranges entries */
+	double (*ranges)[2];
+	size_t n_ranges;
 };
+
+/* One register write of a device's safe state. */
+struct profile_write {
+	char *reg;
+	double value;           /* engineering units */
+};
+
+#define PROFILE_MAX_SAFE 6  /* writes in a safe state: one bus command */
 
 struct profile {
 	char *name;
 	char *description;
 	char *identify;         /* register that names the model, or NULL */
+	char *select_by;        /* register read with it to choose a variant, or NULL */
 	struct profile_reg *regs;
 	size_t n_regs;
 	struct profile_variant *variants;
 	size_t n_variants;
+	struct profile_write *safe; /* the safe state, written in order */
+	size_t n_safe;
 };
 
 struct profile *profile_load(const char *path, struct cfg_errors *errs);

@@ -1,8 +1,9 @@
 /*
  * Fuzz target: the profile decoder. The input is split into a profile
  * (YAML) and a block of raw registers; every register of a profile that
- * loads is decoded against the block under every model id the input
- * names, and encoding is tried with values taken from the block.
+ * loads is decoded against the block under the variant that the model id
+ * and select value the input names choose, and encoding is tried with
+ * values taken from the block.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -44,13 +45,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (blocks[i].count < 1 || blocks[i].count > MB_MAX_BLOCK)
 			abort();
 	int model = rlen >= 2 ? rest[0] << 8 | rest[1] : 0;
+	int select = rlen >= 4 ? rest[2] << 8 | rest[3] : -1;
+	const struct profile_variant *var = mb_map_variant(p, model, select);
 	for (size_t i = 0; i < p->n_regs; i++) {
 		double v;
 		uint16_t w[2];
 		int n;
 		char err[128];
-		if (mb_map_decode(p, &p->regs[i], model, &raw, &v) == 0)
-			mb_map_encode(p, &p->regs[i], model, v, w, &n, err, sizeof err);
+		if (mb_map_decode(p, &p->regs[i], var, &raw, &v) == 0)
+			mb_map_encode(p, &p->regs[i], var, v, w, &n, err, sizeof err);
 	}
 	profile_free(p);
 	return 0;

@@ -1,9 +1,11 @@
 /*
- * The Modbus layer against the simulated tank and bath over RTU: devices
- * come up and are identified, values decode with the model's scales,
- * writes are range-checked, never touch the calibration, and read back;
- * the faults the simulator injects (silence, exceptions, CRC bursts,
- * reboot, unplug) are reported and survived; and a safe-state command
+ * The Modbus layer against the simulated tank, rectifier and bath heater
+ * over RTU, each on its own bus: devices come up, are identified and put
+ * in their safe state, values decode with the model's scales, writes are
+ * range-checked, never touch the calibration, and read back; the faults
+ * the simulator injects (silence, exceptions, CRC bursts, reboot, unplug)
+ * are reported and survived, and a device that comes back is put in its
+ * safe state again before anything else; and a safe-state command
  * overtakes a queue of ordinary writes.
  */
 #include <math.h>
@@ -21,7 +23,7 @@
 
 static struct simproc sp;
 static struct cfg *cfg;
-static struct mb_bus *tank_bus, *bath_bus;
+static struct mb_bus *tank_bus, *rect_bus, *heat_bus;
 static int tank, rect, heater;
 
 #define LOG_MAX 512
@@ -43,10 +45,12 @@ pump(double secs)
 {
 	double end = now_mono() + secs;
 	do {
-		struct pollfd p[2] = { { mb_bus_fd(tank_bus), POLLIN, 0 }, { mb_bus_fd(bath_bus), POLLIN, 0 } };
-		poll(p, 2, 10);
+		struct pollfd p[3] = { { mb_bus_fd(tank_bus), POLLIN, 0 },
+			{ mb_bus_fd(rect_bus), POLLIN, 0 }, { mb_bus_fd(heat_bus), POLLIN, 0 } };
+		poll(p, 3, 10);
 		drain(tank_bus);
-		drain(bath_bus);
+		drain(rect_bus);
+		drain(heat_bus);
 	} while (now_mono() < end);
 }
 
@@ -98,8 +102,8 @@ all_up(void *arg)
 {
 	(void)arg;
 	pump(0.01);
-	return mb_bus_device_up(tank_bus, tank) && mb_bus_device_up(bath_bus, rect) &&
-	    mb_bus_device_up(bath_bus, heater) && mb_bus_variant(bath_bus, rect) != NULL;
+	return mb_bus_device_up(tank_bus, tank) && mb_bus_device_up(rect_bus, rect) &&
+	    mb_bus_device_up(heat_bus, heater) && mb_bus_variant(rect_bus, rect) != NULL;
 }
 
 static void
@@ -111,11 +115,22 @@ t_devices_come_up_and_decode(void)
 	CHECK(mb_bus_value(tank_bus, tank, "device_id", &v) && v == 0x5441);
 	CHECK(mb_bus_value(tank_bus, tank, "frequency_set", &v) && fabs(v - 40.0) < 1e-9);
 	CHECK(mb_bus_value(tank_bus, tank, "temperature", &v) && fabs(v - 21) < 1);
-	CHECK_STR(mb_bus_variant(bath_bus, rect), "RD6006");
-	CHECK(mb_bus_value(bath_bus, rect, "v_in", &v) && fabs(v - 24.0) < 1e-9);
-	CHECK(mb_bus_value(bath_bus, heater, "sv", &v) && fabs(v - 48.0) < 1e-9);
-	CHECK(!mb_bus_value(bath_bus, heater, "command", &v));   /* write-only */
+	CHECK_STR(mb_bus_variant(rect_bus, rect), "RD6006");
+	CHECK(mb_bus_value(rect_bus, rect, "v_in", &v) && fabs(v - 24.0) < 1e-9);
+	CHECK(mb_bus_value(heat_bus, heater, "sv", &v) && fabs(v - 48.0) < 1e-9);
+	CHECK(!mb_bus_value(heat_bus, heater, "command", &v));   /* write-only */
 	CHECK(mb_bus_value(tank_bus, tank, "ultrasound_active", &v) && v == 0);
+	CHECK(mb_bus_value(rect_bus, rect, "power", &v) && v == 0);
+	/* The E5CC's status, low word first: stopped at power-on (bit 24). */
+	CHECK(mb_bus_value(heat_bus, heater, "status", &v) && ((uint32_t)v & 0x01000000u));
+	/* Each came up into its safe state, read back where it can be. */
+	CHECK(find(0, MB_EV_SAFE, 1, "tank came up: safe state written and read back "
+	    "(ultrasound_run 0, heater_run 0)") >= 0);
+	CHECK(find(0, MB_EV_SAFE, 1, "rectifier came up: safe state written and read back "
+	    "(output 0)") >= 0);
+	CHECK(find(0, MB_EV_SAFE, 1, "bath_heater came up: safe state written and read back "
+	    "(command 1, command 257)") >= 0);
+	CHECK(find(0, MB_EV_WARN, 1, "rectifier is model 60062 (RD6006)") >= 0);
 }
 
 static void
@@ -127,7 +142,7 @@ t_writes_checked_and_read_back(void)
 	CHECK_INT(mb_bus_write(tank_bus, tank, bad, 1, false, err, sizeof err), -1);
 	CHECK_CONTAINS(err, "power_set 200 % is outside 10..100");
 	struct mb_write cal[] = { { "cal_57", 1 } };
-	CHECK_INT(mb_bus_write(bath_bus, rect, cal, 1, false, err, sizeof err), -1);
+	CHECK_INT(mb_bus_write(rect_bus, rect, cal, 1, false, err, sizeof err), -1);
 	CHECK_CONTAINS(err, "never written");
 	struct mb_write ro[] = { { "temperature", 30 } };
 	CHECK_INT(mb_bus_write(tank_bus, tank, ro, 1, false, err, sizeof err), -1);
@@ -135,22 +150,22 @@ t_writes_checked_and_read_back(void)
 	int id = mb_tank_heater(tank_bus, tank, true, 50, err, sizeof err);
 	CHECK(id > 0);
 	CHECK(done_cmd(id, 10, &ok, text, sizeof text) && ok);
-	id = mb_rectifier(bath_bus, rect, 2.0, 1.5, false, err, sizeof err);
+	id = mb_rectifier(rect_bus, rect, 2.0, 1.5, false, err, sizeof err);
 	CHECK(done_cmd(id, 10, &ok, text, sizeof text) && ok);
-	id = mb_heater(bath_bus, heater, 49.5, true, err, sizeof err);
+	id = mb_heater(heat_bus, heater, 49.5, true, err, sizeof err);
 	CHECK(done_cmd(id, 10, &ok, text, sizeof text) && ok);
 	pump(0.6);
 	double v;
 	CHECK(mb_bus_value(tank_bus, tank, "temperature_set", &v) && fabs(v - 50) < 1e-9);
-	CHECK(mb_bus_value(bath_bus, rect, "v_set", &v) && fabs(v - 2.0) < 1e-9);
-	CHECK(mb_bus_value(bath_bus, rect, "i_set", &v) && fabs(v - 1.5) < 1e-9);
-	CHECK(mb_bus_value(bath_bus, heater, "sv", &v) && fabs(v - 49.5) < 1e-9);
+	CHECK(mb_bus_value(rect_bus, rect, "v_set", &v) && fabs(v - 2.0) < 1e-9);
+	CHECK(mb_bus_value(rect_bus, rect, "i_set", &v) && fabs(v - 1.5) < 1e-9);
+	CHECK(mb_bus_value(heat_bus, heater, "sv", &v) && fabs(v - 49.5) < 1e-9);
 	char reply[64];
 	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "calwrites rectifier"), 0);
 	CHECK_STR(reply, "0");
-	id = mb_safe_state(bath_bus, heater, err, sizeof err);
+	id = mb_safe_state(heat_bus, heater, err, sizeof err);
 	CHECK(done_cmd(id, 10, &ok, text, sizeof text) && ok);
-	CHECK_INT(mb_tank_heater(bath_bus, rect, true, 50, err, sizeof err), -1);
+	CHECK_INT(mb_tank_heater(rect_bus, rect, true, 50, err, sizeof err), -1);
 	CHECK_CONTAINS(err, "rectifier is a riden-rd60xx, not a tank-generator");
 }
 
@@ -162,7 +177,34 @@ t_silence_then_back(void)
 	CHECK(wait_until(seen, &down, 20));
 	struct want up = { n_log, MB_EV_LINK, 1, "tank answers" };
 	CHECK(wait_until(seen, &up, 20));
-	CHECK(mb_bus_device_up(bath_bus, rect));    /* the other bus never noticed */
+	CHECK(mb_bus_device_up(rect_bus, rect));    /* the other buses never noticed */
+}
+
+/* A rectifier that went silent mid-plating and answers again is put in
+ * its safe state before anything else, and that is read back. */
+static void
+t_rectifier_back_from_silence_is_safe(void)
+{
+	char err[200], reply[512];
+	bool ok;
+	int id = mb_rectifier(rect_bus, rect, 2.0, 1.0, true, err, sizeof err);
+	CHECK(done_cmd(id, 10, &ok, NULL, 0) && ok);
+	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "regs rectifier"), 0);
+	CHECK_CONTAINS(reply, "\"18\":1");
+	struct want down = { n_log, MB_EV_LINK, 0, "rectifier does not answer" };
+	struct want safe = { n_log, MB_EV_SAFE, 1, "rectifier came up: safe state written" };
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "silence rectifier 8"), 0);
+	CHECK(wait_until(seen, &down, 20));
+	CHECK(wait_until(seen, &safe, 20));
+	long up = find(down.from, MB_EV_LINK, 1, "rectifier answers");
+	CHECK(up >= 0 && up < find(safe.from, MB_EV_SAFE, 1, "rectifier came up"));
+	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "regs rectifier"), 0);
+	CHECK_CONTAINS(reply, "\"18\":0");
+	pump(0.6);
+	double v;
+	CHECK(mb_bus_value(rect_bus, rect, "output", &v) && v == 0);
+	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "calwrites rectifier"), 0);
+	CHECK_STR(reply, "0");
 }
 
 static void
@@ -206,14 +248,25 @@ t_reboot_noticed(void)
 static void
 t_unplug_and_replug(void)
 {
-	struct want down = { n_log, MB_EV_LINK, 0, "bus bath" };
-	CHECK_INT(simproc_ctl(&sp, NULL, 0, "unplug bath"), 0);
+	char err[200], reply[512];
+	bool ok;
+	int id = mb_heater(heat_bus, heater, 45, true, err, sizeof err);
+	CHECK(done_cmd(id, 10, &ok, NULL, 0) && ok);
+	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "status bath_heater"), 0);
+	CHECK_CONTAINS(reply, "\"running\":1");
+	struct want down = { n_log, MB_EV_LINK, 0, "bus bath_heater" };
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "unplug bath_heater"), 0);
 	CHECK(wait_until(seen, &down, 20));
-	CHECK(!mb_bus_device_up(bath_bus, rect));
+	CHECK(!mb_bus_device_up(heat_bus, heater));
+	CHECK(mb_bus_device_up(rect_bus, rect));    /* the rectifier's line never noticed */
 	pump(1.0);
-	struct want up = { n_log, MB_EV_LINK, 1, "rectifier answers" };
-	CHECK_INT(simproc_ctl(&sp, NULL, 0, "replug bath"), 0);
+	struct want up = { n_log, MB_EV_LINK, 1, "bath_heater answers" };
+	struct want safe = { n_log, MB_EV_SAFE, 1, "bath_heater came up" };
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "replug bath_heater"), 0);
 	CHECK(wait_until(seen, &up, 20));
+	CHECK(wait_until(seen, &safe, 20));
+	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "status bath_heater"), 0);
+	CHECK_CONTAINS(reply, "\"running\":0");   /* STOP again on reconnection */
 	CHECK(wait_until(all_up, NULL, 20));
 }
 
@@ -303,24 +356,27 @@ main(void)
 	free(cfg->device_dir);
 	cfg->device_dir = xstrdup(sp.dir);
 	tank_bus = mb_bus_start(cfg, cfg_bus_find(cfg, "tank"), err, sizeof err);
-	bath_bus = mb_bus_start(cfg, cfg_bus_find(cfg, "bath"), err, sizeof err);
-	if (!tank_bus || !bath_bus) {
+	rect_bus = mb_bus_start(cfg, cfg_bus_find(cfg, "rectifier"), err, sizeof err);
+	heat_bus = mb_bus_start(cfg, cfg_bus_find(cfg, "bath_heater"), err, sizeof err);
+	if (!tank_bus || !rect_bus || !heat_bus) {
 		printf("FAIL: bus start: %s\n", err);
 		return 1;
 	}
 	tank = mb_bus_device(tank_bus, "tank");
-	rect = mb_bus_device(bath_bus, "rectifier");
-	heater = mb_bus_device(bath_bus, "bath_heater");
+	rect = mb_bus_device(rect_bus, "rectifier");
+	heater = mb_bus_device(heat_bus, "bath_heater");
 	RUN(t_devices_come_up_and_decode);
 	RUN(t_writes_checked_and_read_back);
 	RUN(t_silence_then_back);
+	RUN(t_rectifier_back_from_silence_is_safe);
 	RUN(t_exceptions_and_crc);
 	RUN(t_reboot_noticed);
 	RUN(t_unplug_and_replug);
 	RUN(t_priority_overtakes);
 	RUN(t_absent_device_does_not_spin);
 	mb_bus_stop(tank_bus);
-	mb_bus_stop(bath_bus);
+	mb_bus_stop(rect_bus);
+	mb_bus_stop(heat_bus);
 	CHECK_INT(simproc_stop(&sp), 0);
 	cfg_free(cfg);
 	return test_summary();

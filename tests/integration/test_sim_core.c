@@ -67,7 +67,8 @@ t_run_dir_content(void)
 {
 	CHECK(exists("laser"));
 	CHECK(exists("tank"));
-	CHECK(exists("bath"));
+	CHECK(exists("rectifier"));
+	CHECK(exists("bath_heater"));
 	CHECK(exists("gpio.sock"));
 	CHECK(exists("ctl.sock"));
 	CHECK(exists("actuators.log"));
@@ -140,7 +141,7 @@ t_ctl_errors(void)
 	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "line laser_enable 1"), -1);
 	CHECK_CONTAINS(reply, "is an output");
 	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "devices"), 0);
-	CHECK_STR(reply, "laser tank bath");
+	CHECK_STR(reply, "laser tank rectifier bath_heater");
 }
 
 static bool
@@ -174,7 +175,8 @@ t_sigterm_cleans_up(void)
 	CHECK_INT(simproc_stop(&sp), 0);
 	CHECK(!exists("laser"));
 	CHECK(!exists("tank"));
-	CHECK(!exists("bath"));
+	CHECK(!exists("rectifier"));
+	CHECK(!exists("bath_heater"));
 	CHECK(!exists("gpio.sock"));
 	CHECK(!exists("ctl.sock"));
 	/* The record of what physically happened stays for the test. */

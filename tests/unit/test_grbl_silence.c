@@ -173,7 +173,7 @@ main(void)
 	    "device_dir: /tmp\nlaser: {port: %s, baud: 115200, connect_timeout: 1, status_hz: 5}\n"
 	    "gpio:\n  backend: sim\n  lines: {estop: {}, laser_door: {}, tank_lid: {}, fume_ok: {},"
 	    " laser_enable: {}, ultrasound_enable: {}, heater_enable: {}, rectifier_enable: {},"
-	    " beacon: {}}\n"
+	    " bath_heater_enable: {}, beacon: {}}\n"
 	    "gems_file: config/gems.yaml\nservices_file: config/services.yaml\n", slave);
 	struct cfg_errors e = { 0 };
 	struct cfg *cfg = cfg_load_buffer("silence.yaml", yaml, strlen(yaml), &e);

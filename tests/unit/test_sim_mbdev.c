@@ -89,6 +89,23 @@ t_requests_and_exceptions(void)
 	CHECK_INT(v, 50);
 	rd(&d, 12, &v);
 	CHECK_INT(v, 450);
+	/* As docs/tank-register-map.md says: FC 04 reads the same registers,
+	 * unmapped and write-only registers give 02 to reads and writes. */
+	static const uint8_t fc04[] = { 0x04, 0x00, 0x0B, 0x00, 0x01 };
+	CHECK_INT(mbdev_handle(&d, fc04, sizeof fc04, resp), 4);
+	CHECK(resp[0] == 0x04 && resp[2] == 0 && resp[3] == 50);
+	static const uint8_t read_wo[] = { 0x03, 0x00, 0x1B, 0x00, 0x01 };   /* fault_clear */
+	mbdev_handle(&d, read_wo, sizeof read_wo, resp);
+	CHECK(resp[0] == 0x83 && resp[1] == MBX_ADDRESS);
+	static const uint8_t write_gap[] = { 0x06, 0x00, 0x12, 0x00, 0x01 };  /* 18 */
+	mbdev_handle(&d, write_gap, sizeof write_gap, resp);
+	CHECK(resp[0] == 0x86 && resp[1] == MBX_ADDRESS);
+	static const uint8_t read_past[] = { 0x04, 0x00, 0x20, 0x00, 0x01 }; /* 32 */
+	mbdev_handle(&d, read_past, sizeof read_past, resp);
+	CHECK(resp[0] == 0x84 && resp[1] == MBX_ADDRESS);
+	static const uint8_t fc05[] = { 0x05, 0x00, 0x0A, 0xFF, 0x00 };
+	mbdev_handle(&d, fc05, sizeof fc05, resp);
+	CHECK(resp[0] == 0x85 && resp[1] == MBX_FUNCTION);
 	mbdev_free(&d);
 }
 
@@ -244,6 +261,60 @@ t_rectifier_cv_cc_and_counters(void)
 	mbdev_free(&d);
 }
 
+/* The families' scales and limits, the RD6012P's range register, power as
+ * 32 bits at 12-13, and the writes a real unit accepts (issue 20). */
+static void
+t_rectifier_families_and_writes(void)
+{
+	struct mbdev d;
+	uint16_t v, hi, lo;
+	setup(&d, &mbdev_riden_ops, "rectifier");
+	cfg.sim.rectifier_model = 60241;        /* RD6024: I/100, up to 24 A */
+	d.ops->reboot(&d);
+	devcfg.watchdog = 0;
+	rd(&d, 0, &v);
+	CHECK_INT(v, 60241);
+	CHECK_INT(d.ops->write(&d, 9, 2400), MBX_NONE);
+	CHECK_INT(d.ops->write(&d, 9, 2401), MBX_VALUE);
+	CHECK_INT(d.ops->write(&d, 8, 6000), MBX_NONE);  /* 60 V into 2 ohm: CC at 24 A */
+	d.ops->write(&d, 18, 1);
+	lines[LINE_RECTIFIER_ENABLE] = 1;
+	run(&d, 1);
+	rd(&d, 11, &v);
+	CHECK_INT(v, 2400);
+	rd(&d, 12, &hi);
+	rd(&d, 13, &lo);
+	CHECK_NEAR(((uint32_t)hi << 16 | lo) * 0.01, 48.0 * 24, 0.1);   /* past 655.35 W */
+	CHECK(hi > 0);
+	/* Clock, keypad lock, preset, options, presets with OVP/OCP: stored. */
+	static const uint16_t ok[][2] = { { 15, 1 }, { 19, 3 }, { 48, 2026 }, { 53, 59 },
+		{ 66, 1 }, { 72, 4 }, { 80, 500 }, { 82, 6100 }, { 119, 1000 } };
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		CHECK_INT(d.ops->write(&d, ok[i][0], ok[i][1]), MBX_NONE);
+		rd(&d, ok[i][0], &v);
+		CHECK_INT(v, ok[i][1]);
+	}
+	CHECK_INT(d.ops->write(&d, 19, 10), MBX_VALUE);
+	CHECK_INT(d.ops->write(&d, 20, 1), MBX_VALUE);  /* the range is the panel's */
+	CHECK_INT(d.ops->write(&d, 54, 1), MBX_NONE);   /* commits calibration: counted */
+	CHECK_INT(d.cal_writes, 1);
+	mbdev_free(&d);
+	setup(&d, &mbdev_riden_ops, "rectifier");
+	cfg.sim.rectifier_model = 60125;        /* RD6012P, 6 A range: V/1000, I/10000 */
+	d.ops->reboot(&d);
+	rd(&d, 20, &v);
+	CHECK_INT(v, 0);
+	CHECK_INT(d.ops->write(&d, 9, 60000), MBX_NONE);
+	CHECK_INT(d.ops->write(&d, 9, 60001), MBX_VALUE);
+	cfg.sim.rectifier_range = 1;            /* 12 A range: I/1000 */
+	d.ops->reboot(&d);
+	rd(&d, 20, &v);
+	CHECK_INT(v, 1);
+	CHECK_INT(d.ops->write(&d, 9, 12000), MBX_NONE);
+	CHECK_INT(d.ops->write(&d, 9, 12001), MBX_VALUE);
+	mbdev_free(&d);
+}
+
 static void
 t_e5cc_write_enable_run_stop(void)
 {
@@ -256,11 +327,14 @@ t_e5cc_write_enable_run_stop(void)
 	lines[LINE_BATH_HEATER_ENABLE] = 1;
 	CHECK_INT(d.ops->write(&d, 0x0000, 0x0001), MBX_NONE);
 	CHECK_INT(d.ops->write(&d, 0x2103, 500), MBX_NONE);
-	rd(&d, 0x2406, &hi);
-	rd(&d, 0x2407, &lo);
+	/* Two-byte mode puts the rightmost 16 bits first (Omron's manuals):
+	 * STOP, bit 24, is bit 8 of 0x2407. */
+	rd(&d, 0x2406, &lo);
+	rd(&d, 0x2407, &hi);
 	CHECK_INT(((uint32_t)hi << 16 | lo) & 0x01000000u, 0x01000000u);   /* stopped */
+	CHECK_INT(hi, 0x0100);
 	CHECK_INT(d.ops->write(&d, 0x0000, 0x0100), MBX_NONE);
-	rd(&d, 0x2406, &hi);
+	rd(&d, 0x2407, &hi);
 	CHECK_INT(hi & 0x0100, 0);
 	run(&d, 4000);
 	rd(&d, 0x2000, &pv);
@@ -283,6 +357,7 @@ main(void)
 	RUN(t_tank_resonance_moves_with_temperature);
 	RUN(t_tank_watchdog);
 	RUN(t_rectifier_cv_cc_and_counters);
+	RUN(t_rectifier_families_and_writes);
 	RUN(t_e5cc_write_enable_run_stop);
 	return test_summary();
 }
