@@ -621,6 +621,29 @@ t_rhodium_phases_on_the_bath(void)
 	CHECK_CONTAINS(reply, "\"rectifier_enable\":0");
 }
 
+/* A rectifier that refuses its start (exception 02 on V-SET) fails the
+ * step with the reason: a job never records a plating that did not happen. */
+static void
+t_refused_start_fails_the_step(void)
+{
+	int64_t job = create("{\"operator\": \"ana\", \"piece\": {\"serial\": \"NK-2\", \"type\": "
+	    "\"necklace\", \"metal\": \"white_gold\", \"gems\": [{\"species\": \"diamond\", "
+	    "\"count\": 20}]}, \"services\": [{\"id\": \"necklace_resizing\", \"change_cm\": -2}]}");
+	CHECK(job > 0);
+	bring_to(job, 3);
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "water bath_heater 48"), 0);
+	CHECK(wait_until(status_has, "\"pv\":48.0", 10));
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "exception rectifier 2 8"), 0);
+	CHECK(run_station("bath"));
+	CHECK(wait_step(job, 3, "failed", 20));
+	json_t *r = call("job.show", "{\"job\": %lld}", (long long)job);
+	json_t *st = json_array_get(json_object_get(result(r), "steps"), 2);
+	CHECK_CONTAINS(json_string_value(json_object_get(st, "reason")),
+	    "the rectifier's start (V-SET, I-SET, output) failed");
+	json_decref(r);
+	CHECK(status_has("\"bath\":{\"state\":\"fault\""));
+}
+
 int
 main(void)
 {
@@ -637,6 +660,7 @@ main(void)
 	RUN(t_gems_are_the_pieces);
 	RUN(t_sigkill_during_steps);
 	RUN(t_rhodium_phases_on_the_bath);
+	RUN(t_refused_start_fails_the_step);
 	close(api);
 	simproc_daemon_stop(daemon_pid, SIGTERM);
 	simproc_stop(&sp);
