@@ -350,7 +350,7 @@ begin_two_point(struct daemon *d, struct proc *p, char *err, size_t len)
 static int
 tank_run(struct daemon *d, double power, double khz, double seconds, char *err, size_t len)
 {
-	int code;
+	struct err se;
 	double t;
 	/* No heating: the setpoint is the water's own temperature. */
 	if (!mb_bus_value(d->tank_bus, d->tank_dev, "temperature", &t))
@@ -358,8 +358,9 @@ tank_run(struct daemon *d, double power, double khz, double seconds, char *err, 
 	t = calib_reading(d, "tank-generator", "temperature", t);
 	t = fmin(fmax(t, 20), d->cfg->tank.max_temperature);
 	seconds = fmin(seconds, d->cfg->tank.max_cycle);
-	if (station_tank_start(d, &calib_dummy, 1, seconds, power, khz, t, &code, err, len) < 0) {
-		station_code = code;
+	if (station_tank_start(d, &calib_dummy, 1, seconds, power, khz, t, &se) < 0) {
+		station_code = se.code;
+		snprintf(err, len, "%s", se.msg);
 		return -1;
 	}
 	return 0;
@@ -427,14 +428,15 @@ begin_power(struct daemon *d, struct api_call *c, struct proc *p, char *err, siz
 static int
 laser_program(struct daemon *d, struct proc *p, char *gcode, char *err, size_t len)
 {
-	int code;
+	struct err se;
 	if (!gcode)
 		return -1;
 	/* A calibration's program is the daemon's own: nobody resumes it. */
-	int rc = station_laser_stream(d, gcode, LASER_OWNER_DAEMON, &code, err, len);
+	int rc = station_laser_stream(d, gcode, LASER_OWNER_DAEMON, &se);
 	free(gcode);
 	if (rc < 0) {
-		station_code = code;
+		station_code = se.code;
+		snprintf(err, len, "%s", se.msg);
 		return -1;
 	}
 	p->state = PS_RUNNING;
@@ -677,7 +679,7 @@ api_calib_begin(struct api_call *c, void *arg)
 	struct daemon *d = D(c);
 	const char *name = str(c, "procedure");
 	const struct procdef *def = NULL;
-	char err[400] = "";
+	char err[sizeof ((struct err *)0)->msg] = "";
 	for (size_t i = 0; name && i < ARRAY_LEN(procs); i++)
 		if (strcmp(name, procs[i].name) == 0)
 			def = &procs[i];
@@ -753,8 +755,7 @@ api_calib_drive(struct api_call *c, void *arg)
 	struct daemon *d = D(c);
 	struct proc *p = session(c);
 	double v;
-	int code;
-	char err[400];
+	struct err e;
 	if (!p)
 		return NULL;
 	if (p->def->type != P_TWO_POINT || strcmp(p->def->station, "bath") || p->state != PS_READY)
@@ -772,8 +773,8 @@ api_calib_drive(struct api_call *c, void *arg)
 	 * current: the test current with the voltage limit at its maximum,
 	 * so that the rectifier regulates the quantity being calibrated. */
 	if (station_bath_drive(d, volts ? v : d->cfg->bath.max_voltage,
-	    volts ? d->cfg->bath.max_current : v, 120, &code, err, sizeof err) < 0)
-		return api_fail(c, code, "%s", err);
+	    volts ? d->cfg->bath.max_current : v, 120, &e) < 0)
+		return api_fail(c, e.code, "%s", e.msg);
 	p->driving = true;
 	p->drive_value = v;
 	p->drive_since = now_mono();

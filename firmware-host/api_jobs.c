@@ -71,15 +71,9 @@ opt_str(struct api_call *c, const char *key)
 	return json_string_value(c->params ? json_object_get(c->params, key) : NULL);
 }
 
-/* What the engine says when it refuses. */
-struct engine_error {
-	int code;
-	char msg[1024];
-};
-
 /* The engine's answer, or its error as the call's. */
 static json_t *
-answer(struct api_call *c, json_t *r, const struct engine_error *e)
+answer(struct api_call *c, json_t *r, const struct err *e)
 {
 	return r ? r : api_fail(c, e->code, "%s", e->msg);
 }
@@ -107,9 +101,8 @@ plan_or_create(struct api_call *c, bool dry_run)
 		return NULL;
 	if (c->params && json_object_get(c->params, "engraving"))
 		return offload_layout(c, dry_run ? OFFLOAD_PLAN : OFFLOAD_CREATE, who(c));
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_create(D(c), c->params, dry_run, who(c), NULL, &e.code, e.msg,
-	    sizeof e.msg), &e);
+	struct err e = { 0, "" };
+	return answer(c, jobs_create(D(c), c->params, dry_run, who(c), NULL, &e), &e);
 }
 
 static json_t *
@@ -133,8 +126,8 @@ m_job_start(struct api_call *c, void *arg)
 	(void)arg;
 	if (!job_id(c, &job))
 		return NULL;
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_start(D(c), job, who(c), &e.code, e.msg, sizeof e.msg), &e);
+	struct err e = { 0, "" };
+	return answer(c, jobs_start(D(c), job, who(c), &e), &e);
 }
 
 static json_t *
@@ -144,8 +137,8 @@ m_job_show(struct api_call *c, void *arg)
 	(void)arg;
 	if (!job_id(c, &job))
 		return NULL;
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_show(D(c), job, &e.code, e.msg, sizeof e.msg), &e);
+	struct err e = { 0, "" };
+	return answer(c, jobs_show(D(c), job, &e), &e);
 }
 
 static json_t *
@@ -156,9 +149,9 @@ m_job_list(struct api_call *c, void *arg)
 	if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
 	    json_integer_value(lim) > 100000))
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'limit' must be 1 to 100000");
-	struct engine_error e = { 0, "" };
+	struct err e = { 0, "" };
 	return answer(c, jobs_list(D(c), opt_str(c, "state"), opt_str(c, "serial"),
-	    lim ? (int)json_integer_value(lim) : 50, &e.code, e.msg, sizeof e.msg), &e);
+	    lim ? (int)json_integer_value(lim) : 50, &e), &e);
 }
 
 static json_t *
@@ -168,8 +161,8 @@ m_job_abort(struct api_call *c, void *arg)
 	(void)arg;
 	if (!job_id(c, &job))
 		return NULL;
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_abort(D(c), job, who(c), opt_str(c, "why"), &e.code, e.msg, sizeof e.msg), &e);
+	struct err e = { 0, "" };
+	return answer(c, jobs_abort(D(c), job, who(c), opt_str(c, "why"), &e), &e);
 }
 
 static json_t *
@@ -183,8 +176,8 @@ m_step_done(struct api_call *c, void *arg)
 	const char *note = opt_str(c, "note");
 	if (note && strlen(note) > 2000)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'note' is at most 2000 characters");
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_step_done(D(c), job, seq, who(c), note, &e.code, e.msg, sizeof e.msg), &e);
+	struct err e = { 0, "" };
+	return answer(c, jobs_step_done(D(c), job, seq, who(c), note, &e), &e);
 }
 
 static json_t *
@@ -195,8 +188,8 @@ m_step_retry(struct api_call *c, void *arg)
 	(void)arg;
 	if (!job_id(c, &job) || !step_seq(c, &seq))
 		return NULL;
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_step_retry(D(c), job, seq, who(c), &e.code, e.msg, sizeof e.msg), &e);
+	struct err e = { 0, "" };
+	return answer(c, jobs_step_retry(D(c), job, seq, who(c), &e), &e);
 }
 
 static json_t *
@@ -207,16 +200,16 @@ m_step_abort(struct api_call *c, void *arg)
 	(void)arg;
 	if (!job_id(c, &job) || !step_seq(c, &seq))
 		return NULL;
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_step_abort(D(c), job, seq, who(c), opt_str(c, "why"), &e.code, e.msg, sizeof e.msg), &e);
+	struct err e = { 0, "" };
+	return answer(c, jobs_step_abort(D(c), job, seq, who(c), opt_str(c, "why"), &e), &e);
 }
 
 static json_t *
 m_station_run(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct engine_error e = { 0, "" };
-	return answer(c, jobs_station_run(D(c), opt_str(c, "station"), who(c), c->uid, &e.code, e.msg, sizeof e.msg), &e);
+	struct err e = { 0, "" };
+	return answer(c, jobs_station_run(D(c), opt_str(c, "station"), who(c), c->uid, &e), &e);
 }
 
 static json_t *

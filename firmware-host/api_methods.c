@@ -110,14 +110,13 @@ static json_t *
 m_laser_stream(struct api_call *c, void *arg)
 {
 	(void)arg;
-	int code;
-	char msg[400];
+	struct err e;
 	const char *gcode = json_string_value(c->params ? json_object_get(c->params, "gcode") : NULL);
 	if (!gcode)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'gcode' (the program text) is required");
 	/* A program from outside: GRBL checks it first, the answer follows. */
-	if (station_laser_check_then_stream(D(c), gcode, c->uid, &code, msg, sizeof msg) < 0)
-		return api_fail(c, code, "%s", msg);
+	if (station_laser_check_then_stream(D(c), gcode, c->uid, &e) < 0)
+		return api_fail(c, e.code, "%s", e.msg);
 	D(c)->laser_check.answer = api_defer(c);
 	return NULL;
 }
@@ -126,10 +125,9 @@ static json_t *
 m_laser_hold(struct api_call *c, void *arg)
 {
 	(void)arg;
-	int code;
-	char msg[300];
-	if (station_laser_hold(D(c), c->uid, &code, msg, sizeof msg) < 0)
-		return api_fail(c, code, "%s", msg);
+	struct err e;
+	if (station_laser_hold(D(c), c->uid, &e) < 0)
+		return api_fail(c, e.code, "%s", e.msg);
 	return json_pack("{s:b}", "sent", 1);
 }
 
@@ -137,10 +135,9 @@ static json_t *
 m_laser_resume(struct api_call *c, void *arg)
 {
 	(void)arg;
-	int code;
-	char msg[300];
-	if (station_laser_resume(D(c), c->uid, &code, msg, sizeof msg) < 0)
-		return api_fail(c, code, "%s", msg);
+	struct err e;
+	if (station_laser_resume(D(c), c->uid, &e) < 0)
+		return api_fail(c, e.code, "%s", e.msg);
 	return json_pack("{s:b}", "sent", 1);
 }
 
@@ -262,8 +259,8 @@ m_laser_frame(struct api_call *c, void *arg)
 {
 	(void)arg;
 	struct daemon *d = D(c);
-	int code;
-	char msg[400], prog[400];
+	struct err e;
+	char prog[400];
 	double x0, y0, x1, y1;
 	const char *gcode = json_string_value(c->params ? json_object_get(c->params, "gcode") : NULL);
 	if (!gcode)
@@ -282,8 +279,8 @@ m_laser_frame(struct api_call *c, void *arg)
 	    x0, y0, x1, y1, x0, y0);
 	/* Framing burns nothing, but goes through the station like any job:
 	 * the interlock must allow the laser, whose power stays off. */
-	if (station_laser_move(d, prog, c->uid, &code, msg, sizeof msg) < 0)
-		return api_fail(c, code, "%s", msg);
+	if (station_laser_move(d, prog, c->uid, &e) < 0)
+		return api_fail(c, e.code, "%s", e.msg);
 	return json_pack("{s:[f,f,f,f]}", "frame", x0, y0, x1, y1);
 }
 
@@ -404,16 +401,15 @@ m_tank_start(struct api_call *c, void *arg)
 	struct daemon *d = D(c);
 	static struct pieces pc;        /* the loop is single-threaded */
 	double secs, power, khz, temp;
-	int code;
-	char msg[1024];
+	struct err e;
 	if (!parse_pieces(c, &pc) || !number(c, "seconds", d->cfg->tank.cycle, &secs) ||
 	    !number(c, "power", d->cfg->tank.power, &power) ||
 	    !number(c, "frequency", calib_tank_frequency(d, d->cfg->tank.frequency), &khz) ||
 	    !number(c, "temperature", d->cfg->tank.temperature, &temp) ||
 	    !seconds_in(c, secs, d->cfg->tank.max_cycle, "the bench's tank.max_cycle"))
 		return NULL;
-	if (station_tank_start(d, pc.p, pc.n, secs, power, khz, temp, &code, msg, sizeof msg) < 0)
-		return api_fail(c, code, "%s", msg);
+	if (station_tank_start(d, pc.p, pc.n, secs, power, khz, temp, &e) < 0)
+		return api_fail(c, e.code, "%s", e.msg);
 	return json_pack("{s:s, s:f}", "state", "running", "seconds", secs);
 }
 
@@ -431,14 +427,13 @@ m_bath_plate(struct api_call *c, void *arg)
 	(void)arg;
 	static struct pieces pc;
 	double volts, amps, secs;
-	int code;
-	char msg[1024];
+	struct err e;
 	if (!parse_pieces(c, &pc) || !number(c, "volts", NAN, &volts) ||
 	    !number(c, "amps", NAN, &amps) || !number(c, "seconds", NAN, &secs) ||
 	    !seconds_in(c, secs, 3600, "a plating phase"))
 		return NULL;
-	if (station_bath_plate(D(c), pc.p, pc.n, volts, amps, secs, &code, msg, sizeof msg) < 0)
-		return api_fail(c, code, "%s", msg);
+	if (station_bath_plate(D(c), pc.p, pc.n, volts, amps, secs, &e) < 0)
+		return api_fail(c, e.code, "%s", e.msg);
 	/* A cold bath is heated first; the plating follows by itself. */
 	return json_pack("{s:s, s:s}", "state", D(c)->bath_run.warming ? "heating" : "running",
 	    "detail", D(c)->bath_st.detail);
@@ -486,10 +481,9 @@ m_engrave_start(struct api_call *c, void *arg)
 	}
 	/* Not ready now: say so before any layout is made (the start after
 	 * the layout checks it all again). */
-	int code;
-	char msg[400];
-	if (station_laser_ready(D(c), true, &code, msg, sizeof msg) < 0)
-		return api_fail(c, code, "%s", msg);
+	struct err e;
+	if (station_laser_ready(D(c), true, &e) < 0)
+		return api_fail(c, e.code, "%s", e.msg);
 	/* Exactly the toolpath of the preview goes to the laser. */
 	return offload_layout(c, OFFLOAD_ENGRAVE, NULL);
 }

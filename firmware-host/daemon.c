@@ -937,45 +937,29 @@ daemon_stop(struct daemon *d)
 
 /* --- stations ------------------------------------------------------------ */
 
-static int
-fail(int *code, char *msg, size_t len, int c, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int
-fail(int *code, char *msg, size_t len, int c, const char *fmt, ...)
-{
-	va_list ap;
-	*code = c;
-	va_start(ap, fmt);
-	int n = vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-	str_cut_words(msg, len, n);
-	return -1;
-}
-
 int
-station_laser_ready(struct daemon *d, bool emit, int *code, char *msg, size_t len)
+station_laser_ready(struct daemon *d, bool emit, struct err *e)
 {
 	if (d->laser_st.state == ST_RUNNING)
-		return fail(code, msg, len, API_ERR_BUSY, "the laser is %s",
+		return err_set(e, API_ERR_BUSY, "the laser is %s",
 		    d->laser && grbl_checking(d->laser) ? "checking a program" : "already engraving");
 	if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
-		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
+		return err_set(e, API_ERR_UNAVAILABLE, "the laser is not connected");
 	const char *why = interlock_reason(daemon_interlock(d), IL_LASER);
 	if (why)
-		return fail(code, msg, len, API_ERR_INTERLOCK, "the laser cannot start: %s", why);
+		return err_set(e, API_ERR_INTERLOCK, "the laser cannot start: %s", why);
 	const struct grbl_status *st = grbl_last_status(d->laser);
 	if (!strcmp(st->state, "Alarm"))
-		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is in alarm%s%s and has "
+		return err_set(e, API_ERR_UNAVAILABLE, "the laser is in alarm%s%s and has "
 		    "lost its position: a technician must check the piece and unlock it (laser.unlock)",
 		    d->laser_alarm[0] ? ": " : "", d->laser_alarm);
 	if (d->laser_flush_until > 0)
-		return fail(code, msg, len, API_ERR_BUSY, "the laser is still clearing the program "
+		return err_set(e, API_ERR_BUSY, "the laser is still clearing the program "
 		    "a trip or an error stopped; try again in a moment");
 	/* Atelier's programs turn the beam off in G0 moves by laser mode
 	 * (M4): without it the beam would stay on between the letters. */
 	if (emit && grbl_setting(d->laser, 32) != 1)
-		return fail(code, msg, len, API_ERR_UNAVAILABLE, "GRBL's laser mode is off ($32=%g): "
+		return err_set(e, API_ERR_UNAVAILABLE, "GRBL's laser mode is off ($32=%g): "
 		    "the beam would stay on across moves; a technician sets $32=1 (atelierctl laser "
 		    "setting 32 1)", grbl_setting(d->laser, 32));
 	return 0;
@@ -983,38 +967,37 @@ station_laser_ready(struct daemon *d, bool emit, int *code, char *msg, size_t le
 
 /* The content check every program passes (laser_program.h). */
 static int
-laser_content_or_say(const char *gcode, bool emit, int *code, char *msg, size_t len)
+laser_content_or_say(const char *gcode, bool emit, struct err *e)
 {
 	struct laser_program_info info;
 	char err[300];
 	if (laser_program_check(gcode, &info, err, sizeof err) < 0)
-		return fail(code, msg, len, API_ERR_INVALID, "the program is refused: %s", err);
+		return err_set(e, API_ERR_INVALID, "the program is refused: %s", err);
 	if (!emit && info.emits)
-		return fail(code, msg, len, API_ERR_INVALID, "a program that only moves the head may "
+		return err_set(e, API_ERR_INVALID, "a program that only moves the head may "
 		    "not turn the laser on (M3 or M4)");
 	return 0;
 }
 
 static int
-laser_start(struct daemon *d, const char *gcode, uid_t owner, bool emit, int *code, char *msg,
-    size_t len)
+laser_start(struct daemon *d, const char *gcode, uid_t owner, bool emit, struct err *e)
 {
 	char err[300];
-	if (laser_content_or_say(gcode, emit, code, msg, len) < 0 ||
-	    station_laser_ready(d, emit, code, msg, len) < 0)
+	if (laser_content_or_say(gcode, emit, e) < 0 ||
+	    station_laser_ready(d, emit, e) < 0)
 		return -1;
 	if (emit) {
 		/* The emission indicator is lit before the source is powered. */
 		if (relay(d, LINE_BEACON, 1, err, sizeof err) < 0 ||
 		    relay(d, LINE_LASER_ENABLE, 1, err, sizeof err) < 0) {
 			relay(d, LINE_BEACON, 0, NULL, 0);
-			return fail(code, msg, len, API_ERR_INTERLOCK, "the laser cannot start: %s", err);
+			return err_set(e, API_ERR_INTERLOCK, "the laser cannot start: %s", err);
 		}
 	}
 	if (grbl_stream_text(d->laser, gcode, err, sizeof err) < 0) {
 		relay(d, LINE_LASER_ENABLE, 0, NULL, 0);
 		relay(d, LINE_BEACON, 0, NULL, 0);
-		return fail(code, msg, len, API_ERR_INVALID, "the program is refused: %s", err);
+		return err_set(e, API_ERR_INVALID, "the program is refused: %s", err);
 	}
 	d->laser_owner = owner;
 	d->laser_stream_id++;
@@ -1025,29 +1008,26 @@ laser_start(struct daemon *d, const char *gcode, uid_t owner, bool emit, int *co
 }
 
 int
-station_laser_stream(struct daemon *d, const char *gcode, uid_t owner, int *code, char *msg,
-    size_t len)
+station_laser_stream(struct daemon *d, const char *gcode, uid_t owner, struct err *e)
 {
-	return laser_start(d, gcode, owner, true, code, msg, len);
+	return laser_start(d, gcode, owner, true, e);
 }
 
 int
-station_laser_move(struct daemon *d, const char *gcode, uid_t owner, int *code, char *msg,
-    size_t len)
+station_laser_move(struct daemon *d, const char *gcode, uid_t owner, struct err *e)
 {
-	return laser_start(d, gcode, owner, false, code, msg, len);
+	return laser_start(d, gcode, owner, false, e);
 }
 
 int
-station_laser_check_then_stream(struct daemon *d, const char *gcode, uid_t owner, int *code,
-    char *msg, size_t len)
+station_laser_check_then_stream(struct daemon *d, const char *gcode, uid_t owner, struct err *e)
 {
 	char err[300];
-	if (laser_content_or_say(gcode, true, code, msg, len) < 0 ||
-	    station_laser_ready(d, true, code, msg, len) < 0)
+	if (laser_content_or_say(gcode, true, e) < 0 ||
+	    station_laser_ready(d, true, e) < 0)
 		return -1;
 	if (grbl_check_text(d->laser, gcode, err, sizeof err) < 0)
-		return fail(code, msg, len, API_ERR_INVALID, "the program is refused: %s", err);
+		return err_set(e, API_ERR_INVALID, "the program is refused: %s", err);
 	free(d->laser_check.gcode);
 	d->laser_check.gcode = xstrdup(gcode);
 	d->laser_check.owner = owner;
@@ -1068,36 +1048,35 @@ on_laser_checked(void *arg, bool ok, const char *why)
 	uid_t owner = d->laser_check.owner;
 	d->laser_check.answer = NULL;
 	d->laser_check.gcode = NULL;
-	int code = API_ERR_INVALID;
-	char msg[500];
+	struct err e;
 	int rc = -1;
 	if (!ok) {
-		snprintf(msg, sizeof msg, "the program was not burnt: %s (checked in GRBL's check "
+		err_set(&e, API_ERR_INVALID, "the program was not burnt: %s (checked in GRBL's check "
 		    "mode: nothing moved)", why);
-		station_set(d, &d->laser_st, ST_IDLE, "%s", msg);
+		station_set(d, &d->laser_st, ST_IDLE, "%s", e.msg);
 	} else if (answer && !api_pending_alive(answer)) {
-		snprintf(msg, sizeof msg, "the program passed the check, but whoever sent it left: "
+		err_set(&e, API_ERR_INVALID, "the program passed the check, but whoever sent it left: "
 		    "nothing was burnt");
-		station_set(d, &d->laser_st, ST_IDLE, "%s", msg);
+		station_set(d, &d->laser_st, ST_IDLE, "%s", e.msg);
 	} else {
 		/* Idle again for the burn's own start, which checks it all anew. */
 		station_set(d, &d->laser_st, ST_IDLE, "the program passed GRBL's check mode");
-		rc = laser_start(d, gcode, owner, true, &code, msg, sizeof msg);
+		rc = laser_start(d, gcode, owner, true, &e);
 	}
 	if (answer) {
 		if (rc == 0)
 			api_pending_result(answer, json_pack("{s:s, s:b}", "state", "running", "checked", 1));
 		else
-			api_pending_fail(answer, code, "%s", msg);
+			api_pending_fail(answer, e.code, "%s", e.msg);
 	}
 	free(gcode);
 }
 
 int
-station_laser_hold(struct daemon *d, uid_t who, int *code, char *msg, size_t len)
+station_laser_hold(struct daemon *d, uid_t who, struct err *e)
 {
 	if (!d->laser || grbl_realtime(d->laser, GRBL_RT_HOLD) < 0)
-		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
+		return err_set(e, API_ERR_UNAVAILABLE, "the laser is not connected");
 	if (grbl_streaming(d->laser) && d->laser_hold_by == (uid_t)-1) {
 		d->laser_hold_by = who;
 		d->laser_hold_stream = d->laser_stream_id;
@@ -1106,28 +1085,28 @@ station_laser_hold(struct daemon *d, uid_t who, int *code, char *msg, size_t len
 }
 
 int
-station_laser_resume(struct daemon *d, uid_t who, int *code, char *msg, size_t len)
+station_laser_resume(struct daemon *d, uid_t who, struct err *e)
 {
 	if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
-		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
+		return err_set(e, API_ERR_UNAVAILABLE, "the laser is not connected");
 	if (!grbl_streaming(d->laser) || d->laser_st.state != ST_RUNNING)
-		return fail(code, msg, len, API_ERR_INVALID, "there is no held engraving to resume%s%s",
+		return err_set(e, API_ERR_INVALID, "there is no held engraving to resume%s%s",
 		    d->laser_st.detail[0] ? ": " : "", d->laser_st.detail);
 	if (d->laser_hold_by == (uid_t)-1 || d->laser_hold_stream != d->laser_stream_id)
-		return fail(code, msg, len, API_ERR_INVALID, "the engraving was not held with "
+		return err_set(e, API_ERR_INVALID, "the engraving was not held with "
 		    "laser.hold, so it cannot be resumed");
 	if (d->laser_hold_by != d->laser_owner || who != d->laser_owner)
-		return fail(code, msg, len, API_ERR_FORBIDDEN, "only the one who started this engraving "
+		return err_set(e, API_ERR_FORBIDDEN, "only the one who started this engraving "
 		    "and held it may resume it");
 	const struct grbl_status *st = grbl_last_status(d->laser);
 	if (strcmp(st->state, "Hold") != 0 || st->substate != 0)
-		return fail(code, msg, len, API_ERR_BUSY, "the laser is %s%s, not in a completed hold",
+		return err_set(e, API_ERR_BUSY, "the laser is %s%s, not in a completed hold",
 		    st->state, strcmp(st->state, "Hold") == 0 ? " (still stopping)" : "");
 	const char *why = interlock_reason(daemon_interlock(d), IL_LASER);
 	if (why)
-		return fail(code, msg, len, API_ERR_INTERLOCK, "the laser cannot resume: %s", why);
+		return err_set(e, API_ERR_INTERLOCK, "the laser cannot resume: %s", why);
 	if (grbl_realtime(d->laser, GRBL_RT_RESUME) < 0)
-		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the laser is not connected");
+		return err_set(e, API_ERR_UNAVAILABLE, "the laser is not connected");
 	d->laser_hold_by = (uid_t)-1;
 	return 0;
 }
@@ -1181,16 +1160,16 @@ forget_commands(struct daemon *d, const struct station *st)
  * of the load must be cleared by policy for this process. */
 static int
 check_load(struct daemon *d, const struct policy_piece *pieces, size_t n,
-    enum policy_process proc, int *code, char *msg, size_t len)
+    enum policy_process proc, struct err *e)
 {
 	const struct cfg_gems *gems = d->catalog ? &d->catalog->gems : policy_default_gems();
 	if (n == 0)
-		return fail(code, msg, len, API_ERR_INVALID, "the load has no piece");
+		return err_set(e, API_ERR_INVALID, "the load has no piece");
 	for (size_t i = 0; i < n; i++) {
 		struct policy_verdict v;
 		policy_judge(gems, &pieces[i], proc, &v);
 		if (!v.permitted)
-			return fail(code, msg, len, API_ERR_REFUSED, "%s%s%s", v.reason,
+			return err_set(e, API_ERR_REFUSED, "%s%s%s", v.reason,
 			    n > 1 ? " (piece " : "", n > 1 ? "of the load)" : "");
 	}
 	return 0;
@@ -1198,35 +1177,35 @@ check_load(struct daemon *d, const struct policy_piece *pieces, size_t n,
 
 int
 station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n, double seconds,
-    double power, double khz, double temperature, int *code, char *msg, size_t len)
+    double power, double khz, double temperature, struct err *e)
 {
 	char err[200];
 	const struct cfg_tank *t = &d->cfg->tank;
-	if (check_load(d, pieces, n, PROC_ULTRASONIC, code, msg, len) < 0)
+	if (check_load(d, pieces, n, PROC_ULTRASONIC, e) < 0)
 		return -1;
 	if (d->tank_st.state == ST_RUNNING)
-		return fail(code, msg, len, API_ERR_BUSY, "the tank is already cleaning a load");
+		return err_set(e, API_ERR_BUSY, "the tank is already cleaning a load");
 	if (!(seconds >= 1 && seconds <= t->max_cycle))
-		return fail(code, msg, len, API_ERR_INVALID, "a cycle of %g s is outside 1..%g s",
+		return err_set(e, API_ERR_INVALID, "a cycle of %g s is outside 1..%g s",
 		    seconds, t->max_cycle);
 	if (temperature > t->max_temperature || temperature < 20)
-		return fail(code, msg, len, API_ERR_INVALID, "%g C is outside 20..%g C", temperature,
+		return err_set(e, API_ERR_INVALID, "%g C is outside 20..%g C", temperature,
 		    t->max_temperature);
 	if (power < 10 || power > 100 || khz < 20 || khz > 80)
-		return fail(code, msg, len, API_ERR_INVALID, "power %g %% or frequency %g kHz is out "
+		return err_set(e, API_ERR_INVALID, "power %g %% or frequency %g kHz is out "
 		    "of range (10..100 %%, 20..80 kHz)", power, khz);
 	if (!d->tank_bus || !mb_bus_device_up(d->tank_bus, d->tank_dev))
-		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the cleaning tank is not connected");
+		return err_set(e, API_ERR_UNAVAILABLE, "the cleaning tank is not connected");
 	const struct interlock *il = daemon_interlock(d);
 	const char *why = interlock_reason(il, IL_ULTRASOUND);
 	if (!why)
 		why = interlock_reason(il, IL_TANK_HEATER);
 	if (why)
-		return fail(code, msg, len, API_ERR_INTERLOCK, "the tank cannot start: %s", why);
+		return err_set(e, API_ERR_INTERLOCK, "the tank cannot start: %s", why);
 	if (relay(d, LINE_HEATER_ENABLE, 1, err, sizeof err) < 0 ||
 	    relay(d, LINE_ULTRASOUND_ENABLE, 1, err, sizeof err) < 0) {
 		relay(d, LINE_HEATER_ENABLE, 0, NULL, 0);
-		return fail(code, msg, len, API_ERR_INTERLOCK, "the tank cannot start: %s", err);
+		return err_set(e, API_ERR_INTERLOCK, "the tank cannot start: %s", err);
 	}
 	int heat = mb_tank_heater(d->tank_bus, d->tank_dev, true, calib_setpoint(d,
 	    "tank-generator", "temperature_set", temperature), err, sizeof err);
@@ -1234,7 +1213,7 @@ station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n
 	    seconds, d->cfg->tank.sweep, err, sizeof err);
 	if (heat < 0 || sound < 0) {
 		station_tank_stop(d, err);
-		return fail(code, msg, len, API_ERR_INVALID, "%s", err);
+		return err_set(e, API_ERR_INVALID, "%s", err);
 	}
 	track_command(d, &d->tank_st, d->tank_bus, heat, "the tank heater's start");
 	track_command(d, &d->tank_st, d->tank_bus, sound, "the ultrasound's start");
@@ -1341,34 +1320,34 @@ bath_start_plating(struct daemon *d, char *err, size_t len)
 
 static int
 bath_start(struct daemon *d, const struct policy_piece *pieces, size_t n, double volts,
-    double amps, double seconds, bool heat, int *code, char *msg, size_t len)
+    double amps, double seconds, bool heat, struct err *e)
 {
 	char err[200];
 	const struct cfg_bath *b = &d->cfg->bath;
-	if (check_load(d, pieces, n, PROC_ACID_BATH, code, msg, len) < 0)
+	if (check_load(d, pieces, n, PROC_ACID_BATH, e) < 0)
 		return -1;
 	if (d->bath_st.state == ST_RUNNING)
-		return fail(code, msg, len, API_ERR_BUSY, "the bath is already %s",
+		return err_set(e, API_ERR_BUSY, "the bath is already %s",
 		    d->bath_run.warming ? "heating for a plating" : "plating");
 	if (!(volts > 0 && volts <= b->max_voltage))
-		return fail(code, msg, len, API_ERR_INVALID, "%g V is outside 0..%g V (never more, "
+		return err_set(e, API_ERR_INVALID, "%g V is outside 0..%g V (never more, "
 		    "whatever the recipe)", volts, b->max_voltage);
 	if (!(amps > 0 && amps <= b->max_current))
-		return fail(code, msg, len, API_ERR_INVALID, "%g A is outside 0..%g A", amps, b->max_current);
+		return err_set(e, API_ERR_INVALID, "%g A is outside 0..%g A", amps, b->max_current);
 	if (!(seconds >= 1 && seconds <= 3600))
-		return fail(code, msg, len, API_ERR_INVALID, "%g s is outside 1..3600 s", seconds);
+		return err_set(e, API_ERR_INVALID, "%g s is outside 1..3600 s", seconds);
 	if (!d->rect_bus || d->rect_dev < 0 || !mb_bus_device_up(d->rect_bus, d->rect_dev))
-		return fail(code, msg, len, API_ERR_UNAVAILABLE, "the plating rectifier is not connected");
+		return err_set(e, API_ERR_UNAVAILABLE, "the plating rectifier is not connected");
 	const struct interlock *il = daemon_interlock(d);
 	const char *why = interlock_reason(il, IL_RECTIFIER);
 	if (why)
-		return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot start: %s", why);
+		return err_set(e, API_ERR_INTERLOCK, "the bath cannot start: %s", why);
 	heat = heat && has_bath_heater(d);
 	if (heat) {
 		if (!mb_bus_device_up(d->heater_bus, d->heater_dev))
-			return fail(code, msg, len, API_ERR_UNAVAILABLE, "the bath heater is not connected");
+			return err_set(e, API_ERR_UNAVAILABLE, "the bath heater is not connected");
 		if ((why = interlock_reason(il, IL_BATH_HEATER)) != NULL)
-			return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot heat: %s", why);
+			return err_set(e, API_ERR_INTERLOCK, "the bath cannot heat: %s", why);
 	}
 	struct bath_run *r = &d->bath_run;
 	*r = (struct bath_run){ .volts = volts, .amps = amps, .seconds = seconds, .heat = heat };
@@ -1376,11 +1355,11 @@ bath_start(struct daemon *d, const struct policy_piece *pieces, size_t n, double
 		/* The heater first: the bath plates at its temperature, the
 		 * heater's relay under the interlock like every output. */
 		if (relay(d, LINE_BATH_HEATER_ENABLE, 1, err, sizeof err) < 0)
-			return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot heat: %s", err);
+			return err_set(e, API_ERR_INTERLOCK, "the bath cannot heat: %s", err);
 		int id = mb_heater(d->heater_bus, d->heater_dev, b->temperature, true, err, sizeof err);
 		if (id < 0) {
 			bath_off(d);
-			return fail(code, msg, len, API_ERR_INVALID, "%s", err);
+			return err_set(e, API_ERR_INVALID, "%s", err);
 		}
 		track_command(d, &d->bath_st, d->heater_bus, id, "the bath heater's start (SV, RUN)");
 		bool known;
@@ -1400,24 +1379,23 @@ bath_start(struct daemon *d, const struct policy_piece *pieces, size_t n, double
 	}
 	if (bath_start_plating(d, err, sizeof err) < 0) {
 		bath_off(d);
-		return fail(code, msg, len, API_ERR_INTERLOCK, "the bath cannot start: %s", err);
+		return err_set(e, API_ERR_INTERLOCK, "the bath cannot start: %s", err);
 	}
 	return 0;
 }
 
 int
 station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n, double volts,
-    double amps, double seconds, int *code, char *msg, size_t len)
+    double amps, double seconds, struct err *e)
 {
-	return bath_start(d, pieces, n, volts, amps, seconds, true, code, msg, len);
+	return bath_start(d, pieces, n, volts, amps, seconds, true, e);
 }
 
 int
-station_bath_drive(struct daemon *d, double volts, double amps, double seconds, int *code,
-    char *msg, size_t len)
+station_bath_drive(struct daemon *d, double volts, double amps, double seconds, struct err *e)
 {
 	static const struct policy_piece nothing = { .metal = "platinum" };
-	return bath_start(d, &nothing, 1, volts, amps, seconds, false, code, msg, len);
+	return bath_start(d, &nothing, 1, volts, amps, seconds, false, e);
 }
 
 /* The bath while it runs: warming up to plating, the heater kept in hand,

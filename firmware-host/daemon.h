@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "calib.h"
+#include "err.h"
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
 #include "grbl.h"
@@ -124,37 +125,32 @@ void daemon_stop(struct daemon *d);
 /* Whether the laser could take a program now (burning one when emit):
  * connected, not running, not in alarm, the interlock permitting, laser
  * mode on. Returns 0, or -1 with a code and why. */
-int station_laser_ready(struct daemon *d, bool emit, int *code, char *msg, size_t len);
+int station_laser_ready(struct daemon *d, bool emit, struct err *e);
 /* The owner of a program the daemon runs itself (calibration). */
 #define LASER_OWNER_DAEMON ((uid_t)-2)
 /* Burns a program, on behalf of owner (the caller's uid). */
-int station_laser_stream(struct daemon *d, const char *gcode, uid_t owner, int *code, char *msg,
-    size_t len);
+int station_laser_stream(struct daemon *d, const char *gcode, uid_t owner, struct err *e);
 /* Moves the head along a program with the laser's power relay off; a
  * program with M3 or M4 is refused. */
-int station_laser_move(struct daemon *d, const char *gcode, uid_t owner, int *code, char *msg,
-    size_t len);
+int station_laser_move(struct daemon *d, const char *gcode, uid_t owner, struct err *e);
 /* A program from outside Atelier's pipeline: checked first in GRBL's check
  * mode, relays off; burnt only if every line passes. The caller may set
  * d->laser_check.answer, which then gets the outcome. */
-int station_laser_check_then_stream(struct daemon *d, const char *gcode, uid_t owner, int *code,
-    char *msg, size_t len);
+int station_laser_check_then_stream(struct daemon *d, const char *gcode, uid_t owner, struct err *e);
 /* A feed hold; when a program runs, remembered as who's, for resume. */
-int station_laser_hold(struct daemon *d, uid_t who, int *code, char *msg, size_t len);
+int station_laser_hold(struct daemon *d, uid_t who, struct err *e);
 /* Resumes only a program its owner held with station_laser_hold, still
  * running, completely held, with the interlock permitting. */
-int station_laser_resume(struct daemon *d, uid_t who, int *code, char *msg, size_t len);
+int station_laser_resume(struct daemon *d, uid_t who, struct err *e);
 int station_laser_stop(struct daemon *d, const char *why);
 int station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n,
-    double seconds, double power, double khz, double temperature, int *code, char *msg,
-    size_t len);
+    double seconds, double power, double khz, double temperature, struct err *e);
 int station_tank_stop(struct daemon *d, const char *why);
 int station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n,
-    double volts, double amps, double seconds, int *code, char *msg, size_t len);
+    double volts, double amps, double seconds, struct err *e);
 /* The rectifier alone at volts and amps, without heating the bath: a
  * technician's calibration drive. */
-int station_bath_drive(struct daemon *d, double volts, double amps, double seconds, int *code,
-    char *msg, size_t len);
+int station_bath_drive(struct daemon *d, double volts, double amps, double seconds, struct err *e);
 int station_bath_stop(struct daemon *d, const char *why);
 
 /* The API methods of the daemon. */

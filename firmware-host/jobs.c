@@ -43,32 +43,16 @@ station_lookup(const char *name)
 }
 
 static json_t *
-failed(int *code, char *msg, size_t len, int c, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static json_t *
-failed(int *code, char *msg, size_t len, int c, const char *fmt, ...)
+no_store(struct daemon *d, struct err *e)
 {
-	va_list ap;
-	*code = c;
-	va_start(ap, fmt);
-	int n = vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-	str_cut_words(msg, len, n);
-	return NULL;
-}
-
-static json_t *
-no_store(struct daemon *d, int *code, char *msg, size_t len)
-{
-	return failed(code, msg, len, API_ERR_STORE, "the job journal cannot be read: %s",
+	return err_null(e, API_ERR_STORE, "the job journal cannot be read: %s",
 	    d->store ? store_errmsg(d->store) : "it is not open");
 }
 
 static json_t *
-unreadable(struct store *st, int *code, char *msg, size_t len)
+unreadable(struct store *st, struct err *e)
 {
-	return failed(code, msg, len, API_ERR_STORE, "the job journal cannot be read: %s",
+	return err_null(e, API_ERR_STORE, "the job journal cannot be read: %s",
 	    store_errmsg(st));
 }
 
@@ -106,7 +90,7 @@ static int advance(struct daemon *d, int64_t job);
 static json_t *job_row(struct daemon *d, int64_t job);
 static const char *jstr(json_t *o, const char *k);
 static const struct jobs_outcome *unrecorded(struct daemon *d, int64_t step);
-static json_t *unrecorded_error(const struct jobs_outcome *o, int *code, char *msg, size_t len);
+static json_t *unrecorded_error(const struct jobs_outcome *o, struct err *e);
 
 /* --- planning ---------------------------------------------------------- */
 
@@ -250,20 +234,20 @@ resume(struct daemon *d, int64_t job, const char *who)
 
 json_t *
 jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
-    const struct jobs_layout *pre, int *code, char *msg, size_t len)
+    const struct jobs_layout *pre, struct err *e)
 {
 	struct job_request r;
 	char err[600];
 	if (!d->store)
-		return no_store(d, code, msg, len);
+		return no_store(d, e);
 	if (job_request_from_json(params, &r, err, sizeof err) < 0)
-		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "%s", err);
+		return err_null(e, API_ERR_INVALID_PARAMS, "%s", err);
 	jobs_flush(d);
 	/* A serial recorded with other data is a mistake at the bench or
 	 * another piece: either way the jeweller must look. */
 	if (store_piece_find(d->store, r.serial, r.type, r.collection, r.metal, r.paved,
 	    r.purchase_date, err, sizeof err) < 0)
-		return failed(code, msg, len, API_ERR_INVALID, "%s", err);
+		return err_null(e, API_ERR_INVALID, "%s", err);
 	/* So are other gems, unless a technician confirms that the piece
 	 * changed (a stone replaced) or was recorded wrongly. The piece keeps
 	 * the table's names: "Akoya" is the pearl recorded as "pearl". */
@@ -271,13 +255,13 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	*canon = r;
 	if (job_request_resolve_gems(&d->catalog->gems, canon, err, sizeof err) < 0) {
 		free(canon);
-		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "%s", err);
+		return err_null(e, API_ERR_INVALID_PARAMS, "%s", err);
 	}
 	char *had = NULL, *gems = request_gems(canon);
 	free(canon);
 	if (store_piece_gems(d->store, r.serial, &had, err, sizeof err) < 0) {
 		free(gems);
-		return failed(code, msg, len, API_ERR_STORE, "%s", err);
+		return err_null(e, API_ERR_STORE, "%s", err);
 	}
 	bool supersede = had && !store_gems_same(had, gems);
 	char was[340], now[340];     /* both fit the message whole */
@@ -286,7 +270,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	free(had);
 	if (supersede && !r.supersede_gems) {
 		free(gems);
-		return failed(code, msg, len, API_ERR_INVALID, "serial number %s is already recorded "
+		return err_null(e, API_ERR_INVALID, "serial number %s is already recorded "
 		    "with other gems: %s; this job says %s. The gems are part of the piece: check it, "
 		    "or a technician confirms the new list with \"supersede_gems\": true", r.serial,
 		    was, now);
@@ -307,7 +291,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	if (!plan) {
 		free(env.gcode);
 		free(gems);
-		return failed(code, msg, len, st == PLAN_REFUSED ? API_ERR_REFUSED :
+		return err_null(e, st == PLAN_REFUSED ? API_ERR_REFUSED :
 		    API_ERR_INVALID_PARAMS, "%s", err);
 	}
 	/* Stations overdue for calibration: a warning, or a refusal when the
@@ -316,7 +300,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 		json_decref(plan);
 		free(env.gcode);
 		free(gems);
-		return failed(code, msg, len, API_ERR_REFUSED, "%s", err);
+		return err_null(e, API_ERR_REFUSED, "%s", err);
 	}
 	if (supersede)
 		json_array_append_new(json_object_get(plan, "warnings"), json_sprintf("the gems "
@@ -368,7 +352,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	if (id < 0) {
 		json_decref(plan);
 		json_decref(changes);
-		return failed(code, msg, len, API_ERR_STORE, "the job was not recorded: %s", err);
+		return err_null(e, API_ERR_STORE, "the job was not recorded: %s", err);
 	}
 	json_object_set_new(plan, "job", json_integer(id));
 	json_object_set_new(plan, "state", json_string("planned"));
@@ -570,85 +554,84 @@ step_of(struct daemon *d, int64_t job, int seq)
 /* The step seq of a job from the journal (new reference), or NULL with
  * the error set. */
 static json_t *
-find_step(struct daemon *d, int64_t job, int seq, int *code, char *msg, size_t len)
+find_step(struct daemon *d, int64_t job, int seq, struct err *e)
 {
 	if (!d->store)
-		return no_store(d, code, msg, len);
+		return no_store(d, e);
 	jobs_flush(d);
 	json_t *s = step_of(d, job, seq);
 	if (!s)
-		return failed(code, msg, len, API_ERR_NOT_FOUND, "job %lld has no step %d",
+		return err_null(e, API_ERR_NOT_FOUND, "job %lld has no step %d",
 		    (long long)job, seq);
 	return s;
 }
 
 static json_t *
-show_or_fail(struct daemon *d, int64_t job, int *code, char *msg, size_t len)
+show_or_fail(struct daemon *d, int64_t job, struct err *e)
 {
-	return jobs_show(d, job, code, msg, len);
+	return jobs_show(d, job, e);
 }
 
 json_t *
-jobs_start(struct daemon *d, int64_t job, const char *who, int *code, char *msg, size_t len)
+jobs_start(struct daemon *d, int64_t job, const char *who, struct err *e)
 {
 	char err[300];
 	if (!d->store)
-		return no_store(d, code, msg, len);
+		return no_store(d, e);
 	jobs_flush(d);
 	json_t *row = job_row(d, job);
 	if (!row)
-		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
+		return err_null(e, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
 	const char *state = jstr(row, "state");
 	if (strcmp(state, "planned") != 0) {
-		json_t *r = failed(code, msg, len, API_ERR_INVALID, "job %lld is %s, not planned",
+		json_t *r = err_null(e, API_ERR_INVALID, "job %lld is %s, not planned",
 		    (long long)job, state);
 		json_decref(row);
 		return r;
 	}
 	json_decref(row);
 	if (store_job_transition(d->store, job, "running", who, "started", err, sizeof err) < 0)
-		return failed(code, msg, len, API_ERR_STORE, "%s", err);
+		return err_null(e, API_ERR_STORE, "%s", err);
 	notify_job(d, job, "running");
 	advance(d, job);
-	return show_or_fail(d, job, code, msg, len);
+	return show_or_fail(d, job, e);
 }
 
 json_t *
 jobs_step_done(struct daemon *d, int64_t job, int seq, const char *who, const char *note,
-    int *code, char *msg, size_t len)
+    struct err *e)
 {
 	char err[300];
 	if (!note || !*note)
-		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "a manual step is confirmed "
+		return err_null(e, API_ERR_INVALID_PARAMS, "a manual step is confirmed "
 		    "with a note: what was done or seen");
-	json_t *s = find_step(d, job, seq, code, msg, len);
+	json_t *s = find_step(d, job, seq, e);
 	if (!s)
 		return NULL;
 	json_t *r = NULL;
 	if (strcmp(jstr(s, "kind"), "manual") != 0)
-		r = failed(code, msg, len, API_ERR_INVALID, "step %d (%s) is a machine step: its "
+		r = err_null(e, API_ERR_INVALID, "step %d (%s) is a machine step: its "
 		    "station ends it", seq, jstr(s, "name"));
 	else if (strcmp(jstr(s, "state"), "running") != 0)
-		r = failed(code, msg, len, API_ERR_INVALID, "step %d (%s) is %s, not at the bench",
+		r = err_null(e, API_ERR_INVALID, "step %d (%s) is %s, not at the bench",
 		    seq, jstr(s, "name"), jstr(s, "state"));
 	else if (store_step_transition(d->store, jint(s, "id"), "running", "done", NULL, who,
 	    "confirmed at the bench", note, err, sizeof err) < 0)
-		r = failed(code, msg, len, API_ERR_STORE, "%s", err);
+		r = err_null(e, API_ERR_STORE, "%s", err);
 	else {
 		notify_step(d, job, seq, jstr(s, "name"), "done", NULL);
 		advance(d, job);
-		r = show_or_fail(d, job, code, msg, len);
+		r = show_or_fail(d, job, e);
 	}
 	json_decref(s);
 	return r;
 }
 
 json_t *
-jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, int *code, char *msg,
-    size_t len)
+jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, struct err *e)
 {
 	char err[300];
-	json_t *s = find_step(d, job, seq, code, msg, len);
+	json_t *s = find_step(d, job, seq, e);
 	if (!s)
 		return NULL;
 	const char *state = jstr(s, "state");
@@ -656,20 +639,20 @@ jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, int *co
 	json_t *r = NULL;
 	const struct jobs_outcome *o = unrecorded(d, jint(s, "id"));
 	if (o)
-		r = unrecorded_error(o, code, msg, len);
+		r = unrecorded_error(o, e);
 	else if (row && strcmp(jstr(row, "state"), "aborted") == 0)
-		r = failed(code, msg, len, API_ERR_INVALID, "job %lld was aborted", (long long)job);
+		r = err_null(e, API_ERR_INVALID, "job %lld was aborted", (long long)job);
 	else if (strcmp(state, "failed") != 0 && strcmp(state, "interrupted") != 0 &&
 	    strcmp(state, "aborted") != 0)
-		r = failed(code, msg, len, API_ERR_INVALID, "step %d (%s) is %s: only a failed, "
+		r = err_null(e, API_ERR_INVALID, "step %d (%s) is %s: only a failed, "
 		    "interrupted or aborted step is retried", seq, jstr(s, "name"), state);
 	else if (store_step_transition(d->store, jint(s, "id"), state, "pending", "running", who,
 	    "retried", NULL, err, sizeof err) < 0)
-		r = failed(code, msg, len, API_ERR_STORE, "%s", err);
+		r = err_null(e, API_ERR_STORE, "%s", err);
 	else {
 		notify_step(d, job, seq, jstr(s, "name"), "pending", "retried");
 		advance(d, job);
-		r = show_or_fail(d, job, code, msg, len);
+		r = show_or_fail(d, job, e);
 	}
 	json_decref(row);
 	json_decref(s);
@@ -720,41 +703,40 @@ abort_step(struct daemon *d, json_t *s, const char *who, const char *why, char *
 
 json_t *
 jobs_step_abort(struct daemon *d, int64_t job, int seq, const char *who, const char *why,
-    int *code, char *msg, size_t len)
+    struct err *e)
 {
 	char err[300];
-	json_t *s = find_step(d, job, seq, code, msg, len);
+	json_t *s = find_step(d, job, seq, e);
 	if (!s)
 		return NULL;
 	const char *state = jstr(s, "state");
 	json_t *r = NULL;
 	if (strcmp(state, "running") != 0 && strcmp(state, "queued") != 0)
-		r = failed(code, msg, len, API_ERR_INVALID, "step %d (%s) is %s: only a running or "
+		r = err_null(e, API_ERR_INVALID, "step %d (%s) is %s: only a running or "
 		    "queued step is aborted", seq, jstr(s, "name"), state);
 	else if (abort_step(d, s, who, why ? why : "aborted by the operator", err, sizeof err) < 0)
-		r = failed(code, msg, len, API_ERR_STORE, "%s", err);
+		r = err_null(e, API_ERR_STORE, "%s", err);
 	else {
 		notify_step(d, job, seq, jstr(s, "name"), "aborted", why);
-		r = show_or_fail(d, job, code, msg, len);
+		r = show_or_fail(d, job, e);
 	}
 	json_decref(s);
 	return r;
 }
 
 json_t *
-jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int *code,
-    char *msg, size_t len)
+jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, struct err *e)
 {
 	char err[300];
 	if (!d->store)
-		return no_store(d, code, msg, len);
+		return no_store(d, e);
 	jobs_flush(d);
 	json_t *row = job_row(d, job);
 	if (!row)
-		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
+		return err_null(e, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
 	const char *state = jstr(row, "state");
 	if (strcmp(state, "done") == 0 || strcmp(state, "aborted") == 0) {
-		json_t *r = failed(code, msg, len, API_ERR_INVALID, "job %lld is already %s",
+		json_t *r = err_null(e, API_ERR_INVALID, "job %lld is already %s",
 		    (long long)job, state);
 		json_decref(row);
 		return r;
@@ -788,9 +770,9 @@ jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int 
 	}
 	json_decref(steps);
 	if (rc < 0)
-		return failed(code, msg, len, API_ERR_STORE, "%s", err);
+		return err_null(e, API_ERR_STORE, "%s", err);
 	notify_job(d, job, "aborted");
-	return show_or_fail(d, job, code, msg, len);
+	return show_or_fail(d, job, e);
 }
 
 /* --- a piece's gems superseded ----------------------------------------------- */
@@ -1096,9 +1078,9 @@ unrecorded(struct daemon *d, int64_t step)
 }
 
 static json_t *
-unrecorded_error(const struct jobs_outcome *o, int *code, char *msg, size_t len)
+unrecorded_error(const struct jobs_outcome *o, struct err *e)
 {
-	return failed(code, msg, len, API_ERR_STORE, "step %d (%s) of job %lld: the %s %s (%s) "
+	return err_null(e, API_ERR_STORE, "step %d (%s) of job %lld: the %s %s (%s) "
 	    "but the journal could not record it: %s. It is recorded as soon as the journal can "
 	    "be written again: free space on its disk", o->seq, o->name, (long long)o->job,
 	    jobs_station_name(o->station), o->ok ? "finished it" : "stopped it", o->why, o->error);
@@ -1153,30 +1135,29 @@ payload_of(struct daemon *d, int64_t step)
 }
 
 json_t *
-jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid, int *code, char *msg,
-    size_t len)
+jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid, struct err *e)
 {
 	char err[400], why[400];
 	int st = station_lookup(name);
 	if (st < 0)
-		return failed(code, msg, len, API_ERR_INVALID_PARAMS, "'station' must be laser, tank "
+		return err_null(e, API_ERR_INVALID_PARAMS, "'station' must be laser, tank "
 		    "or bath");
 	if (!d->store)
-		return no_store(d, code, msg, len);
+		return no_store(d, e);
 	if (d->jobs.n_active[st] > 0)
-		return failed(code, msg, len, API_ERR_BUSY, "the %s is already running a load",
+		return err_null(e, API_ERR_BUSY, "the %s is already running a load",
 		    station_names[st]);
 	jobs_flush(d);
 	json_t *q = queued_at(d, (enum job_station)st);
 	if (!q)
-		return no_store(d, code, msg, len);
+		return no_store(d, e);
 	size_t n = json_array_size(q);
 	if (n == 0) {
 		json_decref(q);
 		for (size_t k = 0; k < d->jobs.n_unrecorded; k++)
 			if (d->jobs.unrecorded[k].station == (enum job_station)st)
-				return unrecorded_error(&d->jobs.unrecorded[k], code, msg, len);
-		return failed(code, msg, len, API_ERR_INVALID, "nothing is waiting at the %s",
+				return unrecorded_error(&d->jobs.unrecorded[k], e);
+		return err_null(e, API_ERR_INVALID, "nothing is waiting at the %s",
 		    station_names[st]);
 	}
 	/* The laser and the bath take one piece at a time; the tank a load. */
@@ -1194,7 +1175,7 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 		bool ok = load_piece(d, jint(s, "job_id"), &pieces[i]);
 		loaded = i + 1;
 		if (!ok) {
-			out = failed(code, msg, len, API_ERR_STORE, "the load is refused: the journal "
+			out = err_null(e, API_ERR_STORE, "the load is refused: the journal "
 			    "has no readable gem list for piece %s (job %lld)", pieces[i].serial,
 			    (long long)jint(s, "job_id"));
 			goto done;
@@ -1207,7 +1188,7 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 		struct policy_verdict v;
 		policy_judge(gems, &pp[i], proc, &v);
 		if (!v.permitted) {
-			out = failed(code, msg, len, API_ERR_REFUSED, "the load is refused: %s (piece %s, "
+			out = err_null(e, API_ERR_REFUSED, "the load is refused: %s (piece %s, "
 			    "job %lld)", v.reason, pieces[i].serial, (long long)jint(s, "job_id"));
 			goto done;
 		}
@@ -1216,26 +1197,25 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 	 * open, device away) is refused before anything is committed: the
 	 * jeweller closes the lid and runs the station again. */
 	if (!station_ready(d, (enum job_station)st, why, sizeof why)) {
-		out = failed(code, msg, len, st == JS_LASER && !d->laser ? API_ERR_UNAVAILABLE :
+		out = err_null(e, st == JS_LASER && !d->laser ? API_ERR_UNAVAILABLE :
 		    API_ERR_INTERLOCK, "%s", why);
 		goto done;
 	}
 	if (commit_load(d, q, n, who, err, sizeof err) < 0) {
-		out = failed(code, msg, len, API_ERR_STORE, "the load was not recorded: %s", err);
+		out = err_null(e, API_ERR_STORE, "the load was not recorded: %s", err);
 		goto done;
 	}
 	json_t *first = json_array_get(q, 0);
 	json_t *params = json_loads(jstr(first, "params") ? jstr(first, "params") : "{}", 0, NULL);
-	int rc, c = 0;
+	struct err se = {0};
+	int rc;
 	if (st == JS_LASER) {
 		json_t *pl = payload_of(d, jint(first, "id"));
 		const char *gcode = pl ? jstr(json_array_get(pl, 0), "payload") : NULL;
 		if (!gcode) {
-			c = API_ERR_STORE;
-			snprintf(why, sizeof why, "the engraving's toolpath is missing from the journal");
-			rc = -1;
+			rc = err_set(&se, API_ERR_STORE, "the engraving's toolpath is missing from the journal");
 		} else {
-			rc = station_laser_stream(d, gcode, uid, &c, why, sizeof why);
+			rc = station_laser_stream(d, gcode, uid, &se);
 		}
 		json_decref(pl);
 	} else if (st == JS_TANK) {
@@ -1247,15 +1227,15 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 		}
 		rc = station_tank_start(d, pp, n, secs, param(params, "power", d->cfg->tank.power),
 		    param(params, "frequency", d->cfg->tank.frequency),
-		    param(params, "temperature", d->cfg->tank.temperature), &c, why, sizeof why);
+		    param(params, "temperature", d->cfg->tank.temperature), &se);
 	} else {
 		rc = station_bath_plate(d, pp, 1, param(params, "volts", NAN), param(params, "amps", NAN),
-		    param(params, "seconds", NAN), &c, why, sizeof why);
+		    param(params, "seconds", NAN), &se);
 	}
 	json_decref(params);
 	if (rc < 0) {
-		fail_load(d, (enum job_station)st, q, n, why);
-		out = failed(code, msg, len, c ? c : API_ERR_UNAVAILABLE, "%s", why);
+		fail_load(d, (enum job_station)st, q, n, se.msg);
+		out = err_null(e, se.code ? se.code : API_ERR_UNAVAILABLE, "%s", se.msg);
 		goto done;
 	}
 	/* Active only once started: a station stopping inside its own start
@@ -1348,14 +1328,14 @@ inflate(json_t *row, const char *key)
 }
 
 json_t *
-jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len)
+jobs_show(struct daemon *d, int64_t job, struct err *e)
 {
 	if (!d->store)
-		return no_store(d, code, msg, len);
+		return no_store(d, e);
 	jobs_flush(d);
 	json_t *row = job_row(d, job);
 	if (!row)
-		return failed(code, msg, len, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
+		return err_null(e, API_ERR_NOT_FOUND, "there is no job %lld", (long long)job);
 	inflate(row, "plan");
 	inflate(row, "piece_gems");
 	json_t *steps = job_steps(d, job);
@@ -1383,11 +1363,10 @@ jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len)
 }
 
 json_t *
-jobs_list(struct daemon *d, const char *state, const char *serial, int limit, int *code,
-    char *msg, size_t len)
+jobs_list(struct daemon *d, const char *state, const char *serial, int limit, struct err *e)
 {
 	if (!d->store)
-		return no_store(d, code, msg, len);
+		return no_store(d, e);
 	json_t *rows = store_query(d->store, "SELECT j.id, j.state, p.serial, p.type, p.metal, "
 	    "j.services, j.operator, j.created, j.updated, json_extract(j.quote, '$.total') AS total, "
 	    "(SELECT count(*) FROM steps s WHERE s.job_id = j.id AND s.state IN "
@@ -1396,19 +1375,19 @@ jobs_list(struct daemon *d, const char *state, const char *serial, int limit, in
 	    "FROM jobs j JOIN pieces p ON p.id = j.piece_id "
 	    "WHERE (?1 IS NULL OR j.state = ?1) AND (?2 IS NULL OR p.serial = ?2) "
 	    "ORDER BY j.id DESC LIMIT ?3", "tti", state, serial, (int64_t)limit);
-	return rows ? rows : no_store(d, code, msg, len);
+	return rows ? rows : no_store(d, e);
 }
 
 json_t *
-jobs_history(struct store *st, const char *serial, int *code, char *msg, size_t len)
+jobs_history(struct store *st, const char *serial, struct err *e)
 {
 	json_t *piece = store_query(st, "SELECT serial, type, collection, metal, paved, "
 	    "purchase_date, gems, created FROM pieces WHERE serial = ?", "t", serial);
 	if (!piece)
-		return unreadable(st, code, msg, len);
+		return unreadable(st, e);
 	if (json_array_size(piece) == 0) {
 		json_decref(piece);
-		return failed(code, msg, len, API_ERR_NOT_FOUND, "no piece with serial number %s is "
+		return err_null(e, API_ERR_NOT_FOUND, "no piece with serial number %s is "
 		    "recorded", serial);
 	}
 	json_t *jobs = store_query(st, "SELECT j.id, j.state, j.services, j.operator, "
@@ -1429,7 +1408,7 @@ jobs_history(struct store *st, const char *serial, int *code, char *msg, size_t 
 }
 
 json_t *
-jobs_export(struct store *st, const char *serial, int *code, char *msg, size_t len)
+jobs_export(struct store *st, const char *serial, struct err *e)
 {
 	json_t *rows = store_query(st, "SELECT j.id AS job, p.serial, p.type, p.metal, "
 	    "j.services, j.operator, j.state AS job_state, json_extract(j.quote, '$.total') AS "
@@ -1437,7 +1416,7 @@ jobs_export(struct store *st, const char *serial, int *code, char *msg, size_t l
 	    "s.attempts, s.updated FROM steps s JOIN jobs j ON j.id = s.job_id JOIN pieces p ON "
 	    "p.id = j.piece_id WHERE (?1 IS NULL OR p.serial = ?1) ORDER BY j.id, s.seq", "t",
 	    serial);
-	return rows ? rows : unreadable(st, code, msg, len);
+	return rows ? rows : unreadable(st, e);
 }
 
 json_t *

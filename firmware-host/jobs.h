@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "err.h"
+
 struct daemon;
 struct engrave_settings;
 
@@ -74,30 +76,26 @@ void jobs_layout_compute(const struct engrave_settings *set, json_t *spec,
  * the audit trail records: the operator named and the caller's account.
  * pre, when not NULL, is the engraving's layout already made. */
 json_t *jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
-    const struct jobs_layout *pre, int *code, char *msg, size_t len);
-json_t *jobs_start(struct daemon *d, int64_t job, const char *who, int *code, char *msg,
-    size_t len);
+    const struct jobs_layout *pre, struct err *e);
+json_t *jobs_start(struct daemon *d, int64_t job, const char *who, struct err *e);
 json_t *jobs_step_done(struct daemon *d, int64_t job, int seq, const char *who,
-    const char *note, int *code, char *msg, size_t len);
-json_t *jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, int *code,
-    char *msg, size_t len);
+    const char *note, struct err *e);
+json_t *jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, struct err *e);
 json_t *jobs_step_abort(struct daemon *d, int64_t job, int seq, const char *who,
-    const char *why, int *code, char *msg, size_t len);
-json_t *jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, int *code,
-    char *msg, size_t len);
+    const char *why, struct err *e);
+json_t *jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, struct err *e);
 /* Runs the next load queued at a station ("laser", "tank", "bath"). */
 /* uid is the caller's, who owns the run (a laser hold and resume are its). */
 json_t *jobs_station_run(struct daemon *d, const char *station, const char *who, uid_t uid,
-    int *code, char *msg, size_t len);
-json_t *jobs_show(struct daemon *d, int64_t job, int *code, char *msg, size_t len);
-json_t *jobs_list(struct daemon *d, const char *state, const char *serial, int limit, int *code,
-    char *msg, size_t len);
+    struct err *e);
+json_t *jobs_show(struct daemon *d, int64_t job, struct err *e);
+json_t *jobs_list(struct daemon *d, const char *state, const char *serial, int limit, struct err *e);
 /* A piece's jobs and events, read from st: the journal, or a reader of it
  * (store_open_reader) in a worker. */
 struct store;
-json_t *jobs_history(struct store *st, const char *serial, int *code, char *msg, size_t len);
+json_t *jobs_history(struct store *st, const char *serial, struct err *e);
 /* Every step of every job (of one serial when given), one row each. */
-json_t *jobs_export(struct store *st, const char *serial, int *code, char *msg, size_t len);
+json_t *jobs_export(struct store *st, const char *serial, struct err *e);
 /* What waits at each station. */
 json_t *jobs_queues(struct daemon *d);
 

@@ -48,8 +48,7 @@ struct journal_task {
 	enum offload_read kind;
 	char *path, *serial;
 	char *text;
-	int code;
-	char err[400];
+	struct err e;
 };
 
 void
@@ -124,8 +123,7 @@ layout_done(struct worker_task *wt)
 	struct layout_task *t = (struct layout_task *)wt;
 	struct daemon *d = t->d;
 	struct api_pending *p = t->p;
-	int code = 0;
-	char msg[1024];
+	struct err e = { 0, "" };
 	bool have_res = t->kind == OFFLOAD_ENGRAVE && t->status == ENGRAVE_OK;
 	if (atomic_load(&wt->cancel) && !t->text && !have_res && !t->layout.summary) {
 		api_pending_fail(p, API_ERR_BUSY, "the layout was cancelled: the daemon is reloading "
@@ -142,8 +140,8 @@ layout_done(struct worker_task *wt)
 			api_pending_fail(p, status_code(t->status), "%s", t->err);
 		else if (!api_pending_alive(p))
 			api_pending_fail(p, API_ERR_INVALID, "the client left");  /* nothing burnt */
-		else if (station_laser_stream(d, t->res.gcode, t->uid, &code, msg, sizeof msg) < 0)
-			api_pending_fail(p, code, "%s", msg);
+		else if (station_laser_stream(d, t->res.gcode, t->uid, &e) < 0)
+			api_pending_fail(p, e.code, "%s", e.msg);
 		else
 			api_pending_result(p, engrave_result_json(&t->res, false, false));
 	} else if (t->kind == OFFLOAD_CREATE && !api_pending_alive(p)) {
@@ -151,11 +149,11 @@ layout_done(struct worker_task *wt)
 		api_pending_fail(p, API_ERR_INVALID, "the client left");
 	} else {
 		json_t *r = jobs_create(d, t->params, t->kind == OFFLOAD_PLAN, t->who, &t->layout,
-		    &code, msg, sizeof msg);
+		    &e);
 		if (r)
 			api_pending_result(p, r);
 		else
-			api_pending_fail(p, code, "%s", msg);
+			api_pending_fail(p, e.code, "%s", e.msg);
 	}
 	if (have_res)
 		engrave_result_free(&t->res);
@@ -212,22 +210,22 @@ static void
 journal_work(struct worker_task *wt)
 {
 	struct journal_task *t = (struct journal_task *)wt;
-	struct store *st = store_open_reader(t->path, t->err, sizeof t->err);
+	struct store *st = store_open_reader(t->path, t->e.msg, sizeof t->e.msg);
 	if (!st) {
-		t->code = API_ERR_STORE;
+		t->e.code = API_ERR_STORE;
 		return;
 	}
 	double deadline = now_mono() + JOURNAL_SECONDS;
 	store_reader_limit(st, &wt->cancel, deadline);
 	json_t *r = t->kind == OFFLOAD_HISTORY ?
-	    jobs_history(st, t->serial, &t->code, t->err, sizeof t->err) :
-	    jobs_export(st, t->serial, &t->code, t->err, sizeof t->err);
+	    jobs_history(st, t->serial, &t->e) :
+	    jobs_export(st, t->serial, &t->e);
 	if (!r && now_mono() > deadline) {
-		t->code = API_ERR_BUSY;
-		snprintf(t->err, sizeof t->err, "the journal read was stopped after %g s, its time "
+		t->e.code = API_ERR_BUSY;
+		snprintf(t->e.msg, sizeof t->e.msg, "the journal read was stopped after %g s, its time "
 		    "budget: ask for less (one serial)", JOURNAL_SECONDS);
 	} else if (!r && atomic_load(&wt->cancel)) {
-		t->err[0] = '\0';     /* said by journal_done */
+		t->e.msg[0] = '\0';     /* said by journal_done */
 	}
 	if (r) {
 		t->text = json_dumps(r, API_JSON_FLAGS);
@@ -243,12 +241,12 @@ journal_done(struct worker_task *wt)
 	if (t->text) {
 		api_pending_result_text(t->p, t->text);
 		t->text = NULL;
-	} else if (atomic_load(&wt->cancel) && !t->err[0]) {
+	} else if (atomic_load(&wt->cancel) && !t->e.msg[0]) {
 		api_pending_fail(t->p, API_ERR_BUSY, "the journal read was cancelled: the daemon is "
 		    "reloading or stopping, or the client left");
 	} else {
-		api_pending_fail(t->p, t->code ? t->code : API_ERR_STORE, "%s",
-		    t->err[0] ? t->err : "the journal cannot be read");
+		api_pending_fail(t->p, t->e.code ? t->e.code : API_ERR_STORE, "%s",
+		    t->e.msg[0] ? t->e.msg : "the journal cannot be read");
 	}
 	free(t->path);
 	free(t->serial);

@@ -27,8 +27,7 @@
 
 static struct daemon d;
 static char dir[64], path[128];
-static int code;
-static char msg[1200];
+static struct err refusal;      /* the engine's last refusal, for the checks */
 
 static void
 remove_dir(void)
@@ -85,7 +84,7 @@ daemon_down(void)
 }
 
 /* job.create (or job.plan) through the engine; the result or NULL with
- * code and msg set. */
+ * refusal set. */
 static json_t *
 create(bool dry_run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -99,9 +98,9 @@ create(bool dry_run, const char *fmt, ...)
 	va_end(ap);
 	json_t *params = json_loads(text, 0, NULL);
 	CHECK(params != NULL);
-	code = 0;
-	msg[0] = '\0';
-	json_t *r = jobs_create(&d, params, dry_run, "Ada (root)", NULL, &code, msg, sizeof msg);
+	refusal.code = 0;
+	refusal.msg[0] = '\0';
+	json_t *r = jobs_create(&d, params, dry_run, "Ada (root)", NULL, &refusal);
 	json_decref(params);
 	return r;
 }
@@ -152,9 +151,9 @@ count(const char *sql, int64_t job)
 static void
 to_the_tank(int64_t job)
 {
-	json_decref(jobs_start(&d, job, "ada", &code, msg, sizeof msg));
-	json_decref(jobs_step_done(&d, job, 1, "ada", "sound", &code, msg, sizeof msg));
-	json_decref(jobs_step_done(&d, job, 2, "ada", "buffed", &code, msg, sizeof msg));
+	json_decref(jobs_start(&d, job, "ada", &refusal));
+	json_decref(jobs_step_done(&d, job, 1, "ada", "sound", &refusal));
+	json_decref(jobs_step_done(&d, job, 2, "ada", "buffed", &refusal));
 	CHECK_STR(state(job, 3), "queued");
 }
 
@@ -185,10 +184,10 @@ t_gems_refused_then_superseded(void)
 	for (int dry = 0; dry < 2; dry++) {
 		CHECK(create(dry, SHINING, "ED-10", "[{\"species\": \"emerald\", \"treatment\": "
 		    "\"oiled\"}]", "") == NULL);
-		CHECK_INT(code, 1007);
-		CHECK_CONTAINS(msg, "serial number ED-10 is already recorded with other gems: "
+		CHECK_INT(refusal.code, 1007);
+		CHECK_CONTAINS(refusal.msg, "serial number ED-10 is already recorded with other gems: "
 		    "diamond x1; this job says emerald (oiled) x1");
-		CHECK_CONTAINS(msg, "\"supersede_gems\": true");
+		CHECK_CONTAINS(refusal.msg, "\"supersede_gems\": true");
 	}
 	CHECK_INT(count("SELECT count(*) AS n FROM jobs WHERE id > ?", first), 0);
 	/* The same stones said otherwise are the same piece. */
@@ -242,14 +241,14 @@ t_gems_refused_then_superseded(void)
 	    second), 1);
 	CHECK_INT(count("SELECT count(*) AS n FROM events WHERE job_id = ? AND who = 'Ada (root)' "
 	    "AND what LIKE '%queued -> substituted'", first), 1);
-	r = jobs_history(d.store, "ED-10", &code, msg, sizeof msg);
+	r = jobs_history(d.store, "ED-10", &refusal);
 	text = json_dumps(json_object_get(json_object_get(r, "piece"), "gems"), JSON_COMPACT);
 	CHECK_STR(text, "[{\"count\":1,\"species\":\"pearl\",\"treatment\":\"none\"}]");
 	free(text);
 	json_decref(r);
 	/* From now on the pearl is the piece's list. */
 	CHECK(create(false, SHINING, "ED-10", "[{\"species\": \"diamond\"}]", "") == NULL);
-	CHECK_CONTAINS(msg, "already recorded with other gems: pearl x1");
+	CHECK_CONTAINS(refusal.msg, "already recorded with other gems: pearl x1");
 	daemon_down();
 }
 
@@ -270,18 +269,18 @@ t_station_judges_current_gems(void)
 	CHECK_STR(state(job, 3), "running");
 	jobs_station_finished(&d, JS_TANK, false, "the lid was opened");
 	CHECK_STR(state(job, 3), "failed");
-	json_decref(jobs_step_retry(&d, job, 3, "ada", &code, msg, sizeof msg));
+	json_decref(jobs_step_retry(&d, job, 3, "ada", &refusal));
 	CHECK_STR(state(job, 3), "queued");
-	code = 0;
-	CHECK(jobs_station_run(&d, "tank", "ada", 0, &code, msg, sizeof msg) == NULL);
-	CHECK_INT(code, 1002);
-	CHECK_CONTAINS(msg, "the load is refused: ultrasonic cleaning refused: pearl");
-	CHECK_CONTAINS(msg, "piece RUN-1");
+	refusal.code = 0;
+	CHECK(jobs_station_run(&d, "tank", "ada", 0, &refusal) == NULL);
+	CHECK_INT(refusal.code, 1002);
+	CHECK_CONTAINS(refusal.msg, "the load is refused: ultrasonic cleaning refused: pearl");
+	CHECK_CONTAINS(refusal.msg, "piece RUN-1");
 	CHECK_STR(state(job, 3), "queued");
 	/* A journal whose piece has no readable list refuses the load. */
 	json_decref(store_query(d.store, "UPDATE pieces SET gems = NULL", ""));
-	CHECK(jobs_station_run(&d, "tank", "ada", 0, &code, msg, sizeof msg) == NULL);
-	CHECK_CONTAINS(msg, "no readable gem list for piece RUN-1");
+	CHECK(jobs_station_run(&d, "tank", "ada", 0, &refusal) == NULL);
+	CHECK_CONTAINS(refusal.msg, "no readable gem list for piece RUN-1");
 	daemon_down();
 }
 
@@ -336,7 +335,7 @@ t_rejudge_open_steps(void)
 	    ", \"supersede_gems\": true"));
 	CHECK_STR(state(cut, 3), "substituted");
 	CHECK_STR(state(cut, 4), "running");    /* the manual clean, at the bench */
-	json_t *row = jobs_show(&d, cut, &code, msg, sizeof msg);
+	json_t *row = jobs_show(&d, cut, &refusal);
 	CHECK_STR(json_string_value(json_object_get(row, "state")), "running");
 	json_decref(row);
 	daemon_down();
@@ -406,15 +405,15 @@ t_outcome_waits_for_space(void)
 	CHECK_INT(d.jobs.n_unrecorded, 1);
 	CHECK(d.jobs.retry_timer != 0);
 	/* What the bench hears meanwhile says what happened and what to do. */
-	CHECK(jobs_step_retry(&d, job, 3, "ada", &code, msg, sizeof msg) == NULL);
-	CHECK_INT(code, 1008);
-	CHECK_CONTAINS(msg, "step 3 (clean) of job");
-	CHECK_CONTAINS(msg, "the tank finished it (the cleaning cycle is complete) but the journal "
+	CHECK(jobs_step_retry(&d, job, 3, "ada", &refusal) == NULL);
+	CHECK_INT(refusal.code, 1008);
+	CHECK_CONTAINS(refusal.msg, "step 3 (clean) of job");
+	CHECK_CONTAINS(refusal.msg, "the tank finished it (the cleaning cycle is complete) but the journal "
 	    "could not record it");
-	CHECK_CONTAINS(msg, "recorded as soon as the journal can be written again");
-	CHECK(jobs_station_run(&d, "tank", "ada", 0, &code, msg, sizeof msg) == NULL);
-	CHECK_INT(code, 1008);
-	CHECK_CONTAINS(msg, "the tank finished it");
+	CHECK_CONTAINS(refusal.msg, "recorded as soon as the journal can be written again");
+	CHECK(jobs_station_run(&d, "tank", "ada", 0, &refusal) == NULL);
+	CHECK_INT(refusal.code, 1008);
+	CHECK_CONTAINS(refusal.msg, "the tank finished it");
 	/* A try while still full: kept, and the next one comes later (a
 	 * locked journal makes every try wait for its busy timeout). */
 	loop_run_once(d.loop, 3);
@@ -452,7 +451,7 @@ t_failure_waits_for_space(void)
 	fill_journal();
 	jobs_station_finished(&d, JS_TANK, false, "emergency stop pressed");
 	CHECK_INT(d.jobs.n_unrecorded, 2);
-	json_t *shown = jobs_show(&d, a, &code, msg, sizeof msg);
+	json_t *shown = jobs_show(&d, a, &refusal);
 	char *text = json_dumps(shown, JSON_COMPACT);
 	CHECK_CONTAINS(text, "\"unrecorded\":\"the tank stopped it (emergency stop pressed) but the "
 	    "journal could not record it yet");
@@ -460,7 +459,7 @@ t_failure_waits_for_space(void)
 	json_decref(shown);
 	journal_pages(1000000);
 	/* Any job operation writes first what waits. */
-	json_decref(jobs_show(&d, a, &code, msg, sizeof msg));
+	json_decref(jobs_show(&d, a, &refusal));
 	CHECK_INT(d.jobs.n_unrecorded, 0);
 	CHECK_STR(state(a, 3), "failed");
 	CHECK_STR(state(b, 3), "failed");
@@ -468,7 +467,7 @@ t_failure_waits_for_space(void)
 	CHECK_STR(json_string_value(json_object_get(s, "reason")), "emergency stop pressed");
 	json_decref(s);
 	/* Again, and the daemon stops while the journal is still full. */
-	json_decref(jobs_step_retry(&d, a, 3, "ada", &code, msg, sizeof msg));
+	json_decref(jobs_step_retry(&d, a, 3, "ada", &refusal));
 	on_the_tank(a);
 	fill_journal();
 	jobs_station_finished(&d, JS_TANK, false, "emergency stop pressed");
@@ -605,14 +604,14 @@ t_durations_in_range(void)
 	    "\"amps\":1,\"seconds\":3600}"), "not connected");
 	/* The station checks again, for callers other than the API. */
 	struct policy_piece p = { "platinum", NULL, 0, false, false };
-	CHECK_INT(station_tank_start(&d, &p, 1, 1e-300, 80, 40, 45, &code, msg, sizeof msg), -1);
-	CHECK_INT(code, 1007);
-	CHECK_INT(station_tank_start(&d, &p, 1, NAN, 80, 40, 45, &code, msg, sizeof msg), -1);
-	CHECK_INT(code, 1007);
-	CHECK_INT(station_bath_plate(&d, &p, 1, 2, 1, 0.5, &code, msg, sizeof msg), -1);
-	CHECK_INT(code, 1007);
-	CHECK_INT(station_bath_plate(&d, &p, 1, 2, 1, NAN, &code, msg, sizeof msg), -1);
-	CHECK_INT(code, 1007);
+	CHECK_INT(station_tank_start(&d, &p, 1, 1e-300, 80, 40, 45, &refusal), -1);
+	CHECK_INT(refusal.code, 1007);
+	CHECK_INT(station_tank_start(&d, &p, 1, NAN, 80, 40, 45, &refusal), -1);
+	CHECK_INT(refusal.code, 1007);
+	CHECK_INT(station_bath_plate(&d, &p, 1, 2, 1, 0.5, &refusal), -1);
+	CHECK_INT(refusal.code, 1007);
+	CHECK_INT(station_bath_plate(&d, &p, 1, 2, 1, NAN, &refusal), -1);
+	CHECK_INT(refusal.code, 1007);
 	daemon_down();
 }
 
