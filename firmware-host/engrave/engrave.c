@@ -48,30 +48,6 @@ static const struct engrave_budget budget_defaults = {
 	.max_hatch_lines = 300000,
 };
 
-/* Fallback chains: Debian's fonts-noto-core, fonts-noto-cjk and
- * fonts-dejavu-core. NotoSansCJK-Regular.ttc faces: 0 JP, 1 KR, 2 SC, 3 TC. */
-#define NOTO "/usr/share/fonts/truetype/noto/"
-#define NOTO_CJK "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-#define DEJAVU "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-static const char *const f_latin[] = { NOTO "NotoSans-Regular.ttf", DEJAVU, NULL };
-static const char *const f_arab[] = { NOTO "NotoSansArabic-Regular.ttf", NOTO "NotoNaskhArabic-Regular.ttf", DEJAVU, NULL };
-static const char *const f_hebr[] = { NOTO "NotoSansHebrew-Regular.ttf", DEJAVU, NULL };
-static const char *const f_deva[] = { NOTO "NotoSansDevanagari-Regular.ttf", NULL };
-static const char *const f_hani[] = { NOTO_CJK ":2", NULL };
-static const char *const f_hani_ja[] = { NOTO_CJK ":0", NULL };
-static const char *const f_hani_ko[] = { NOTO_CJK ":1", NULL };
-static const char *const f_jpan[] = { NOTO_CJK ":0", NULL };
-static const char *const f_kore[] = { NOTO_CJK ":1", NULL };
-static const char *const f_any[] = { NOTO "NotoSans-Regular.ttf", DEJAVU, NOTO_CJK ":2", NULL };
-
-static const struct engrave_font_chain default_fonts[] = {
-	{ "Latn", f_latin }, { "Grek", f_latin }, { "Cyrl", f_latin },
-	{ "Arab", f_arab }, { "Hebr", f_hebr }, { "Deva", f_deva },
-	{ "Hani:ja", f_hani_ja }, { "Hani:ko", f_hani_ko }, { "Hani", f_hani },
-	{ "Hira", f_jpan }, { "Kana", f_jpan }, { "Hang", f_kore },
-	{ "*", f_any }, { NULL, NULL },
-};
-
 /* Starting points for a fibre laser on precious metals; the bench's own
  * settings belong in the configuration's engrave.materials. */
 static const struct engrave_material default_materials[] = {
@@ -99,7 +75,7 @@ engrave_settings_default(struct engrave_settings *s, const struct cfg_laser *las
 	s->line_spacing = 1.25;
 	s->edge_margin = 0.2;
 	s->ring_usable = 0.5;
-	s->fonts = default_fonts;
+	s->fonts = engrave_default_fonts;
 	s->hershey_dir = "/usr/share/hershey-fonts";
 	s->hershey_font = "futural.jhf";
 	s->symbol_dir = "config/symbols";

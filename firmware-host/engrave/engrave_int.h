@@ -69,7 +69,13 @@ const char *engrave_count_str(char *buf, size_t len, double n);
 struct engrave_line {
 	struct engrave_paths paths;
 	double advance;
+	size_t *visual;             /* the line's characters (index from its start) as drawn,
+	                             * left to right: the bidi algorithm's order */
+	size_t n_visual;
 };
+
+/* The default fallback chains (engrave_fonts.c), terminated by key == NULL. */
+extern const struct engrave_font_chain engrave_default_fonts[];
 
 /*
  * Lays out text (UTF-8, lines split at '\n') in em units, flattening curves
