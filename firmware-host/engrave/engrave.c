@@ -372,7 +372,7 @@ refuse_fit(struct engrave_result *res, const char *what, const char *dim, double
 static enum engrave_status
 fit_text(const struct engrave_settings *s, const struct engrave_request *req, const char *text,
     double w, double h, double aw, double ah, struct engrave_paths *geom,
-    struct engrave_result *res)
+    struct engrave_result *res, struct engrave_meter *meter)
 {
 	bool hershey = req->fill == ENGRAVE_FILL_STROKE;
 	bool arc = req->on_arc || req->area == ENGRAVE_AREA_ROUND;
@@ -408,6 +408,14 @@ fit_text(const struct engrave_settings *s, const struct engrave_request *req, co
 		engrave_paths_move(&block, &lines[i].paths);
 	}
 	engrave_lines_free(lines, nl);
+	/* The outline of a word is the union of its glyphs: joins, marks and
+	 * vowel signs that overlap are burnt once, along the outside. If
+	 * GEOS cannot join them (it has not happened on any font here), the
+	 * glyphs' own contours are burnt rather than refusing the text. */
+	if (!hershey && engrave_union_nonzero(&block, meter) > 0) {
+		engrave_paths_free(&block);
+		return stopped(res, meter);
+	}
 	struct engrave_bbox b = engrave_paths_bbox(&block);
 	if (block.n == 0 || !(b.x1 > b.x0) || !(b.y1 > b.y0)) {
 		engrave_paths_free(&block);
@@ -556,7 +564,7 @@ fit_design(const struct engrave_settings *s, const struct engrave_request *req, 
  * free: 55 % of its width and 45 % of its height. */
 static enum engrave_status
 text_in_frame(const struct engrave_settings *s, const struct engrave_request *req,
-    struct engrave_paths *geom, struct engrave_result *res)
+    struct engrave_paths *geom, struct engrave_result *res, struct engrave_meter *meter)
 {
 	struct engrave_bbox b = engrave_paths_bbox(geom);
 	double iw = (b.x1 - b.x0) * 0.55, ih = (b.y1 - b.y0) * 0.45;
@@ -569,7 +577,7 @@ text_in_frame(const struct engrave_settings *s, const struct engrave_request *re
 	struct engrave_paths t;
 	engrave_paths_init(&t);
 	res->text_used = xstrdup(req->text);
-	enum engrave_status st = fit_text(s, &inner, req->text, iw, ih, iw, ih, &t, res);
+	enum engrave_status st = fit_text(s, &inner, req->text, iw, ih, iw, ih, &t, res, meter);
 	if (st != ENGRAVE_OK) {
 		engrave_paths_free(&t);
 		return st;
@@ -735,7 +743,7 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	switch (req->content) {
 	case ENGRAVE_TEXT:
 		res->text_used = xstrdup(req->text ? req->text : "");
-		st = fit_text(s, req, req->text, w, h, aw, ah, &geom, res);
+		st = fit_text(s, req, req->text, w, h, aw, ah, &geom, res, meter);
 		break;
 	case ENGRAVE_DATE: {
 		int y, m, d;
@@ -747,14 +755,14 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 			return engrave_fail(res, ENGRAVE_ERR_INPUT,
 			    "no date format for language '%s'", req->lang ? req->lang : "");
 		res->text_used = xstrdup(out);
-		st = fit_text(s, req, out, w, h, aw, ah, &geom, res);
+		st = fit_text(s, req, out, w, h, aw, ah, &geom, res, meter);
 		break;
 	}
 	case ENGRAVE_SYMBOL:
 	case ENGRAVE_SVG:
 		st = fit_design(s, req, w, h, aw, ah, &geom, res, meter);
 		if (st == ENGRAVE_OK && req->text && *req->text)
-			st = text_in_frame(s, req, &geom, res);
+			st = text_in_frame(s, req, &geom, res, meter);
 		break;
 	default:
 		st = engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown kind of content");

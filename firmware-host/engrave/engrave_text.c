@@ -302,6 +302,18 @@ glyph_outline(struct font *f, uint32_t gid, double tol_em)
 	struct decompose d = { .out = &e->paths, .tol = tol_em * f->upem, .k = 1.0 / f->upem };
 	FT_Outline_Decompose(&f->face->glyph->outline, &funcs, &d);
 	dc_close(&d);
+	/* TrueType fills clockwise contours, PostScript counter-clockwise
+	 * ones: turn them all the PostScript way, so that overlapping glyphs
+	 * of different fonts add up in the union instead of cancelling. */
+	if (FT_Outline_Get_Orientation(&f->face->glyph->outline) == FT_ORIENTATION_TRUETYPE)
+		for (size_t q = 0; q < e->paths.n; q++) {
+			struct engrave_poly *c = &e->paths.v[q];
+			for (size_t i = 0, j = c->n ? c->n - 1 : 0; i < j; i++, j--) {
+				struct engrave_pt t = c->pts[i];
+				c->pts[i] = c->pts[j];
+				c->pts[j] = t;
+			}
+		}
 	return &e->paths;
 }
 
