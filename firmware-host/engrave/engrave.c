@@ -713,12 +713,35 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 		return engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown kind of area");
 	}
 	piece_w = req->area == ENGRAVE_AREA_RING ? engrave_ring_circumference(req->ring_size) : w;
-	if (req->area != ENGRAVE_AREA_RING &&
-	    (w + req->origin_x > s->work_x + 1e-9 || h + req->origin_y > s->work_y + 1e-9 ||
-	    req->origin_x < 0 || req->origin_y < 0))
+	/* Every kind of area, the ring's unrolled band included (its X is
+	 * what the G-code moves along): the head must never be sent into the
+	 * frame. The toolpath is checked again before the G-code is written. */
+	if (!isfinite(req->origin_x) || !isfinite(req->origin_y) ||
+	    w + req->origin_x > s->work_x + 1e-9 || h + req->origin_y > s->work_y + 1e-9 ||
+	    req->origin_x < 0 || req->origin_y < 0)
 		return engrave_fail(res, ENGRAVE_ERR_INPUT,
-		    "the area %.1f x %.1f mm at (%.1f, %.1f) is outside the laser's %.0f x %.0f mm",
-		    w, h, req->origin_x, req->origin_y, s->work_x, s->work_y);
+		    "the %s %.1f x %.1f mm at (%.1f, %.1f) is outside the laser's %.0f x %.0f mm",
+		    req->area == ENGRAVE_AREA_RING ? "ring's band, unrolled," : "area", w, h,
+		    req->origin_x, req->origin_y, s->work_x, s->work_y);
+	/* Options that mean nothing for the area or the content are refused,
+	 * named, rather than obeyed in a way nobody asked for. */
+	bool design = req->content == ENGRAVE_SYMBOL || req->content == ENGRAVE_SVG;
+	if (req->area == ENGRAVE_AREA_RING && (req->on_arc || req->arc_radius > 0))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "%s cannot be used with --ring: a ring's band is engraved unrolled, along a "
+		    "straight line around the ring; leave it out (or engrave a round piece with --round)",
+		    req->on_arc ? "--arc" : "--arc-radius");
+	if (design && (req->on_arc || req->arc_radius > 0))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "%s bends text along a circle; a %s is not bent: leave it out",
+		    req->on_arc ? "--arc" : "--arc-radius", req->content == ENGRAVE_SVG ? "design" : "symbol");
+	if (req->arc_radius != 0 && !(req->arc_radius > 0 && isfinite(req->arc_radius)))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the arc radius must be positive (got %g mm)", req->arc_radius);
+	if (req->area == ENGRAVE_AREA_RECT && req->arc_radius > 0 && !req->on_arc)
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "--arc-radius without --arc: give --arc to set the text along a circle, or "
+		    "leave the radius out");
 	double aw = w - 2 * s->edge_margin, ah = h - 2 * s->edge_margin;
 	if (!(aw > 0) || !(ah > 0))
 		return engrave_fail(res, ENGRAVE_ERR_INPUT,
@@ -727,6 +750,11 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	res->fit.area_h = ah;
 	if (req->char_height < 0 || !isfinite(req->char_height))
 		return engrave_fail(res, ENGRAVE_ERR_INPUT, "the character height must be positive");
+	if (!design && req->char_height > 0 && req->char_height < s->min_char_height - 1e-9)
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the character height %.2f mm is below the laser's minimum of %.2f mm "
+		    "(laser.min_char_height): characters smaller than that do not burn legibly",
+		    req->char_height, s->min_char_height);
 	if (req->fill == ENGRAVE_FILL_HATCH &&
 	    (req->hatch_interval < 0 || !isfinite(req->hatch_interval) ||
 	    (req->hatch_interval > 0 && req->hatch_interval < s->resolution)))
@@ -786,6 +814,18 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	if (st != ENGRAVE_OK) {
 		engrave_paths_free(&geom);
 		return st;
+	}
+	/* Whatever the layout did (arcs, fit), nothing may lie outside the
+	 * laser's travel once the origin is added. */
+	struct engrave_bbox tb = engrave_paths_bbox(&geom);
+	if (geom.n && tb.x1 >= tb.x0 &&
+	    (tb.x0 + req->origin_x < -1e-9 || tb.y0 + req->origin_y < -1e-9 ||
+	    tb.x1 + req->origin_x > s->work_x + 1e-9 || tb.y1 + req->origin_y > s->work_y + 1e-9)) {
+		engrave_paths_free(&geom);
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the engraving would reach X %.2f to %.2f, Y %.2f to %.2f mm, outside the "
+		    "laser's %.0f x %.0f mm", tb.x0 + req->origin_x, tb.x1 + req->origin_x,
+		    tb.y0 + req->origin_y, tb.y1 + req->origin_y, s->work_x, s->work_y);
 	}
 	res->toolpath = geom;
 	res->stats.travel_as_drawn_mm = engrave_travel(&res->toolpath);

@@ -512,6 +512,118 @@ t_ring_and_arc(void)
 	engrave_cache_clear();
 }
 
+/* The extent of the X and Y words of a G-code program. */
+static void
+gcode_extent(const char *g, double *x0, double *x1, double *y0, double *y1)
+{
+	*x0 = *y0 = 1e9;
+	*x1 = *y1 = -1e9;
+	for (const char *p = g; *p; p++) {
+		if (*p != 'X' && *p != 'Y')
+			continue;
+		double v = strtod(p + 1, NULL);
+		if (*p == 'X') {
+			*x0 = fmin(*x0, v);
+			*x1 = fmax(*x1, v);
+		} else {
+			*y0 = fmin(*y0, v);
+			*y1 = fmax(*y1, v);
+		}
+	}
+}
+
+/* Issue 18, item 4: every layout inside the work area before any G-code
+ * exists, --height under the minimum refused with both numbers, options
+ * that make no sense for the area refused by name. */
+static void
+t_bounds_and_nonsense(void)
+{
+	struct engrave_settings s;
+	engrave_settings_default(&s, NULL);
+	struct engrave_request r;
+	struct engrave_result res;
+	/* gcode --text Ana --ring 52 --band 4 --origin 500,500 on 100 x 100. */
+	base_request(&r, "Ana", 0, 0);
+	r.area = ENGRAVE_AREA_RING;
+	r.ring_size = 52;
+	r.band_width = 4;
+	r.origin_x = 500;
+	r.origin_y = 500;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "outside the laser's 100 x 100 mm");
+	CHECK(res.gcode == NULL);
+	engrave_result_free(&res);
+	/* Partly out: the band is 46 mm long. */
+	r.origin_x = 60;
+	r.origin_y = 10;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK(res.gcode == NULL);
+	engrave_result_free(&res);
+	/* Inside: every move of the program within the travel. */
+	r.origin_x = 50;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_OK);
+	double x0, x1, y0, y1;
+	if (res.gcode) {
+		gcode_extent(res.gcode, &x0, &x1, &y0, &y1);
+		CHECK(x0 >= 50 && x1 <= 96 && y0 >= 10 && y1 <= 14);
+	}
+	engrave_result_free(&res);
+	/* Round and arc layouts too. */
+	base_request(&r, "Camille", 20, 20);
+	r.area = ENGRAVE_AREA_ROUND;
+	r.origin_x = 85;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "outside the laser's");
+	engrave_result_free(&res);
+	r.origin_x = 80;
+	r.origin_y = 80;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_OK);
+	if (res.gcode) {
+		gcode_extent(res.gcode, &x0, &x1, &y0, &y1);
+		CHECK(x0 >= 80 && x1 <= 100 && y0 >= 80 && y1 <= 100);
+	}
+	engrave_result_free(&res);
+	/* --height 0.5 under laser.min_char_height 0.8: both numbers. */
+	base_request(&r, "Ana", 20, 5);
+	r.char_height = 0.5;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "0.50 mm is below the laser's minimum of 0.80 mm");
+	engrave_result_free(&res);
+	r.char_height = 0.8;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_OK);
+	CHECK_NEAR(res.fit.char_height, 0.8, 1e-9);
+	engrave_result_free(&res);
+	/* --ring with --arc: "Ana" was bent around a 1.8 mm circle. */
+	base_request(&r, "Ana", 0, 0);
+	r.area = ENGRAVE_AREA_RING;
+	r.ring_size = 52;
+	r.band_width = 4;
+	r.on_arc = true;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "--arc cannot be used with --ring");
+	engrave_result_free(&res);
+	r.on_arc = false;
+	r.arc_radius = 10;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "--arc-radius cannot be used with --ring");
+	engrave_result_free(&res);
+	/* A radius with nothing to bend, and a symbol bent. */
+	base_request(&r, "Ana", 30, 30);
+	r.arc_radius = 10;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "--arc-radius without --arc");
+	engrave_result_free(&res);
+	memset(&r, 0, sizeof(r));
+	r.content = ENGRAVE_SYMBOL;
+	r.symbol = "heart";
+	r.area = ENGRAVE_AREA_ROUND;
+	r.width = 20;
+	r.on_arc = true;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "a symbol is not bent");
+	engrave_result_free(&res);
+}
+
 static void
 t_bad_input(void)
 {
@@ -755,6 +867,7 @@ main(void)
 	RUN(t_fit);
 	RUN(t_ring_and_arc);
 	RUN(t_bad_input);
+	RUN(t_bounds_and_nonsense);
 	RUN(t_dates);
 	RUN(t_symbols_and_preview);
 	RUN(t_json);
