@@ -79,6 +79,8 @@ struct engrave_line {
 	size_t *visual;             /* the line's characters (index from its start) as drawn,
 	                             * left to right: the bidi algorithm's order */
 	size_t n_visual;
+	uint32_t *glyphs;           /* the shaped glyph ids, left to right (outline fonts) */
+	size_t n_glyphs;
 };
 
 /* The default fallback chains (engrave_fonts.c), terminated by key == NULL. */

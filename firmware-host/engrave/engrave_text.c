@@ -469,6 +469,8 @@ shape_line(struct ch *c, size_t n, bool hershey, double tol_em, struct engrave_l
 	out->advance = 0;
 	out->visual = xmalloc((n + 1) * sizeof(*out->visual));
 	out->n_visual = 0;
+	out->glyphs = NULL;
+	out->n_glyphs = 0;
 	if (n == 0)
 		return;
 	if (hershey) {
@@ -562,6 +564,10 @@ shape_line(struct ch *c, size_t n, bool hershey, double tol_em, struct engrave_l
 		hb_glyph_info_t *gi = hb_buffer_get_glyph_infos(buf, &gn);
 		hb_glyph_position_t *gp = hb_buffer_get_glyph_positions(buf, &gn);
 		visual_append(out, gi, gn, runs[r].a, runs[r].b, rtl);
+		/* Kept for comparing with hb-shape, HarfBuzz's own tool. */
+		out->glyphs = xrealloc(out->glyphs, (out->n_glyphs + gn + 1) * sizeof(*out->glyphs));
+		for (unsigned g = 0; g < gn; g++)
+			out->glyphs[out->n_glyphs++] = gi[g].codepoint;
 		double k = 1.0 / f->font->upem;
 		for (unsigned g = 0; g < gn; g++) {
 			const struct engrave_paths *o = glyph_outline(f->font, gi[g].codepoint, tol_em);
@@ -593,6 +599,7 @@ engrave_lines_free(struct engrave_line *lines, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		engrave_paths_free(&lines[i].paths);
 		free(lines[i].visual);
+		free(lines[i].glyphs);
 	}
 	free(lines);
 }

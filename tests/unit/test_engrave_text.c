@@ -544,6 +544,72 @@ t_digits_match_the_line(void)
 	CHECK_NEAR(advance("ש.", "he") - advance("ש", "he"), advance(".", "en"), 1e-9);
 }
 
+/* Shaping glyph for glyph as HarfBuzz's own hb-shape (Debian's
+ * libharfbuzz-bin) gives it, for a word of each script in the face its
+ * chain takes it from, the client's language given to both. */
+static void
+t_same_glyphs_as_hb_shape(void)
+{
+#define NOTO "/usr/share/fonts/truetype/noto/"
+#define CJK "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+	static const struct { const char *text, *lang, *font; int face; } words[] = {
+		{ "Zoë Léa", "fr", NOTO "NotoSans-Regular.ttf", 0 },
+		{ "Ελένη", "el", NOTO "NotoSans-Regular.ttf", 0 },
+		{ "Анна", "ru", NOTO "NotoSans-Regular.ttf", 0 },
+		{ "محمد", "ar", NOTO "NotoSansArabic-Regular.ttf", 0 },
+		{ "لا إله", "ar", NOTO "NotoSansArabic-Regular.ttf", 0 },
+		{ "שלום", "he", NOTO "NotoSansHebrew-Regular.ttf", 0 },
+		{ "प्रिया", "hi", NOTO "NotoSansDevanagari-Regular.ttf", 0 },
+		{ "क्षि", "hi", NOTO "NotoSansDevanagari-Regular.ttf", 0 },
+		{ "สวัสดี", "th", NOTO "NotoSansThai-Regular.ttf", 0 },
+		{ "ជំរាបសួរ", "km", NOTO "NotoSansKhmer-Regular.ttf", 0 },
+		{ "ভালোবাসা", "bn", NOTO "NotoSansBengali-Regular.ttf", 0 },
+		{ "அன்பு", "ta", NOTO "NotoSansTamil-Regular.ttf", 0 },
+		{ "ಪ್ರೀತಿ", "kn", NOTO "NotoSansKannada-Regular.ttf", 0 },
+		{ "မင်္ဂလာပါ", "my", NOTO "NotoSansMyanmar-Regular.ttf", 0 },
+		{ "სიყვარული", "ka", NOTO "NotoSansGeorgian-Regular.ttf", 0 },
+		{ "Սեր", "hy", NOTO "NotoSansArmenian-Regular.ttf", 0 },
+		{ "ፍቅር", "am", NOTO "NotoSansEthiopic-Regular.ttf", 0 },
+		{ "ܫܠܡܐ", "syr", NOTO "NotoSansSyriac-Regular.ttf", 0 },
+		{ "なお直子", "ja", CJK, 0 },
+		{ "사랑해", "ko", CJK, 1 },
+		{ "永远爱你", "zh", CJK, 2 },
+	};
+	for (size_t w = 0; w < ARRAY_LEN(words); w++) {
+		struct engrave_line *l;
+		size_t n;
+		if (layout(words[w].text, words[w].lang, false, &l, &n) < 0) {
+			CHECK(!"laid out");
+			continue;
+		}
+		struct buf mine;
+		buf_init(&mine);
+		buf_printf(&mine, "[");
+		for (size_t g = 0; g < l[0].n_glyphs; g++)
+			buf_printf(&mine, "%s%u", g ? "|" : "", (unsigned)l[0].glyphs[g]);
+		buf_printf(&mine, "]");
+		engrave_lines_free(l, n);
+		char *cmd = xasprintf("hb-shape --no-positions --no-clusters --no-glyph-names "
+		    "--face-index=%d --language=%s '%s' '%s' 2>&1", words[w].face, words[w].lang,
+		    words[w].font, words[w].text);
+		FILE *p = popen(cmd, "r");
+		char ref[4096] = "";
+		if (!p || !fgets(ref, sizeof(ref), p))
+			strcpy(ref, "(hb-shape gave nothing: install libharfbuzz-bin)");
+		ref[strcspn(ref, "\n")] = 0;
+		if (p)
+			pclose(p);
+		if (!mine.data || strcmp(mine.data, ref) != 0)
+			printf("  %s (%s): %s, hb-shape %s\n", words[w].text, words[w].lang,
+			    mine.data ? mine.data : "", ref);
+		CHECK_STR(mine.data, ref);
+		buf_free(&mine);
+		free(cmd);
+	}
+#undef NOTO
+#undef CJK
+}
+
 int
 main(void)
 {
@@ -565,6 +631,7 @@ main(void)
 	RUN(t_emoji);
 	RUN(t_cjk_language_inferred);
 	RUN(t_digits_match_the_line);
+	RUN(t_same_glyphs_as_hb_shape);
 	engrave_cache_clear();
 	return test_summary();
 }
