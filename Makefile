@@ -22,7 +22,8 @@ FLAVOUR    ?= release
 BUILD      := build/$(FLAVOUR)
 FUZZ_SECONDS ?= 60
 
-PKGS := yaml-0.1 libmodbus libserialport libgpiod jansson sqlite3 freetype2 harfbuzz libsystemd libacl
+PKGS := yaml-0.1 libmodbus libserialport libgpiod jansson sqlite3 freetype2 harfbuzz fribidi geos \
+	libsystemd libacl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 

@@ -265,9 +265,22 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		json_decref(j);
 	} else if (out && st == ENGRAVE_OK) {
 		fputs(want_gcode ? res.gcode : res.svg, out);
-		fprintf(stderr, "%s: %zu paths, character height %.2f mm, burn %.1f mm, travel %.1f mm "
-		    "(%.1f as drawn), about %.0f s\n", res.text_used ? res.text_used : "design",
-		    res.stats.paths, res.fit.char_height, res.stats.burn_mm, res.stats.travel_mm,
+		/* A design has a size, not a character height; initials set
+		 * in a symbol have both. */
+		char what[96];
+		struct engrave_bbox b = engrave_paths_bbox(&res.toolpath);
+		if (req.content == ENGRAVE_SYMBOL || req.content == ENGRAVE_SVG) {
+			int n = snprintf(what, sizeof(what), "size %.2f x %.2f mm", b.x1 - b.x0, b.y1 - b.y0);
+			if (res.fit.char_height > 0 && n > 0 && (size_t)n < sizeof(what))
+				snprintf(what + n, sizeof(what) - (size_t)n, ", initials %.2f mm high",
+				    res.fit.char_height);
+		} else {
+			snprintf(what, sizeof(what), "character height %.2f mm", res.fit.char_height);
+		}
+		fprintf(stderr, "%s: %zu paths, %s, burn %.1f mm, travel %.1f mm (%.1f as drawn), "
+		    "about %.0f s\n", req.content == ENGRAVE_SYMBOL ? req.symbol :
+		    req.content == ENGRAVE_SVG ? "design" : res.text_used ? res.text_used : "text",
+		    res.stats.paths, what, res.stats.burn_mm, res.stats.travel_mm,
 		    res.stats.travel_as_drawn_mm, res.stats.seconds);
 	}
 	if (st != ENGRAVE_OK && !o->json)

@@ -48,30 +48,6 @@ static const struct engrave_budget budget_defaults = {
 	.max_hatch_lines = 300000,
 };
 
-/* Fallback chains: Debian's fonts-noto-core, fonts-noto-cjk and
- * fonts-dejavu-core. NotoSansCJK-Regular.ttc faces: 0 JP, 1 KR, 2 SC, 3 TC. */
-#define NOTO "/usr/share/fonts/truetype/noto/"
-#define NOTO_CJK "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-#define DEJAVU "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-static const char *const f_latin[] = { NOTO "NotoSans-Regular.ttf", DEJAVU, NULL };
-static const char *const f_arab[] = { NOTO "NotoSansArabic-Regular.ttf", NOTO "NotoNaskhArabic-Regular.ttf", DEJAVU, NULL };
-static const char *const f_hebr[] = { NOTO "NotoSansHebrew-Regular.ttf", DEJAVU, NULL };
-static const char *const f_deva[] = { NOTO "NotoSansDevanagari-Regular.ttf", NULL };
-static const char *const f_hani[] = { NOTO_CJK ":2", NULL };
-static const char *const f_hani_ja[] = { NOTO_CJK ":0", NULL };
-static const char *const f_hani_ko[] = { NOTO_CJK ":1", NULL };
-static const char *const f_jpan[] = { NOTO_CJK ":0", NULL };
-static const char *const f_kore[] = { NOTO_CJK ":1", NULL };
-static const char *const f_any[] = { NOTO "NotoSans-Regular.ttf", DEJAVU, NOTO_CJK ":2", NULL };
-
-static const struct engrave_font_chain default_fonts[] = {
-	{ "Latn", f_latin }, { "Grek", f_latin }, { "Cyrl", f_latin },
-	{ "Arab", f_arab }, { "Hebr", f_hebr }, { "Deva", f_deva },
-	{ "Hani:ja", f_hani_ja }, { "Hani:ko", f_hani_ko }, { "Hani", f_hani },
-	{ "Hira", f_jpan }, { "Kana", f_jpan }, { "Hang", f_kore },
-	{ "*", f_any }, { NULL, NULL },
-};
-
 /* Starting points for a fibre laser on precious metals; the bench's own
  * settings belong in the configuration's engrave.materials. */
 static const struct engrave_material default_materials[] = {
@@ -99,7 +75,7 @@ engrave_settings_default(struct engrave_settings *s, const struct cfg_laser *las
 	s->line_spacing = 1.25;
 	s->edge_margin = 0.2;
 	s->ring_usable = 0.5;
-	s->fonts = default_fonts;
+	s->fonts = engrave_default_fonts;
 	s->hershey_dir = "/usr/share/hershey-fonts";
 	s->hershey_font = "futural.jhf";
 	s->symbol_dir = "config/symbols";
@@ -396,7 +372,7 @@ refuse_fit(struct engrave_result *res, const char *what, const char *dim, double
 static enum engrave_status
 fit_text(const struct engrave_settings *s, const struct engrave_request *req, const char *text,
     double w, double h, double aw, double ah, struct engrave_paths *geom,
-    struct engrave_result *res)
+    struct engrave_result *res, struct engrave_meter *meter)
 {
 	bool hershey = req->fill == ENGRAVE_FILL_STROKE;
 	bool arc = req->on_arc || req->area == ENGRAVE_AREA_ROUND;
@@ -432,6 +408,14 @@ fit_text(const struct engrave_settings *s, const struct engrave_request *req, co
 		engrave_paths_move(&block, &lines[i].paths);
 	}
 	engrave_lines_free(lines, nl);
+	/* The outline of a word is the union of its glyphs: joins, marks and
+	 * vowel signs that overlap are burnt once, along the outside. If
+	 * GEOS cannot join them (it has not happened on any font here), the
+	 * glyphs' own contours are burnt rather than refusing the text. */
+	if (!hershey && engrave_union_nonzero(&block, meter) > 0) {
+		engrave_paths_free(&block);
+		return stopped(res, meter);
+	}
 	struct engrave_bbox b = engrave_paths_bbox(&block);
 	if (block.n == 0 || !(b.x1 > b.x0) || !(b.y1 > b.y0)) {
 		engrave_paths_free(&block);
@@ -580,7 +564,7 @@ fit_design(const struct engrave_settings *s, const struct engrave_request *req, 
  * free: 55 % of its width and 45 % of its height. */
 static enum engrave_status
 text_in_frame(const struct engrave_settings *s, const struct engrave_request *req,
-    struct engrave_paths *geom, struct engrave_result *res)
+    struct engrave_paths *geom, struct engrave_result *res, struct engrave_meter *meter)
 {
 	struct engrave_bbox b = engrave_paths_bbox(geom);
 	double iw = (b.x1 - b.x0) * 0.55, ih = (b.y1 - b.y0) * 0.45;
@@ -593,7 +577,7 @@ text_in_frame(const struct engrave_settings *s, const struct engrave_request *re
 	struct engrave_paths t;
 	engrave_paths_init(&t);
 	res->text_used = xstrdup(req->text);
-	enum engrave_status st = fit_text(s, &inner, req->text, iw, ih, iw, ih, &t, res);
+	enum engrave_status st = fit_text(s, &inner, req->text, iw, ih, iw, ih, &t, res, meter);
 	if (st != ENGRAVE_OK) {
 		engrave_paths_free(&t);
 		return st;
@@ -729,12 +713,35 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 		return engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown kind of area");
 	}
 	piece_w = req->area == ENGRAVE_AREA_RING ? engrave_ring_circumference(req->ring_size) : w;
-	if (req->area != ENGRAVE_AREA_RING &&
-	    (w + req->origin_x > s->work_x + 1e-9 || h + req->origin_y > s->work_y + 1e-9 ||
-	    req->origin_x < 0 || req->origin_y < 0))
+	/* Every kind of area, the ring's unrolled band included (its X is
+	 * what the G-code moves along): the head must never be sent into the
+	 * frame. The toolpath is checked again before the G-code is written. */
+	if (!isfinite(req->origin_x) || !isfinite(req->origin_y) ||
+	    w + req->origin_x > s->work_x + 1e-9 || h + req->origin_y > s->work_y + 1e-9 ||
+	    req->origin_x < 0 || req->origin_y < 0)
 		return engrave_fail(res, ENGRAVE_ERR_INPUT,
-		    "the area %.1f x %.1f mm at (%.1f, %.1f) is outside the laser's %.0f x %.0f mm",
-		    w, h, req->origin_x, req->origin_y, s->work_x, s->work_y);
+		    "the %s %.1f x %.1f mm at (%.1f, %.1f) is outside the laser's %.0f x %.0f mm",
+		    req->area == ENGRAVE_AREA_RING ? "ring's band, unrolled," : "area", w, h,
+		    req->origin_x, req->origin_y, s->work_x, s->work_y);
+	/* Options that mean nothing for the area or the content are refused,
+	 * named, rather than obeyed in a way nobody asked for. */
+	bool design = req->content == ENGRAVE_SYMBOL || req->content == ENGRAVE_SVG;
+	if (req->area == ENGRAVE_AREA_RING && (req->on_arc || req->arc_radius > 0))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "%s cannot be used with --ring: a ring's band is engraved unrolled, along a "
+		    "straight line around the ring; leave it out (or engrave a round piece with --round)",
+		    req->on_arc ? "--arc" : "--arc-radius");
+	if (design && (req->on_arc || req->arc_radius > 0))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "%s bends text along a circle; a %s is not bent: leave it out",
+		    req->on_arc ? "--arc" : "--arc-radius", req->content == ENGRAVE_SVG ? "design" : "symbol");
+	if (req->arc_radius != 0 && !(req->arc_radius > 0 && isfinite(req->arc_radius)))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the arc radius must be positive (got %g mm)", req->arc_radius);
+	if (req->area == ENGRAVE_AREA_RECT && req->arc_radius > 0 && !req->on_arc)
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "--arc-radius without --arc: give --arc to set the text along a circle, or "
+		    "leave the radius out");
 	double aw = w - 2 * s->edge_margin, ah = h - 2 * s->edge_margin;
 	if (!(aw > 0) || !(ah > 0))
 		return engrave_fail(res, ENGRAVE_ERR_INPUT,
@@ -743,6 +750,11 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	res->fit.area_h = ah;
 	if (req->char_height < 0 || !isfinite(req->char_height))
 		return engrave_fail(res, ENGRAVE_ERR_INPUT, "the character height must be positive");
+	if (!design && req->char_height > 0 && req->char_height < s->min_char_height - 1e-9)
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the character height %.2f mm is below the laser's minimum of %.2f mm "
+		    "(laser.min_char_height): characters smaller than that do not burn legibly",
+		    req->char_height, s->min_char_height);
 	if (req->fill == ENGRAVE_FILL_HATCH &&
 	    (req->hatch_interval < 0 || !isfinite(req->hatch_interval) ||
 	    (req->hatch_interval > 0 && req->hatch_interval < s->resolution)))
@@ -759,7 +771,7 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	switch (req->content) {
 	case ENGRAVE_TEXT:
 		res->text_used = xstrdup(req->text ? req->text : "");
-		st = fit_text(s, req, req->text, w, h, aw, ah, &geom, res);
+		st = fit_text(s, req, req->text, w, h, aw, ah, &geom, res, meter);
 		break;
 	case ENGRAVE_DATE: {
 		int y, m, d;
@@ -771,14 +783,14 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 			return engrave_fail(res, ENGRAVE_ERR_INPUT,
 			    "no date format for language '%s'", req->lang ? req->lang : "");
 		res->text_used = xstrdup(out);
-		st = fit_text(s, req, out, w, h, aw, ah, &geom, res);
+		st = fit_text(s, req, out, w, h, aw, ah, &geom, res, meter);
 		break;
 	}
 	case ENGRAVE_SYMBOL:
 	case ENGRAVE_SVG:
 		st = fit_design(s, req, w, h, aw, ah, &geom, res, meter);
 		if (st == ENGRAVE_OK && req->text && *req->text)
-			st = text_in_frame(s, req, &geom, res);
+			st = text_in_frame(s, req, &geom, res, meter);
 		break;
 	default:
 		st = engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown kind of content");
@@ -802,6 +814,18 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	if (st != ENGRAVE_OK) {
 		engrave_paths_free(&geom);
 		return st;
+	}
+	/* Whatever the layout did (arcs, fit), nothing may lie outside the
+	 * laser's travel once the origin is added. */
+	struct engrave_bbox tb = engrave_paths_bbox(&geom);
+	if (geom.n && tb.x1 >= tb.x0 &&
+	    (tb.x0 + req->origin_x < -1e-9 || tb.y0 + req->origin_y < -1e-9 ||
+	    tb.x1 + req->origin_x > s->work_x + 1e-9 || tb.y1 + req->origin_y > s->work_y + 1e-9)) {
+		engrave_paths_free(&geom);
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the engraving would reach X %.2f to %.2f, Y %.2f to %.2f mm, outside the "
+		    "laser's %.0f x %.0f mm", tb.x0 + req->origin_x, tb.x1 + req->origin_x,
+		    tb.y0 + req->origin_y, tb.y1 + req->origin_y, s->work_x, s->work_y);
 	}
 	res->toolpath = geom;
 	res->stats.travel_as_drawn_mm = engrave_travel(&res->toolpath);

@@ -353,6 +353,11 @@ double engrave_ring_circumference(double size);
 /* Orders paths for short travel (nearest neighbour from the origin, then
  * 2-opt with path reversal); returns the travel length after. */
 double engrave_order(struct engrave_paths *p);
+/* The check of an order: 2-opt with path reversal over every pair of
+ * positions (no neighbour lists, no window), passes repeated up to
+ * max_passes or until none improves; reorders p and returns its travel.
+ * O(n^2) a pass: for tests and the bench, not for layouts. */
+double engrave_two_opt_full(struct engrave_paths *p, int max_passes);
 /* Travel length of the order as it stands, starting from (0,0). */
 double engrave_travel(const struct engrave_paths *p);
 /* Lower bound on the travel of any order: the largest of the minimum

@@ -428,49 +428,6 @@ grid_nearest(const struct grid *g, const struct engrave_paths *p, const bool *us
 	return best;
 }
 
-/* Travel cost between consecutive paths a then b in the current order. */
-static double
-gap(const struct engrave_poly *a, const struct engrave_poly *b)
-{
-	return dist(last_pt(a), first_pt(b));
-}
-
-static void reverse_block(struct engrave_paths *p, size_t i, size_t j);
-
-static void
-two_opt(struct engrave_paths *p, struct engrave_meter *m)
-{
-	size_t n = p->n;
-	const size_t window = 48;
-	struct engrave_pt origin = { 0, 0 };
-
-	for (int pass = 0; pass < 4; pass++) {
-		bool improved = false;
-		for (size_t i = 0; i < n; i++) {
-			if (engrave_meter_tick(m, window))
-				return;
-			size_t jmax = i + window < n ? i + window : n - 1;
-			for (size_t j = i; j <= jmax && j < n; j++) {
-				/* Reversing p[i..j] (each path reversed too) replaces the
-				 * edges prev->p[i] and p[j]->next. */
-				struct engrave_pt prev = i ? last_pt(&p->v[i - 1]) : origin;
-				double before = dist(prev, first_pt(&p->v[i]));
-				double after = dist(prev, last_pt(&p->v[j]));
-				if (j + 1 < n) {
-					before += gap(&p->v[j], &p->v[j + 1]);
-					after += dist(first_pt(&p->v[i]), first_pt(&p->v[j + 1]));
-				}
-				if (after < before - 1e-9) {
-					reverse_block(p, i, j);
-					improved = true;
-				}
-			}
-		}
-		if (!improved)
-			break;
-	}
-}
-
 /* Reverses p[i..j] as a block, each path reversed too. */
 static void
 reverse_block(struct engrave_paths *p, size_t i, size_t j)
@@ -612,6 +569,302 @@ fix_long_hops(struct engrave_paths *p, struct engrave_meter *m)
 	free(h);
 }
 
+/*
+ * 2-opt with path reversal over the whole sequence, on neighbour lists:
+ * reversing positions [i..j] (each path turned round) replaces the hops
+ * X(i-1)->E(i) and X(j)->E(j+1) by X(i-1)->X(j) and E(i)->E(j+1), where E
+ * and X are where a position's path is entered and left. An improving
+ * move almost always joins points that are near each other, so for each
+ * hop only the K nearest endpoints are tried as the new partner; the
+ * passes repeat until none improves, so the order ends where a 2-opt pass
+ * over all pairs finds next to nothing (the bench measures what it still
+ * finds). The paths are kept in arrays of positions and turned round only
+ * at the end.
+ */
+#define NL_K 10
+
+struct nl_state {
+	const struct engrave_paths *p;
+	size_t n;
+	size_t *perm;               /* path at each position */
+	size_t *pos;                /* position of each path */
+	bool *flip;                 /* path turned round from its orientation in p */
+	size_t *nb;                 /* NL_K neighbour nodes of each node (SIZE_MAX: none) */
+};
+
+/* Node 2i is path i's first point in p, 2i+1 its last. */
+static struct engrave_pt
+node_pt(const struct nl_state *st, size_t node)
+{
+	const struct engrave_poly *q = &st->p->v[node / 2];
+	return (node & 1) ? last_pt(q) : first_pt(q);
+}
+
+static struct engrave_pt
+entry_at(const struct nl_state *st, size_t k)
+{
+	size_t i = st->perm[k];
+	return node_pt(st, 2 * i + (st->flip[i] ? 1 : 0));
+}
+
+static struct engrave_pt
+exit_at(const struct nl_state *st, size_t k)
+{
+	size_t i = st->perm[k];
+	return node_pt(st, 2 * i + (st->flip[i] ? 0 : 1));
+}
+
+static void
+nl_reverse(struct nl_state *st, size_t i, size_t j)
+{
+	for (size_t a = i, b = j; a < b; a++, b--) {
+		size_t t = st->perm[a];
+		st->perm[a] = st->perm[b];
+		st->perm[b] = t;
+	}
+	for (size_t k = i; k <= j; k++) {
+		st->flip[st->perm[k]] = !st->flip[st->perm[k]];
+		st->pos[st->perm[k]] = k;
+	}
+}
+
+/* The K nearest endpoints of other paths to each endpoint, by rings of
+ * the grid's cells. */
+static void
+nl_neighbours(struct nl_state *st, const struct grid *g, struct engrave_meter *m)
+{
+	size_t nn = 2 * st->n;
+	double *bd = xmalloc(NL_K * sizeof(double));
+	for (size_t a = 0; a < nn; a++) {
+		size_t *out = st->nb + a * NL_K;
+		size_t cnt = 0;
+		for (size_t k = 0; k < NL_K; k++)
+			out[k] = SIZE_MAX;
+		struct engrave_pt at = node_pt(st, a);
+		int cx, cy;
+		grid_cell(g, at, &cx, &cy);
+		int maxr = g->nx > g->ny ? g->nx : g->ny;
+		for (int r = 0; r <= maxr; r++) {
+			if (cnt == NL_K && (double)(r - 1) * g->cell > bd[NL_K - 1])
+				break;
+			if (engrave_meter_tick(m, 8 * (size_t)r + 1))
+				goto done;
+			for (int y = cy - r; y <= cy + r; y++) {
+				if (y < 0 || y >= g->ny)
+					continue;
+				for (int x = cx - r; x <= cx + r; x++) {
+					if (x < 0 || x >= g->nx)
+						continue;
+					if (r && y != cy - r && y != cy + r && x != cx - r && x != cx + r)
+						continue;
+					size_t c = (size_t)y * (size_t)g->nx + (size_t)x;
+					for (size_t k = g->start[c]; k < g->start[c + 1]; k++) {
+						size_t b = g->items[k];
+						if (b / 2 == a / 2)
+							continue;
+						double d = dist(at, node_pt(st, b));
+						if (cnt == NL_K && d >= bd[NL_K - 1])
+							continue;
+						/* insertion into the sorted list */
+						size_t q = cnt < NL_K ? cnt++ : NL_K - 1;
+						while (q > 0 && bd[q - 1] > d) {
+							bd[q] = bd[q - 1];
+							out[q] = out[q - 1];
+							q--;
+						}
+						bd[q] = d;
+						out[q] = b;
+					}
+				}
+			}
+		}
+	}
+done:
+	free(bd);
+}
+
+/* Gain of reversing [i..j] (positive: shorter). */
+static double
+nl_gain(const struct nl_state *st, size_t i, size_t j)
+{
+	struct engrave_pt origin = { 0, 0 };
+	struct engrave_pt prev = i ? exit_at(st, i - 1) : origin;
+	struct engrave_pt ei = entry_at(st, i), xj = exit_at(st, j);
+	double before = dist(prev, ei), after = dist(prev, xj);
+	if (j + 1 < st->n) {
+		struct engrave_pt en = entry_at(st, j + 1);
+		before += dist(xj, en);
+		after += dist(ei, en);
+	}
+	return before - after;
+}
+
+/* Longest block a move may reverse: reversing costs its length, and on the
+ * largest jobs (hundreds of thousands of hatch lines) unbounded reversals
+ * would make the pass quadratic; engraving jobs of a few thousand paths
+ * never reach it. */
+#define NL_MAX_REVERSE 4096
+
+/* Best move for the hop into position k, X(k-1)->E(k): reverse [k..j] to
+ * join X(k-1) to a near X(j), or [i..k-1] to join a near E(i) to E(k), or
+ * a move reaching either end. Returns its gain (0 if none) and bounds. */
+static double
+nl_best(const struct nl_state *st, size_t k, size_t *bi, size_t *bj)
+{
+	size_t n = st->n;
+	double best = 1e-9;
+	size_t ex = k ? 2 * st->perm[k - 1] + (st->flip[st->perm[k - 1]] ? 0 : 1) : SIZE_MAX;
+	size_t en = 2 * st->perm[k] + (st->flip[st->perm[k]] ? 1 : 0);
+	for (int side = 0; side < 2; side++) {
+		size_t from = side ? en : ex;
+		if (from == SIZE_MAX)
+			continue;
+		for (size_t q = 0; q < NL_K; q++) {
+			size_t c = st->nb[from * NL_K + q];
+			if (c == SIZE_MAX)
+				break;
+			size_t path = c / 2, at = st->pos[path];
+			bool closed = st->p->v[path].closed;
+			bool is_exit = closed || (c & 1) != st->flip[path];
+			bool is_entry = closed || (c & 1) == st->flip[path];
+			size_t i, j;
+			if (!side && is_exit && at >= k) {
+				i = k;
+				j = at;
+			} else if (side && is_entry && k && at <= k - 1) {
+				i = at;
+				j = k - 1;
+			} else {
+				continue;
+			}
+			if (j - i >= NL_MAX_REVERSE)
+				continue;
+			double gn = nl_gain(st, i, j);
+			if (gn > best) {
+				best = gn;
+				*bi = i;
+				*bj = j;
+			}
+		}
+	}
+	if (n - k <= NL_MAX_REVERSE) {
+		double gn = nl_gain(st, k, n - 1);
+		if (gn > best) {
+			best = gn;
+			*bi = k;
+			*bj = n - 1;
+		}
+	}
+	if (k && k <= NL_MAX_REVERSE) {
+		double gn = nl_gain(st, 0, k - 1);
+		if (gn > best) {
+			best = gn;
+			*bi = 0;
+			*bj = k - 1;
+		}
+	}
+	return best > 1e-9 ? best : 0;
+}
+
+static void
+two_opt_nl(struct engrave_paths *p, struct engrave_meter *m)
+{
+	size_t n = p->n;
+	if (n < 3)
+		return;
+	struct nl_state st = { .p = p, .n = n };
+	st.perm = xmalloc(n * sizeof(size_t));
+	st.pos = xmalloc(n * sizeof(size_t));
+	st.flip = xcalloc(n, sizeof(bool));
+	st.nb = xmalloc(2 * n * NL_K * sizeof(size_t));
+	for (size_t k = 0; k < n; k++)
+		st.perm[k] = st.pos[k] = k;
+	struct grid g;
+	grid_build(&g, p);
+	nl_neighbours(&st, &g, m);
+	free(g.start);
+	free(g.items);
+	/* Don't-look bits: a path is looked at again only when a move
+	 * changed one of the hops beside it. The queue holds paths. */
+	bool *queued = xmalloc(n * sizeof(bool));
+	size_t *queue = xmalloc(n * sizeof(size_t)), head = 0, count = n;
+	for (size_t k = 0; k < n; k++) {
+		queue[k] = k;
+		queued[k] = true;
+	}
+	while (count && !(m && m->stop)) {
+		size_t path = queue[head];
+		head = (head + 1) % n;
+		count--;
+		queued[path] = false;
+		if (engrave_meter_tick(m, 4 * NL_K))
+			break;
+		/* Both hops of the path: into it and out of it. */
+		size_t at = st.pos[path];
+		for (size_t k = at; k <= at + 1 && k < n; k++) {
+			size_t bi = 0, bj = 0;
+			if (nl_best(&st, k, &bi, &bj) <= 0)
+				continue;
+			engrave_meter_tick(m, bj - bi + 1);
+			nl_reverse(&st, bi, bj);
+			size_t touch[4] = { bi ? bi - 1 : bi, bi, bj, bj + 1 < n ? bj + 1 : bj };
+			for (int t = 0; t < 4; t++) {
+				size_t q = st.perm[touch[t]];
+				if (!queued[q]) {
+					queued[q] = true;
+					queue[(head + count) % n] = q;
+					count++;
+				}
+			}
+			break;
+		}
+	}
+	free(queue);
+	free(queued);
+	/* Even when stopped, the order is a permutation: apply it. */
+	struct engrave_poly *v = xmalloc(n * sizeof(*v));
+	for (size_t k = 0; k < n; k++) {
+		v[k] = p->v[st.perm[k]];
+		if (st.flip[st.perm[k]])
+			poly_reverse(&v[k]);
+	}
+	memcpy(p->v, v, n * sizeof(*v));
+	free(v);
+	free(st.perm);
+	free(st.pos);
+	free(st.flip);
+	free(st.nb);
+}
+
+double
+engrave_two_opt_full(struct engrave_paths *p, int max_passes)
+{
+	size_t n = p->n;
+	struct engrave_pt origin = { 0, 0 };
+	for (int pass = 0; pass < max_passes; pass++) {
+		bool improved = false;
+		for (size_t i = 0; i < n; i++) {
+			struct engrave_pt prev = i ? last_pt(&p->v[i - 1]) : origin;
+			double hop = dist(prev, first_pt(&p->v[i]));
+			for (size_t j = i; j < n; j++) {
+				double before = hop, after = dist(prev, last_pt(&p->v[j]));
+				if (j + 1 < n) {
+					before += dist(last_pt(&p->v[j]), first_pt(&p->v[j + 1]));
+					after += dist(first_pt(&p->v[i]), first_pt(&p->v[j + 1]));
+				}
+				if (after < before - 1e-9) {
+					reverse_block(p, i, j);
+					hop = dist(prev, first_pt(&p->v[i]));
+					improved = true;
+				}
+			}
+		}
+		if (!improved)
+			break;
+	}
+	return engrave_travel(p);
+}
+
 /* A closed path can be burnt from any of its vertices: start each one at
  * the vertex that makes the hops in and out of it shortest. */
 static void
@@ -696,8 +949,13 @@ engrave_order_m(struct engrave_paths *p, struct engrave_meter *m)
 	free(used);
 	free(g.start);
 	free(g.items);
-	two_opt(p, m);
+	/* 2-opt over the whole sequence on neighbour lists, then the longest
+	 * hops' full-range 2-opt and or-opt, then closed paths entered where
+	 * their neighbours are, and 2-opt again for the moves that opened. */
+	two_opt_nl(p, m);
 	fix_long_hops(p, m);
+	rotate_closed(p, m);
+	two_opt_nl(p, m);
 	rotate_closed(p, m);
 	return engrave_travel(p);
 }

@@ -61,6 +61,13 @@ size_t engrave_hatch_m(const struct engrave_paths *src, double interval, double 
  * order only partly improved (the caller refuses the layout). */
 double engrave_order_m(struct engrave_paths *p, struct engrave_meter *m);
 
+/* Replaces the closed contours of p by the boundary of their nonzero fill
+ * (engrave_union.c, through GEOS): outer rings clockwise, holes
+ * counter-clockwise; open paths are kept, after them. Returns 0, 1 when m
+ * stopped it (p unchanged), or -1 when GEOS could not join them (p
+ * unchanged). */
+int engrave_union_nonzero(struct engrave_paths *p, struct engrave_meter *m);
+
 /* Writes n with thousands separators ("1,840,000") into buf; returns buf. */
 const char *engrave_count_str(char *buf, size_t len, double n);
 
@@ -69,7 +76,15 @@ const char *engrave_count_str(char *buf, size_t len, double n);
 struct engrave_line {
 	struct engrave_paths paths;
 	double advance;
+	size_t *visual;             /* the line's characters (index from its start) as drawn,
+	                             * left to right: the bidi algorithm's order */
+	size_t n_visual;
+	uint32_t *glyphs;           /* the shaped glyph ids, left to right (outline fonts) */
+	size_t n_glyphs;
 };
+
+/* The default fallback chains (engrave_fonts.c), terminated by key == NULL. */
+extern const struct engrave_font_chain engrave_default_fonts[];
 
 /*
  * Lays out text (UTF-8, lines split at '\n') in em units, flattening curves

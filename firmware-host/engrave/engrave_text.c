@@ -1,10 +1,11 @@
 /*
  * Text layout for engraving: UTF-8 decoding, a font per character from the
- * configured fallback chain of its script, runs split by font, script and
- * direction, a small bidi reordering (RTL runs reversed into visual order,
- * numbers kept left-to-right inside them), HarfBuzz shaping of each run and
- * FreeType outlines flattened to polylines; or, in single-stroke mode, the
- * Hershey font's strokes (engrave_hershey.c).
+ * configured fallback chain of its script, the line's embedding levels from
+ * FriBidi (the whole Unicode Bidirectional Algorithm, as pango uses it),
+ * runs split by font, script, language and level and put in visual order,
+ * HarfBuzz shaping of each run and FreeType outlines flattened to
+ * polylines; or, in single-stroke mode, the Hershey font's strokes
+ * (engrave_hershey.c).
  *
  * Fonts are loaded once and cached (FreeType face, HarfBuzz font and the
  * flattened glyph outlines); the cache is for one thread, the daemon's
@@ -23,6 +24,7 @@
 #include FT_FREETYPE_H
 #include FT_OUTLINE_H
 #include <hb.h>
+#include <fribidi.h>
 
 #include "util.h"
 
@@ -77,6 +79,7 @@ struct font {
 	struct glyph_entry *glyphs;
 	size_t n_glyphs, cap_glyphs;
 	bool failed;
+	bool bitmap;                /* glyphs are pictures (colour emoji): nothing to burn */
 };
 
 static struct {
@@ -143,7 +146,7 @@ font_get(const char *spec)
 		index = strtol(colon + 1, NULL, 10);
 		*colon = 0;
 	}
-	if (FT_New_Face(cache.ft, path, index, &f->face) != 0 || !FT_IS_SCALABLE(f->face)) {
+	if (FT_New_Face(cache.ft, path, index, &f->face) != 0) {
 		if (f->face)
 			FT_Done_Face(f->face);
 		f->face = NULL;
@@ -163,6 +166,8 @@ font_get(const char *spec)
 	hb_blob_destroy(blob);
 	f->hb = hb_font_create(hf);
 	hb_face_destroy(hf);
+	/* A bitmap face loads but is never chosen: a laser burns outlines. */
+	f->bitmap = !FT_IS_SCALABLE(f->face);
 	f->upem = f->face->units_per_EM ? f->face->units_per_EM : 1000;
 	hb_font_set_scale(f->hb, (int)f->upem, (int)f->upem);
 	return f;
@@ -297,6 +302,18 @@ glyph_outline(struct font *f, uint32_t gid, double tol_em)
 	struct decompose d = { .out = &e->paths, .tol = tol_em * f->upem, .k = 1.0 / f->upem };
 	FT_Outline_Decompose(&f->face->glyph->outline, &funcs, &d);
 	dc_close(&d);
+	/* TrueType fills clockwise contours, PostScript counter-clockwise
+	 * ones: turn them all the PostScript way, so that overlapping glyphs
+	 * of different fonts add up in the union instead of cancelling. */
+	if (FT_Outline_Get_Orientation(&f->face->glyph->outline) == FT_ORIENTATION_TRUETYPE)
+		for (size_t q = 0; q < e->paths.n; q++) {
+			struct engrave_poly *c = &e->paths.v[q];
+			for (size_t i = 0, j = c->n ? c->n - 1 : 0; i < j; i++, j--) {
+				struct engrave_pt t = c->pts[i];
+				c->pts[i] = c->pts[j];
+				c->pts[j] = t;
+			}
+		}
 	return &e->paths;
 }
 
@@ -327,9 +344,11 @@ add_missing(struct engrave_result *res, uint32_t cp, size_t pos, size_t line)
 
 struct ch {
 	uint32_t cp;
-	hb_script_t script;
+	hb_script_t script;         /* for fonts and shaping: a neighbour's when it has none */
+	hb_script_t real;           /* its own, for messages (Zyyy for digits, emoji) */
+	const char *lang;           /* the client's, or inferred (CJK) */
 	struct font *font;
-	bool rtl, digit;
+	bool emoji;
 	size_t pos;                 /* character index in the whole text */
 };
 
@@ -342,33 +361,39 @@ chain_find(const struct engrave_settings *s, const char *key)
 	return NULL;
 }
 
-/* The first font of the chains that has cp; *unloadable is set to the
+/* The first font of the chains that has cp: the emoji chain for emoji,
+ * then the script's chain for the language (in full, "Hani:zh-TW", then
+ * its first two letters), the script's, and "*". *unloadable is set to the
  * first configured font that could not be loaded on the way. */
 static struct font *
 font_for(const struct engrave_settings *s, hb_script_t script, const char *lang, uint32_t cp,
-    struct font *prefer, const char **unloadable)
+    bool emoji, struct font *prefer, const char **unloadable)
 {
-	if (prefer && FT_Get_Char_Index(prefer->face, cp))
+	if (prefer && !prefer->bitmap && FT_Get_Char_Index(prefer->face, cp))
 		return prefer;
-	char tag[5], key[32];
+	char tag[5], key[48];
 	hb_tag_to_string(hb_script_to_iso15924_tag(script), tag);
 	tag[4] = 0;
-	const struct engrave_font_chain *chains[3] = { NULL, NULL, NULL };
+	const struct engrave_font_chain *chains[5] = { NULL, NULL, NULL, NULL, NULL };
+	if (emoji)
+		chains[0] = chain_find(s, "Zsye");
 	if (lang && *lang) {
+		snprintf(key, sizeof(key), "%s:%s", tag, lang);
+		chains[1] = chain_find(s, key);
 		char l2[3] = { lang[0], lang[1] ? lang[1] : 0, 0 };
 		snprintf(key, sizeof(key), "%s:%s", tag, l2);
-		chains[0] = chain_find(s, key);
+		chains[2] = chain_find(s, key);
 	}
-	chains[1] = chain_find(s, tag);
-	chains[2] = chain_find(s, "*");
-	for (int c = 0; c < 3; c++) {
+	chains[3] = chain_find(s, tag);
+	chains[4] = chain_find(s, "*");
+	for (int c = 0; c < 5; c++) {
 		if (!chains[c])
 			continue;
 		for (const char *const *f = chains[c]->fonts; *f; f++) {
 			struct font *ft = font_get(*f);
 			if (!ft && !*unloadable)
 				*unloadable = *f;
-			if (ft && FT_Get_Char_Index(ft->face, cp))
+			if (ft && !ft->bitmap && FT_Get_Char_Index(ft->face, cp))
 				return ft;
 		}
 	}
@@ -385,17 +410,67 @@ is_mark_or_joiner(uint32_t cp, hb_unicode_funcs_t *uf)
 	    (cp >= 0xFE00 && cp <= 0xFE0F);
 }
 
+/* Characters shown as emoji by default (Unicode's Emoji_Presentation):
+ * the pictographs of the supplementary planes and the few of the BMP.
+ * Symbols shown as text by default (❤ U+2764) stay with the text's fonts. */
+static bool
+is_emoji(uint32_t cp)
+{
+	static const uint32_t bmp[][2] = {
+		{ 0x231A, 0x231B }, { 0x23E9, 0x23EC }, { 0x23F0, 0x23F0 }, { 0x23F3, 0x23F3 },
+		{ 0x25FD, 0x25FE }, { 0x2614, 0x2615 }, { 0x2648, 0x2653 }, { 0x267F, 0x267F },
+		{ 0x2693, 0x2693 }, { 0x26A1, 0x26A1 }, { 0x26AA, 0x26AB }, { 0x26BD, 0x26BE },
+		{ 0x26C4, 0x26C5 }, { 0x26CE, 0x26CE }, { 0x26D4, 0x26D4 }, { 0x26EA, 0x26EA },
+		{ 0x26F2, 0x26F3 }, { 0x26F5, 0x26F5 }, { 0x26FA, 0x26FA }, { 0x26FD, 0x26FD },
+		{ 0x2705, 0x2705 }, { 0x270A, 0x270B }, { 0x2728, 0x2728 }, { 0x274C, 0x274C },
+		{ 0x274E, 0x274E }, { 0x2753, 0x2755 }, { 0x2757, 0x2757 }, { 0x2795, 0x2797 },
+		{ 0x27B0, 0x27B0 }, { 0x27BF, 0x27BF }, { 0x2B1B, 0x2B1C }, { 0x2B50, 0x2B50 },
+		{ 0x2B55, 0x2B55 },
+	};
+	if (cp >= 0x1F000 && cp <= 0x1FAFF)
+		return !(cp >= 0x1F100 && cp <= 0x1F1E5);  /* enclosed alphanumerics are text */
+	for (size_t i = 0; i < ARRAY_LEN(bmp); i++)
+		if (cp >= bmp[i][0] && cp <= bmp[i][1])
+			return true;
+	return false;
+}
+
 struct run {
 	size_t a, b;                /* [a, b) in the line's characters */
 	int level;
 };
 
+/* Appends the characters of glyph clusters to the line's visual order:
+ * a cluster's characters in the run's own direction. */
 static void
-shape_line(struct ch *c, size_t n, const char *lang,
-    bool hershey, double tol_em, struct engrave_line *out)
+visual_append(struct engrave_line *out, const hb_glyph_info_t *gi, unsigned gn, size_t a,
+    size_t b, bool rtl)
+{
+	for (unsigned g = 0; g < gn; g++) {
+		size_t cl = gi[g].cluster;
+		if (g && gi[g - 1].cluster == cl)
+			continue;
+		/* The cluster runs to the next larger cluster value in the run. */
+		size_t end = b;
+		for (unsigned k = 0; k < gn; k++)
+			if (gi[k].cluster > cl && gi[k].cluster < end)
+				end = gi[k].cluster;
+		if (cl < a || end > b)
+			continue;
+		for (size_t k = 0; k < end - cl; k++)
+			out->visual[out->n_visual++] = rtl ? end - 1 - k : cl + k;
+	}
+}
+
+static void
+shape_line(struct ch *c, size_t n, bool hershey, double tol_em, struct engrave_line *out)
 {
 	engrave_paths_init(&out->paths);
 	out->advance = 0;
+	out->visual = xmalloc((n + 1) * sizeof(*out->visual));
+	out->n_visual = 0;
+	out->glyphs = NULL;
+	out->n_glyphs = 0;
 	if (n == 0)
 		return;
 	if (hershey) {
@@ -412,39 +487,43 @@ shape_line(struct ch *c, size_t n, const char *lang,
 			i = j;
 		}
 		free(cps);
+		for (size_t i = 0; i < n; i++)
+			out->visual[out->n_visual++] = i;
 		out->advance = x;
 		return;
 	}
-	/* Runs of one font, script and direction. */
+	/* Levels by the Unicode Bidirectional Algorithm (FriBidi): the
+	 * paragraph's direction from its first strong character (P2, P3),
+	 * weak types resolved so that separators between digits join the
+	 * number (W1-W7), brackets paired (N0), neutrals (N1, N2), and
+	 * whitespace at the line's end reset (L1). A line is a paragraph. */
+	FriBidiChar *cps = xmalloc(n * sizeof(*cps));
+	for (size_t i = 0; i < n; i++)
+		cps[i] = c[i].cp;
+	FriBidiCharType *types = xmalloc(n * sizeof(*types));
+	FriBidiBracketType *brackets = xmalloc(n * sizeof(*brackets));
+	FriBidiLevel *levels = xmalloc(n * sizeof(*levels));
+	FriBidiParType dir = FRIBIDI_PAR_ON;
+	fribidi_get_bidi_types(cps, (FriBidiStrIndex)n, types);
+	fribidi_get_bracket_types(cps, (FriBidiStrIndex)n, types, brackets);
+	if (!fribidi_get_par_embedding_levels_ex(types, brackets, (FriBidiStrIndex)n, &dir, levels) ||
+	    !fribidi_reorder_line(0, types, (FriBidiStrIndex)n, 0, dir, levels, NULL, NULL))
+		memset(levels, 0, n * sizeof(*levels));  /* only on allocation failure inside FriBidi */
+	free(brackets);
+	free(types);
+	/* Runs of one font, script, language and level. */
 	struct run *runs = xmalloc(n * sizeof(*runs));
 	size_t nr = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (nr && c[i].font == c[runs[nr - 1].a].font && c[i].script == c[runs[nr - 1].a].script &&
-		    c[i].rtl == c[runs[nr - 1].a].rtl && c[i].digit == c[runs[nr - 1].a].digit) {
+		const struct ch *f = nr ? &c[runs[nr - 1].a] : NULL;
+		if (f && c[i].font == f->font && c[i].script == f->script && c[i].lang == f->lang &&
+		    levels[i] == runs[nr - 1].level) {
 			runs[nr - 1].b = i + 1;
 			continue;
 		}
-		runs[nr++] = (struct run){ i, i + 1, 0 };
+		runs[nr++] = (struct run){ i, i + 1, levels[i] };
 	}
-	/* Paragraph direction from the first strong character. */
-	int para = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!c[i].digit && c[i].script != HB_SCRIPT_COMMON && c[i].script != HB_SCRIPT_INHERITED) {
-			para = c[i].rtl ? 1 : 0;
-			break;
-		}
-	bool after_rtl = para == 1;
-	for (size_t r = 0; r < nr; r++) {
-		const struct ch *f = &c[runs[r].a];
-		if (f->digit)
-			runs[r].level = (para == 1 || after_rtl) ? 2 : 0;
-		else if (f->rtl)
-			runs[r].level = 1;
-		else
-			runs[r].level = para == 1 ? 2 : 0;
-		if (!f->digit)
-			after_rtl = f->rtl;
-	}
+	free(levels);
 	/* UAX #9 rule L2: from the highest level down to the lowest odd level,
 	 * reverse every maximal sequence of runs at that level or above. */
 	int maxl = 0;
@@ -467,24 +546,28 @@ shape_line(struct ch *c, size_t n, const char *lang,
 			}
 			r = e;
 		}
-	uint32_t *cps = xmalloc(n * sizeof(uint32_t));
-	for (size_t i = 0; i < n; i++)
-		cps[i] = c[i].cp;
 	hb_buffer_t *buf = hb_buffer_create();
 	double x = 0;
 	for (size_t r = 0; r < nr; r++) {
 		const struct ch *f = &c[runs[r].a];
+		bool rtl = runs[r].level & 1;
 		hb_buffer_clear_contents(buf);
 		hb_buffer_add_utf32(buf, cps, (int)n, (unsigned)runs[r].a, (int)(runs[r].b - runs[r].a));
-		hb_buffer_set_direction(buf, (runs[r].level & 1) ? HB_DIRECTION_RTL : HB_DIRECTION_LTR);
+		/* HarfBuzz mirrors brackets in a right-to-left run (rule L4). */
+		hb_buffer_set_direction(buf, rtl ? HB_DIRECTION_RTL : HB_DIRECTION_LTR);
 		hb_buffer_set_script(buf, f->script);
-		if (lang && *lang)
-			hb_buffer_set_language(buf, hb_language_from_string(lang, -1));
+		if (f->lang && *f->lang)
+			hb_buffer_set_language(buf, hb_language_from_string(f->lang, -1));
 		hb_buffer_guess_segment_properties(buf);
 		hb_shape(f->font->hb, buf, NULL, 0);
 		unsigned gn = 0;
 		hb_glyph_info_t *gi = hb_buffer_get_glyph_infos(buf, &gn);
 		hb_glyph_position_t *gp = hb_buffer_get_glyph_positions(buf, &gn);
+		visual_append(out, gi, gn, runs[r].a, runs[r].b, rtl);
+		/* Kept for comparing with hb-shape, HarfBuzz's own tool. */
+		out->glyphs = xrealloc(out->glyphs, (out->n_glyphs + gn + 1) * sizeof(*out->glyphs));
+		for (unsigned g = 0; g < gn; g++)
+			out->glyphs[out->n_glyphs++] = gi[g].codepoint;
 		double k = 1.0 / f->font->upem;
 		for (unsigned g = 0; g < gn; g++) {
 			const struct engrave_paths *o = glyph_outline(f->font, gi[g].codepoint, tol_em);
@@ -513,9 +596,44 @@ shape_line(struct ch *c, size_t n, const char *lang,
 void
 engrave_lines_free(struct engrave_line *lines, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		engrave_paths_free(&lines[i].paths);
+		free(lines[i].visual);
+		free(lines[i].glyphs);
+	}
 	free(lines);
+}
+
+/* Without a language from the client, a stretch of CJK text (ideographs,
+ * kana, hangul and what lies between them) is Japanese when it has kana and
+ * Korean when it has hangul, so that its ideographs come from the face drawn
+ * for that language rather than the Simplified Chinese one. */
+static void
+infer_cjk_lang(struct ch *c, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		hb_script_t sc = c[i].script;
+		bool cjk = sc == HB_SCRIPT_HAN || sc == HB_SCRIPT_HIRAGANA || sc == HB_SCRIPT_KATAKANA ||
+		    sc == HB_SCRIPT_HANGUL || sc == HB_SCRIPT_BOPOMOFO;
+		if (!cjk || c[i].cp == '\n') {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		bool kana = false, hangul = false;
+		for (; j < n && c[j].cp != '\n'; j++) {
+			hb_script_t t = c[j].script;
+			if (t != HB_SCRIPT_HAN && t != HB_SCRIPT_HIRAGANA && t != HB_SCRIPT_KATAKANA &&
+			    t != HB_SCRIPT_HANGUL && t != HB_SCRIPT_BOPOMOFO)
+				break;
+			kana = kana || c[j].real == HB_SCRIPT_HIRAGANA || c[j].real == HB_SCRIPT_KATAKANA;
+			hangul = hangul || c[j].real == HB_SCRIPT_HANGUL;
+		}
+		const char *l = kana ? "ja" : hangul ? "ko" : NULL;
+		for (size_t k = i; k < j; k++)
+			c[k].lang = l;
+		i = j;
+	}
 }
 
 static const char *
@@ -556,9 +674,9 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 		}
 		chars[n].cp = cp;
 		chars[n].pos = n;
-		chars[n].script = hb_unicode_script(uf, cp);
-		chars[n].digit = hb_unicode_general_category(uf, cp) ==
-		    HB_UNICODE_GENERAL_CATEGORY_DECIMAL_NUMBER;
+		chars[n].script = chars[n].real = hb_unicode_script(uf, cp);
+		chars[n].emoji = is_emoji(cp);
+		chars[n].lang = lang && *lang ? lang : NULL;
 		chars[n].font = NULL;
 		if (cp != '\n' && cp != ' ')
 			visible++;
@@ -608,11 +726,11 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 		else
 			last = chars[i].script;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if (chars[i].script == HB_SCRIPT_COMMON)
 			chars[i].script = HB_SCRIPT_LATIN;
-		chars[i].rtl = hb_script_get_horizontal_direction(chars[i].script) == HB_DIRECTION_RTL;
-	}
+	if (!lang || !*lang)
+		infer_cjk_lang(chars, n);
 	/* A font per character, preferring the previous character's font so
 	 * that spaces and marks stay in their word's run. */
 	size_t line = 1;
@@ -640,8 +758,8 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 			continue;
 		}
 		bool attach = is_mark_or_joiner(chars[i].cp, uf) || chars[i].cp == ' ';
-		chars[i].font = font_for(s, chars[i].script, lang, chars[i].cp, attach ? prev : NULL,
-		    &unloadable);
+		chars[i].font = font_for(s, chars[i].script, chars[i].lang, chars[i].cp, chars[i].emoji,
+		    attach ? prev : NULL, &unloadable);
 		if (!chars[i].font && attach && prev)
 			chars[i].font = prev;  /* the shaper handles a mark the font lacks */
 		if (!chars[i].font)
@@ -683,11 +801,19 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 				utf[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); utf[3] = (char)(0x80 | (cp & 0x3F));
 			}
 			char tag[5];
-			buf_printf(&b, "%sU+%04X '%s' (%s) at character %zu, line %zu", i ? "; " : "",
-			    cp, utf, script_name(chars[m->position].script, tag), m->position + 1, m->line);
+			const struct ch *ch = &chars[m->position];
+			buf_printf(&b, "%sU+%04X '%s' (%s%s) at character %zu, line %zu", i ? "; " : "",
+			    cp, utf, script_name(ch->real, tag), ch->emoji ? ", emoji" : "",
+			    m->position + 1, m->line);
 		}
 		if (res->n_missing > 8)
 			buf_printf(&b, "; and %zu more", res->n_missing - 8);
+		bool emoji = false;
+		for (size_t i = 0; i < res->n_missing; i++)
+			emoji = emoji || chars[res->missing[i].position].emoji;
+		if (emoji && !hershey)
+			buf_printf(&b, "; an emoji is engraved only from an outline font (fonts-symbola: "
+			    "Symbola), never from a colour one such as Noto Color Emoji");
 		if (hershey) {
 			/* Say why when no choice of letters would help: the script
 			 * itself has no single-stroke font. */
@@ -724,7 +850,7 @@ engrave_text_layout(const struct engrave_settings *s, const char *text, const ch
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && chars[i].cp != '\n')
 			continue;
-		shape_line(chars + start, i - start, lang, hershey, tol_em, &lines[li++]);
+		shape_line(chars + start, i - start, hershey, tol_em, &lines[li++]);
 		start = i + 1;
 	}
 	free(chars);

@@ -351,6 +351,72 @@ replay(const char *g, double *burn_len, int *max_dec, int *redundant)
 	return burns;
 }
 
+/* Issue 18, item 5: on the benchmark's texts (30 characters hatched at
+ * 0.1 mm in 90 x 8 mm, Latin, Arabic and CJK), no full 2-opt with path
+ * reversal over the finished order, every pair of positions and passes to
+ * convergence, shortens the travel by more than 1 %; and no single path,
+ * turned round or (closed) entered at another vertex, would shorten it. */
+static void
+t_order_two_opt_check(void)
+{
+	static const struct { const char *text, *lang; } texts[] = {
+		{ "Pour Hélène, à jamais — 23.11.", "fr" },
+		{ "إلى مريم مع كل الحب إلى الأبد", "ar" },
+		{ "永远爱你直到世界的尽头我们一起走过春夏秋冬每一天都幸福快乐", "zh" },
+	};
+	struct engrave_settings s;
+	engrave_settings_default(&s, NULL);
+	for (size_t t = 0; t < ARRAY_LEN(texts); t++) {
+		struct engrave_request r = { .content = ENGRAVE_TEXT, .text = texts[t].text,
+			.lang = texts[t].lang, .area = ENGRAVE_AREA_RECT, .width = 90, .height = 8,
+			.fill = ENGRAVE_FILL_HATCH, .hatch_interval = 0.1, .material = "gold" };
+		struct engrave_result res;
+		CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_OK);
+		if (res.status != ENGRAVE_OK) {
+			engrave_result_free(&res);
+			continue;
+		}
+		struct engrave_paths copy;
+		engrave_paths_init(&copy);
+		for (size_t i = 0; i < res.toolpath.n; i++) {
+			const struct engrave_poly *q = &res.toolpath.v[i];
+			struct engrave_poly *d = engrave_paths_new_poly(&copy);
+			d->closed = q->closed;
+			for (size_t j = 0; j < q->n; j++)
+				engrave_poly_add(d, q->pts[j].x, q->pts[j].y);
+		}
+		double opt = res.stats.travel_mm, after = engrave_two_opt_full(&copy, 1000);
+		printf("  %s: travel %.1f mm, %.1f mm after a full 2-opt (%.2f %%)\n", texts[t].lang, opt,
+		    after, 100 * (opt - after) / opt);
+		CHECK(opt - after <= 0.01 * opt);
+		engrave_paths_free(&copy);
+		/* Each path alone: the other way round, or entered elsewhere. */
+		struct engrave_pt origin = { 0, 0 };
+		size_t worse = 0;
+		for (size_t i = 0; i < res.toolpath.n; i++) {
+			const struct engrave_poly *q = &res.toolpath.v[i];
+			struct engrave_pt prev = i ? res.toolpath.v[i - 1].pts[res.toolpath.v[i - 1].n - 1] : origin;
+			bool has_next = i + 1 < res.toolpath.n;
+			struct engrave_pt next = has_next ? res.toolpath.v[i + 1].pts[0] : origin;
+			double now = hypot(prev.x - q->pts[0].x, prev.y - q->pts[0].y) + (has_next ?
+			    hypot(q->pts[q->n - 1].x - next.x, q->pts[q->n - 1].y - next.y) : 0);
+			for (size_t k = 0; k < q->n; k += q->closed ? 1 : q->n - 1) {
+				struct engrave_pt in = q->pts[k], out = q->closed ? q->pts[k] : q->pts[q->n - 1 - k];
+				double alt = hypot(prev.x - in.x, prev.y - in.y) +
+				    (has_next ? hypot(out.x - next.x, out.y - next.y) : 0);
+				if (alt < now - 1e-6) {
+					worse++;
+					break;
+				}
+				if (q->n < 2)
+					break;
+			}
+		}
+		CHECK_INT(worse, 0);
+		engrave_result_free(&res);
+	}
+}
+
 static void
 t_gcode(void)
 {
@@ -510,6 +576,118 @@ t_ring_and_arc(void)
 	CHECK(longest <= sqrt(8 * 10 * s.chord_tolerance) + 1e-6);
 	engrave_result_free(&res);
 	engrave_cache_clear();
+}
+
+/* The extent of the X and Y words of a G-code program. */
+static void
+gcode_extent(const char *g, double *x0, double *x1, double *y0, double *y1)
+{
+	*x0 = *y0 = 1e9;
+	*x1 = *y1 = -1e9;
+	for (const char *p = g; *p; p++) {
+		if (*p != 'X' && *p != 'Y')
+			continue;
+		double v = strtod(p + 1, NULL);
+		if (*p == 'X') {
+			*x0 = fmin(*x0, v);
+			*x1 = fmax(*x1, v);
+		} else {
+			*y0 = fmin(*y0, v);
+			*y1 = fmax(*y1, v);
+		}
+	}
+}
+
+/* Issue 18, item 4: every layout inside the work area before any G-code
+ * exists, --height under the minimum refused with both numbers, options
+ * that make no sense for the area refused by name. */
+static void
+t_bounds_and_nonsense(void)
+{
+	struct engrave_settings s;
+	engrave_settings_default(&s, NULL);
+	struct engrave_request r;
+	struct engrave_result res;
+	/* gcode --text Ana --ring 52 --band 4 --origin 500,500 on 100 x 100. */
+	base_request(&r, "Ana", 0, 0);
+	r.area = ENGRAVE_AREA_RING;
+	r.ring_size = 52;
+	r.band_width = 4;
+	r.origin_x = 500;
+	r.origin_y = 500;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "outside the laser's 100 x 100 mm");
+	CHECK(res.gcode == NULL);
+	engrave_result_free(&res);
+	/* Partly out: the band is 46 mm long. */
+	r.origin_x = 60;
+	r.origin_y = 10;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK(res.gcode == NULL);
+	engrave_result_free(&res);
+	/* Inside: every move of the program within the travel. */
+	r.origin_x = 50;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_OK);
+	double x0, x1, y0, y1;
+	if (res.gcode) {
+		gcode_extent(res.gcode, &x0, &x1, &y0, &y1);
+		CHECK(x0 >= 50 && x1 <= 96 && y0 >= 10 && y1 <= 14);
+	}
+	engrave_result_free(&res);
+	/* Round and arc layouts too. */
+	base_request(&r, "Camille", 20, 20);
+	r.area = ENGRAVE_AREA_ROUND;
+	r.origin_x = 85;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "outside the laser's");
+	engrave_result_free(&res);
+	r.origin_x = 80;
+	r.origin_y = 80;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_OK);
+	if (res.gcode) {
+		gcode_extent(res.gcode, &x0, &x1, &y0, &y1);
+		CHECK(x0 >= 80 && x1 <= 100 && y0 >= 80 && y1 <= 100);
+	}
+	engrave_result_free(&res);
+	/* --height 0.5 under laser.min_char_height 0.8: both numbers. */
+	base_request(&r, "Ana", 20, 5);
+	r.char_height = 0.5;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "0.50 mm is below the laser's minimum of 0.80 mm");
+	engrave_result_free(&res);
+	r.char_height = 0.8;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_OK);
+	CHECK_NEAR(res.fit.char_height, 0.8, 1e-9);
+	engrave_result_free(&res);
+	/* --ring with --arc: "Ana" was bent around a 1.8 mm circle. */
+	base_request(&r, "Ana", 0, 0);
+	r.area = ENGRAVE_AREA_RING;
+	r.ring_size = 52;
+	r.band_width = 4;
+	r.on_arc = true;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "--arc cannot be used with --ring");
+	engrave_result_free(&res);
+	r.on_arc = false;
+	r.arc_radius = 10;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "--arc-radius cannot be used with --ring");
+	engrave_result_free(&res);
+	/* A radius with nothing to bend, and a symbol bent. */
+	base_request(&r, "Ana", 30, 30);
+	r.arc_radius = 10;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "--arc-radius without --arc");
+	engrave_result_free(&res);
+	memset(&r, 0, sizeof(r));
+	r.content = ENGRAVE_SYMBOL;
+	r.symbol = "heart";
+	r.area = ENGRAVE_AREA_ROUND;
+	r.width = 20;
+	r.on_arc = true;
+	CHECK_INT(engrave_run(&s, &r, &res), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(res.error, "a symbol is not bent");
+	engrave_result_free(&res);
 }
 
 static void
@@ -751,10 +929,12 @@ main(void)
 	RUN(t_svg_use);
 	RUN(t_hatch);
 	RUN(t_order);
+	RUN(t_order_two_opt_check);
 	RUN(t_gcode);
 	RUN(t_fit);
 	RUN(t_ring_and_arc);
 	RUN(t_bad_input);
+	RUN(t_bounds_and_nonsense);
 	RUN(t_dates);
 	RUN(t_symbols_and_preview);
 	RUN(t_json);

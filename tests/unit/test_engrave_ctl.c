@@ -150,9 +150,10 @@ t_json_and_refusals(void)
 	CHECK_INT(strlen(out), 0);
 	free(out);
 	free(err);
-	CHECK_INT(ctl("--json engrave gcode --text 'Ab ก' --area 20x8", &out, &err), 3);
+	/* Vithkuqi (Unicode 14): no face of Debian's Noto or Symbola has it. */
+	CHECK_INT(ctl("--json engrave gcode --text 'Ab 𐕰' --area 20x8", &out, &err), 3);
 	CHECK_CONTAINS(out, "\"missing_glyph\"");
-	CHECK_CONTAINS(out, "U+0E01");
+	CHECK_CONTAINS(out, "U+10570");
 	free(out);
 	free(err);
 	CHECK_INT(ctl("engrave gcode --text \"$(printf 'caf\\303')\" --area 20x8", &out, &err), 5);
@@ -200,6 +201,40 @@ t_usage(void)
 	free(err);
 }
 
+/* Issue 18, item 4, at the command line: refusals with exit 5 and no
+ * program, and a design's summary giving its size. */
+static void
+t_bounds_and_summary(void)
+{
+	char *out, *err;
+	CHECK_INT(ctl("engrave gcode --text Ana --ring 52 --band 4 --origin 500,500", &out, &err), 5);
+	CHECK_CONTAINS(err, "is outside the laser's");
+	CHECK_INT(strlen(out), 0);
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave gcode --text Ana --area 20x5 --height 0.5", &out, &err), 5);
+	CHECK_CONTAINS(err, "0.50 mm is below the laser's minimum of 0.80 mm");
+	CHECK_INT(strlen(out), 0);
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave gcode --text Ana --ring 52 --band 4 --arc", &out, &err), 5);
+	CHECK_CONTAINS(err, "--arc cannot be used with --ring");
+	free(out);
+	free(err);
+	char *o = xasprintf("engrave preview --symbol heart --area 20x18 -o %s/h.svg", dir);
+	CHECK_INT(ctl(o, &out, &err), 0);
+	CHECK_CONTAINS(err, "heart: 1 paths, size 18.");
+	CHECK(strstr(err, "character height") == NULL);
+	free(o);
+	free(out);
+	free(err);
+	CHECK_INT(ctl("engrave gcode --text Ana --area 20x5", &out, &err), 0);
+	CHECK_CONTAINS(err, "Ana: ");
+	CHECK_CONTAINS(err, "character height ");
+	free(out);
+	free(err);
+}
+
 int
 main(void)
 {
@@ -212,6 +247,7 @@ main(void)
 	RUN(t_json_and_refusals);
 	RUN(t_usage);
 	RUN(t_no_configuration);
+	RUN(t_bounds_and_summary);
 	char *rm = xasprintf("rm -rf '%s'", dir);
 	if (system(rm) != 0)
 		printf("  could not remove %s\n", dir);
