@@ -14,8 +14,15 @@
 #include "jobs_plan.h"
 
 static struct cfg_services cat;
-static struct cfg_tank tank = { 48, 55, 300, 600, 40, 80, true, 60 };
-static struct cfg_bath bath = { 48, 3.0, 2.0, 2.0, 2.0, 35, 0.5 };
+static struct cfg_tank tank = {
+	.temperature = 48, .max_temperature = 55, .cycle = 300, .max_cycle = 600,
+	.frequency = 40, .power = 80, .sweep = true, .degas = 60,
+};
+static struct cfg_bath bath = {
+	.temperature = 48, .max_voltage = 3.0, .max_current = 2.0, .current_density = 2.0,
+	.rhodium_grams = 2.0, .efficiency = 35, .rhodium_warning = 0.5,
+	.temperature_tolerance = 2, .max_warmup = 900,
+};
 
 static int
 served(void *arg, const char *serial, const char *service)
