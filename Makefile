@@ -197,8 +197,13 @@ demo: deps
 	@$(MAKE) --no-print-directory FLAVOUR=release programs
 	@sh scripts/demo build/release/bin
 
+# The benchmarks and fuzz targets are built too (the fuzz targets compiled
+# only: linking them needs clang's libFuzzer, make fuzz does it), so that a
+# change that breaks them fails here rather than at the next make bench.
 check: deps
-	@$(MAKE) --no-print-directory FLAVOUR=asan tests
+	@$(MAKE) --no-print-directory FLAVOUR=asan tests \
+	 $(patsubst %.c,build/asan/bench/%,$(notdir $(BENCH_SRC))) \
+	 $(patsubst %.c,build/asan/obj/tests/fuzz/%.o,$(notdir $(FUZZ_SRC)))
 	@ATELIER_BIN=$(CURDIR)/build/asan/bin ATELIER_TESTS=$(CURDIR)/build/asan/tests \
 	 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	 TEST_LOG_DIR=build/asan/test-logs \

@@ -2,7 +2,7 @@
  * The calibration procedures behind `atelierctl calibrate` (api_calib.h).
  * A procedure is a session held by the daemon: begin, then the steps its
  * kind needs (points against a reference instrument, a sweep or a test
- * program run from the loop's tick), then commit, which checks the result,
+ * program run on a timer of its own), then commit, which checks the result,
  * applies it and records it with the values before and after; or abort.
  * Nothing is applied or recorded before the commit, so a technician who
  * walks away half-way, or whose readings make no sense, leaves everything
@@ -33,6 +33,7 @@
 #define MAX_SWEEP 128
 #define MAX_WRITES 32
 #define IDLE_TIMEOUT 1800.0     /* s a procedure waits for the technician */
+#define PROCEDURE_TICK 0.1      /* s between two looks at a procedure running */
 #define WRITE_TIMEOUT 10.0
 
 enum ptype { P_TWO_POINT, P_SWEEP, P_POWER, P_SCALE, P_GRID, P_FOCUS, P_ORIGIN, P_RESTORE };
@@ -120,10 +121,12 @@ D(struct api_call *c)
 	return api_data(c->api);
 }
 
+static void run_procedure(struct daemon *d);
+
 static struct proc *
 P(struct daemon *d)
 {
-	return d->calib.proc;
+	return d->calib ? d->calib->proc : NULL;
 }
 
 static void
@@ -264,10 +267,10 @@ static struct calib_line *
 line_of(struct daemon *d, const struct procdef *def)
 {
 	if (strcmp(def->name, "tank.temperature") == 0)
-		return &d->calib.tank_temp;
+		return &d->corr.tank_temp;
 	if (strcmp(def->name, "bath.voltage") == 0)
-		return &d->calib.rect_v;
-	return &d->calib.rect_i;
+		return &d->corr.rect_v;
+	return &d->corr.rect_i;
 }
 
 static json_t *
@@ -355,7 +358,7 @@ tank_run(struct daemon *d, double power, double khz, double seconds, char *err, 
 	/* No heating: the setpoint is the water's own temperature. */
 	if (!mb_bus_value(d->tank_bus, d->tank_dev, "temperature", &t))
 		t = 20;
-	t = calib_reading(d, "tank-generator", "temperature", t);
+	t = corrections_reading(&d->corr, "tank-generator", "temperature", t);
 	t = fmin(fmax(t, 20), d->cfg->tank.max_temperature);
 	seconds = fmin(seconds, d->cfg->tank.max_cycle);
 	if (station_tank_start(d, &calib_dummy, 1, seconds, power, khz, t, &se) < 0) {
@@ -412,7 +415,7 @@ begin_power(struct daemon *d, struct api_call *c, struct proc *p, char *err, siz
 	}
 	p->power = power;
 	p->rated = rated;
-	p->peak_khz = calib_tank_frequency(d, d->cfg->tank.frequency);
+	p->peak_khz = corrections_tank_frequency(&d->corr, d->cfg->tank.frequency);
 	if (tank_run(d, power, p->peak_khz, 30, err, len) < 0)
 		return -1;
 	if (tank_frequency(d, p->peak_khz, err, len) < 0) {
@@ -672,7 +675,7 @@ begin_restore(struct daemon *d, struct api_call *c, struct proc *p, char *err, s
 	return start_writes(d, p, err, len);
 }
 
-json_t *
+static json_t *
 api_calib_begin(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -741,14 +744,15 @@ api_calib_begin(struct api_call *c, void *arg)
 		    strstr(err, "not connected") ? API_ERR_UNAVAILABLE : API_ERR_INVALID, "%s", err);
 	}
 	proc_free(P(d));
-	d->calib.proc = p;
+	d->calib->proc = p;
+	run_procedure(d);
 	log_info("calibration %d: %s by %s", p->id, def->name, p->tech);
 	return proc_json(d, p);
 }
 
 /* --- points -------------------------------------------------------------------- */
 
-json_t *
+static json_t *
 api_calib_drive(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -783,7 +787,7 @@ api_calib_drive(struct api_call *c, void *arg)
 	return proc_json(d, p);
 }
 
-json_t *
+static json_t *
 api_calib_point(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -835,7 +839,7 @@ api_calib_point(struct api_call *c, void *arg)
 	return proc_json(d, p);
 }
 
-json_t *
+static json_t *
 api_calib_status(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -928,10 +932,11 @@ write_settled(struct daemon *d, struct proc *p, bool ok, const char *why)
 
 /* Called from inside the driver, which is not done with the write yet:
  * the verdict is acted on at the next tick. */
-void
-calib_on_setting(struct daemon *d, int num_, double value, bool verified)
+static void
+on_laser_setting(struct daemon *d, int num_, double value, bool verified, void *ctx)
 {
 	struct proc *p = P(d);
+	(void)ctx;
 	if (!p || p->state != PS_WRITING || p->w[p->wi].gcode || p->w[p->wi].num != num_)
 		return;
 	snprintf(p->answer_why, sizeof p->answer_why, "$%d=%g was %s", num_, value, verified ?
@@ -985,7 +990,7 @@ commit_plain(struct api_call *c, struct daemon *d, struct proc *p, json_t *befor
 	return proc_json(d, p);
 }
 
-json_t *
+static json_t *
 api_calib_commit(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -1006,7 +1011,7 @@ api_calib_commit(struct api_call *c, void *arg)
 	case P_SWEEP: {
 		if (p->peak_khz <= 0)
 			return api_fail(c, API_ERR_INVALID, "the sweep has no result yet");
-		json_t *before = json_pack("{s:f}", "frequency", calib_tank_frequency(d,
+		json_t *before = json_pack("{s:f}", "frequency", corrections_tank_frequency(&d->corr,
 		    d->cfg->tank.frequency));
 		json_t *pts = json_array();
 		for (size_t i = 0; i < p->npts; i++)
@@ -1016,7 +1021,7 @@ api_calib_commit(struct api_call *c, void *arg)
 		    p->peak_ma, "power", p->power, "fine_sweep", pts);
 		json_t *out = commit_plain(c, d, p, before, after, "working frequency recorded");
 		if (out)
-			d->calib.tank_khz = khz;
+			d->corr.tank_khz = khz;
 		return out;
 	}
 	case P_POWER: {
@@ -1098,7 +1103,7 @@ api_calib_commit(struct api_call *c, void *arg)
 	}
 }
 
-json_t *
+static json_t *
 api_calib_abort(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -1213,8 +1218,8 @@ laser_tick(struct daemon *d, struct proc *p)
 	finish(d, p, PS_FAILED, "the program stopped (%s): nothing changed", d->laser_st.detail);
 }
 
-void
-calib_tick(struct daemon *d, double now)
+static void
+procedure_tick(struct daemon *d, double now)
 {
 	struct proc *p = P(d);
 	if (!p)
@@ -1255,21 +1260,54 @@ calib_tick(struct daemon *d, double now)
 		p->driving = false;
 }
 
-void
+static void
+on_procedure_timer(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+	(void)l;
+	d->calib->proc_timer = 0;
+	procedure_tick(d, now_mono());
+	run_procedure(d);
+}
+
+/* A procedure in progress runs every PROCEDURE_TICK s until it ends. */
+static void
+run_procedure(struct daemon *d)
+{
+	if (active(P(d)) && !d->calib->proc_timer)
+		d->calib->proc_timer = loop_add_timer(d->loop, PROCEDURE_TICK, on_procedure_timer, d);
+}
+
+/* --- the part -------------------------------------------------------------------------- */
+
+static int
+calib_start(struct daemon *d, struct err *e)
+{
+	d->calib = xcalloc(1, sizeof *d->calib);
+	calib_load(d);
+	static const struct station_listener listener = { .laser_setting = on_laser_setting };
+	if (daemon_listen(d, &listener) < 0)
+		return err_set(e, API_ERR_INTERNAL, "no room for calibration's listener");
+	return 0;
+}
+
+static void
 calib_stop(struct daemon *d)
 {
 	struct proc *p = P(d);
 	if (p && active(p))
 		finish(d, p, PS_ABORTED, "the daemon is stopping: nothing changed");
 	proc_free(p);
-	d->calib.proc = NULL;
-	json_decref(d->calib.due);
-	d->calib.due = NULL;
+	if (d->calib->proc_timer)
+		loop_cancel(d->loop, d->calib->proc_timer);
+	json_decref(d->calib->due);
+	free(d->calib);
+	d->calib = NULL;
 }
 
 /* --- records, due, bath, laser settings ---------------------------------------------- */
 
-json_t *
+static json_t *
 api_calib_history(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -1284,14 +1322,14 @@ api_calib_history(struct api_call *c, void *arg)
 	return h ? h : api_fail(c, API_ERR_STORE, "%s", err);
 }
 
-json_t *
+static json_t *
 api_calib_due(struct api_call *c, void *arg)
 {
 	(void)arg;
 	return calib_due_json(D(c));
 }
 
-json_t *
+static json_t *
 api_calib_rhodium(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -1300,7 +1338,7 @@ api_calib_rhodium(struct api_call *c, void *arg)
 	    "record one (bath.replenish) to start the estimate");
 }
 
-json_t *
+static json_t *
 api_calib_replenish(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -1335,15 +1373,15 @@ api_calib_replenish(struct api_call *c, void *arg)
 	if (id < 0)
 		return api_fail(c, API_ERR_STORE, "%s", err);
 	calib_changed(d);
-	d->calib.replenished = true;
-	d->calib.ah_base = ah;
-	d->calib.rh_grams = grams;
-	d->calib.rh_warned = false;
+	d->calib->replenished = true;
+	d->calib->ah_base = ah;
+	d->calib->rh_grams = grams;
+	d->calib->rh_warned = false;
 	return json_pack("{s:I, s:f, s:f}", "record", (json_int_t)id, "ah_counter", ah,
 	    "rhodium_grams", grams);
 }
 
-json_t *
+static json_t *
 api_calib_backup(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -1372,7 +1410,7 @@ api_calib_backup(struct api_call *c, void *arg)
 	return after;
 }
 
-json_t *
+static json_t *
 api_calib_diff(struct api_call *c, void *arg)
 {
 	(void)arg;
@@ -1387,3 +1425,49 @@ api_calib_diff(struct api_call *c, void *arg)
 	return diff ? json_pack("{s:I, s:o}", "backup", json_integer_value(id), "differences", diff) :
 	    api_fail(c, API_ERR_NOT_FOUND, "%s", err);
 }
+
+static const struct api_method calib_methods[] = {
+	{ "calibrate.begin", API_ROLE_TECHNICIAN, api_calib_begin, NULL,
+	    "start a guided calibration procedure (laser.*, tank.*, bath.*)" },
+	{ "calibrate.drive", API_ROLE_TECHNICIAN, api_calib_drive, NULL,
+	    "bath calibration: put the rectifier at a test value for the next point" },
+	{ "calibrate.point", API_ROLE_TECHNICIAN, api_calib_point, NULL,
+	    "record a point: the reference instrument's reading against the device's" },
+	{ "calibrate.status", API_ROLE_TECHNICIAN, api_calib_status, NULL,
+	    "the procedure in progress: state, points, progress, result" },
+	{ "calibrate.commit", API_ROLE_TECHNICIAN, api_calib_commit, NULL,
+	    "check the procedure's result, apply it and record it" },
+	{ "calibrate.abort", API_ROLE_TECHNICIAN, api_calib_abort, NULL,
+	    "abandon the procedure: station safe, nothing changed" },
+	{ "calibration.history", API_ROLE_JEWELLER, api_calib_history, NULL,
+	    "the calibration records, newest first (station optional)" },
+	{ "calibration.due", API_ROLE_JEWELLER, api_calib_due, NULL,
+	    "when each station was calibrated and whether it is overdue" },
+	{ "bath.replenish", API_ROLE_TECHNICIAN, api_calib_replenish, NULL,
+	    "the bath was replenished: restart the rhodium estimate from the Ah counter" },
+	{ "bath.rhodium", API_ROLE_JEWELLER, api_calib_rhodium, NULL,
+	    "rhodium left in the bath, estimated from ampere-hours" },
+	{ "laser.settings.backup", API_ROLE_TECHNICIAN, api_calib_backup, NULL,
+	    "record every GRBL setting of the laser in the journal" },
+	{ "laser.settings.diff", API_ROLE_TECHNICIAN, api_calib_diff, NULL,
+	    "the GRBL settings that differ from a backup" },
+};
+
+/* Status shows the rhodium estimate and which stations are due. */
+static void
+calib_status(struct daemon *d, json_t *out)
+{
+	json_t *rh = calib_rhodium_json(d);
+	if (rh)
+		json_object_set_new(out, "rhodium", rh);
+	json_object_set_new(out, "calibration", calib_due_status(d));
+}
+
+const struct daemon_part calib_part = {
+	.name = "calibration",
+	.start = calib_start,
+	.stop = calib_stop,
+	.status = calib_status,
+	.methods = calib_methods,
+	.n_methods = ARRAY_LEN(calib_methods),
+};

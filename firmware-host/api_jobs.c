@@ -3,15 +3,17 @@
  * create, start, show, list and abort jobs, confirm, retry and abort
  * steps, run a station's queue, a piece's history and the export. The
  * parameters are checked here; the engine (jobs.c) does the rest. Who
- * acts is the "operator" given, or the caller's user name.
+ * acts is the "operator" given, or the caller's user name. With the
+ * engine, the methods make the job engine's part of the daemon.
  */
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "daemon.h"
-#include "offload.h"
 #include "jobs.h"
+#include "offload.h"
+#include "util.h"
 
 static struct daemon *
 D(struct api_call *c)
@@ -230,7 +232,7 @@ m_export(struct api_call *c, void *arg)
 	return offload_journal(c, OFFLOAD_EXPORT, opt_str(c, "serial"));
 }
 
-const struct api_method jobs_methods[] = {
+static const struct api_method jobs_methods[] = {
 	{ "job.plan", API_ROLE_JEWELLER, m_job_plan, NULL,
 	    "plan a job without recording it: steps, substitutions, quote" },
 	{ "job.create", API_ROLE_JEWELLER, m_job_create, NULL,
@@ -250,4 +252,19 @@ const struct api_method jobs_methods[] = {
 	{ "history", API_ROLE_JEWELLER, m_history, NULL, "a piece's jobs and events by serial" },
 	{ "export", API_ROLE_JEWELLER, m_export, NULL, "every step of every job, one row each" },
 };
-const size_t jobs_n_methods = sizeof jobs_methods / sizeof jobs_methods[0];
+
+/* Status shows what waits at each station. */
+static void
+jobs_status(struct daemon *d, json_t *out)
+{
+	json_object_set_new(out, "queues", jobs_queues(d));
+}
+
+const struct daemon_part jobs_part = {
+	.name = "job engine",
+	.start = jobs_attach,
+	.stop = jobs_detach,
+	.status = jobs_status,
+	.methods = jobs_methods,
+	.n_methods = ARRAY_LEN(jobs_methods),
+};

@@ -1,9 +1,12 @@
 /*
- * The daemon's JSON-RPC methods (documented in docs/api.md). Parameters
- * are checked here, with an error that names the parameter; the stations
- * then apply policy and the interlock themselves, so that no method can
- * bypass them.
+ * The stations' JSON-RPC methods (documented in docs/api.md), with status,
+ * watch and methods: a part of the daemon (api_methods.h). Parameters are
+ * checked here, with an error that names the parameter; the stations then
+ * apply policy and the interlock themselves, so that no method can bypass
+ * them.
  */
+#include "api_methods.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
@@ -11,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_calib.h"
 #include "daemon.h"
 #include "offload.h"
 #include "util.h"
@@ -59,17 +61,13 @@ m_estop_reset(struct api_call *c, void *arg)
 static json_t *
 m_methods(struct api_call *c, void *arg)
 {
-	(void)c;
 	(void)arg;
-	static const struct { const struct api_method *m; const size_t *n; } tables[] = {
-		{ daemon_methods, &daemon_n_methods }, { jobs_methods, &jobs_n_methods },
-	};
+	const struct daemon *d = D(c);
 	json_t *list = json_array();
-	for (size_t t = 0; t < ARRAY_LEN(tables); t++)
-		for (size_t i = 0; i < *tables[t].n; i++)
-			json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method",
-			    tables[t].m[i].name, "role", api_role_name(tables[t].m[i].role),
-			    "summary", tables[t].m[i].summary));
+	for (size_t i = 0; i < d->n_methods; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method",
+		    d->methods[i].name, "role", api_role_name(d->methods[i].role),
+		    "summary", d->methods[i].summary));
 	return list;
 }
 
@@ -404,7 +402,8 @@ m_tank_start(struct api_call *c, void *arg)
 	struct err e;
 	if (!parse_pieces(c, &pc) || !number(c, "seconds", d->cfg->tank.cycle, &secs) ||
 	    !number(c, "power", d->cfg->tank.power, &power) ||
-	    !number(c, "frequency", calib_tank_frequency(d, d->cfg->tank.frequency), &khz) ||
+	    !number(c, "frequency", corrections_tank_frequency(&d->corr,
+	    d->cfg->tank.frequency), &khz) ||
 	    !number(c, "temperature", d->cfg->tank.temperature, &temp) ||
 	    !seconds_in(c, secs, d->cfg->tank.max_cycle, "the bench's tank.max_cycle"))
 		return NULL;
@@ -488,7 +487,7 @@ m_engrave_start(struct api_call *c, void *arg)
 	return offload_layout(c, OFFLOAD_ENGRAVE, NULL);
 }
 
-const struct api_method daemon_methods[] = {
+static const struct api_method station_methods[] = {
 	{ "engrave.preview", API_ROLE_JEWELLER, m_engrave_preview, NULL,
 	    "lay out an engraving: fit decision, SVG preview, G-code on request" },
 	{ "engrave.start", API_ROLE_TECHNICIAN, m_engrave_start, NULL,
@@ -517,6 +516,10 @@ const struct api_method daemon_methods[] = {
 	{ "bath.plate", API_ROLE_TECHNICIAN, m_bath_plate, NULL,
 	    "rhodium-plate a load at volts and amps for seconds (checked by policy)" },
 	{ "bath.stop", API_ROLE_JEWELLER, m_bath_stop, NULL, "stop the rectifier" },
-	API_CALIB_METHODS,
 };
-const size_t daemon_n_methods = sizeof daemon_methods / sizeof daemon_methods[0];
+
+const struct daemon_part stations_api_part = {
+	.name = "stations API",
+	.methods = station_methods,
+	.n_methods = ARRAY_LEN(station_methods),
+};

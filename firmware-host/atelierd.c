@@ -2,7 +2,8 @@
  * atelierd: the Atelier daemon. This entry point parses the command line;
  * `-n` checks a configuration (and the gems, services and device profiles
  * it names) and prints it normalised, the way OpenBSD daemons do; without
- * it the daemon runs (daemon.c) until SIGTERM.
+ * it the daemon runs (daemon.c) until SIGTERM, with the parts built on
+ * its stations listed here, in the order they start.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,8 +12,12 @@
 
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
+#include "api_calib.h"
+#include "api_methods.h"
 #include "daemon.h"
+#include "jobs.h"
 #include "log.h"
+#include "offload.h"
 #include "serial.h"
 #include "util.h"
 
@@ -106,9 +111,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (!check) {
+		/* They stop in the reverse order: the workers first, answering
+		 * what they owe; calibration before the job engine, since
+		 * putting its station safe ends what the station ran. */
+		static const struct daemon_part *const parts[] = {
+			&stations_api_part, &jobs_part, &calib_part, &offload_part,
+		};
 		struct daemon d;
 		int rc = 1;
-		if (daemon_start(&d, file, device_dir) == 0)
+		if (daemon_start(&d, file, device_dir, parts, ARRAY_LEN(parts)) == 0)
 			rc = daemon_run(&d);
 		daemon_stop(&d);
 		return rc;

@@ -49,18 +49,6 @@ calib_two_point(double dev1, double ref1, double dev2, double ref2,
 	return 0;
 }
 
-double
-calib_forward(const struct calib_line *l, double device)
-{
-	return l->gain * device + l->offset;
-}
-
-double
-calib_inverse(const struct calib_line *l, double truth)
-{
-	return l->gain > 0 ? (truth - l->offset) / l->gain : truth;
-}
-
 int
 calib_resonance(const double *khz, const double *current, size_t n, double *peak_khz,
     double *peak_current, char *err, size_t errlen)
@@ -158,22 +146,22 @@ load_line(struct store *s, const char *procedure, struct calib_line *l)
 	}
 }
 
-int
-calib_load(struct daemon *d, char *err, size_t errlen)
+void
+calib_load(struct daemon *d)
 {
-	struct calib_state *c = &d->calib;
-	void *proc = c->proc;
+	struct calib_state *c = d->calib;
+	struct corrections *k = &d->corr;
+	corrections_reset(k);
+	c->replenished = false;
+	c->rh_warned = false;
 	json_decref(c->due);
-	memset(c, 0, sizeof *c);
-	c->proc = proc;
-	(void)err;
-	(void)errlen;
-	load_line(d->store, "tank.temperature", &c->tank_temp);
-	load_line(d->store, "bath.voltage", &c->rect_v);
-	load_line(d->store, "bath.current", &c->rect_i);
+	c->due = NULL;
+	load_line(d->store, "tank.temperature", &k->tank_temp);
+	load_line(d->store, "bath.voltage", &k->rect_v);
+	load_line(d->store, "bath.current", &k->rect_i);
 	json_t *a = calib_store_latest(d->store, "tank.sweep");
 	if (a) {
-		c->tank_khz = json_number_value(json_object_get(a, "frequency"));
+		k->tank_khz = json_number_value(json_object_get(a, "frequency"));
 		json_decref(a);
 	}
 	a = calib_store_latest(d->store, "bath.replenish");
@@ -183,51 +171,13 @@ calib_load(struct daemon *d, char *err, size_t errlen)
 		c->rh_grams = json_number_value(json_object_get(a, "rhodium_grams"));
 		json_decref(a);
 	}
-	if (c->tank_temp.gain != 1 || c->tank_temp.offset != 0)
-		log_info("tank temperature corrected: gain %.5g, offset %.4g C", c->tank_temp.gain,
-		    c->tank_temp.offset);
-	if (c->rect_v.gain != 1 || c->rect_v.offset != 0 || c->rect_i.gain != 1 ||
-	    c->rect_i.offset != 0)
+	if (k->tank_temp.gain != 1 || k->tank_temp.offset != 0)
+		log_info("tank temperature corrected: gain %.5g, offset %.4g C", k->tank_temp.gain,
+		    k->tank_temp.offset);
+	if (k->rect_v.gain != 1 || k->rect_v.offset != 0 || k->rect_i.gain != 1 ||
+	    k->rect_i.offset != 0)
 		log_info("rectifier corrected: V gain %.5g offset %.4g, A gain %.5g offset %.4g",
-		    c->rect_v.gain, c->rect_v.offset, c->rect_i.gain, c->rect_i.offset);
-	return 0;
-}
-
-static const struct calib_line *
-line_for(const struct daemon *d, const char *profile, const char *reg)
-{
-	if (!profile || !reg)
-		return NULL;
-	if (strcmp(profile, "tank-generator") == 0 &&
-	    (strcmp(reg, "temperature") == 0 || strcmp(reg, "temperature_set") == 0))
-		return &d->calib.tank_temp;
-	if (strcmp(profile, "riden-rd60xx") == 0) {
-		if (strcmp(reg, "v_out") == 0 || strcmp(reg, "v_set") == 0)
-			return &d->calib.rect_v;
-		if (strcmp(reg, "i_out") == 0 || strcmp(reg, "i_set") == 0)
-			return &d->calib.rect_i;
-	}
-	return NULL;
-}
-
-double
-calib_reading(const struct daemon *d, const char *profile, const char *reg, double v)
-{
-	const struct calib_line *l = line_for(d, profile, reg);
-	return l ? calib_forward(l, v) : v;
-}
-
-double
-calib_setpoint(const struct daemon *d, const char *profile, const char *reg, double v)
-{
-	const struct calib_line *l = line_for(d, profile, reg);
-	return l ? calib_inverse(l, v) : v;
-}
-
-double
-calib_tank_frequency(const struct daemon *d, double def)
-{
-	return d->calib.tank_khz >= 20 && d->calib.tank_khz <= 80 ? d->calib.tank_khz : def;
+		    k->rect_v.gain, k->rect_v.offset, k->rect_i.gain, k->rect_i.offset);
 }
 
 /* --- due ---------------------------------------------------------------- */
@@ -354,24 +304,25 @@ json_t *
 calib_due_status(struct daemon *d)
 {
 	double now = now_mono();
-	if (!d->calib.due || now >= d->calib.due_until) {
-		json_decref(d->calib.due);
-		d->calib.due = calib_due_json(d);
-		d->calib.due_until = now + 60;
+	struct calib_state *c = d->calib;
+	if (!c->due || now >= c->due_until) {
+		json_decref(c->due);
+		c->due = calib_due_json(d);
+		c->due_until = now + 60;
 	}
-	return json_incref(d->calib.due);
+	return json_incref(c->due);
 }
 
 void
 calib_changed(struct daemon *d)
 {
-	d->calib.due_until = 0;
+	d->calib->due_until = 0;
 }
 
 json_t *
 calib_rhodium_json(struct daemon *d)
 {
-	struct calib_state *c = &d->calib;
+	struct calib_state *c = d->calib;
 	double ah;
 	if (!c->replenished)
 		return NULL;
@@ -381,7 +332,7 @@ calib_rhodium_json(struct daemon *d)
 	/* The unit counts its own measured current; the technician's current
 	 * gain corrects the count (its offset cannot be, not knowing for how
 	 * long the output was on). */
-	double since = (ah - c->ah_base) * c->rect_i.gain;
+	double since = (ah - c->ah_base) * d->corr.rect_i.gain;
 	/* The counter went backwards: the unit lost it (a power cycle on some
 	 * firmware). What it counted before is lost; say so, never guess. */
 	bool lost = since < -1e-6;

@@ -2,15 +2,10 @@
  * Technician calibration of the stations (issue 7): the pure maths of
  * each procedure (two-point gain and offset, the transducer's resonance
  * from a frequency sweep, steps-per-mm from a measured square, rhodium
- * left from ampere-hours, when a calibration is due), the corrections the
- * daemon applies to what it reads from and writes to the tank and the
- * rectifier, and the records in the journal (calib_store.c).
- *
- * A correction maps what a device says to what the reference instrument
- * says: true = gain * device + offset. Readings go through it forwards and
- * setpoints backwards, so that a setpoint of 48 C means 48 C on the
- * technician's thermometer. The devices' own calibration (the Riden's
- * registers 55-62) is never touched.
+ * left from ampere-hours, when a calibration is due), the corrections it
+ * gives the daemon (corrections.h) and the records in the journal
+ * (calib_store.c). Calibration is built on the stations: it hears them
+ * through a listener and the daemon never calls it by name.
  */
 #ifndef ATELIER_CALIB_H
 #define ATELIER_CALIB_H
@@ -21,15 +16,14 @@
 
 #include <jansson.h>
 
+#include "corrections.h"
+
 struct daemon;
 struct store;
 
 /* --- pure maths ---------------------------------------------------------- */
 
-struct calib_line {
-	double gain, offset;    /* true = gain * device + offset */
-};
-#define CALIB_IDENTITY ((struct calib_line){ 1.0, 0.0 })
+/* struct calib_line, calib_forward and calib_inverse: corrections.h. */
 
 /* Limits a two-point calibration must respect to be believed. */
 struct calib_limits {
@@ -46,8 +40,6 @@ struct calib_limits {
  */
 int calib_two_point(double dev1, double ref1, double dev2, double ref2,
     const struct calib_limits *lim, struct calib_line *out, char *err, size_t errlen);
-double calib_forward(const struct calib_line *l, double device);
-double calib_inverse(const struct calib_line *l, double truth);
 
 /*
  * The resonance of a sweep: frequencies (kHz, strictly increasing) and
@@ -75,36 +67,23 @@ int calib_steps_per_mm(double steps, double commanded, double measured, double m
 #define CALIB_RH_G_PER_AH 1.28
 double calib_rhodium_used(double ah, double efficiency_pct);
 
-/* --- corrections applied by the daemon --------------------------------- */
+/* --- calibration in the daemon ------------------------------------------ */
 
+/* Calibration's state, in the daemon (d->calib) while calibration runs. */
 struct calib_state {
-	struct calib_line tank_temp, rect_v, rect_i;
-	double tank_khz;        /* working frequency from the last sweep, 0 = none */
 	bool replenished;       /* a replenishment was recorded */
 	double ah_base;         /* rectifier counter at the replenishment, Ah */
 	double rh_grams;        /* rhodium in the bath then, g */
 	bool rh_warned;
 	void *proc;             /* the procedure in progress (api_calib.c) */
+	uint64_t proc_timer;    /* runs it while there is one */
 	json_t *due;            /* calib_due_json for status, until due_until */
 	double due_until;
 };
 
 /* Reads the corrections in force from the journal (the latest record of
- * each procedure). Returns 0, or -1 with err. */
-int calib_load(struct daemon *d, char *err, size_t errlen);
-/* A device value as the daemon shows it / a true value as the device
- * must be told it, for the profile and register named (values of other
- * registers pass unchanged). */
-double calib_reading(const struct daemon *d, const char *profile, const char *reg, double v);
-double calib_setpoint(const struct daemon *d, const char *profile, const char *reg, double v);
-/* The working frequency found by the last sweep, or def. */
-double calib_tank_frequency(const struct daemon *d, double def);
-/* Runs the procedure in progress (sweeps, settings writes); every tick. */
-void calib_tick(struct daemon *d, double now);
-/* The laser driver's answer to a setting write. */
-void calib_on_setting(struct daemon *d, int num, double value, bool verified);
-/* Ends whatever procedure is in progress and frees it (daemon stop). */
-void calib_stop(struct daemon *d);
+ * each procedure) into d->corr, and the bath's last replenishment. */
+void calib_load(struct daemon *d);
 
 /*
  * Whether a station's calibration is due, for the job engine at planning.

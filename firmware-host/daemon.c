@@ -28,7 +28,6 @@
 #include "log.h"
 #include "mb_devices.h"
 #include "laser_program.h"
-#include "offload.h"
 #include "util.h"
 
 #define TICK 0.1
@@ -168,16 +167,16 @@ on_trip(struct daemon *d, unsigned tripped, unsigned char laser_byte)
 		d->bath_st.ends_at = 0;
 	}
 	d->reacting = false;
-	static const struct { unsigned mask; enum job_station st; enum il_actuator a; } ends[] = {
-		{ 1u << IL_LASER, JS_LASER, IL_LASER },
-		{ (1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER), JS_TANK, IL_ULTRASOUND },
-		{ 1u << IL_RECTIFIER, JS_BATH, IL_RECTIFIER },
+	const struct { unsigned mask; const struct station *st; enum il_actuator a; } ends[] = {
+		{ 1u << IL_LASER, &d->laser_st, IL_LASER },
+		{ (1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER), &d->tank_st, IL_ULTRASOUND },
+		{ 1u << IL_RECTIFIER, &d->bath_st, IL_RECTIFIER },
 	};
 	for (size_t i = 0; i < ARRAY_LEN(ends); i++) {
 		if (!(tripped & ends[i].mask))
 			continue;
 		const char *why = interlock_reason(il, ends[i].a);
-		jobs_station_finished(d, ends[i].st, false, why ? why : "the interlock tripped");
+		daemon_station_finished(d, ends[i].st, false, why ? why : "the interlock tripped");
 	}
 	json_t *list = json_array();
 	for (int a = 0; a < IL_ACTUATOR_COUNT; a++) {
@@ -285,7 +284,7 @@ on_laser_done(void *arg, bool ok, const char *why)
 		d->laser_flush_until = now_mono() + 10;
 	d->laser_error = false;
 	if (!d->reacting)
-		jobs_station_finished(d, JS_LASER, ok, ok ? "the engraving is complete" : why);
+		daemon_station_finished(d, &d->laser_st, ok, ok ? "the engraving is complete" : why);
 	if (d->laser_st.state == ST_RUNNING) {
 		if (ok)
 			station_set(d, &d->laser_st, ST_IDLE, "the engraving is complete");
@@ -298,7 +297,9 @@ static void
 on_laser_setting(void *arg, int num, double value, bool verified)
 {
 	struct daemon *d = arg;
-	calib_on_setting(d, num, value, verified);
+	for (size_t i = 0; i < d->n_listeners; i++)
+		if (d->listeners[i].laser_setting)
+			d->listeners[i].laser_setting(d, num, value, verified, d->listeners[i].ctx);
 	if (d->laser_setting.answer && d->laser_setting.num == num) {
 		if (verified)
 			api_pending_result(d->laser_setting.answer, json_pack("{s:i, s:f, s:b}",
@@ -452,13 +453,13 @@ stations_tick(struct daemon *d, double now)
 	}
 	if (d->tank_st.state == ST_RUNNING && d->tank_st.ends_at && now >= d->tank_st.ends_at) {
 		/* The steps are done before the stop, which would fail them. */
-		jobs_station_finished(d, JS_TANK, true, "the cleaning cycle is complete");
+		daemon_station_finished(d, &d->tank_st, true, "the cleaning cycle is complete");
 		station_tank_stop(d, "the cleaning cycle is complete");
 		station_set(d, &d->tank_st, ST_IDLE, "the cleaning cycle is complete");
 	}
 	bath_tick(d, now);
 	if (d->bath_st.state == ST_RUNNING && d->bath_st.ends_at && now >= d->bath_st.ends_at) {
-		jobs_station_finished(d, JS_BATH, true, "the plating time is complete");
+		daemon_station_finished(d, &d->bath_st, true, "the plating time is complete");
 		station_bath_stop(d, "the plating time is complete");
 		station_set(d, &d->bath_st, ST_IDLE, "the plating time is complete");
 	}
@@ -476,7 +477,6 @@ on_tick(struct loop *l, void *arg)
 		grbl_on_timer(d->laser, now);
 	daemon_interlock(d);
 	stations_tick(d, now);
-	calib_tick(d, now);
 	uint64_t usec;
 	if (sd_watchdog_enabled(0, &usec) > 0 && now - d->last_watchdog > usec / 2e6) {
 		sd_notify(0, "WATCHDOG=1");
@@ -637,9 +637,10 @@ static void
 init_stations(struct daemon *d)
 {
 	bool laser_up = d->laser && grbl_link_state(d->laser) == GRBL_READY;
-	d->laser_st = (struct station){ .name = "laser", .state = laser_up ? ST_IDLE : ST_OFFLINE };
-	d->tank_st = (struct station){ .name = "tank", .state = ST_IDLE };
-	d->bath_st = (struct station){ .name = "bath", .state = ST_IDLE };
+	d->laser_st = (struct station){ .name = "laser", .kind = STATION_LASER,
+		.state = laser_up ? ST_IDLE : ST_OFFLINE };
+	d->tank_st = (struct station){ .name = "tank", .kind = STATION_TANK, .state = ST_IDLE };
+	d->bath_st = (struct station){ .name = "bath", .kind = STATION_BATH, .state = ST_IDLE };
 	d->laser_hold_by = (uid_t)-1;
 }
 
@@ -711,10 +712,13 @@ reload(struct daemon *d)
 		log_err("the new configuration has errors: keeping the one in use");
 		return;
 	}
-	/* Layouts under way used the old settings. */
-	offload_cancel(d);
-	for (int st = 0; st < JS_COUNT; st++)
-		jobs_station_finished(d, (enum job_station)st, false, "the configuration was reloaded");
+	/* Whatever the parts have under way used the old settings. */
+	for (size_t i = 0; i < d->n_started; i++)
+		if (d->parts[i]->reload)
+			d->parts[i]->reload(d);
+	const struct station *all[] = { &d->laser_st, &d->tank_st, &d->bath_st };
+	for (size_t i = 0; i < ARRAY_LEN(all); i++)
+		daemon_station_finished(d, all[i], false, "the configuration was reloaded");
 	safe_everything(d, "the configuration was reloaded");
 	let_safe_states_out(d);
 	bool same_gpio = d->gpio_cfg && cfg_same_gpio(d->gpio_cfg, cfg);
@@ -793,9 +797,13 @@ drop_privileges(const struct cfg *cfg)
 }
 
 int
-daemon_start(struct daemon *d, const char *config, const char *device_dir)
+daemon_start(struct daemon *d, const char *config, const char *device_dir,
+    const struct daemon_part *const *parts, size_t n_parts)
 {
 	memset(d, 0, sizeof *d);
+	d->parts = parts;
+	d->n_parts = n_parts;
+	corrections_reset(&d->corr);
 	d->config_path = xstrdup(config);
 	d->device_dir_override = device_dir;
 	d->sigfd = -1;
@@ -858,14 +866,16 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 	if (cut > 0)
 		log_warn("%d step%s found running after a crash: marked interrupted", cut,
 		    cut > 1 ? "s were" : " was");
-	/* The technicians' corrections, before anything reads or sets a value. */
-	if (calib_load(d, err, sizeof err) < 0) {
-		log_err("%s", err);
-		return -1;
+	/* The parts built on the stations (the technicians' corrections come
+	 * in with calibration, before anything reads or sets a value). */
+	for (size_t i = 0; i < d->n_parts; i++) {
+		struct err e;
+		if (d->parts[i]->start && d->parts[i]->start(d, &e) < 0) {
+			log_err("%s: %s", d->parts[i]->name, e.msg);
+			return -1;
+		}
+		d->n_started = i + 1;
 	}
-
-	/* Heavy requests run in workers, off the loop. */
-	offload_start(d);
 	/* The API comes last, once every station is safe. */
 	d->groups.jeweller = d->cfg->api.jeweller_groups;
 	d->groups.technician = d->cfg->api.technician_groups;
@@ -873,11 +883,13 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir)
 		.max_clients = d->cfg->api.max_clients,
 		.max_per_user = d->cfg->api.max_clients_per_user,
 		.technician_slots = d->cfg->api.technician_slots };
-	d->methods = xcalloc(daemon_n_methods + jobs_n_methods, sizeof *d->methods);
-	memcpy(d->methods, daemon_methods, daemon_n_methods * sizeof *d->methods);
-	memcpy(d->methods + daemon_n_methods, jobs_methods, jobs_n_methods * sizeof *d->methods);
-	d->api = api_new(&lim, d->methods, daemon_n_methods + jobs_n_methods, api_role_from_groups,
-	    &d->groups);
+	for (size_t i = 0; i < d->n_parts; i++)
+		d->n_methods += d->parts[i]->n_methods;
+	d->methods = xcalloc(d->n_methods ? d->n_methods : 1, sizeof *d->methods);
+	for (size_t i = 0, at = 0; i < d->n_parts; i++)
+		for (size_t k = 0; k < d->parts[i]->n_methods; k++)
+			d->methods[at++] = d->parts[i]->methods[k];
+	d->api = api_new(&lim, d->methods, d->n_methods, api_role_from_groups, &d->groups);
 	api_set_data(d->api, d);
 	char *sock = cfg_device_path(d->cfg, d->cfg->api.socket);
 	int rc = api_listen(d->api, d->loop, sock, d->cfg->api.mode, d->cfg->api.group);
@@ -913,11 +925,12 @@ void
 daemon_stop(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1");
-	/* Answers still owed go out (as cancelled) while the API is there. */
-	if (d->layout_worker)
-		offload_stop(d);
-	calib_stop(d);
-	jobs_shutdown(d);
+	/* The parts stop in the reverse order of their starts, while the API
+	 * is there (answers still owed go out, as cancelled) and the stations
+	 * still run. */
+	for (size_t i = d->n_started; i-- > 0;)
+		if (d->parts[i]->stop)
+			d->parts[i]->stop(d);
 	if (d->loop)
 		stop_drivers(d);
 	api_free(d->api);
@@ -933,6 +946,25 @@ daemon_stop(struct daemon *d)
 	d->cfg = NULL;
 	free_cfg_if_unused(d, cfg);
 	free(d->config_path);
+}
+
+/* --- listeners ----------------------------------------------------------- */
+
+int
+daemon_listen(struct daemon *d, const struct station_listener *l)
+{
+	if (d->n_listeners >= ARRAY_LEN(d->listeners))
+		return -1;
+	d->listeners[d->n_listeners++] = *l;
+	return 0;
+}
+
+void
+daemon_station_finished(struct daemon *d, const struct station *st, bool ok, const char *why)
+{
+	for (size_t i = 0; i < d->n_listeners; i++)
+		if (d->listeners[i].finished)
+			d->listeners[i].finished(d, st, ok, why, d->listeners[i].ctx);
 }
 
 /* --- stations ------------------------------------------------------------ */
@@ -1114,7 +1146,7 @@ station_laser_resume(struct daemon *d, uid_t who, struct err *e)
 int
 station_laser_stop(struct daemon *d, const char *why)
 {
-	jobs_station_finished(d, JS_LASER, false, why);
+	daemon_station_finished(d, &d->laser_st, false, why);
 	if (d->laser && grbl_link_state(d->laser) != GRBL_DOWN) {
 		if (grbl_streaming(d->laser))
 			grbl_stream_cancel(d->laser, why);
@@ -1207,7 +1239,7 @@ station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n
 		relay(d, LINE_HEATER_ENABLE, 0, NULL, 0);
 		return err_set(e, API_ERR_INTERLOCK, "the tank cannot start: %s", err);
 	}
-	int heat = mb_tank_heater(d->tank_bus, d->tank_dev, true, calib_setpoint(d,
+	int heat = mb_tank_heater(d->tank_bus, d->tank_dev, true, corrections_setpoint(&d->corr,
 	    "tank-generator", "temperature_set", temperature), err, sizeof err);
 	int sound = heat < 0 ? -1 : mb_tank_ultrasound(d->tank_bus, d->tank_dev, true, power, khz,
 	    seconds, d->cfg->tank.sweep, err, sizeof err);
@@ -1226,7 +1258,7 @@ station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n
 int
 station_tank_stop(struct daemon *d, const char *why)
 {
-	jobs_station_finished(d, JS_TANK, false, why);
+	daemon_station_finished(d, &d->tank_st, false, why);
 	forget_commands(d, &d->tank_st);
 	relay(d, LINE_ULTRASOUND_ENABLE, 0, NULL, 0);
 	relay(d, LINE_HEATER_ENABLE, 0, NULL, 0);
@@ -1289,7 +1321,7 @@ bath_fault(struct daemon *d, const char *fmt, ...)
 	va_end(ap);
 	bath_off(d);
 	log_warn("bath: %s", why);
-	jobs_station_finished(d, JS_BATH, false, why);
+	daemon_station_finished(d, &d->bath_st, false, why);
 	station_set(d, &d->bath_st, ST_FAULT, "%s", why);
 }
 
@@ -1302,8 +1334,9 @@ bath_start_plating(struct daemon *d, char *err, size_t len)
 		return -1;
 	/* The limits are in true volts and amps; the unit is told what gives
 	 * them by the technician's calibration. */
-	int id = mb_rectifier(d->rect_bus, d->rect_dev, calib_setpoint(d, "riden-rd60xx", "v_set",
-	    r->volts), calib_setpoint(d, "riden-rd60xx", "i_set", r->amps), true, err, len);
+	int id = mb_rectifier(d->rect_bus, d->rect_dev, corrections_setpoint(&d->corr,
+	    "riden-rd60xx", "v_set", r->volts), corrections_setpoint(&d->corr, "riden-rd60xx", "i_set",
+	    r->amps), true, err, len);
 	if (id < 0) {
 		relay(d, LINE_RECTIFIER_ENABLE, 0, NULL, 0);
 		return -1;
@@ -1444,7 +1477,7 @@ bath_tick(struct daemon *d, double now)
 	double i;
 	if (now - r->plating_since < BATH_SETTLE || !mb_bus_value(d->rect_bus, d->rect_dev, "i_out", &i))
 		return;
-	i = calib_reading(d, "riden-rd60xx", "i_out", i);
+	i = corrections_reading(&d->corr, "riden-rd60xx", "i_out", i);
 	if (i >= fmax(BATH_NO_CURRENT, 0.02 * r->amps)) {
 		r->low_current_since = 0;
 	} else if (!r->low_current_since) {
@@ -1453,8 +1486,8 @@ bath_tick(struct daemon *d, double now)
 		double v = NAN;
 		mb_bus_value(d->rect_bus, d->rect_dev, "v_out", &v);
 		bath_fault(d, "no current flows through the bath (%.3f A at %.2f V, %g A asked): "
-		    "check the piece's contact and the anode", i, calib_reading(d, "riden-rd60xx",
-		    "v_out", v), r->amps);
+		    "check the piece's contact and the anode", i, corrections_reading(&d->corr,
+		    "riden-rd60xx", "v_out", v), r->amps);
 	}
 }
 
@@ -1487,7 +1520,7 @@ station_command_done(struct daemon *d, struct mb_bus *b, const struct mb_event *
 int
 station_bath_stop(struct daemon *d, const char *why)
 {
-	jobs_station_finished(d, JS_BATH, false, why);
+	daemon_station_finished(d, &d->bath_st, false, why);
 	bath_off(d);
 	if (d->bath_st.state == ST_RUNNING || d->bath_st.state == ST_FAULT)
 		station_set(d, &d->bath_st, ST_IDLE, "%s", why);
@@ -1546,21 +1579,20 @@ daemon_status_json(struct daemon *d)
 			for (size_t s = 0; s < ARRAY_LEN(shown); s++) {
 				double v;
 				if (mb_bus_value(d->buses[i], (int)k, shown[s].reg, &v))
-					json_object_set_new(o, shown[s].reg, api_unit(calib_reading(d,
+					json_object_set_new(o, shown[s].reg, api_unit(corrections_reading(&d->corr,
 					    mb_bus_device_profile(d->buses[i], (int)k), shown[s].reg, v),
 					    shown[s].decimals));
 			}
 			json_object_set_new(devices, mb_bus_device_name(d->buses[i], (int)k), o);
 		}
-	json_t *out = json_pack("{s:{s:b, s:o, s:o, s:s}, s:o, s:{s:o, s:o, s:o}, s:o, s:o}",
+	json_t *out = json_pack("{s:{s:b, s:o, s:o, s:s}, s:o, s:{s:o, s:o, s:o}, s:o}",
 	    "interlock", "latched", il->latched, "permitted", perm, "reasons", reasons,
 	    "safety_path", !d->safety ? "stopped" : ss.realtime ? "real-time thread" : "thread",
 	    "lines", lines,
 	    "stations", "laser", station_json(&d->laser_st), "tank", station_json(&d->tank_st),
-	    "bath", station_json(&d->bath_st), "devices", devices, "queues", jobs_queues(d));
-	json_t *rh = calib_rhodium_json(d);
-	if (rh)
-		json_object_set_new(out, "rhodium", rh);
-	json_object_set_new(out, "calibration", calib_due_status(d));
+	    "bath", station_json(&d->bath_st), "devices", devices);
+	for (size_t i = 0; i < d->n_started; i++)
+		if (d->parts[i]->status)
+			d->parts[i]->status(d, out);
 	return out;
 }

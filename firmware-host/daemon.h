@@ -1,10 +1,17 @@
 /*
  * atelierd's state and life cycle: configuration, the one event loop, the
- * drivers, the three stations and the API, beside the safety path
- * (safety.h), which owns the GPIO lines and the interlock in a thread of
- * its own. Start-up order is configuration, the safety path, safe state
- * for every station, then the API; SIGTERM puts every station in its safe
- * state before the daemon exits.
+ * drivers, the stations and the API, beside the safety path (safety.h),
+ * which owns the GPIO lines and the interlock in a thread of its own.
+ * Start-up order is configuration, the safety path, safe state for every
+ * station, the journal, the parts built on the stations, then the API;
+ * SIGTERM puts every station in its safe state before the daemon exits.
+ *
+ * What is built on the stations (the job engine, calibration, the API's
+ * methods, the workers for heavy requests) comes in as parts (struct
+ * daemon_part) that atelierd.c lists: the daemon starts and stops them,
+ * joins their API methods, and tells them what the stations do through
+ * listeners (struct station_listener). It calls none of them by name, so
+ * that nothing below depends on what is above.
  */
 #ifndef ATELIER_DAEMON_H
 #define ATELIER_DAEMON_H
@@ -13,13 +20,12 @@
 #include <sys/types.h>
 
 #include "api.h"
-#include "calib.h"
-#include "err.h"
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
+#include "corrections.h"
+#include "err.h"
 #include "grbl.h"
 #include "interlock.h"
-#include "jobs.h"
 #include "loop.h"
 #include "mb_bus.h"
 #include "policy.h"
@@ -28,9 +34,11 @@
 #include "worker.h"
 
 enum station_state { ST_IDLE = 0, ST_RUNNING, ST_STOPPING, ST_FAULT, ST_OFFLINE };
+enum station_kind { STATION_LASER = 0, STATION_TANK, STATION_BATH, STATION_KINDS };
 
 struct station {
 	const char *name;       /* laser, tank, bath */
+	enum station_kind kind;
 	enum station_state state;
 	char detail[200];       /* what it is doing, or why it stopped */
 	double ends_at;         /* timed processes: monotonic end, 0 = none */
@@ -55,6 +63,44 @@ struct bath_run {
 	double plating_since, low_current_since;
 };
 
+struct daemon;
+
+/* What a part hears from the stations. A callback may be NULL. */
+struct station_listener {
+	/* A station ended what it ran: ok when it completed, or why not (a
+	 * fault, an interlock trip with the interlock's reason, an abort, a
+	 * reload). Said also of a station that ran nothing for the listener:
+	 * it ignores what it did not start. */
+	void (*finished)(struct daemon *d, const struct station *st, bool ok, const char *why,
+	    void *ctx);
+	/* The laser read back a setting written with $N=V: verified when it
+	 * holds the value written. */
+	void (*laser_setting)(struct daemon *d, int num, double value, bool verified, void *ctx);
+	void *ctx;
+};
+
+/* A part built on the stations. */
+struct daemon_part {
+	const char *name;
+	/* Once the stations are safe and the journal open, before the API
+	 * listens; NULL: nothing to start. Returns 0, or -1 with e. */
+	int (*start)(struct daemon *d, struct err *e);
+	/* A reload: the configuration changes under the part; NULL: nothing. */
+	void (*reload)(struct daemon *d);
+	/* Before the drivers close, in the reverse order of the starts, if
+	 * the start succeeded. NULL: nothing to stop. */
+	void (*stop)(struct daemon *d);
+	/* Adds the part's own members to the status object; NULL: none. */
+	void (*status)(struct daemon *d, json_t *out);
+	const struct api_method *methods;
+	size_t n_methods;
+};
+
+#define DAEMON_MAX_LISTENERS 8
+
+struct jobs;
+struct calib_state;
+
 struct daemon {
 	struct cfg *cfg;
 	char *config_path;
@@ -71,8 +117,15 @@ struct daemon {
 	struct store *store;        /* the job journal */
 	char *journal_path;         /* for the workers' read-only connections */
 	struct worker *layout_worker, *journal_worker;  /* heavy requests (offload.h) */
-	struct jobs jobs;           /* what each station runs for a job */
-	struct api_method *methods; /* every method table, joined */
+	const struct daemon_part *const *parts;
+	size_t n_parts, n_started;  /* parts listed, parts started */
+	struct station_listener listeners[DAEMON_MAX_LISTENERS];
+	size_t n_listeners;
+	struct jobs *jobs;          /* the job engine's (jobs.h) */
+	struct calib_state *calib;  /* calibration's (calib.h) */
+	struct corrections corr;    /* the technicians' corrections in force */
+	struct api_method *methods; /* every part's methods, joined */
+	size_t n_methods;
 	struct api_groups groups;
 	struct interlock il;        /* the safety path's, as last read (daemon_interlock) */
 	struct station laser_st, tank_st, bath_st;
@@ -107,14 +160,15 @@ struct daemon {
 	struct mb_bus *tank_bus, *rect_bus, *heater_bus;
 	int tank_dev, rect_dev, heater_dev;
 	double last_watchdog;
-	struct calib_state calib;   /* corrections in force, procedure in progress */
 	struct station_command commands[8];
 	struct bath_run bath_run;
 };
 
-/* Loads the configuration and starts everything; returns 0, or -1 after
- * logging why (and leaving every station safe). */
-int daemon_start(struct daemon *d, const char *config, const char *device_dir);
+/* Loads the configuration and starts everything, the parts in their
+ * order; returns 0, or -1 after logging why (and leaving every station
+ * safe). */
+int daemon_start(struct daemon *d, const char *config, const char *device_dir,
+    const struct daemon_part *const *parts, size_t n_parts);
 /* Runs until SIGTERM/SIGINT; returns the exit status. */
 int daemon_run(struct daemon *d);
 /* Safe state everywhere, then releases everything. */
@@ -153,11 +207,14 @@ int station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size
 int station_bath_drive(struct daemon *d, double volts, double amps, double seconds, struct err *e);
 int station_bath_stop(struct daemon *d, const char *why);
 
-/* The API methods of the daemon. */
-extern const struct api_method daemon_methods[];
-extern const size_t daemon_n_methods;
-extern const struct api_method jobs_methods[];
-extern const size_t jobs_n_methods;
+/* A part listens to the stations (at its start): returns 0, or -1 when
+ * there are DAEMON_MAX_LISTENERS already. */
+int daemon_listen(struct daemon *d, const struct station_listener *l);
+/* Tells the listeners that a station ended what it ran. */
+void daemon_station_finished(struct daemon *d, const struct station *st, bool ok,
+    const char *why);
+/* The interlock, the stations and their devices, and what each started
+ * part adds: the answer to status. */
 json_t *daemon_status_json(struct daemon *d);
 /* The interlock as the safety path has it now. */
 const struct interlock *daemon_interlock(struct daemon *d);

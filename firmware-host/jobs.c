@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "calib.h"
 #include "daemon.h"
 #include "engrave/engrave.h"
 #include "jobs_plan.h"
@@ -60,8 +61,8 @@ unreadable(struct store *st, struct err *e)
 static void
 changed(struct daemon *d)
 {
-	json_decref(d->jobs.queues);
-	d->jobs.queues = NULL;
+	json_decref(d->jobs->queues);
+	d->jobs->queues = NULL;
 }
 
 static void
@@ -664,9 +665,9 @@ static bool
 deactivate(struct daemon *d, int64_t step, enum job_station *where)
 {
 	for (int st = 0; st < JS_COUNT; st++)
-		for (size_t i = 0; i < d->jobs.n_active[st]; i++)
-			if (d->jobs.active[st][i] == step) {
-				d->jobs.active[st][i] = d->jobs.active[st][--d->jobs.n_active[st]];
+		for (size_t i = 0; i < d->jobs->n_active[st]; i++)
+			if (d->jobs->active[st][i] == step) {
+				d->jobs->active[st][i] = d->jobs->active[st][--d->jobs->n_active[st]];
 				*where = (enum job_station)st;
 				changed(d);
 				return true;
@@ -696,7 +697,7 @@ abort_step(struct daemon *d, json_t *s, const char *who, const char *why, char *
 	    err, errlen) < 0)
 		return -1;
 	enum job_station st;
-	if (deactivate(d, jint(s, "id"), &st) && d->jobs.n_active[st] == 0)
+	if (deactivate(d, jint(s, "id"), &st) && d->jobs->n_active[st] == 0)
 		stop_station(d, st, why);
 	return 0;
 }
@@ -957,7 +958,7 @@ static void
 keep_outcome(struct daemon *d, enum job_station st, json_t *step, bool ok, bool recorded,
     const char *why, const char *error)
 {
-	struct jobs *j = &d->jobs;
+	struct jobs *j = d->jobs;
 	int64_t id = jint(step, "id");
 	size_t k;
 	for (k = 0; k < j->n_unrecorded && j->unrecorded[k].step != id; k++)
@@ -1005,7 +1006,7 @@ on_retry(struct loop *l, void *arg)
 {
 	struct daemon *d = arg;
 	(void)l;
-	d->jobs.retry_timer = 0;
+	d->jobs->retry_timer = 0;
 	jobs_flush(d);
 }
 
@@ -1013,7 +1014,7 @@ on_retry(struct loop *l, void *arg)
 static void
 retry_later(struct daemon *d)
 {
-	struct jobs *j = &d->jobs;
+	struct jobs *j = d->jobs;
 	if (!d->loop || j->retry_timer || j->n_unrecorded == 0)
 		return;
 	double delay = j->retry_delay > 0 ? j->retry_delay : 1;
@@ -1024,7 +1025,7 @@ retry_later(struct daemon *d)
 size_t
 jobs_flush(struct daemon *d)
 {
-	struct jobs *j = &d->jobs;
+	struct jobs *j = d->jobs;
 	if (j->n_unrecorded == 0 || !d->store)
 		return j->n_unrecorded;
 	/* A copy: recording an outcome may keep another. */
@@ -1071,9 +1072,9 @@ jobs_flush(struct daemon *d)
 static const struct jobs_outcome *
 unrecorded(struct daemon *d, int64_t step)
 {
-	for (size_t i = 0; i < d->jobs.n_unrecorded; i++)
-		if (d->jobs.unrecorded[i].step == step)
-			return &d->jobs.unrecorded[i];
+	for (size_t i = 0; i < d->jobs->n_unrecorded; i++)
+		if (d->jobs->unrecorded[i].step == step)
+			return &d->jobs->unrecorded[i];
 	return NULL;
 }
 
@@ -1144,7 +1145,7 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 		    "or bath");
 	if (!d->store)
 		return no_store(d, e);
-	if (d->jobs.n_active[st] > 0)
+	if (d->jobs->n_active[st] > 0)
 		return err_null(e, API_ERR_BUSY, "the %s is already running a load",
 		    station_names[st]);
 	jobs_flush(d);
@@ -1154,17 +1155,17 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 	size_t n = json_array_size(q);
 	if (n == 0) {
 		json_decref(q);
-		for (size_t k = 0; k < d->jobs.n_unrecorded; k++)
-			if (d->jobs.unrecorded[k].station == (enum job_station)st)
-				return unrecorded_error(&d->jobs.unrecorded[k], e);
+		for (size_t k = 0; k < d->jobs->n_unrecorded; k++)
+			if (d->jobs->unrecorded[k].station == (enum job_station)st)
+				return unrecorded_error(&d->jobs->unrecorded[k], e);
 		return err_null(e, API_ERR_INVALID, "nothing is waiting at the %s",
 		    station_names[st]);
 	}
 	/* The laser and the bath take one piece at a time; the tank a load. */
 	if (st != JS_TANK)
 		n = 1;
-	else if (n > ARRAY_LEN(d->jobs.active[0]))
-		n = ARRAY_LEN(d->jobs.active[0]);
+	else if (n > ARRAY_LEN(d->jobs->active[0]))
+		n = ARRAY_LEN(d->jobs->active[0]);
 	static struct job_piece pieces[32];
 	struct policy_piece pp[32];
 	const struct cfg_gems *gems = &d->catalog->gems;
@@ -1242,7 +1243,7 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 	 * (a refused write) leaves the load to fail_load above. */
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(q, i);
-		d->jobs.active[st][d->jobs.n_active[st]++] = jint(s, "id");
+		d->jobs->active[st][d->jobs->n_active[st]++] = jint(s, "id");
 		notify_step(d, jint(s, "job_id"), (int)jint(s, "seq"), jstr(s, "name"), "running", NULL);
 	}
 	out = json_pack("{s:s, s:[]}", "station", station_names[st], "load");
@@ -1262,12 +1263,12 @@ done:
 void
 jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char *why)
 {
-	size_t n = d->jobs.n_active[st];
+	size_t n = d->jobs->n_active[st];
 	if (n == 0 || !d->store)
 		return;
 	int64_t ids[32];
-	memcpy(ids, d->jobs.active[st], n * sizeof ids[0]);
-	d->jobs.n_active[st] = 0;
+	memcpy(ids, d->jobs->active[st], n * sizeof ids[0]);
+	d->jobs->n_active[st] = 0;
 	changed(d);
 	for (size_t i = 0; i < n; i++) {
 		json_t *rows = store_query(d->store, "SELECT id, job_id, seq, name, state FROM steps "
@@ -1291,28 +1292,63 @@ void
 jobs_shutdown(struct daemon *d)
 {
 	char err[300];
-	if (d->jobs.retry_timer && d->loop)
-		loop_cancel(d->loop, d->jobs.retry_timer);
-	d->jobs.retry_timer = 0;
+	if (d->jobs->retry_timer && d->loop)
+		loop_cancel(d->loop, d->jobs->retry_timer);
+	d->jobs->retry_timer = 0;
 	struct loop *loop = d->loop;
 	d->loop = NULL;         /* no timer now: the daemon is going */
 	jobs_flush(d);
 	d->loop = loop;
-	for (size_t i = 0; i < d->jobs.n_unrecorded; i++)
+	for (size_t i = 0; i < d->jobs->n_unrecorded; i++)
 		log_err("job %lld step %d (%s) stays running in the journal, which cannot record "
 		    "its outcome: the next start marks it interrupted",
-		    (long long)d->jobs.unrecorded[i].job, d->jobs.unrecorded[i].seq,
-		    d->jobs.unrecorded[i].name);
-	d->jobs.n_unrecorded = 0;
+		    (long long)d->jobs->unrecorded[i].job, d->jobs->unrecorded[i].seq,
+		    d->jobs->unrecorded[i].name);
+	d->jobs->n_unrecorded = 0;
 	for (int st = 0; st < JS_COUNT; st++) {
-		for (size_t i = 0; i < d->jobs.n_active[st] && d->store; i++)
-			if (store_step_transition(d->store, d->jobs.active[st][i], "running",
+		for (size_t i = 0; i < d->jobs->n_active[st] && d->store; i++)
+			if (store_step_transition(d->store, d->jobs->active[st][i], "running",
 			    "interrupted", "interrupted", WHO_DAEMON, "the daemon stopped during the step",
 			    NULL, err, sizeof err) < 0)
 				log_err("%s", err);
-		d->jobs.n_active[st] = 0;
+		d->jobs->n_active[st] = 0;
 	}
 	changed(d);
+}
+
+/* The stations' kinds are the engine's queues, in the same order. */
+_Static_assert((int)JS_LASER == (int)STATION_LASER && (int)JS_TANK == (int)STATION_TANK &&
+    (int)JS_BATH == (int)STATION_BATH && (int)JS_COUNT == (int)STATION_KINDS,
+    "a station kind is the queue of its steps");
+
+static void
+on_station_finished(struct daemon *d, const struct station *st, bool ok, const char *why,
+    void *ctx)
+{
+	(void)ctx;
+	if (d->jobs)
+		jobs_station_finished(d, (enum job_station)st->kind, ok, why);
+}
+
+int
+jobs_attach(struct daemon *d, struct err *e)
+{
+	d->jobs = xcalloc(1, sizeof *d->jobs);
+	static const struct station_listener listener = { .finished = on_station_finished };
+	if (daemon_listen(d, &listener) < 0)
+		return err_set(e, API_ERR_INTERNAL, "no room for the job engine's listener");
+	return 0;
+}
+
+void
+jobs_detach(struct daemon *d)
+{
+	if (!d->jobs)
+		return;
+	jobs_shutdown(d);
+	json_decref(d->jobs->queues);
+	free(d->jobs);
+	d->jobs = NULL;
 }
 
 /* --- views ------------------------------------------------------------------- */
@@ -1422,8 +1458,8 @@ jobs_export(struct store *st, const char *serial, struct err *e)
 json_t *
 jobs_queues(struct daemon *d)
 {
-	if (d->jobs.queues)
-		return json_incref(d->jobs.queues);
+	if (d->jobs->queues)
+		return json_incref(d->jobs->queues);
 	json_t *out = json_object();
 	for (int st = 0; st < JS_COUNT; st++) {
 		json_t *q = d->store ? queued_at(d, (enum job_station)st) : NULL;
@@ -1436,8 +1472,8 @@ jobs_queues(struct daemon *d)
 			    jstr(s, "name"), "serial", jstr(s, "serial")));
 		json_decref(q);
 		json_object_set_new(out, station_names[st], json_pack("{s:o, s:i}", "queued", list,
-		    "running", (int)d->jobs.n_active[st]));
+		    "running", (int)d->jobs->n_active[st]));
 	}
-	d->jobs.queues = json_incref(out);
+	d->jobs->queues = json_incref(out);
 	return out;
 }

@@ -110,6 +110,15 @@ size_t jobs_flush(struct daemon *d);
  * outcome the journal still refuses leaves its step running there, and
  * the next start marks it interrupted (store_recover). */
 void jobs_shutdown(struct daemon *d);
+/* The engine in a daemon: its state (d->jobs), listening to the stations
+ * for the end of what they run. Returns 0, or -1 with e. */
+int jobs_attach(struct daemon *d, struct err *e);
+/* jobs_shutdown, then the engine's state freed. */
+void jobs_detach(struct daemon *d);
+/* The job engine as a part of the daemon, with its API methods
+ * (api_jobs.c). */
+struct daemon_part;
+extern const struct daemon_part jobs_part;
 
 const char *jobs_station_name(enum job_station st);
 

@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "engrave/engrave.h"
+#include "jobs.h"
 #include "jobs_plan.h"
 #include "log.h"
 #include "store.h"
@@ -51,14 +52,18 @@ struct journal_task {
 	struct err e;
 };
 
-void
-offload_start(struct daemon *d)
+static int
+offload_start(struct daemon *d, struct err *e)
 {
+	(void)e;
 	d->layout_worker = worker_new(d->loop, "layout", OFFLOAD_QUEUE);
 	d->journal_worker = worker_new(d->loop, "journal", OFFLOAD_QUEUE);
+	return 0;
 }
 
-void
+/* Cancels everything queued or running and waits: answers still owed are
+ * sent as failures. */
+static void
 offload_stop(struct daemon *d)
 {
 	worker_free(d->layout_worker);
@@ -66,7 +71,8 @@ offload_stop(struct daemon *d)
 	d->layout_worker = d->journal_worker = NULL;
 }
 
-void
+/* A reload cancels what runs: the settings it used are gone. */
+static void
 offload_cancel(struct daemon *d)
 {
 	if (d->layout_worker)
@@ -276,3 +282,10 @@ offload_journal(struct api_call *c, enum offload_read kind, const char *serial)
 	api_pending_cancel_with(t->p, &t->t.cancel);
 	return NULL;
 }
+
+const struct daemon_part offload_part = {
+	.name = "workers",
+	.start = offload_start,
+	.reload = offload_cancel,
+	.stop = offload_stop,
+};

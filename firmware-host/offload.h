@@ -21,12 +21,11 @@ struct daemon;
 /* Queued heavy requests per worker before further ones are refused busy. */
 #define OFFLOAD_QUEUE 16
 
-void offload_start(struct daemon *d);
-/* Cancels everything queued or running and waits: answers still owed are
- * sent as failures. */
-void offload_stop(struct daemon *d);
-/* Cancels what runs (a reload: the settings it used are gone). */
-void offload_cancel(struct daemon *d);
+/* The workers as a part of the daemon: started before the API, every
+ * task cancelled at a reload, stopped (answers owed sent as failures)
+ * before the drivers close. */
+struct daemon_part;
+extern const struct daemon_part offload_part;
 
 enum offload_layout { OFFLOAD_PREVIEW, OFFLOAD_ENGRAVE, OFFLOAD_PLAN, OFFLOAD_CREATE };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_methods.h"
 #include "daemon.h"
 
 static json_t *
@@ -48,9 +49,9 @@ setup(void)
 	d.catalog = cfg_catalog_load(d.cfg, &e);
 	cfg_errors_free(&e);
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-		for (size_t k = 0; !methods[i].fn && k < daemon_n_methods; k++)
-			if (strcmp(daemon_methods[k].name, methods[i].name) == 0)
-				methods[i] = daemon_methods[k];
+		for (size_t k = 0; !methods[i].fn && k < stations_api_part.n_methods; k++)
+			if (strcmp(stations_api_part.methods[k].name, methods[i].name) == 0)
+				methods[i] = stations_api_part.methods[k];
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

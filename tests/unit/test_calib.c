@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_calib.h"
 #include "calib.h"
 #include "calib_laser.h"
 #include "daemon.h"
@@ -398,7 +399,7 @@ static void
 t_roles(void)
 {
 	struct api_limits lim = { .max_request = 65536, .max_backlog = 1 << 20, .max_clients = 4 };
-	struct api *api = api_new(&lim, daemon_methods, daemon_n_methods, NULL, NULL);
+	struct api *api = api_new(&lim, calib_part.methods, calib_part.n_methods, NULL, NULL);
 	static const char *const tech[] = { "calibrate.begin", "calibrate.drive", "calibrate.point",
 		"calibrate.commit", "calibrate.abort", "calibrate.status", "bath.replenish",
 		"laser.settings.backup", "laser.settings.diff" };
@@ -414,11 +415,12 @@ t_roles(void)
 		buf_free(&out);
 	}
 	int listed = 0;
-	for (size_t i = 0; i < daemon_n_methods; i++) {
-		if (strcmp(daemon_methods[i].name, "calibration.history") == 0 ||
-		    strcmp(daemon_methods[i].name, "calibration.due") == 0 ||
-		    strcmp(daemon_methods[i].name, "bath.rhodium") == 0) {
-			CHECK_INT(daemon_methods[i].role, API_ROLE_JEWELLER);
+	const struct api_method *m = calib_part.methods;
+	for (size_t i = 0; i < calib_part.n_methods; i++) {
+		if (strcmp(m[i].name, "calibration.history") == 0 ||
+		    strcmp(m[i].name, "calibration.due") == 0 ||
+		    strcmp(m[i].name, "bath.rhodium") == 0) {
+			CHECK_INT(m[i].role, API_ROLE_JEWELLER);
 			listed++;
 		}
 	}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_methods.h"
 #include "daemon.h"
 #include "jobs.h"
 #include "loop.h"
@@ -67,6 +68,8 @@ daemon_up(void)
 	snprintf(path, sizeof path, "%s/journal.db", dir);
 	d.store = dir[0] ? store_open(path, err, sizeof err) : NULL;
 	d.loop = loop_new();
+	corrections_reset(&d.corr);
+	CHECK(jobs_attach(&d, &refusal) == 0);
 	CHECK(d.cfg && d.catalog && d.store);
 	return d.cfg && d.catalog && d.store;
 }
@@ -74,8 +77,7 @@ daemon_up(void)
 static void
 daemon_down(void)
 {
-	jobs_shutdown(&d);
-	json_decref(d.jobs.queues);
+	jobs_detach(&d);
 	store_close(d.store);
 	loop_free(d.loop);
 	cfg_catalog_free(d.catalog);
@@ -167,7 +169,7 @@ on_the_tank(int64_t job)
 	json_decref(s);
 	CHECK_INT(store_step_transition(d.store, id, "queued", "running", NULL, "ada", "started",
 	    NULL, err, sizeof err), 0);
-	d.jobs.active[JS_TANK][d.jobs.n_active[JS_TANK]++] = id;
+	d.jobs->active[JS_TANK][d.jobs->n_active[JS_TANK]++] = id;
 }
 
 /* Issue 19, item A: ED-10 was taken with a diamond, then an oiled emerald,
@@ -347,7 +349,7 @@ static void
 t_jeweller_cannot_supersede(void)
 {
 	struct api_limits lim = { .max_request = 65536, .max_backlog = 1 << 20, .max_clients = 4 };
-	struct api *api = api_new(&lim, jobs_methods, jobs_n_methods, NULL, NULL);
+	struct api *api = api_new(&lim, jobs_part.methods, jobs_part.n_methods, NULL, NULL);
 	static const char *const methods[] = { "job.create", "job.plan" };
 	for (size_t i = 0; i < 2; i++) {
 		char line[300];
@@ -402,8 +404,8 @@ t_outcome_waits_for_space(void)
 	fill_journal();
 	jobs_station_finished(&d, JS_TANK, true, "the cleaning cycle is complete");
 	CHECK_STR(state(job, 3), "running");            /* the journal could not say more */
-	CHECK_INT(d.jobs.n_unrecorded, 1);
-	CHECK(d.jobs.retry_timer != 0);
+	CHECK_INT(d.jobs->n_unrecorded, 1);
+	CHECK(d.jobs->retry_timer != 0);
 	/* What the bench hears meanwhile says what happened and what to do. */
 	CHECK(jobs_step_retry(&d, job, 3, "ada", &refusal) == NULL);
 	CHECK_INT(refusal.code, 1008);
@@ -417,15 +419,15 @@ t_outcome_waits_for_space(void)
 	/* A try while still full: kept, and the next one comes later (a
 	 * locked journal makes every try wait for its busy timeout). */
 	loop_run_once(d.loop, 3);
-	CHECK_INT(d.jobs.n_unrecorded, 1);
+	CHECK_INT(d.jobs->n_unrecorded, 1);
 	CHECK_STR(state(job, 3), "running");
-	CHECK_NEAR(d.jobs.retry_delay, 4, 0);
+	CHECK_NEAR(d.jobs->retry_delay, 4, 0);
 	/* Space returns: the timer records the outcome and the job moves on. */
 	journal_pages(1000000);
-	for (int i = 0; i < 20 && d.jobs.n_unrecorded > 0; i++)
+	for (int i = 0; i < 20 && d.jobs->n_unrecorded > 0; i++)
 		loop_run_once(d.loop, 2);
-	CHECK_INT(d.jobs.n_unrecorded, 0);
-	CHECK_NEAR(d.jobs.retry_delay, 0, 0);
+	CHECK_INT(d.jobs->n_unrecorded, 0);
+	CHECK_NEAR(d.jobs->retry_delay, 0, 0);
 	CHECK_STR(state(job, 3), "done");
 	CHECK_STR(state(job, 4), "running");            /* technical check, at the bench */
 	CHECK_INT(count("SELECT count(*) AS n FROM events WHERE job_id = ? AND what LIKE "
@@ -450,7 +452,7 @@ t_failure_waits_for_space(void)
 	on_the_tank(b);
 	fill_journal();
 	jobs_station_finished(&d, JS_TANK, false, "emergency stop pressed");
-	CHECK_INT(d.jobs.n_unrecorded, 2);
+	CHECK_INT(d.jobs->n_unrecorded, 2);
 	json_t *shown = jobs_show(&d, a, &refusal);
 	char *text = json_dumps(shown, JSON_COMPACT);
 	CHECK_CONTAINS(text, "\"unrecorded\":\"the tank stopped it (emergency stop pressed) but the "
@@ -460,7 +462,7 @@ t_failure_waits_for_space(void)
 	journal_pages(1000000);
 	/* Any job operation writes first what waits. */
 	json_decref(jobs_show(&d, a, &refusal));
-	CHECK_INT(d.jobs.n_unrecorded, 0);
+	CHECK_INT(d.jobs->n_unrecorded, 0);
 	CHECK_STR(state(a, 3), "failed");
 	CHECK_STR(state(b, 3), "failed");
 	json_t *s = step(b, 3);
@@ -472,8 +474,8 @@ t_failure_waits_for_space(void)
 	fill_journal();
 	jobs_station_finished(&d, JS_TANK, false, "emergency stop pressed");
 	jobs_shutdown(&d);
-	CHECK_INT(d.jobs.n_unrecorded, 0);
-	CHECK_INT(d.jobs.retry_timer, 0);
+	CHECK_INT(d.jobs->n_unrecorded, 0);
+	CHECK_INT(d.jobs->retry_timer, 0);
 	store_close(d.store);
 	d.store = store_open(path, err, sizeof err);
 	CHECK(d.store != NULL);
@@ -490,7 +492,8 @@ method(const char *name, const char *params)
 {
 	static char reply[2048];
 	struct api_limits lim = { .max_request = 65536, .max_backlog = 1 << 20, .max_clients = 4 };
-	struct api *api = api_new(&lim, daemon_methods, daemon_n_methods, NULL, NULL);
+	struct api *api = api_new(&lim, stations_api_part.methods, stations_api_part.n_methods, NULL,
+	    NULL);
 	api_set_data(api, &d);
 	char line[1024];
 	snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}",
