@@ -53,13 +53,16 @@ ALL_LDFLAGS = -pthread $(LINKOPT) $(LDFLAGS)
 DAEMON_MAIN := firmware-host/atelierd.c
 CTL_SRC     := $(wildcard firmware-host/ctl/*.c)
 SIM_MAIN    := sim/atelier-sim.c
-CORE_SRC    := $(filter-out $(DAEMON_MAIN),$(wildcard firmware-host/*.c firmware-host/lib/*.c \
-	firmware-host/cfg/*.c firmware-host/engrave/*.c drivers/*.c))
+CORE_SRC    := $(filter-out $(DAEMON_MAIN),$(wildcard firmware-host/lib/*.c \
+	firmware-host/api/*.c firmware-host/journal/*.c firmware-host/policy/*.c \
+	firmware-host/daemon/*.c firmware-host/calib/*.c firmware-host/jobs/*.c \
+	firmware-host/methods/*.c firmware-host/cfg/*.c \
+	firmware-host/engrave/*.c drivers/*.c))
 SIMLIB_SRC  := $(filter-out $(SIM_MAIN),$(wildcard sim/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
-TEST_SCRIPTS := $(sort $(wildcard tests/integration/*.sh))
+TEST_SCRIPTS := $(sort $(wildcard tests/unit/*.sh tests/integration/*.sh))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

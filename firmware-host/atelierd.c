@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calib/api_calib.h"
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
-#include "api_calib.h"
-#include "api_methods.h"
-#include "daemon.h"
-#include "jobs.h"
+#include "daemon/daemon.h"
 #include "log.h"
-#include "offload.h"
+#include "methods/api_jobs.h"
+#include "methods/api_methods.h"
+#include "methods/offload.h"
 #include "serial.h"
 #include "util.h"
 

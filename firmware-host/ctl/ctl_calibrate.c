@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "api/api.h"
 #include "ctl.h"
 #include "util.h"
 

@@ -16,9 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "api/api.h"
 #include "ctl.h"
-#include "policy.h"
+#include "policy/policy.h"
 #include "util.h"
 
 static int

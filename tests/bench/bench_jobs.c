@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "cfg/cfg_catalog.h"
-#include "jobs_plan.h"
+#include "jobs/jobs_plan.h"
+#include "journal/store.h"
 #include "simproc.h"
-#include "store.h"
 #include "util.h"
 
 #define STORE_JOBS 10000

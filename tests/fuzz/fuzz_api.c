@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "api_methods.h"
-#include "daemon.h"
+#include "api/api.h"
+#include "daemon/daemon.h"
+#include "methods/api_methods.h"
 
 static json_t *
 m_echo(struct api_call *call, void *arg)

@@ -12,7 +12,7 @@
 
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
-#include "policy.h"
+#include "policy/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "cfg/cfg_catalog.h"
-#include "jobs_plan.h"
+#include "jobs/jobs_plan.h"
 
 static struct cfg_services cat;
 static struct cfg_tank tank = {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "laser_program.h"
+#include "policy/laser_program.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

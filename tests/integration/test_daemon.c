@@ -18,8 +18,8 @@
 
 #include <jansson.h>
 
+#include "journal/store.h"
 #include "simproc.h"
-#include "store.h"
 #include "test.h"
 #include "util.h"
 

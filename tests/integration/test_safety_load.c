@@ -27,8 +27,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "journal/store.h"
 #include "simproc.h"
-#include "store.h"
 #include "test.h"
 #include "util.h"
 

@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "api/api.h"
 #include "test.h"
 #include "util.h"
 

@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api_calib.h"
-#include "calib.h"
-#include "calib_laser.h"
-#include "daemon.h"
-#include "store.h"
+#include "calib/api_calib.h"
+#include "calib/calib.h"
+#include "calib/calib_laser.h"
+#include "daemon/daemon.h"
+#include "journal/store.h"
 #include "test.h"
 
 static const struct calib_limits temp_lim = { 5, 0.1, 5 };

@@ -3,7 +3,7 @@
  * withdraws exactly the actuators that depend on it, the e-stop latches
  * until released and reset, and trips are reported once.
  */
-#include "interlock.h"
+#include "policy/interlock.h"
 #include "test.h"
 
 static struct il_inputs

@@ -18,12 +18,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "api_methods.h"
-#include "daemon.h"
-#include "jobs.h"
+#include "api/api.h"
+#include "daemon/daemon.h"
+#include "jobs/jobs.h"
+#include "journal/store.h"
 #include "loop.h"
-#include "store.h"
+#include "methods/api_jobs.h"
+#include "methods/api_methods.h"
 #include "test.h"
 
 static struct daemon d;

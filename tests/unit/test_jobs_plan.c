@@ -16,7 +16,7 @@
 
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
-#include "jobs_plan.h"
+#include "jobs/jobs_plan.h"
 #include "test.h"
 
 static struct cfg_services cat;

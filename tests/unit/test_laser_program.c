@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "laser_program.h"
+#include "policy/laser_program.h"
 #include "test.h"
 
 static const char *

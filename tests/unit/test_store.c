@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "journal/store.h"
 #include "test.h"
 
 static char dir[64], path[128];

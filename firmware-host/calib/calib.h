@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "corrections.h"
+#include "daemon/corrections.h"
 
 struct daemon;
 struct store;

@@ -10,7 +10,7 @@
  * rather than refused as unknown, and an alias never more leniently than
  * its species.
  */
-#include "policy.h"
+#include "policy/policy.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -25,8 +25,8 @@
 
 #include "cfg/cfg.h"
 #include "grbl.h"
-#include "interlock.h"
 #include "mb_bus.h"
+#include "policy/interlock.h"
 
 /* The devices the safety path stops and whose links the interlock needs. */
 struct safety_devices {

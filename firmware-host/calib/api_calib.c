@@ -15,7 +15,7 @@
  * verified by reading them back; a write that fails puts back those
  * already written.
  */
-#include "api_calib.h"
+#include "calib/api_calib.h"
 
 #include <math.h>
 #include <pwd.h>
@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "calib.h"
-#include "calib_laser.h"
-#include "daemon.h"
+#include "calib/calib.h"
+#include "calib/calib_laser.h"
+#include "daemon/daemon.h"
 #include "log.h"
 #include "mb_devices.h"
 #include "util.h"

@@ -115,10 +115,6 @@ void jobs_shutdown(struct daemon *d);
 int jobs_attach(struct daemon *d, struct err *e);
 /* jobs_shutdown, then the engine's state freed. */
 void jobs_detach(struct daemon *d);
-/* The job engine as a part of the daemon, with its API methods
- * (api_jobs.c). */
-struct daemon_part;
-extern const struct daemon_part jobs_part;
 
 const char *jobs_station_name(enum job_station st);
 

@@ -17,7 +17,7 @@
 
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
-#include "policy.h"
+#include "policy/policy.h"
 
 #define JOB_MAX_GEMS 32
 #define JOB_MAX_SERVICES 16

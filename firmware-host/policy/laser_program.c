@@ -5,7 +5,7 @@
  * line, and a word is a letter followed by a number (sign, digits, at most
  * one point; no exponent, as GRBL's own reader).
  */
-#include "laser_program.h"
+#include "policy/laser_program.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "api.h"
+#include "api/api.h"
 
 struct daemon;
 

@@ -4,14 +4,14 @@
  * numbers; the corrections are reloaded from the journal at start-up, so
  * a restart keeps them, and nothing but a committed record changes them.
  */
-#include "calib.h"
+#include "calib/calib.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "daemon.h"
+#include "daemon/daemon.h"
 #include "log.h"
 
 int

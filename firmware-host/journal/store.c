@@ -5,7 +5,7 @@
  * complete version. A journal newer than the program is refused rather
  * than misread.
  */
-#include "store.h"
+#include "journal/store.h"
 
 #include <sqlite3.h>
 #include <stdatomic.h>

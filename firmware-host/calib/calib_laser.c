@@ -4,7 +4,7 @@
  * that GRBL's laser mode scales power with speed, turns the beam off with
  * M5 and ends with a dwell so that the stream ends when the head stops.
  */
-#include "calib_laser.h"
+#include "calib/calib_laser.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -5,7 +5,7 @@
  * step not yet finished starts at the bench (manual) or joins its
  * station's queue (machine); when none is left the job is done.
  */
-#include "jobs.h"
+#include "jobs/jobs.h"
 
 #include <limits.h>
 #include <math.h>
@@ -15,11 +15,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
-#include "calib.h"
-#include "daemon.h"
+#include "api/api.h"
+#include "calib/calib.h"
+#include "daemon/daemon.h"
 #include "engrave/engrave.h"
-#include "jobs_plan.h"
+#include "jobs/jobs_plan.h"
 #include "log.h"
 #include "loop.h"
 #include "util.h"

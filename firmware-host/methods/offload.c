@@ -5,18 +5,18 @@
  * the configuration while it runs; its completion, on the loop, answers
  * the client and does what only the loop may do.
  */
-#include "offload.h"
+#include "methods/offload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "daemon/daemon.h"
 #include "engrave/engrave.h"
-#include "jobs.h"
-#include "jobs_plan.h"
+#include "jobs/jobs.h"
+#include "jobs/jobs_plan.h"
+#include "journal/store.h"
 #include "log.h"
-#include "store.h"
 #include "util.h"
 #include "worker.h"
 

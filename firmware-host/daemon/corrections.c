@@ -2,7 +2,7 @@
  * The corrections in force (see corrections.h): which line applies to a
  * device's register, and the line each way.
  */
-#include "corrections.h"
+#include "daemon/corrections.h"
 
 #include <string.h>
 

@@ -12,7 +12,7 @@
  * other descriptor. Output is written a whole line at a time from one
  * buffer or the other, replies first.
  */
-#include "api.h"
+#include "api/api.h"
 
 #include <acl/libacl.h>
 #include <errno.h>

@@ -2,17 +2,19 @@
  * The job methods of the daemon's API (documented in docs/api.md): plan,
  * create, start, show, list and abort jobs, confirm, retry and abort
  * steps, run a station's queue, a piece's history and the export. The
- * parameters are checked here; the engine (jobs.c) does the rest. Who
+ * parameters are checked here; the engine (jobs/jobs.c) does the rest. Who
  * acts is the "operator" given, or the caller's user name. With the
  * engine, the methods make the job engine's part of the daemon.
  */
+#include "methods/api_jobs.h"
+
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon.h"
-#include "jobs.h"
-#include "offload.h"
+#include "daemon/daemon.h"
+#include "jobs/jobs.h"
+#include "methods/offload.h"
 #include "util.h"
 
 static struct daemon *

@@ -9,7 +9,7 @@
  * devices) are served in the same thread, after the inputs of the pass,
  * so that a permission and the relay it allows are one step.
  */
-#include "safety.h"
+#include "daemon/safety.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "calib.h"
-#include "store.h"
+#include "calib/calib.h"
+#include "journal/store.h"
 
 static int
 db_fail(sqlite3 *db, char *err, size_t errlen, const char *what)

@@ -5,7 +5,7 @@
  * apply policy and the interlock themselves, so that no method can bypass
  * them.
  */
-#include "api_methods.h"
+#include "methods/api_methods.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
-#include "offload.h"
+#include "daemon/daemon.h"
+#include "methods/offload.h"
 #include "util.h"
 
 #define MAX_PIECES 32

@@ -9,7 +9,7 @@
  * their bus. Every tick also re-checks that no relay is energised that the
  * interlock does not permit.
  */
-#include "daemon.h"
+#include "daemon/daemon.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -27,7 +27,7 @@
 
 #include "log.h"
 #include "mb_devices.h"
-#include "laser_program.h"
+#include "policy/laser_program.h"
 #include "util.h"
 
 #define TICK 0.1

@@ -11,7 +11,7 @@
  *   rectifier:  fume extraction running (acid mist), rectifier link up
  *   bath heater: bath heater link up
  */
-#include "interlock.h"
+#include "policy/interlock.h"
 
 #include <string.h>
 

@@ -19,18 +19,18 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "api.h"
+#include "api/api.h"
 #include "cfg/cfg.h"
 #include "cfg/cfg_catalog.h"
-#include "corrections.h"
+#include "daemon/corrections.h"
+#include "daemon/safety.h"
 #include "err.h"
 #include "grbl.h"
-#include "interlock.h"
+#include "journal/store.h"
 #include "loop.h"
 #include "mb_bus.h"
-#include "policy.h"
-#include "safety.h"
-#include "store.h"
+#include "policy/interlock.h"
+#include "policy/policy.h"
 #include "worker.h"
 
 enum station_state { ST_IDLE = 0, ST_RUNNING, ST_STOPPING, ST_FAULT, ST_OFFLINE };

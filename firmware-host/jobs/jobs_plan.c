@@ -7,7 +7,7 @@
  * skipped), expand rhodium steps into their phases with the bench's
  * limits, then price the job.
  */
-#include "jobs_plan.h"
+#include "jobs/jobs_plan.h"
 
 #include <ctype.h>
 #include <math.h>
