@@ -76,9 +76,10 @@ crc16(const uint8_t *p, size_t n)
 }
 
 static int
-env_line(void *arg, enum cfg_line_id id)
+env_line(void *arg, const struct cfg_device *dev, enum cfg_role role)
 {
-	return sim_line_get(arg, id);
+	struct sim *sim = arg;
+	return sim_station_line(sim, sim_station_of_device(sim_cfg(sim), dev->name), role);
 }
 
 static void
