@@ -29,7 +29,7 @@ static pid_t daemon_pid;
 static int api = -1;
 
 #define LASER_ON "\"device\":\"laser\",\"actuator\":\"emission\""
-#define RELAY_ON "\"device\":\"gpio\",\"actuator\":\"laser_enable\",\"value\":1"
+#define RELAY_ON "\"device\":\"gpio\",\"actuator\":\"laser.enable\",\"value\":1"
 #define ON "\"value\":1"
 
 static int

@@ -267,10 +267,10 @@ t_records(void)
 	r.t = NULL;
 	int64_t id = calib_store_add(s, &r, err, sizeof err);
 	CHECK(id > 0);
-	json_t *a = calib_store_latest(s, "tank.temperature");
+	json_t *a = calib_store_latest(s, "tank", "tank.temperature");
 	CHECK_NEAR(json_number_value(json_object_get(a, "gain")), 0.98, 1e-12);
 	json_decref(a);
-	CHECK(calib_store_latest(s, "bath.voltage") == NULL);
+	CHECK(calib_store_latest(s, "bath", "bath.voltage") == NULL);
 	/* Bad JSON is refused by the table, whole. */
 	r.after = "{not json";
 	CHECK_INT(calib_store_add(s, &r, err, sizeof err), -1);

@@ -251,7 +251,7 @@ t_gpiod_edge_events_from_pulls(void)
 static void
 t_gpiod_debounce_on_a_bouncing_door(void)
 {
-	/* laser_door has 0.3 s of debounce in guest.yaml. Open, closed,
+	/* laser.door has 0.3 s of debounce in guest.yaml. Open, closed,
 	 * open within it: one change, reported at the first opening. */
 	int before = events[LINE_LASER_DOOR];
 	CHECK_INT(set_pull(in_dir, IN_DOOR, 1), 0);
