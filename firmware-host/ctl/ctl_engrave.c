@@ -104,7 +104,7 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct engrave_request req = { 0 };
-	const char *out_path = NULL, *svg_path = NULL, *station = NULL;
+	const char *out_path = NULL, *svg_path = NULL, *station = o->station;
 	char *text = NULL, *svg_doc = NULL;
 	int contents = 0, areas = 0, ch, rc = CTL_ERR_USAGE;
 	bool have_band = false;

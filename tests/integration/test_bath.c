@@ -96,7 +96,7 @@ static bool
 bath_idle_or_fault(void *arg)
 {
 	(void)arg;
-	return status_has("\"bath\":{\"state\":\"idle\"") || status_has("\"bath\":{\"state\":\"fault\"");
+	return status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"idle\"") || status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\"");
 }
 
 static void
@@ -133,7 +133,7 @@ t_heater_runaway_faults(void)
 	CHECK(wait_until(status_has, "plating at 2 V", 10));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "runaway bath_heater"), 0);
 	CHECK(wait_until(status_has, "the bath heater runs away", 60));
-	CHECK(status_has("\"bath\":{\"state\":\"fault\""));
+	CHECK(status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\""));
 	CHECK(wait_until(status_has, "\"bath.heater_enable\":0", 5));
 	CHECK(status_has("\"bath.rectifier_enable\":0"));
 	char reply[300];
@@ -155,7 +155,7 @@ t_refused_write_fails_the_process(void)
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "exception rectifier 2 8"), 0);
 	simproc_api_call(api, "bath.plate", plate);
 	CHECK(wait_until(status_has, "the rectifier's start (V-SET, I-SET, output) failed", 20));
-	CHECK(status_has("\"bath\":{\"state\":\"fault\""));
+	CHECK(status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\""));
 	CHECK(!status_has("the plating time is complete"));
 	CHECK_INT(count(RECT_ON), ons);
 	CHECK(wait_until(status_has, "\"bath.rectifier_enable\":0", 5));
@@ -174,7 +174,7 @@ t_no_current_faults(void)
 	    "{\"pieces\":[{\"metal\":\"platinum\"}],\"volts\":2.0,\"amps\":1.5,\"seconds\":120}"),
 	    "\"result\"");
 	CHECK(wait_until(status_has, "no current flows through the bath", 30));
-	CHECK(status_has("\"bath\":{\"state\":\"fault\""));
+	CHECK(status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\""));
 	CHECK(wait_until(status_has, "\"bath.rectifier_enable\":0", 5));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "close rectifier"), 0);
 	simproc_api_call(api, "bath.stop", NULL);

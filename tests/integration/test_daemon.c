@@ -141,7 +141,7 @@ laser_ready(void)
 	CHECK(wait_until(laser_idle, NULL, 20));
 	/* The daemon has heard it too, and the station is ready. */
 	CHECK(wait_until(status_has, "\"state\":\"Idle\",\"substate\"", 20));
-	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
+	CHECK(wait_until(status_has, "\"laser\":{\"kind\":\"laser\",\"state\":\"idle\"", 20));
 }
 
 static void
@@ -231,7 +231,7 @@ t_link_lost_during_process(void)
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "replug tank"), 0);
 	CHECK(wait_until(status_has, "\"tank\":{\"up\":true", 20));
 	/* The station follows its device: ready again, not a stale fault. */
-	CHECK(wait_until(status_has, "\"tank\":{\"state\":\"idle\",\"detail\":\"connected\"}", 20));
+	CHECK(wait_until(status_has, "\"tank\":{\"kind\":\"tank\",\"state\":\"idle\",\"detail\":\"connected\"}", 20));
 	simproc_api_call(api, "tank.stop", NULL);
 }
 
@@ -254,7 +254,7 @@ t_sigkill_during_process(void)
 	wait_ready();
 	usleep(500000);
 	CHECK_INT(count(ON, NULL), ons);
-	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"tank\":{\"state\":\"idle\"");
+	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"tank\":{\"kind\":\"tank\",\"state\":\"idle\"");
 }
 
 static void

@@ -641,7 +641,7 @@ t_refused_start_fails_the_step(void)
 	CHECK_CONTAINS(json_string_value(json_object_get(st, "reason")),
 	    "the rectifier's start (V-SET, I-SET, output) failed");
 	json_decref(r);
-	CHECK(status_has("\"bath\":{\"state\":\"fault\""));
+	CHECK(status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\""));
 }
 
 int

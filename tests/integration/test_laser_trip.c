@@ -125,7 +125,7 @@ laser_ready(void)
 	simproc_api_call(api, "laser.unlock", NULL);
 	CHECK(wait_until(sim_laser_has, "\"state\":\"Idle\"", 20));
 	CHECK(wait_until(status_has, "\"state\":\"Idle\",\"substate\"", 20));
-	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
+	CHECK(wait_until(status_has, "\"laser\":{\"kind\":\"laser\",\"state\":\"idle\"", 20));
 }
 
 static void
@@ -167,7 +167,7 @@ t_frame_with_the_power_off(void)
 	    reply, sizeof reply));
 	CHECK_CONTAINS(reply, "\"frame\":[12");
 	CHECK(wait_until(sim_laser_has, "\"pos\":[12.000,8.000", 30));
-	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 30));
+	CHECK(wait_until(status_has, "\"laser\":{\"kind\":\"laser\",\"state\":\"idle\"", 30));
 	CHECK_INT(count(RELAY("laser.enable"), ON), relay_on);
 	CHECK_INT(count(LASER_ON, ON), ons);
 	/* Outside the work area, or relative moves: refused, nothing moves. */
