@@ -1357,10 +1357,17 @@ api_calib_history(struct api_call *c, void *arg)
 	char err[300];
 	const char *station = str(c, "station");
 	double limit;
-	/* A station no longer configured still has its records: any name is
-	 * asked of the journal. */
-	if (station && !*station)
-		return api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a station's name");
+	if (station && !daemon_station(D(c), station)) {
+		struct buf names;
+		buf_init(&names);
+		for (size_t i = 0; i < D(c)->n_stations; i++)
+			buf_printf(&names, "%s%s", i == 0 ? "" : i + 1 == D(c)->n_stations ? " or " : ", ",
+			    D(c)->stations[i].name);
+		api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a station of the workshop: %s",
+		    names.data ? names.data : "none is configured");
+		buf_free(&names);
+		return NULL;
+	}
 	if (!num(c, "limit", 100, &limit))
 		return NULL;
 	json_t *h = calib_store_history(D(c)->store, station, (int)limit, err, sizeof err);

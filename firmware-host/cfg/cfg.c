@@ -795,8 +795,10 @@ check_stations(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 			if (cfg->stations[j].name && strcmp(cfg->stations[j].name, st->name) == 0)
 				cfg_err_node(ctx, station_node(ctx, root, i, "name"), "stations[%zu]: a "
 				    "station named '%s' already exists", i, st->name);
-		/* Required lines of the kind. */
-		yaml_node_t *ln = station_node(ctx, root, i, "lines");
+		/* Required lines of the kind, under a lines: that is there (a
+		 * missing one is its own error). */
+		yaml_node_t *ln = find_key(ctx, cfg_node_item(ctx, find_key(ctx, root, "stations"), i),
+		    "lines");
 		for (size_t r = 0; ln && ln->type == YAML_MAPPING_NODE && r < ARRAY_LEN(role_keys); r++)
 			if (role_keys[r].kind == st->kind && role_keys[r].required &&
 			    !st->lines[role_keys[r].role].configured)

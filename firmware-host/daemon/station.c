@@ -161,7 +161,7 @@ station_device_status(struct station *st, struct mb_bus *bus, int dev, json_t *d
 {
 	if (!bus || dev < 0)
 		return;
-	json_t *o = json_pack("{s:s, s:b}", "station", st->name, "up", mb_bus_device_up(bus, dev));
+	json_t *o = json_pack("{s:b}", "up", mb_bus_device_up(bus, dev));
 	/* Each with the precision of its unit: C, V, A, Ah. */
 	static const struct { const char *reg; int decimals; } shown[] = {
 		{ "temperature", 1 }, { "v_out", 2 }, { "i_out", 3 }, { "ah", 3 }, { "pv", 1 },
@@ -174,6 +174,7 @@ station_device_status(struct station *st, struct mb_bus *bus, int dev, json_t *d
 			    station_corrections(st), mb_bus_device_profile(bus, dev), shown[s].reg, v),
 			    shown[s].decimals));
 	}
+	json_object_set_new(o, "station", json_string(st->name));
 	json_object_set_new(devices, mb_bus_device_name(bus, dev), o);
 }
 

@@ -621,11 +621,12 @@ laser_status(struct station *st, json_t *devices)
 	static const char *const links[] = { "down", "connecting", "ready" };
 	bool up = grbl_link_state(g) == GRBL_READY;
 	/* With the link down, what GRBL last said is no longer known. */
-	json_object_set_new(devices, st->name, json_pack("{s:s, s:s, s:s, s:i, s:o, s:b}",
-	    "station", st->name, "link", links[grbl_link_state(g)], "state",
+	json_object_set_new(devices, st->name, json_pack("{s:s, s:s, s:i, s:o, s:b, s:s}",
+	    "link", links[grbl_link_state(g)], "state",
 	    up ? gs->state : "unknown", "substate", up ? gs->substate : -1, "wpos", up ?
 	    json_pack("[o,o,o]", api_unit(gs->wpos[0], 3), api_unit(gs->wpos[1], 3),
-	    api_unit(gs->wpos[2], 3)) : json_null(), "laser_mode", up && grbl_setting(g, 32) == 1));
+	    api_unit(gs->wpos[2], 3)) : json_null(), "laser_mode", up && grbl_setting(g, 32) == 1,
+	    "station", st->name));
 }
 
 const struct station_ops station_laser_ops = {

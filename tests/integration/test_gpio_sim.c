@@ -203,7 +203,7 @@ main(void)
 		return 1;
 	}
 	const char *conf = simproc_config_copy(&sp, "config/sim.yaml", "bench.yaml",
-	    "laser.door: {debounce: 0.005}", "laser.door: {debounce: 0.3}");
+	    "door: {debounce: 0.005}", "door: {debounce: 0.3}");
 	struct cfg_errors e = { 0 };
 	cfg = conf ? cfg_load(conf, &e) : NULL;
 	if (!cfg) {

@@ -335,7 +335,13 @@ t_due_check(void)
 	CHECK(mkdtemp(path) != NULL);
 	snprintf(db, sizeof db, "%s/journal.db", path);
 	memset(&d, 0, sizeof d);
+	static struct cfg_station stations[] = {
+		{ .name = "laser", .kind = KIND_LASER }, { .name = "tank", .kind = KIND_TANK },
+		{ .name = "bath", .kind = KIND_BATH },
+	};
 	cfg.calibration = (struct cfg_calibration){ 90, 180, 30, false };
+	cfg.stations = stations;
+	cfg.n_stations = 3;
 	d.cfg = &cfg;
 	d.store = store_open(db, err, sizeof err);
 	CHECK(d.store != NULL);
