@@ -196,7 +196,7 @@ main(void)
 		return 1;
 	}
 	if (!wait_until(status_has, "\"bath_heater\":{\"up\":true", 30) ||
-	    !wait_until(status_has, "\"rectifier\":true,\"bath heater\":true", 30))
+	    !wait_until(status_has, "\"bath.rectifier_enable\":true,\"bath.heater_enable\":true", 30))
 		printf("  the bath did not come up, or the interlock does not permit it\n");
 	RUN(t_heats_before_plating);
 	RUN(t_heater_runaway_faults);

@@ -333,8 +333,9 @@ t_sigterm_leaves_everything_safe(void)
 	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGTERM), 0);
 	char reply[400];
 	simproc_ctl(&sp, reply, sizeof reply, "lines");
-	CHECK_CONTAINS(reply, "\"laser.enable\":0,\"tank.ultrasound_enable\":0,\"tank.heater_enable\":0,"
-	    "\"bath.rectifier_enable\":0,\"bath.heater_enable\":0,\"laser.beacon\":0");
+	CHECK_CONTAINS(reply, "\"laser.enable\":0,\"laser.beacon\":0,\"tank.lid\":0,"
+	    "\"tank.ultrasound_enable\":0,\"tank.heater_enable\":0,\"bath.rectifier_enable\":0,"
+	    "\"bath.heater_enable\":0");
 	simproc_ctl(&sp, reply, sizeof reply, "status tank");
 	CHECK_CONTAINS(reply, "\"ultrasound\":0,\"heater\":0");
 }
@@ -412,13 +413,13 @@ t_drops_privileges(void)
 	/* Only what this reload logs is looked at (the daemon appends). */
 	CHECK(truncate(simproc_path(&sp, "atelierd.stderr"), 0) == 0);
 	kill(pid, SIGHUP);
-	CHECK(wait_until(log_says, "reloaded: kept the GPIO lines, kept the laser port, kept the "
-	    "Modbus buses", 10));
+	CHECK(wait_until(log_says, "reloaded: kept the GPIO lines, kept the Modbus buses, kept the "
+	    "stations (0 laser ports reopened)", 10));
 	fd = simproc_api_connect(&sp);
 	CHECK(fd >= 0);
 	if (fd >= 0) {
 		api = fd;
-		CHECK(wait_until(status_has, "\"ultrasound\":true", 20));
+		CHECK(wait_until(status_has, "\"tank.ultrasound_enable\":true", 20));
 		CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"link\":\"ready\"");
 		CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
 		simproc_api_call(api, "tank.stop", NULL);

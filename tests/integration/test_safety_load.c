@@ -374,7 +374,7 @@ main(void)
 		return 1;
 	}
 	if (!wait_until(status_has, "\"tank\":{\"up\":true", 30) ||
-	    !wait_until(status_has, "\"ultrasound\":true", 30))
+	    !wait_until(status_has, "\"tank.ultrasound_enable\":true", 30))
 		printf("  the tank did not come up, or the interlock does not permit it\n");
 	RUN(t_reaction_without_load);
 	RUN(t_flood_and_never_reading_clients);
