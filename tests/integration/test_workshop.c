@@ -10,9 +10,14 @@
  *  - a request that names no station, where the workshop has several of
  *    its kind, is refused with their names;
  *  - SIGKILL of the daemon while both lasers run: the relay board lets go,
- *    and the restarted daemon energises nothing on its own.
+ *    and the restarted daemon energises nothing on its own;
+ *  - two engraving jobs, each run at "a laser", take both lasers at once,
+ *    and a clean runs at a tank beside them; a SIGKILL then leaves every
+ *    output off after the restart, and the three steps interrupted.
  */
+#include <jansson.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +276,170 @@ t_sigkill_while_both_lasers_run(void)
 	CHECK_INT(count(GPIO("rings.enable"), ON), on2);
 }
 
+/* --- jobs -------------------------------------------------------------- */
+
+static json_t *
+call(const char *method, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Calls a method; the whole reply object (result or error). */
+static json_t *
+call(const char *method, const char *fmt, ...)
+{
+	char params[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(params, sizeof params, fmt, ap);
+	va_end(ap);
+	json_t *r = json_loads(simproc_api_call(api, method, params), 0, NULL);
+	return r ? r : json_pack("{s:{s:i, s:s}}", "error", "code", 0, "message", "no answer");
+}
+
+static json_t *
+result(json_t *reply)
+{
+	return json_object_get(reply, "result");
+}
+
+static int64_t
+create(const char *request)
+{
+	json_t *r = call("job.create", "%s", request);
+	int64_t id = (int64_t)json_integer_value(json_object_get(result(r), "job"));
+	if (id <= 0)
+		printf("  job.create: %s\n", json_dumps(r, JSON_COMPACT));
+	json_decref(r);
+	return id;
+}
+
+static const char *
+step_state(int64_t job, int seq)
+{
+	static char out[32];
+	json_t *r = call("job.show", "{\"job\": %lld}", (long long)job);
+	json_t *st = json_array_get(json_object_get(result(r), "steps"), (size_t)seq - 1);
+	snprintf(out, sizeof out, "%s", st ? json_string_value(json_object_get(st, "state")) : "?");
+	json_decref(r);
+	return out;
+}
+
+struct want_step {
+	int64_t job;
+	int seq;
+	const char *state;
+};
+
+static bool
+step_is(void *arg)
+{
+	struct want_step *w = arg;
+	return strcmp(step_state(w->job, w->seq), w->state) == 0;
+}
+
+static bool
+wait_step(int64_t job, int seq, const char *state, double timeout)
+{
+	struct want_step w = { job, seq, state };
+	bool ok = wait_until(step_is, &w, timeout);
+	if (!ok)
+		printf("  job %lld step %d is %s, not %s\n", (long long)job, seq,
+		    step_state(job, seq), state);
+	return ok;
+}
+
+/* Starts a job and confirms its manual steps up to the machine step seq. */
+static void
+bring_to(int64_t job, int seq)
+{
+	json_decref(call("job.start", "{\"job\": %lld}", (long long)job));
+	for (int n = 1; n < seq; n++) {
+		json_t *r = call("step.done", "{\"job\": %lld, \"step\": %d, \"note\": \"done\"}",
+		    (long long)job, n);
+		CHECK(result(r) != NULL);
+		json_decref(r);
+	}
+	CHECK(wait_step(job, seq, "queued", 5));
+}
+
+/* station.run; the name of the station that took the load, or "" */
+static const char *
+run_at(const char *station)
+{
+	static char name[64];
+	json_t *r = call("station.run", "{\"station\": \"%s\"}", station);
+	const char *n = json_string_value(json_object_get(result(r), "station"));
+	snprintf(name, sizeof name, "%s", n ? n : "");
+	if (!n)
+		printf("  station.run %s: %s\n", station, json_dumps(r, JSON_COMPACT));
+	json_decref(r);
+	return name;
+}
+
+static void
+t_jobs_at_any_laser_then_sigkill(void)
+{
+	char req[1024], at1[64];
+	int64_t eng[2], clean;
+	CHECK(settle());
+	for (int i = 0; i < 2; i++) {
+		snprintf(req, sizeof req, "{\"operator\": \"marie\", \"piece\": {\"serial\": "
+		    "\"WS-%d\", \"type\": \"ring\", \"metal\": \"white_gold\", \"gems\": "
+		    "[{\"species\": \"diamond\", \"count\": 3}], \"purchase_date\": \"2026-11-20\", "
+		    "\"certificate\": true}, \"services\": [\"engraving\"], \"engraving\": "
+		    "{\"text\": \"Ana Maria\", \"area\": \"rect\", \"width\": 20, \"height\": 5}}", i);
+		eng[i] = create(req);
+		CHECK(eng[i] > 0);
+	}
+	clean = create("{\"operator\": \"luc\", \"piece\": {\"serial\": \"WS-9\", \"type\": "
+	    "\"ring\", \"metal\": \"yellow_gold\", \"gems\": [{\"species\": \"diamond\"}]}, "
+	    "\"services\": [\"shining\"]}");
+	CHECK(clean > 0);
+	if (eng[0] <= 0 || eng[1] <= 0 || clean <= 0)
+		return;
+	bring_to(eng[0], 2);
+	bring_to(eng[1], 2);
+	bring_to(clean, 3);
+	/* Each engraving waits for "a laser": the first free one takes it. */
+	snprintf(at1, sizeof at1, "%s", run_at("laser"));
+	const char *at2 = run_at("laser");
+	CHECK(strcmp(at1, "laser-1") == 0 || strcmp(at1, "rings") == 0);
+	CHECK(strcmp(at2, "laser-1") == 0 || strcmp(at2, "rings") == 0);
+	CHECK(strcmp(at1, at2) != 0);
+	CHECK_STR(run_at("tank-clean"), "tank-clean");
+	CHECK(wait_log(GPIO("laser-1.enable"), ON, 1, 15));
+	CHECK(wait_log(GPIO("rings.enable"), ON, 1, 15));
+	CHECK(wait_log(ULTRASOUND("gen-clean"), ON, 1, 15));
+	CHECK_STR(step_state(eng[0], 2), "running");
+	CHECK_STR(step_state(eng[1], 2), "running");
+	CHECK_STR(step_state(clean, 3), "running");
+	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGKILL), 128 + SIGKILL);
+	CHECK(wait_until(relay_off, "laser-1.enable", 5));
+	CHECK(wait_until(relay_off, "rings.enable", 5));
+	CHECK(wait_until(relay_off, "tank-clean.ultrasound_enable", 5));
+	static const char *const outputs[] = { "laser-1.enable", "laser-1.beacon", "rings.enable",
+		"tank-clean.ultrasound_enable", "tank-clean.heater_enable" };
+	int on[ARRAY_LEN(outputs)];
+	for (size_t i = 0; i < ARRAY_LEN(outputs); i++) {
+		char what[120];
+		snprintf(what, sizeof what, GPIO("%s"), outputs[i]);
+		on[i] = count(what, ON);
+	}
+	start_daemon();
+	CHECK(daemon_pid > 0);
+	CHECK(wait_step(eng[0], 2, "interrupted", 20));
+	CHECK(wait_step(eng[1], 2, "interrupted", 20));
+	CHECK(wait_step(clean, 3, "interrupted", 20));
+	usleep(500000);
+	for (size_t i = 0; i < ARRAY_LEN(outputs); i++) {
+		char what[120];
+		snprintf(what, sizeof what, GPIO("%s"), outputs[i]);
+		CHECK_INT(count(what, ON), on[i]);
+		CHECK(relay_off((void *)outputs[i]));
+	}
+	for (int i = 0; i < 2; i++)
+		json_decref(call("job.abort", "{\"job\": %lld, \"why\": \"test\"}", (long long)eng[i]));
+	json_decref(call("job.abort", "{\"job\": %lld, \"why\": \"test\"}", (long long)clean));
+}
+
 int
 main(void)
 {
@@ -290,6 +459,7 @@ main(void)
 	RUN(t_emerald_refused_at_both_tanks);
 	RUN(t_estop_drops_every_station);
 	RUN(t_sigkill_while_both_lasers_run);
+	RUN(t_jobs_at_any_laser_then_sigkill);
 	close(api);
 	simproc_daemon_stop(daemon_pid, SIGTERM);
 	simproc_stop(&sp);
