@@ -122,8 +122,9 @@ pump_in(struct laser *l, double now)
 		unsigned char c = (unsigned char)tmp[i];
 		/* The bytes that stop a machine are timed by the benchmarks. */
 		if (c == 0x18 || c == 0x84 || c == '!') {
-			char ev[64];
-			snprintf(ev, sizeof ev, "\"event\":\"laser_realtime\",\"byte\":%u", c);
+			char ev[128];
+			snprintf(ev, sizeof ev, "\"event\":\"laser_realtime\",\"byte\":%u,\"laser\":\"%s\"",
+			    c, l->dev->name);
 			sim_event(l->dev->sim, ev);
 		}
 	}
