@@ -169,14 +169,14 @@ ctl_status(const struct ctl_opts *o, int argc, char **argv)
 	printf("stations:\n");
 	json_object_foreach(json_object_get(r, "stations"), key, v) {
 		const char *detail = json_string_value(json_object_get(v, "detail"));
-		printf("  %-8s %s%s%s\n", key, json_string_value(json_object_get(v, "state")),
+		printf("  %-12s %s%s%s\n", key, json_string_value(json_object_get(v, "state")),
 		    detail && *detail ? ": " : "", detail ? detail : "");
 	}
 	json_object_foreach(json_object_get(r, "queues"), key, v) {
 		size_t i;
 		json_t *q;
 		json_array_foreach(json_object_get(v, "queued"), i, q)
-			printf("  %-8s waiting: job %lld step %lld (%s, %s)\n", key,
+			printf("  %-12s waiting: job %lld step %lld (%s, %s)\n", key,
 			    (long long)json_integer_value(json_object_get(q, "job")),
 			    (long long)json_integer_value(json_object_get(q, "seq")),
 			    json_string_value(json_object_get(q, "step")),
