@@ -54,6 +54,7 @@ struct mbdev {
 	void *state;
 	/* Fault injection, counted down per request to this device. */
 	int silence, exception_n, exception_code, crc;
+	bool unplugged;         /* taken off a shared line: silent until replugged */
 	double slow;
 	unsigned long requests, cal_writes;
 	unsigned long writes;   /* write requests (FC 06, 16) that reached the model */

@@ -286,6 +286,12 @@ ctl_command(struct sim *sim, char *line, struct buf *out)
 		return;
 	}
 	struct sim_device *dev = device_for_target(sim, argv[1]);
+	/* A tank or a bath named by its station: its generator or rectifier. */
+	const struct cfg_station *st = cfg_station_find(sim->cfg, argv[1]);
+	if (st && st->kind == KIND_TANK && st->device)
+		argv[1] = st->device;
+	else if (st && st->kind == KIND_BATH && st->rectifier)
+		argv[1] = st->rectifier;
 	if (!dev) {
 		buf_printf(out, "error no device or bus named '%.64s'", argv[1]);
 		return;

@@ -6,6 +6,8 @@
  *  - two lasers engrave at once, each on its own GRBL;
  *  - the door of one laser stops that laser only, the other goes on;
  *  - an emerald is refused at both tanks, and neither generator runs;
+ *  - one tank's generator unplugged from the line both share: that tank
+ *    goes offline, the other stays idle, and both are back on replug;
  *  - the e-stop drops every station's outputs;
  *  - a request that names no station, where the workshop has several of
  *    its kind, is refused with their names;
@@ -210,6 +212,18 @@ t_emerald_refused_at_both_tanks(void)
 	    count(GPIO("tank-rinse.ultrasound_enable"), ON), relays);
 	CHECK_INT(count(ULTRASOUND("gen-clean"), ON), 0);
 	CHECK_INT(count(ULTRASOUND("gen-rinse"), ON), 0);
+}
+
+static void
+t_unplug_one_tank(void)
+{
+	char reply[300];
+	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "unplug tank-rinse"), 0);
+	CHECK_CONTAINS(reply, "gen-rinse unplugged from bus tanks");
+	CHECK(wait_until(status_has, "\"tank-rinse\":{\"kind\":\"tank\",\"state\":\"offline\"", 15));
+	CHECK(status_has("\"tank-clean\":{\"kind\":\"tank\",\"state\":\"idle\""));
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "replug tank-rinse"), 0);
+	CHECK(wait_until(all_idle, NULL, 15));
 }
 
 static void
@@ -457,6 +471,7 @@ main(void)
 	RUN(t_no_station_named_among_several);
 	RUN(t_two_lasers_at_once_then_one_door);
 	RUN(t_emerald_refused_at_both_tanks);
+	RUN(t_unplug_one_tank);
 	RUN(t_estop_drops_every_station);
 	RUN(t_sigkill_while_both_lasers_run);
 	RUN(t_jobs_at_any_laser_then_sigkill);
