@@ -422,12 +422,13 @@ t_gpiod_missing_line_refused(void)
 	 * open, and holds nothing afterwards. */
 	gpio_close(gp);
 	gp = NULL;
-	char *saved = cfg->gpio.lines[LINE("tank.lid")].line_name;
-	cfg->gpio.lines[LINE("tank.lid")].line_name = (char *)"NO_SUCH_LINE";
+	struct cfg_gpio_line *lid = &cfg->stations[cfg->lines[LINE("tank.lid")].station].lines[ROLE_LID];
+	char *saved = lid->line_name;
+	lid->line_name = (char *)"NO_SUCH_LINE";
 	struct gpio *g = gpio_open(cfg, NULL, NULL, NULL);
 	CHECK(g == NULL);
 	gpio_close(g);
-	cfg->gpio.lines[LINE("tank.lid")].line_name = saved;
+	lid->line_name = saved;
 	CHECK(!line_used("atelier-in", IN_ESTOP, NULL, 0));
 	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE("laser.enable")), NULL, 0));
 }
