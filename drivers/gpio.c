@@ -47,8 +47,8 @@ gpio_open(const struct cfg *cfg, gpio_event_fn on_event, gpio_link_fn on_link, v
 	g->on_link = on_link;
 	g->arg = arg;
 	g->be = cfg->gpio.backend == GPIO_BACKEND_GPIOD ? &gpio_backend_gpiod : &gpio_backend_sim;
-	for (int i = 0; i < LINE_FIRST_OUTPUT; i++)
-		debounce_init(&g->deb[i], cfg->gpio.lines[i].debounce);
+	for (size_t i = 0; i < cfg->n_lines; i++)
+		debounce_init(&g->deb[i], cfg->lines[i].gl->debounce);
 	if (g->be->open(g) < 0) {
 		free(g);
 		return NULL;
@@ -81,8 +81,8 @@ double
 gpio_next_deadline(struct gpio *g)
 {
 	double t = g->be->deadline ? g->be->deadline(g) : 0;
-	for (int i = 0; i < LINE_FIRST_OUTPUT; i++)
-		if (g->deb[i].armed && (t == 0 || g->deb[i].deadline < t))
+	for (size_t i = 0; i < g->cfg->n_lines; i++)
+		if (!g->cfg->lines[i].output && g->deb[i].armed && (t == 0 || g->deb[i].deadline < t))
 			t = g->deb[i].deadline;
 	return t;
 }
@@ -92,31 +92,35 @@ gpio_on_timer(struct gpio *g, double now)
 {
 	if (g->be->timer)
 		g->be->timer(g, now);
-	for (int i = 0; i < LINE_FIRST_OUTPUT; i++) {
+	for (size_t i = 0; i < g->cfg->n_lines; i++) {
 		struct debounce *d = &g->deb[i];
-		if (!d->armed || now < d->deadline)
+		if (g->cfg->lines[i].output || !d->armed || now < d->deadline)
 			continue;
 		/* Read the level again now that the line has been quiet. */
-		if (debounce_settle(d, g->be->read(g, (enum cfg_line_id)i)) && g->on_event)
-			g->on_event((enum cfg_line_id)i, d->stable, g->arg);
+		if (debounce_settle(d, g->be->read(g, (int)i)) && g->on_event)
+			g->on_event((int)i, d->stable, g->arg);
 	}
 }
 
-/* The level of each input that means danger: e-stop pressed, door open,
- * lid open, fume extraction stopped. */
-static const int unsafe_level[LINE_FIRST_OUTPUT] = { 1, 1, 1, 0 };
+/* The level of an input that means danger: e-stop pressed, door or lid
+ * open (1), fume extraction stopped (0). */
+static int
+unsafe_level(enum cfg_role role)
+{
+	return role == ROLE_FUME_OK ? 0 : 1;
+}
 
 void
-gpio_edge(struct gpio *g, enum cfg_line_id id, double now)
+gpio_edge(struct gpio *g, int id, double now)
 {
-	if (id >= LINE_FIRST_OUTPUT)
+	if (id < 0 || (size_t)id >= g->cfg->n_lines || g->cfg->lines[id].output)
 		return;
 	struct debounce *d = &g->deb[id];
 	/* Fail fast, recover slowly: an edge towards danger is reported at
 	 * once (a bounce cannot make a machine less safe by stopping it),
 	 * while the way back to safe must stay quiet for the debounce time. */
 	int level = g->be->read(g, id);
-	if (level == unsafe_level[id] && d->stable >= 0 && d->stable != level) {
+	if (level == unsafe_level(g->cfg->lines[id].role) && d->stable >= 0 && d->stable != level) {
 		if (debounce_settle(d, level) && g->on_event)
 			g->on_event(id, level, g->arg);
 		return;
@@ -136,25 +140,27 @@ gpio_link(struct gpio *g, bool up, const char *why)
 	if (!up) {
 		/* Until the link returns nothing is known of the inputs, and
 		 * the far end released the outputs. */
-		for (int i = 0; i < LINE_FIRST_OUTPUT; i++)
-			debounce_init(&g->deb[i], g->cfg->gpio.lines[i].debounce);
-		for (int i = LINE_FIRST_OUTPUT; i < LINE_COUNT; i++)
+		for (size_t i = 0; i < g->cfg->n_lines; i++) {
+			debounce_init(&g->deb[i], g->cfg->lines[i].gl->debounce);
 			g->out[i] = 0;
+		}
 	}
 	if (g->on_link)
 		g->on_link(up, why, g->arg);
 }
 
 int
-gpio_get(const struct gpio *g, enum cfg_line_id id)
+gpio_get(const struct gpio *g, int id)
 {
-	return id < LINE_FIRST_OUTPUT ? g->deb[id].stable : g->out[id];
+	if (id < 0 || (size_t)id >= g->cfg->n_lines)
+		return -1;
+	return g->cfg->lines[id].output ? g->out[id] : g->deb[id].stable;
 }
 
 int
-gpio_set(struct gpio *g, enum cfg_line_id id, int value)
+gpio_set(struct gpio *g, int id, int value)
 {
-	if (id < LINE_FIRST_OUTPUT || id >= LINE_COUNT)
+	if (id < 0 || (size_t)id >= g->cfg->n_lines || !g->cfg->lines[id].output)
 		return -1;
 	if (g->be->write(g, id, value ? 1 : 0) < 0)
 		return -1;

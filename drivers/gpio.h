@@ -32,7 +32,8 @@ void debounce_edge(struct debounce *d, double now);
 int debounce_settle(struct debounce *d, int level);
 
 struct gpio;
-typedef void (*gpio_event_fn)(enum cfg_line_id line, int value, void *arg);
+/* Lines are indexes into cfg->lines. */
+typedef void (*gpio_event_fn)(int line, int value, void *arg);
 typedef void (*gpio_link_fn)(bool up, const char *why, void *arg);
 
 struct gpio_backend {
@@ -45,9 +46,9 @@ struct gpio_backend {
 	int (*pollfds)(struct gpio *g, struct pollfd *pfd, int max);
 	void (*readable)(struct gpio *g, int fd, short revents);
 	/* Reads an input's logical level now; -1 on failure. */
-	int (*read)(struct gpio *g, enum cfg_line_id id);
+	int (*read)(struct gpio *g, int id);
 	/* Drives an output; returns 0 or -1. */
-	int (*write)(struct gpio *g, enum cfg_line_id id, int value);
+	int (*write)(struct gpio *g, int id, int value);
 	/* Periodic work (reconnects); may be NULL. */
 	void (*timer)(struct gpio *g, double now);
 	double (*deadline)(struct gpio *g);
@@ -60,15 +61,15 @@ struct gpio {
 	gpio_event_fn on_event;
 	gpio_link_fn on_link;
 	void *arg;
-	struct debounce deb[LINE_FIRST_OUTPUT];
-	int out[LINE_COUNT];        /* outputs as last driven */
+	struct debounce deb[CFG_MAX_LINES];     /* inputs */
+	int out[CFG_MAX_LINES];     /* outputs as last driven */
 	bool up;
 };
 
 extern const struct gpio_backend gpio_backend_gpiod, gpio_backend_sim;
 
 /*
- * Opens the lines of cfg->gpio with the configured backend. on_event gets
+ * Opens the lines of cfg->lines with the configured backend. on_event gets
  * each debounced input change (and each input's first known level);
  * on_link gets link losses and returns (sim backend). Returns NULL after
  * logging why. Outputs start at their inactive level.
@@ -84,13 +85,13 @@ double gpio_next_deadline(struct gpio *g);
 void gpio_on_timer(struct gpio *g, double now);
 /* Debounced logical level of an input (-1 while unknown), or an output's
  * last driven value. */
-int gpio_get(const struct gpio *g, enum cfg_line_id id);
+int gpio_get(const struct gpio *g, int id);
 /* Drives an output; returns 0, or -1 (not an output, or link down). */
-int gpio_set(struct gpio *g, enum cfg_line_id id, int value);
+int gpio_set(struct gpio *g, int id, int value);
 bool gpio_link_up(const struct gpio *g);
 
 /* For backends: an edge on an input at time now. */
-void gpio_edge(struct gpio *g, enum cfg_line_id id, double now);
+void gpio_edge(struct gpio *g, int id, double now);
 /* For backends: link state changed. */
 void gpio_link(struct gpio *g, bool up, const char *why);
 

@@ -33,10 +33,10 @@ struct gchip {
 };
 
 struct gpiod_be {
-	struct gchip chips[LINE_COUNT];
+	struct gchip chips[CFG_MAX_LINES];
 	size_t n_chips;
-	struct gpiod_line *line[LINE_COUNT];
-	int fd[LINE_COUNT];
+	struct gpiod_line *line[CFG_MAX_LINES];
+	int fd[CFG_MAX_LINES];
 	bool open;              /* every line requested */
 	double retry_at;        /* while not: monotonic s of the next attempt */
 	bool quiet;             /* the last attempt's failure was logged */
@@ -58,12 +58,12 @@ chip_for(struct gpiod_be *b, const char *name)
 
 /* Drives the outputs inactive, releases every line, closes the chips. */
 static void
-release_all(struct gpiod_be *b)
+release_all(const struct cfg *cfg, struct gpiod_be *b)
 {
-	for (int i = 0; i < LINE_COUNT; i++) {
+	for (size_t i = 0; i < cfg->n_lines; i++) {
 		if (!b->line[i])
 			continue;
-		if (i >= LINE_FIRST_OUTPUT)
+		if (cfg->lines[i].output)
 			gpiod_line_set_value(b->line[i], 0);
 		gpiod_line_release(b->line[i]);
 		b->line[i] = NULL;
@@ -73,7 +73,7 @@ release_all(struct gpiod_be *b)
 		free(b->chips[i].name);
 	}
 	b->n_chips = 0;
-	for (int i = 0; i < LINE_COUNT; i++)
+	for (size_t i = 0; i < CFG_MAX_LINES; i++)
 		b->fd[i] = -1;
 	b->open = false;
 }
@@ -84,7 +84,7 @@ gd_close(struct gpio *g)
 	struct gpiod_be *b = g->priv;
 	if (!b)
 		return;
-	release_all(b);
+	release_all(g->cfg, b);
 	free(b);
 	g->priv = NULL;
 }
@@ -95,9 +95,10 @@ static int
 request_all(struct gpio *g, bool quiet)
 {
 	struct gpiod_be *b = g->priv;
-	for (int i = 0; i < LINE_COUNT; i++) {
-		const struct cfg_gpio_line *cl = &g->cfg->gpio.lines[i];
-		const char *name = cfg_line_name((enum cfg_line_id)i);
+	for (size_t i = 0; i < g->cfg->n_lines; i++) {
+		const struct cfg_gpio_line *cl = g->cfg->lines[i].gl;
+		const char *name = g->cfg->lines[i].name;
+		bool output = g->cfg->lines[i].output;
 		b->fd[i] = -1;
 		struct gpiod_chip *chip = cl->chip ? chip_for(b, cl->chip) : NULL;
 		if (!chip) {
@@ -120,7 +121,7 @@ request_all(struct gpio *g, bool quiet)
 			goto fail;
 		}
 		int flags = cl->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
-		int rc = i < LINE_FIRST_OUTPUT ?
+		int rc = !output ?
 		    gpiod_line_request_both_edges_events_flags(b->line[i], CONSUMER, flags) :
 		    gpiod_line_request_output_flags(b->line[i], CONSUMER, flags, 0);
 		if (rc < 0) {
@@ -130,20 +131,22 @@ request_all(struct gpio *g, bool quiet)
 			b->line[i] = NULL;
 			goto fail;
 		}
-		if (i < LINE_FIRST_OUTPUT)
+		if (!output)
 			b->fd[i] = gpiod_line_event_get_fd(b->line[i]);
 	}
 	b->open = true;
 	gpio_link(g, true, NULL);
 	/* The first level of every input is known at once. */
 	double now = now_mono();
-	for (int i = 0; i < LINE_FIRST_OUTPUT; i++) {
+	for (size_t i = 0; i < g->cfg->n_lines; i++) {
+		if (g->cfg->lines[i].output)
+			continue;
 		g->deb[i].armed = true;
 		g->deb[i].deadline = now;
 	}
 	return 0;
 fail:
-	release_all(b);
+	release_all(g->cfg, b);
 	return -1;
 }
 
@@ -166,7 +169,7 @@ lost(struct gpio *g, const char *why)
 {
 	struct gpiod_be *b = g->priv;
 	log_warn("gpio: %s; every input is unknown until the chip is back", why);
-	release_all(b);
+	release_all(g->cfg, b);
 	b->retry_at = now_mono() + 1.0;
 	b->quiet = false;
 	gpio_link(g, false, why);
@@ -199,7 +202,7 @@ gd_pollfds(struct gpio *g, struct pollfd *pfd, int max)
 {
 	struct gpiod_be *b = g->priv;
 	int n = 0;
-	for (int i = 0; i < LINE_FIRST_OUTPUT && n < max; i++)
+	for (size_t i = 0; i < g->cfg->n_lines && n < max; i++)
 		if (b->fd[i] >= 0)
 			pfd[n++] = (struct pollfd){ .fd = b->fd[i], .events = POLLIN };
 	return n;
@@ -209,13 +212,13 @@ static void
 gd_readable(struct gpio *g, int fd, short revents)
 {
 	struct gpiod_be *b = g->priv;
-	for (int i = 0; b->open && i < LINE_FIRST_OUTPUT; i++) {
+	for (size_t i = 0; b->open && i < g->cfg->n_lines; i++) {
 		if (b->fd[i] != fd)
 			continue;
 		char why[160];
 		if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
-			snprintf(why, sizeof why, "%s: the chip '%s' is gone",
-			    cfg_line_name((enum cfg_line_id)i), g->cfg->gpio.lines[i].chip);
+			snprintf(why, sizeof why, "%s: the chip '%s' is gone", g->cfg->lines[i].name,
+			    g->cfg->lines[i].gl->chip);
 			lost(g, why);
 			return;
 		}
@@ -225,30 +228,30 @@ gd_readable(struct gpio *g, int fd, short revents)
 		if (gpiod_line_event_read_fd(fd, &ev) < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			snprintf(why, sizeof why, "%s: reading an event: %s",
-			    cfg_line_name((enum cfg_line_id)i), strerror(errno));
+			snprintf(why, sizeof why, "%s: reading an event: %s", g->cfg->lines[i].name,
+			    strerror(errno));
 			lost(g, why);
 			return;
 		}
-		gpio_edge(g, (enum cfg_line_id)i, now_mono());
+		gpio_edge(g, (int)i, now_mono());
 	}
 }
 
 static int
-gd_read(struct gpio *g, enum cfg_line_id id)
+gd_read(struct gpio *g, int id)
 {
 	struct gpiod_be *b = g->priv;
 	return b->open && b->line[id] ? gpiod_line_get_value(b->line[id]) : -1;
 }
 
 static int
-gd_write(struct gpio *g, enum cfg_line_id id, int value)
+gd_write(struct gpio *g, int id, int value)
 {
 	struct gpiod_be *b = g->priv;
 	if (!b->open || !b->line[id])
 		return -1;
 	if (gpiod_line_set_value(b->line[id], value) < 0) {
-		log_errno("gpio: %s: cannot drive the line", cfg_line_name(id));
+		log_errno("gpio: %s: cannot drive the line", cfg_line_name(g->cfg, id));
 		return -1;
 	}
 	return 0;

@@ -27,13 +27,13 @@ struct gsim {
 	int fd;
 	char *path;
 	struct buf in;
-	int level[LINE_COUNT];  /* logical, from the latest events; -1 unknown */
+	int level[CFG_MAX_LINES];       /* logical, from the latest events; -1 unknown */
 	double retry_at;
 	double backoff;
 };
 
 int
-gpio_sim_parse(const char *line, enum cfg_line_id *id, int *level)
+gpio_sim_parse(const struct cfg *cfg, const char *line, int *id, int *level)
 {
 	char name[64];
 	int l, n = 0;
@@ -43,10 +43,10 @@ gpio_sim_parse(const char *line, enum cfg_line_id *id, int *level)
 	if (strncmp(line, "error", 5) == 0 && (line[5] == ' ' || !line[5]))
 		return GSIM_ERROR;
 	if (sscanf(line, "event %63s %d%n", name, &l, &n) == 2 && !line[n] && (l == 0 || l == 1)) {
-		int i = cfg_line_lookup(name);
-		if (i < 0 || i >= LINE_FIRST_OUTPUT)
+		int i = cfg_line_lookup(cfg, name);
+		if (i < 0 || cfg->lines[i].output)
 			return GSIM_GARBAGE;
-		*id = (enum cfg_line_id)i;
+		*id = i;
 		*level = l;
 		return GSIM_EVENT;
 	}
@@ -54,9 +54,9 @@ gpio_sim_parse(const char *line, enum cfg_line_id *id, int *level)
 }
 
 static int
-physical(const struct gpio *g, enum cfg_line_id id, int logical)
+physical(const struct gpio *g, int id, int logical)
 {
-	return g->cfg->gpio.lines[id].active_low ? !logical : logical;
+	return g->cfg->lines[id].gl->active_low ? !logical : logical;
 }
 
 static void
@@ -67,7 +67,7 @@ disconnect(struct gpio *g, const char *why)
 		close(s->fd);
 	s->fd = -1;
 	buf_reset(&s->in);
-	for (int i = 0; i < LINE_COUNT; i++)
+	for (size_t i = 0; i < CFG_MAX_LINES; i++)
 		s->level[i] = -1;
 	s->retry_at = now_mono() + s->backoff;
 	gpio_link(g, false, why);
@@ -88,9 +88,9 @@ try_connect(struct gpio *g)
 	struct buf req;
 	buf_init(&req);
 	buf_printf(&req, "watch\n");
-	for (int i = LINE_FIRST_OUTPUT; i < LINE_COUNT; i++)
-		buf_printf(&req, "set %s %d\n", cfg_line_name((enum cfg_line_id)i),
-		    physical(g, (enum cfg_line_id)i, 0));
+	for (size_t i = 0; i < g->cfg->n_lines; i++)
+		if (g->cfg->lines[i].output)
+			buf_printf(&req, "set %s %d\n", g->cfg->lines[i].name, physical(g, (int)i, 0));
 	int rc = write_all(fd, req.data, req.len);
 	buf_free(&req);
 	if (rc < 0) {
@@ -112,7 +112,7 @@ sim_open(struct gpio *g)
 	s->path = cfg_device_path(g->cfg, g->cfg->gpio.socket);
 	s->backoff = 0.05;
 	buf_init(&s->in);
-	for (int i = 0; i < LINE_COUNT; i++)
+	for (size_t i = 0; i < CFG_MAX_LINES; i++)
 		s->level[i] = -1;
 	if (try_connect(g) < 0) {
 		log_warn("gpio: cannot reach the simulator at %s: %s; retrying", s->path,
@@ -128,10 +128,12 @@ sim_close(struct gpio *g)
 	struct gsim *s = g->priv;
 	if (s->fd >= 0) {
 		/* Release explicitly too: closing would, but say it in order. */
-		for (int i = LINE_FIRST_OUTPUT; i < LINE_COUNT; i++) {
-			char line[64];
-			int n = snprintf(line, sizeof line, "set %s %d\n",
-			    cfg_line_name((enum cfg_line_id)i), physical(g, (enum cfg_line_id)i, 0));
+		for (size_t i = 0; i < g->cfg->n_lines; i++) {
+			if (!g->cfg->lines[i].output)
+				continue;
+			char line[128];
+			int n = snprintf(line, sizeof line, "set %s %d\n", g->cfg->lines[i].name,
+			    physical(g, (int)i, 0));
 			if (write_all(s->fd, line, (size_t)n) < 0)
 				break;
 		}
@@ -157,12 +159,11 @@ static void
 handle_line(struct gpio *g, char *line, double now)
 {
 	struct gsim *s = g->priv;
-	enum cfg_line_id id;
-	int level;
+	int id, level;
 
-	switch (gpio_sim_parse(line, &id, &level)) {
+	switch (gpio_sim_parse(g->cfg, line, &id, &level)) {
 	case GSIM_EVENT:
-		s->level[id] = g->cfg->gpio.lines[id].active_low ? !level : level;
+		s->level[id] = g->cfg->lines[id].gl->active_low ? !level : level;
 		gpio_edge(g, id, now);
 		break;
 	case GSIM_ACK:
@@ -211,20 +212,21 @@ sim_readable(struct gpio *g, int fd, short revents)
 }
 
 static int
-sim_read(struct gpio *g, enum cfg_line_id id)
+sim_read(struct gpio *g, int id)
 {
 	struct gsim *s = g->priv;
 	return s->level[id];
 }
 
 static int
-sim_write(struct gpio *g, enum cfg_line_id id, int value)
+sim_write(struct gpio *g, int id, int value)
 {
 	struct gsim *s = g->priv;
-	char line[64];
+	char line[128];
 	if (s->fd < 0)
 		return -1;
-	int n = snprintf(line, sizeof line, "set %s %d\n", cfg_line_name(id), physical(g, id, value));
+	int n = snprintf(line, sizeof line, "set %s %d\n", g->cfg->lines[id].name,
+	    physical(g, id, value));
 	if (write_all(s->fd, line, (size_t)n) < 0) {
 		disconnect(g, strerror(errno));
 		return -1;

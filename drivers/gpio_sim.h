@@ -11,6 +11,6 @@ enum { GSIM_GARBAGE = -1, GSIM_ACK = 0, GSIM_EVENT = 1, GSIM_ERROR = 2 };
 
 /* Classifies one line (without its newline); for an event, gives the input
  * and its physical level. */
-int gpio_sim_parse(const char *line, enum cfg_line_id *id, int *level);
+int gpio_sim_parse(const struct cfg *cfg, const char *line, int *id, int *level);
 
 #endif

@@ -55,7 +55,8 @@ struct grbl_stopline {
 #define RX_LINE_MAX 256
 
 struct grbl {
-	const struct cfg *cfg;
+	const struct cfg *cfg;          /* for device paths */
+	const struct cfg_laser *laser;  /* its port, link settings and limits */
 	struct grbl_events ev;
 	void *arg;
 	struct serial *port;
@@ -426,7 +427,7 @@ discard_for_reset(struct grbl *g)
 	g->if_head = g->if_count = g->if_bytes = 0;
 	g->pend_head = g->pend_count = 0;
 	g->resetting = true;
-	g->reset_deadline = now_mono() + g->cfg->laser.connect_timeout;
+	g->reset_deadline = now_mono() + g->laser->connect_timeout;
 }
 
 static void
@@ -629,9 +630,9 @@ static void
 start_connect(struct grbl *g, double now)
 {
 	char err[256];
-	char *path = serial_resolve(g->cfg, g->cfg->laser.port, err, sizeof err);
+	char *path = serial_resolve(g->cfg, g->laser->port, err, sizeof err);
 	if (path) {
-		struct serial *port = serial_open(path, g->cfg->laser.baud, err, sizeof err);
+		struct serial *port = serial_open(path, g->laser->baud, err, sizeof err);
 		if (port)
 			open_port(g, port);
 		free(path);
@@ -650,7 +651,7 @@ start_connect(struct grbl *g, double now)
 	g->hs_banner = false;
 	g->hs_asked = false;
 	g->resetting = false;
-	g->hs_deadline = now + g->cfg->laser.connect_timeout;
+	g->hs_deadline = now + g->laser->connect_timeout;
 	set_link(g, GRBL_CONNECTING, NULL);
 	/* A soft reset, not DTR: GRBL answers with its banner, and whatever a
 	 * previous host left in its buffers is gone. */
@@ -841,7 +842,7 @@ handle_line(struct grbl *g, const char *line)
 			clear_flight(g);
 			g->hs_settle_at = now_mono() + HS_SETTLE;
 			g->hs_deadline = fmax(g->hs_deadline, g->hs_settle_at +
-			    g->cfg->laser.connect_timeout);
+			    g->laser->connect_timeout);
 		} else {
 			end_stream(g, false, "the laser controller reset during the job");
 			clear_flight(g);
@@ -964,7 +965,7 @@ grbl_on_timer(struct grbl *g, double now)
 		if (now >= g->hs_deadline) {
 			char why[128];
 			snprintf(why, sizeof why, "no GRBL answer within %g s of a reset",
-			    g->cfg->laser.connect_timeout);
+			    g->laser->connect_timeout);
 			log_warn("laser: %s", why);
 			disconnect(g, why);
 		}
@@ -979,10 +980,10 @@ grbl_on_timer(struct grbl *g, double now)
 	 * switched off): the line just falls silent. GRBL answers every
 	 * status request at once, whatever it is doing, so status requests
 	 * unanswered for connect_timeout mean the laser is gone. */
-	if (g->poll_outstanding && now - g->last_heard > g->cfg->laser.connect_timeout) {
+	if (g->poll_outstanding && now - g->last_heard > g->laser->connect_timeout) {
 		char why[128];
 		snprintf(why, sizeof why, "no answer from the laser for %g s",
-		    g->cfg->laser.connect_timeout);
+		    g->laser->connect_timeout);
 		log_warn("laser: %s", why);
 		disconnect(g, why);
 		return;
@@ -994,17 +995,26 @@ grbl_on_timer(struct grbl *g, double now)
 			g->poll_outstanding = true;
 			g->poll_sent = now;
 		}
-		g->next_poll = now + 1.0 / g->cfg->laser.status_hz;
+		g->next_poll = now + 1.0 / g->laser->status_hz;
 	}
 }
 
 /* --- public --------------------------------------------------------- */
 
+void
+grbl_set_config(struct grbl *g, const struct cfg *cfg, const struct cfg_laser *laser)
+{
+	g->cfg = cfg;
+	g->laser = laser;
+}
+
 struct grbl *
-grbl_new(const struct cfg *cfg, const struct grbl_events *ev, void *arg)
+grbl_new(const struct cfg *cfg, const struct cfg_laser *laser, const struct grbl_events *ev,
+    void *arg)
 {
 	struct grbl *g = xcalloc(1, sizeof *g);
 	g->cfg = cfg;
+	g->laser = laser;
 	if (ev)
 		g->ev = *ev;
 	g->arg = arg;

@@ -111,9 +111,13 @@ int grbl_stopline_send(struct grbl_stopline *sl, unsigned char byte);
 /* Whether the attached driver's link is ready (handshake done). */
 bool grbl_stopline_ready(struct grbl_stopline *sl);
 
-/* A driver for the laser of cfg (port, baud, status rate, connect
- * timeout). It connects on the first grbl_on_timer. */
-struct grbl *grbl_new(const struct cfg *cfg, const struct grbl_events *ev, void *arg);
+/* A driver for a laser station of cfg (laser: its port, baud, status
+ * rate, connect timeout). It connects on the first grbl_on_timer. */
+struct grbl *grbl_new(const struct cfg *cfg, const struct cfg_laser *laser,
+    const struct grbl_events *ev, void *arg);
+/* A reload kept the port: the same settings, from a new configuration
+ * (both must outlive the driver). */
+void grbl_set_config(struct grbl *g, const struct cfg *cfg, const struct cfg_laser *laser);
 /* Attaches the stop line (before the first grbl_on_timer; NULL: none). */
 void grbl_set_stopline(struct grbl *g, struct grbl_stopline *sl);
 void grbl_free(struct grbl *g);

@@ -40,28 +40,35 @@ struct sim_device_ops {
 struct sim_device {
 	const struct sim_device_ops *ops;
 	struct sim *sim;
-	char *name;             /* "laser", or the Modbus bus name */
-	const struct cfg_bus *bus;  /* NULL for the laser */
+	char *name;             /* a laser station's name, or a Modbus bus's */
+	const struct cfg_bus *bus;  /* NULL for a laser */
+	int station;            /* a laser's index in cfg->stations; -1 for a bus */
 	void *priv;
 };
 
 /* Paths inside the run directory; returns a new string. */
 char *sim_path(const struct sim *sim, const char *name);
 const struct cfg *sim_cfg(const struct sim *sim);
-/* --laser-socket: the Unix socket the laser connects to instead of making
- * its pty, or NULL. */
+/* --laser-socket: the Unix socket the first laser station connects to
+ * instead of making its pty, or NULL. */
 const char *sim_laser_socket(const struct sim *sim);
 /* The simulator is shutting down: device threads poll this and return. */
 bool sim_stopping(const struct sim *sim);
 
 /*
- * GPIO: levels are logical (1 = active: e-stop pressed, door open, relay
- * energised); the active_low of the configuration is applied at the socket,
- * where lines carry physical levels as a kernel chip would.
+ * GPIO: lines are indexed as in cfg->lines (the workshop's, then each
+ * station's). Levels are logical (1 = active: e-stop pressed, door open,
+ * relay energised); the active_low of the configuration is applied at the
+ * socket, where lines carry physical levels as a kernel chip would.
  */
-int sim_line_get(struct sim *sim, enum cfg_line_id id);
+int sim_line_get(struct sim *sim, int line);
 /* Sets an input (from fault injection) and notifies watchers. */
-void sim_line_set(struct sim *sim, enum cfg_line_id id, int value);
+void sim_line_set(struct sim *sim, int line, int value);
+/* The level of a station's line of that role; 0 when it has none. */
+int sim_station_line(struct sim *sim, int station, enum cfg_role role);
+/* The station that names a Modbus device (a tank's generator, a bath's
+ * rectifier or heater), or -1. */
+int sim_station_of_device(const struct cfg *cfg, const char *device);
 
 /*
  * Appends one JSON line to DIR/actuators.log:

@@ -42,18 +42,43 @@ sim_stopping(const struct sim *sim)
 }
 
 int
-sim_line_get(struct sim *sim, enum cfg_line_id id)
+sim_line_get(struct sim *sim, int id)
 {
+	if (id < 0 || (size_t)id >= sim->cfg->n_lines)
+		return 0;
 	pthread_mutex_lock(&sim->lines_lock);
 	int v = sim->lines[id];
 	pthread_mutex_unlock(&sim->lines_lock);
 	return v;
 }
 
+int
+sim_station_line(struct sim *sim, int station, enum cfg_role role)
+{
+	if (station < 0 || (size_t)station >= sim->cfg->n_stations)
+		return 0;
+	return sim_line_get(sim, sim->cfg->stations[station].line[role]);
+}
+
+int
+sim_station_of_device(const struct cfg *cfg, const char *device)
+{
+	for (size_t i = 0; device && i < cfg->n_stations; i++) {
+		const struct cfg_station *st = &cfg->stations[i];
+		if ((st->device && strcmp(st->device, device) == 0) ||
+		    (st->rectifier && strcmp(st->rectifier, device) == 0) ||
+		    (st->heater && strcmp(st->heater, device) == 0))
+			return (int)i;
+	}
+	return -1;
+}
+
 /* Returns 1 if the value changed. */
 int
-sim_line_store(struct sim *sim, enum cfg_line_id id, int value)
+sim_line_store(struct sim *sim, int id, int value)
 {
+	if (id < 0 || (size_t)id >= sim->cfg->n_lines)
+		return 0;
 	value = value ? 1 : 0;
 	pthread_mutex_lock(&sim->lines_lock);
 	int changed = sim->lines[id] != value;
@@ -63,21 +88,21 @@ sim_line_store(struct sim *sim, enum cfg_line_id id, int value)
 }
 
 void
-sim_line_set(struct sim *sim, enum cfg_line_id id, int value)
+sim_line_set(struct sim *sim, int id, int value)
 {
 	if (sim_line_store(sim, id, value)) {
-		char ev[96];
+		char ev[160];
 		snprintf(ev, sizeof ev, "\"event\":\"input\",\"name\":\"%s\",\"value\":%d",
-		    cfg_line_name(id), value ? 1 : 0);
+		    cfg_line_name(sim->cfg, id), value ? 1 : 0);
 		sim_event(sim, ev);
 		sim_gpio_notify(sim, id);
 	}
 }
 
 int
-sim_line_physical(const struct sim *sim, enum cfg_line_id id, int logical)
+sim_line_physical(const struct sim *sim, int id, int logical)
 {
-	return sim->cfg->gpio.lines[id].active_low ? !logical : !!logical;
+	return sim->cfg->lines[id].gl->active_low ? !logical : !!logical;
 }
 
 void

@@ -107,7 +107,7 @@ e5cc_step(struct mbdev *d, double dt)
 	/* The controller's output drives the heater through the bath heater
 	 * relay: a runaway controller heats only while the relay is on. */
 	bool heat = (e->runaway || (e->running && (e->heat_on ? e->pv < sv + 0.3 :
-	    e->pv < sv - 0.3))) && mbdev_line(d, LINE_BATH_HEATER_ENABLE);
+	    e->pv < sv - 0.3))) && mbdev_line(d, ROLE_BATH_HEATER_ENABLE);
 	e->pv += dt * ((heat ? s->bath_heater_power : 0) - s->bath_loss * (e->pv - s->ambient)) /
 	    s->bath_heat_capacity;
 	mbdev_log_bool(d, "heater", &e->heat_on, heat);

@@ -199,7 +199,7 @@ riden_step(struct mbdev *d, double dt)
 		rd->r[R_OUTPUT] = 0;
 		rd->armed = false;
 	}
-	bool on = rd->r[R_OUTPUT] && mbdev_line(d, LINE_RECTIFIER_ENABLE);
+	bool on = rd->r[R_OUTPUT] && mbdev_line(d, ROLE_RECTIFIER_ENABLE);
 	double vset = rd->r[R_VSET] * rd->v_scale, iset = rd->r[R_ISET] * rd->i_scale;
 	double r = d->env.cfg->sim.bath_resistance > 0 ? d->env.cfg->sim.bath_resistance : 2;
 	double v = 0, i = 0, tv = 0, ti = 0;

@@ -114,7 +114,7 @@ tank_write(struct mbdev *d, uint16_t addr, uint16_t v)
 	switch (addr) {
 	case R_RUN:
 		/* The generator refuses to start with the lid open. */
-		if (v && mbdev_line(d, LINE_TANK_LID))
+		if (v && mbdev_line(d, ROLE_LID))
 			return MBX_FAILURE;
 		if (v && !t->r[R_RUN])
 			t->remaining = t->r[R_TIMER] ? t->r[R_TIMER] : -1;
@@ -144,7 +144,7 @@ tank_step(struct mbdev *d, double dt)
 {
 	struct tank *t = d->state;
 	const struct cfg_sim *s = &d->env.cfg->sim;
-	bool lid = mbdev_line(d, LINE_TANK_LID);
+	bool lid = mbdev_line(d, ROLE_LID);
 
 	/* Communication watchdog: the host went quiet. */
 	double period = t->r[R_WD] / 10.0;
@@ -161,7 +161,7 @@ tank_step(struct mbdev *d, double dt)
 		t->r[R_RUN] = 0;
 		t->r[R_HEAT] = 0;
 	}
-	bool us = t->r[R_RUN] && mbdev_line(d, LINE_ULTRASOUND_ENABLE) && !lid;
+	bool us = t->r[R_RUN] && mbdev_line(d, ROLE_ULTRASOUND_ENABLE) && !lid;
 	if (us && t->remaining >= 0) {
 		t->remaining -= dt;
 		if (t->remaining <= 0) {
@@ -172,7 +172,7 @@ tank_step(struct mbdev *d, double dt)
 	}
 	double set = t->r[R_TSET] / 10.0;
 	bool want_heat = t->r[R_HEAT] && (t->heat_on ? t->temp < set + 0.3 : t->temp < set - 0.3);
-	bool heat = (want_heat || t->runaway) && mbdev_line(d, LINE_HEATER_ENABLE);
+	bool heat = (want_heat || t->runaway) && mbdev_line(d, ROLE_TANK_HEATER_ENABLE);
 
 	double p_us = us ? s->ultrasound_heating * t->r[R_POWER] / 100.0 : 0;
 	double p_heat = heat ? s->tank_heater_power : 0;

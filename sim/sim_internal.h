@@ -7,6 +7,7 @@
 #define ATELIER_SIM_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "log.h"
 #include "sim.h"
@@ -19,7 +20,7 @@ struct sim_client {
 	bool gpio;              /* GPIO socket client (else ctl) */
 	bool watching;          /* receives input events */
 	bool done;              /* ctl: the command was answered */
-	unsigned owned;         /* bit per output line this client set */
+	uint64_t owned;         /* bit per output line this client set */
 	struct buf in;
 	struct buf out;
 };
@@ -31,7 +32,7 @@ struct sim {
 	atomic_bool stopping;
 
 	pthread_mutex_t lines_lock;
-	int lines[LINE_COUNT];  /* logical: 1 = active / energised */
+	int lines[CFG_MAX_LINES];   /* as cfg->lines; logical: 1 = active / energised */
 
 	pthread_mutex_t log_lock;
 	int log_fd;
@@ -47,11 +48,11 @@ struct sim {
 };
 
 /* Stores a logical line value; returns 1 if it changed. */
-int sim_line_store(struct sim *sim, enum cfg_line_id id, int value);
+int sim_line_store(struct sim *sim, int line, int value);
 /* Physical level of a line for a logical value, from its active_low. */
-int sim_line_physical(const struct sim *sim, enum cfg_line_id id, int logical);
+int sim_line_physical(const struct sim *sim, int line, int logical);
 /* Sends the input's new level to every watching GPIO client. */
-void sim_gpio_notify(struct sim *sim, enum cfg_line_id id);
+void sim_gpio_notify(struct sim *sim, int line);
 
 /* Creates the run directory content, starts the devices and the sockets;
  * laser_socket (or NULL) is --laser-socket. Returns 0, or -1 after logging

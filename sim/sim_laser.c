@@ -1,12 +1,13 @@
 /*
- * The simulated laser engraver: a GRBL 1.1h controller (grbl_sim.c) on a
- * pty link paced at the configured baud, with the machine around it: the
- * enclosure door wired to GRBL's door pin, and the beam, which burns only
- * when GRBL commands it AND the laser_enable relay is energised AND the
- * door is closed. Each change of the beam goes to the actuators log.
+ * A simulated laser station: a GRBL 1.1h controller (grbl_sim.c) on a pty
+ * link paced at the station's baud, with the machine around it: the
+ * station's enclosure door wired to GRBL's door pin, and the beam, which
+ * burns only when GRBL commands it AND the station's enable relay is
+ * energised AND its door is closed. Each change of the beam goes to the
+ * actuators log under the station's name. There is one per laser station.
  *
- * With --laser-socket PATH the link is a Unix stream socket instead of the
- * pty: the simulator connects to PATH as a client, as qemu's
+ * With --laser-socket PATH the first laser's link is a Unix stream socket
+ * instead of the pty: the simulator connects to PATH as a client, as qemu's
  * `-chardev socket,server=on` waits for one, so that a guest's real 16550
  * UART has this GRBL on its far end. The connection is retried while
  * nobody listens; unplug closes it and replug connects again.
@@ -121,8 +122,9 @@ pump_in(struct laser *l, double now)
 		unsigned char c = (unsigned char)tmp[i];
 		/* The bytes that stop a machine are timed by the benchmarks. */
 		if (c == 0x18 || c == 0x84 || c == '!') {
-			char ev[64];
-			snprintf(ev, sizeof ev, "\"event\":\"laser_realtime\",\"byte\":%u", c);
+			char ev[128];
+			snprintf(ev, sizeof ev, "\"event\":\"laser_realtime\",\"byte\":%u,\"laser\":\"%s\"",
+			    c, l->dev->name);
 			sim_event(l->dev->sim, ev);
 		}
 	}
@@ -160,17 +162,17 @@ static void
 log_beam(struct laser *l)
 {
 	struct sim *sim = l->dev->sim;
-	bool relay = sim_line_get(sim, LINE_LASER_ENABLE);
-	bool door = sim_line_get(sim, LINE_LASER_DOOR);
+	bool relay = sim_station_line(sim, l->dev->station, ROLE_LASER_ENABLE);
+	bool door = sim_station_line(sim, l->dev->station, ROLE_DOOR);
 	bool beam = l->g.emitting && relay && !door;
 	double power = beam ? l->g.emit_power : 0;
 
 	if (beam != l->beam_logged) {
-		sim_actuator(sim, "laser", "emission", beam ? "1" : "0");
+		sim_actuator(sim, l->dev->name, "emission", beam ? "1" : "0");
 		l->beam_logged = beam;
 	}
 	if (beam && power != l->power_logged)
-		sim_actuator_num(sim, "laser", "power", power);
+		sim_actuator_num(sim, l->dev->name, "power", power);
 	l->power_logged = power;
 }
 
@@ -185,7 +187,7 @@ watch_opens(struct laser *l, double now)
 	for (ssize_t off = 0; n > 0 && off < n;) {
 		const struct inotify_event *e = (const struct inotify_event *)(ev + off);
 		if (e->mask & IN_OPEN) {
-			log_info("laser: its port was opened: rebooting, as an Arduino does");
+			log_info("%s: its port was opened: rebooting, as an Arduino does", l->dev->name);
 			l->booting_until = now + BOOT_TIME;
 			buf_reset(&l->g.out);       /* the old session's output is gone */
 		}
@@ -212,7 +214,7 @@ laser_thread(void *arg)
 		double now = now_mono();
 		if (l->plugged && l->sock_path)
 			sock_connect(l, now);
-		grbl_sim_door(&l->g, sim_line_get(sim, LINE_LASER_DOOR));
+		grbl_sim_door(&l->g, sim_station_line(sim, l->dev->station, ROLE_DOOR));
 		watch_opens(l, now);
 		if (l->booting_until && now >= l->booting_until) {
 			/* Booted: the power-up banner. What the host sent meanwhile
@@ -242,7 +244,7 @@ plug(struct laser *l)
 		/* The laser thread connects (and reconnects) on its own. */
 		l->sock_retry = 0;
 	} else if (sim_pty_open(&l->pty, l->link) < 0) {
-		log_errno("laser: cannot create the pty link %s", l->link);
+		log_errno("%s: cannot create the pty link %s", l->dev->name, l->link);
 		return -1;
 	} else if (sim_cfg(l->dev->sim)->sim.laser_reset_on_open) {
 		/* Watched after the simulator's own open of the slave. */
@@ -250,14 +252,14 @@ plug(struct laser *l)
 		l->open_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (l->open_watch < 0 || inotify_add_watch(l->open_watch, l->pty.slave_path,
 		    IN_OPEN) < 0) {
-			log_errno("laser: cannot watch %s for opens", l->pty.slave_path);
+			log_errno("%s: cannot watch %s for opens", l->dev->name, l->pty.slave_path);
 			unwatch_opens(l);
 		}
 	}
 	l->plugged = true;
-	const struct cfg *cfg = sim_cfg(l->dev->sim);
-	sim_pace_init(&l->rx_pace, cfg->laser.baud, 10);
-	sim_pace_init(&l->tx_pace, cfg->laser.baud, 10);
+	const struct cfg_laser *laser = &sim_cfg(l->dev->sim)->stations[l->dev->station].laser;
+	sim_pace_init(&l->rx_pace, laser->baud, 10);
+	sim_pace_init(&l->tx_pace, laser->baud, 10);
 	return 0;
 }
 
@@ -273,14 +275,15 @@ laser_start(struct sim_device *dev)
 	l->pty.master = l->pty.keep_slave = -1;
 	l->sock = -1;
 	l->open_watch = -1;
-	l->link = sim_path(dev->sim, cfg->laser.port ? cfg->laser.port : "laser");
-	if (sim_laser_socket(dev->sim))
+	const struct cfg_laser *laser = &cfg->stations[dev->station].laser;
+	l->link = sim_path(dev->sim, laser->port ? laser->port : dev->name);
+	if (sim_laser_socket(dev->sim) && dev->station == cfg_station_of_kind(cfg, KIND_LASER, 0))
 		l->sock_path = xstrdup(sim_laser_socket(dev->sim));
 	grbl_sim_init(&l->g, now_mono(), cfg->sim.laser_accel);
 	if (plug(l) < 0)
 		return -1;
 	if (pthread_create(&l->thread, NULL, laser_thread, l) != 0) {
-		log_err("laser: cannot start its thread");
+		log_err("%s: cannot start its thread", dev->name);
 		return -1;
 	}
 	l->started = true;
@@ -297,7 +300,7 @@ laser_stop(struct sim_device *dev)
 		pthread_join(l->thread, NULL);
 	/* Whatever was burning stops with the simulator. */
 	if (l->beam_logged)
-		sim_actuator(dev->sim, "laser", "emission", "0");
+		sim_actuator(dev->sim, dev->name, "emission", "0");
 	sim_pty_close(&l->pty);
 	unwatch_opens(l);
 	if (l->sock >= 0)
@@ -336,14 +339,14 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 			l->sock = -1;
 			l->plugged = false;
 		}
-		buf_printf(out, "laser unplugged");
+		buf_printf(out, "%s unplugged", dev->name);
 	} else if (strcmp(cmd, "replug") == 0) {
 		if (!l->plugged) {
 			/* Plugging a USB GRBL in resets its controller. */
 			grbl_sim_reset(&l->g, true);
 			rc = plug(l);
 		}
-		buf_printf(out, rc == 0 ? "laser plugged in" : "cannot create the pty");
+		buf_printf(out, rc == 0 ? "%s plugged in" : "cannot create the pty of %s", dev->name);
 	} else if (strcmp(cmd, "connected") == 0) {
 		/* Whether a host is on the socket link (always "yes" on a pty). */
 		buf_printf(out, "%s", link_fd(l) >= 0 ? "yes" : "no");
@@ -354,7 +357,7 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 			rc = -1;
 		} else {
 			l->g.parse_rate = r;
-			buf_printf(out, "laser parses at most %g lines/s", r);
+			buf_printf(out, "%s parses at most %g lines/s", dev->name, r);
 		}
 	} else if (strcmp(cmd, "timescale") == 0 && argc == 3) {
 		double k = atof(argv[2]);
@@ -363,7 +366,7 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 			rc = -1;
 		} else {
 			l->g.time_scale = k;
-			buf_printf(out, "laser motion runs %gx", k);
+			buf_printf(out, "%s motion runs %gx", dev->name, k);
 		}
 	} else if (strcmp(cmd, "status") == 0) {
 		grbl_sim_describe(&l->g, out);
@@ -376,7 +379,7 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 		} else {
 			l->g.mech_steps[0] = sx;
 			l->g.mech_steps[1] = sy;
-			buf_printf(out, "laser needs %g x %g steps per mm", sx, sy);
+			buf_printf(out, "%s needs %g x %g steps per mm", dev->name, sx, sy);
 		}
 	} else if (strcmp(cmd, "burn") == 0) {
 		if (argc == 3 && strcmp(argv[2], "clear") == 0) {
@@ -393,7 +396,7 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 		 * as GRBL answers a line it cannot take (the rest still runs). */
 		int code = atoi(argv[2]), n = argc == 4 ? atoi(argv[3]) : 1;
 		if (code < 1 || code > 38 || n < 1 || n > 1000) {
-			buf_printf(out, "refuse laser CODE [N]: CODE 1-38, N 1-1000");
+			buf_printf(out, "refuse LASER CODE [N]: CODE 1-38, N 1-1000");
 			rc = -1;
 		} else {
 			l->g.refuse_code = code;
@@ -412,9 +415,10 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 	} else if (strcmp(cmd, "overruns") == 0) {
 		buf_printf(out, "%lu", l->g.overruns);
 	} else {
-		buf_printf(out, "laser commands: alarm laser N, unplug laser, replug laser, "
-		    "rate laser LINES_PER_S, timescale laser K, status laser, overruns laser, "
-		    "connected laser, mechanics laser SX SY, burn laser [clear], setting laser N V, refuse laser CODE [N]");
+		buf_printf(out, "commands for a laser station LASER: alarm LASER N, unplug LASER, "
+		    "replug LASER, rate LASER LINES_PER_S, timescale LASER K, status LASER, "
+		    "overruns LASER, connected LASER, mechanics LASER SX SY, burn LASER [clear], "
+		    "setting LASER N V, refuse LASER CODE [N]");
 		rc = -1;
 	}
 	pthread_mutex_unlock(&l->lock);

@@ -53,9 +53,9 @@ mbdev_step(struct mbdev *d, double now)
 }
 
 int
-mbdev_line(struct mbdev *d, enum cfg_line_id id)
+mbdev_line(struct mbdev *d, enum cfg_role role)
 {
-	return d->env.line ? d->env.line(d->env.arg, id) : 0;
+	return d->env.line ? d->env.line(d->env.arg, d->cfg, role) : 0;
 }
 
 void

@@ -20,8 +20,9 @@ enum { MBX_NONE = 0, MBX_FUNCTION = 1, MBX_ADDRESS = 2, MBX_VALUE = 3, MBX_FAILU
 /* What a model sees of the world: the relays and lid, and where to log. */
 struct mbdev_env {
 	const struct cfg *cfg;
-	/* Returns the logical level of a GPIO line. */
-	int (*line)(void *arg, enum cfg_line_id id);
+	/* Returns the logical level of the line of that role of the station
+	 * the device belongs to (a tank's lid, a bath's rectifier relay). */
+	int (*line)(void *arg, const struct cfg_device *dev, enum cfg_role role);
 	/* Logs an actuator change ("1"/"0" or a number as text). */
 	void (*actuator)(void *arg, const char *device, const char *actuator, const char *value);
 	void *arg;
@@ -53,6 +54,7 @@ struct mbdev {
 	void *state;
 	/* Fault injection, counted down per request to this device. */
 	int silence, exception_n, exception_code, crc;
+	bool unplugged;         /* taken off a shared line: silent until replugged */
 	double slow;
 	unsigned long requests, cal_writes;
 	unsigned long writes;   /* write requests (FC 06, 16) that reached the model */
@@ -76,7 +78,7 @@ size_t mbdev_handle(struct mbdev *d, const uint8_t *req, size_t len, uint8_t *re
 
 /* Helpers for models: log an actuator when its value changes. */
 void mbdev_log_bool(struct mbdev *d, const char *actuator, bool *last, bool now_on);
-int mbdev_line(struct mbdev *d, enum cfg_line_id id);
+int mbdev_line(struct mbdev *d, enum cfg_role role);
 
 extern const struct mbdev_ops mbdev_tank_ops, mbdev_riden_ops, mbdev_e5cc_ops;
 

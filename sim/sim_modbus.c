@@ -76,9 +76,10 @@ crc16(const uint8_t *p, size_t n)
 }
 
 static int
-env_line(void *arg, enum cfg_line_id id)
+env_line(void *arg, const struct cfg_device *dev, enum cfg_role role)
 {
-	return sim_line_get(arg, id);
+	struct sim *sim = arg;
+	return sim_station_line(sim, sim_station_of_device(sim_cfg(sim), dev->name), role);
 }
 
 static void
@@ -106,6 +107,10 @@ serve(struct mbdev *d, const uint8_t *pdu, size_t len, uint8_t *resp, bool *corr
 {
 	*corrupt = false;
 	*delay = d->slow;
+	if (d->unplugged) {
+		d->requests++;
+		return 0;
+	}
 	if (d->silence > 0) {
 		d->silence--;
 		d->requests++;
@@ -496,7 +501,14 @@ bus_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 	size_t first = only ? (size_t)(only - b->devs) : 0;
 	size_t last = only ? first + 1 : b->n_devs;
 
-	if (strcmp(cmd, "unplug") == 0) {
+	if (strcmp(cmd, "unplug") == 0 && only && b->n_devs > 1) {
+		/* One device off a line it shares: the others still answer. */
+		only->unplugged = true;
+		buf_printf(out, "%s unplugged from bus %s", target, b->bus->name);
+	} else if (strcmp(cmd, "replug") == 0 && only && b->n_devs > 1) {
+		only->unplugged = false;
+		buf_printf(out, "%s plugged into bus %s", target, b->bus->name);
+	} else if (strcmp(cmd, "unplug") == 0) {
 		unplug(b);
 		buf_printf(out, "bus %s unplugged", b->bus->name);
 	} else if (strcmp(cmd, "replug") == 0) {

@@ -63,21 +63,27 @@ client_send(struct sim_client *c, const char *fmt, ...)
 }
 
 void
-sim_gpio_notify(struct sim *sim, enum cfg_line_id id)
+sim_gpio_notify(struct sim *sim, int id)
 {
 	int level = sim_line_physical(sim, id, sim_line_get(sim, id));
 	for (size_t i = 0; i < sim->n_clients; i++) {
 		struct sim_client *c = &sim->clients[i];
 		if (c->gpio && c->watching)
-			client_send(c, "event %s %d", cfg_line_name(id), level);
+			client_send(c, "event %s %d", cfg_line_name(sim->cfg, id), level);
 	}
 }
 
 static void
-output_set(struct sim *sim, enum cfg_line_id id, int logical)
+output_set(struct sim *sim, int id, int logical)
 {
 	if (sim_line_store(sim, id, logical))
-		sim_actuator(sim, "gpio", cfg_line_name(id), logical ? "1" : "0");
+		sim_actuator(sim, "gpio", cfg_line_name(sim->cfg, id), logical ? "1" : "0");
+}
+
+static bool
+is_output(const struct sim *sim, int id)
+{
+	return sim->cfg->lines[id].output;
 }
 
 static int
@@ -95,43 +101,44 @@ gpio_command(struct sim *sim, struct sim_client *c, char *line)
 {
 	char *argv[4];
 	int argc = split_words(line, argv, 4);
-	int id;
+	int id, n = (int)sim->cfg->n_lines;
 
 	if (argc == 0)
 		return;
 	if (strcmp(argv[0], "watch") == 0 && argc == 1) {
 		c->watching = true;
 		client_send(c, "ok");
-		for (id = 0; id < LINE_FIRST_OUTPUT; id++)
-			client_send(c, "event %s %d", cfg_line_name(id),
-			    sim_line_physical(sim, id, sim_line_get(sim, id)));
+		for (id = 0; id < n; id++)
+			if (!is_output(sim, id))
+				client_send(c, "event %s %d", cfg_line_name(sim->cfg, id),
+				    sim_line_physical(sim, id, sim_line_get(sim, id)));
 	} else if (strcmp(argv[0], "list") == 0 && argc == 1) {
-		for (id = 0; id < LINE_COUNT; id++)
-			client_send(c, "line %s %s %d", cfg_line_name(id),
-			    id < LINE_FIRST_OUTPUT ? "in" : "out",
+		for (id = 0; id < n; id++)
+			client_send(c, "line %s %s %d", cfg_line_name(sim->cfg, id),
+			    is_output(sim, id) ? "out" : "in",
 			    sim_line_physical(sim, id, sim_line_get(sim, id)));
 		client_send(c, "end");
 	} else if (strcmp(argv[0], "get") == 0 && argc == 2) {
-		if ((id = cfg_line_lookup(argv[1])) < 0)
+		if ((id = cfg_line_lookup(sim->cfg, argv[1])) < 0)
 			client_send(c, "error no line named '%.64s'", argv[1]);
 		else
 			client_send(c, "value %s %d", argv[1],
 			    sim_line_physical(sim, id, sim_line_get(sim, id)));
 	} else if (strcmp(argv[0], "set") == 0 && argc == 3) {
-		if ((id = cfg_line_lookup(argv[1])) < 0)
+		if ((id = cfg_line_lookup(sim->cfg, argv[1])) < 0)
 			client_send(c, "error no line named '%.64s'", argv[1]);
-		else if (id < LINE_FIRST_OUTPUT)
+		else if (!is_output(sim, id))
 			client_send(c, "error line '%s' is an input", argv[1]);
 		else if (strcmp(argv[2], "0") != 0 && strcmp(argv[2], "1") != 0)
 			client_send(c, "error level must be 0 or 1, not '%.16s'", argv[2]);
 		else {
 			int physical = argv[2][0] == '1';
-			int logical = sim->cfg->gpio.lines[id].active_low ? !physical : physical;
+			int logical = sim->cfg->lines[id].gl->active_low ? !physical : physical;
 			output_set(sim, id, logical);
 			if (logical)
-				c->owned |= 1u << id;
+				c->owned |= (uint64_t)1 << id;
 			else
-				c->owned &= ~(1u << id);
+				c->owned &= ~((uint64_t)1 << id);
 			client_send(c, "ok");
 		}
 	} else {
@@ -139,12 +146,18 @@ gpio_command(struct sim *sim, struct sim_client *c, char *line)
 	}
 }
 
+/* The simulated device a ctl target means: a laser station, a bus, a
+ * Modbus device (its bus), or a tank or bath station (its generator or
+ * rectifier, on their bus). */
 static struct sim_device *
 device_for_target(struct sim *sim, const char *target)
 {
 	const char *bus = target;
 	const struct cfg_device *d = cfg_device_find(sim->cfg, target);
+	const struct cfg_station *st = cfg_station_find(sim->cfg, target);
 
+	if (!d && st && st->kind != KIND_LASER)
+		d = cfg_device_find(sim->cfg, st->kind == KIND_TANK ? st->device : st->rectifier);
 	if (d)
 		bus = d->bus;
 	for (size_t i = 0; i < sim->n_devices; i++)
@@ -153,23 +166,61 @@ device_for_target(struct sim *sim, const char *target)
 	return NULL;
 }
 
+/* The inputs a person works at the bench: the workshop's e-stop, a
+ * laser's door, a tank's lid, and the fume extraction, the workshop's or
+ * a station's own. A station's input names the station unless the
+ * workshop has one station with that line. */
 static const struct {
 	const char *cmd;
-	enum cfg_line_id line;
+	enum cfg_role role;
+	bool station;           /* a station's line (else the workshop's) */
 	const char *active, *inactive;
 } input_commands[] = {
-	{ "estop", LINE_ESTOP, "press", "release" },
-	{ "door", LINE_LASER_DOOR, "open", "close" },
-	{ "lid", LINE_TANK_LID, "open", "close" },
-	{ "fume", LINE_FUME_OK, "ok", "fault" },
+	{ "estop", ROLE_ESTOP, false, "press", "release" },
+	{ "door", ROLE_DOOR, true, "open", "close" },
+	{ "lid", ROLE_LID, true, "open", "close" },
+	{ "fume", ROLE_FUME_OK, false, "ok", "fault" },
 };
 
 static const char ctl_help[] =
-    "ok commands: estop press|release; door open|close; lid open|close; "
-    "fume ok|fault; line NAME 0|1; get NAME; lines; devices; "
-    "COMMAND TARGET [ARGS] for a device (TARGET laser, a bus or a device): "
-    "unplug, replug, alarm N, silence N, exception CODE [N], crc N, slow S, "
-    "reboot, runaway, status, regs, calwrites, writes, overruns";
+    "ok commands: estop press|release; door [LASER] open|close; lid [TANK] open|close; "
+    "fume [STATION] ok|fault; line NAME 0|1; get NAME; lines; devices; "
+    "COMMAND TARGET [ARGS] for a device (TARGET a laser station, a bus, a device, or "
+    "a tank or bath station): unplug, replug, alarm N, silence N, exception CODE [N], "
+    "crc N, slow S, reboot, runaway, status, regs, calwrites, writes, overruns";
+
+/* The line an input command means; -1 with out set when there is none. */
+static int
+input_line(struct sim *sim, size_t cmd, const char *station, struct buf *out)
+{
+	const struct cfg *cfg = sim->cfg;
+	enum cfg_role role = input_commands[cmd].role;
+	if (station) {
+		const struct cfg_station *st = cfg_station_find(cfg, station);
+		if (!st || st->line[role] < 0) {
+			buf_printf(out, "error no station named '%.64s' has a %s line", station,
+			    input_commands[cmd].cmd);
+			return -1;
+		}
+		return st->line[role];
+	}
+	if (!input_commands[cmd].station) {
+		for (size_t i = 0; i < cfg->n_lines; i++)
+			if (cfg->lines[i].station < 0 && cfg->lines[i].role == role)
+				return (int)i;
+	}
+	int found = -1, n = 0;
+	for (size_t i = 0; i < cfg->n_lines; i++)
+		if (cfg->lines[i].station >= 0 && cfg->lines[i].role == role) {
+			found = (int)i;
+			n++;
+		}
+	if (n == 1)
+		return found;
+	buf_printf(out, "error %s: name the station (%s)", input_commands[cmd].cmd, n ?
+	    "several have this line" : "none has this line");
+	return -1;
+}
 
 /* Runs one ctl command; the reply goes into out. */
 static void
@@ -186,39 +237,41 @@ ctl_command(struct sim *sim, char *line, struct buf *out)
 	for (size_t i = 0; i < ARRAY_LEN(input_commands); i++) {
 		if (strcmp(argv[0], input_commands[i].cmd) != 0)
 			continue;
-		if (argc == 2 && strcmp(argv[1], input_commands[i].active) == 0)
-			sim_line_set(sim, input_commands[i].line, 1);
-		else if (argc == 2 && strcmp(argv[1], input_commands[i].inactive) == 0)
-			sim_line_set(sim, input_commands[i].line, 0);
-		else {
-			buf_printf(out, "error usage: %s %s|%s", argv[0],
-			    input_commands[i].active, input_commands[i].inactive);
+		const char *level = argv[argc - 1];
+		bool on = argc >= 2 && strcmp(level, input_commands[i].active) == 0;
+		if ((argc != 2 && argc != 3) || (!on && strcmp(level, input_commands[i].inactive))) {
+			buf_printf(out, "error usage: %s %s%s|%s", argv[0], input_commands[i].role ==
+			    ROLE_ESTOP ? "" : "[STATION] ", input_commands[i].active,
+			    input_commands[i].inactive);
 			return;
 		}
-		buf_printf(out, "ok %s %s", argv[0], argv[1]);
+		if ((id = input_line(sim, i, argc == 3 ? argv[1] : NULL, out)) < 0)
+			return;
+		sim_line_set(sim, id, on);
+		buf_printf(out, "ok %s %s", cfg_line_name(sim->cfg, id), level);
 		return;
 	}
 	if (strcmp(argv[0], "line") == 0 || strcmp(argv[0], "get") == 0) {
 		int want = strcmp(argv[0], "line") == 0 ? 3 : 2;
-		if (argc != want || (id = cfg_line_lookup(argv[1])) < 0) {
+		if (argc != want || (id = cfg_line_lookup(sim->cfg, argv[1])) < 0) {
 			buf_printf(out, "error usage: line NAME 0|1, get NAME (a line of the bench)");
 			return;
 		}
 		if (want == 3) {
-			if (id >= LINE_FIRST_OUTPUT) {
+			if (is_output(sim, id)) {
 				buf_printf(out, "error line '%s' is an output; the daemon drives it", argv[1]);
 				return;
 			}
-			sim_line_set(sim, (enum cfg_line_id)id, atoi(argv[2]) != 0);
+			sim_line_set(sim, id, atoi(argv[2]) != 0);
 		}
-		buf_printf(out, "ok %s %d", argv[1], sim_line_get(sim, (enum cfg_line_id)id));
+		buf_printf(out, "ok %s %d", argv[1], sim_line_get(sim, id));
 		return;
 	}
 	if (strcmp(argv[0], "lines") == 0) {
 		buf_printf(out, "ok {");
-		for (id = 0; id < LINE_COUNT; id++)
-			buf_printf(out, "%s\"%s\":%d", id ? "," : "", cfg_line_name(id),
-			    sim_line_get(sim, (enum cfg_line_id)id));
+		for (id = 0; id < (int)sim->cfg->n_lines; id++)
+			buf_printf(out, "%s\"%s\":%d", id ? "," : "", cfg_line_name(sim->cfg, id),
+			    sim_line_get(sim, id));
 		buf_printf(out, "}");
 		return;
 	}
@@ -229,10 +282,16 @@ ctl_command(struct sim *sim, char *line, struct buf *out)
 		return;
 	}
 	if (argc < 2) {
-		buf_printf(out, "error '%s' needs a target: laser, a bus or a device", argv[0]);
+		buf_printf(out, "error '%s' needs a target: a station, a bus or a device", argv[0]);
 		return;
 	}
 	struct sim_device *dev = device_for_target(sim, argv[1]);
+	/* A tank or a bath named by its station: its generator or rectifier. */
+	const struct cfg_station *st = cfg_station_find(sim->cfg, argv[1]);
+	if (st && st->kind == KIND_TANK && st->device)
+		argv[1] = st->device;
+	else if (st && st->kind == KIND_BATH && st->rectifier)
+		argv[1] = st->rectifier;
 	if (!dev) {
 		buf_printf(out, "error no device or bus named '%.64s'", argv[1]);
 		return;
@@ -251,9 +310,9 @@ client_close(struct sim *sim, size_t i)
 	struct sim_client *c = &sim->clients[i];
 
 	close(c->fd);
-	for (int id = LINE_FIRST_OUTPUT; id < LINE_COUNT; id++)
-		if (c->owned & (1u << id))
-			output_set(sim, (enum cfg_line_id)id, 0);
+	for (int id = 0; id < (int)sim->cfg->n_lines; id++)
+		if (c->owned & ((uint64_t)1 << id))
+			output_set(sim, id, 0);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	sim->clients[i] = sim->clients[--sim->n_clients];
@@ -337,9 +396,10 @@ sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir, const cha
 	sim->log_fd = sim->events_fd = sim->gpio_listen = sim->ctl_listen = -1;
 	pthread_mutex_init(&sim->lines_lock, NULL);
 	pthread_mutex_init(&sim->log_lock, NULL);
-	/* Inputs start in the healthy state: e-stop released, door and lid
+	/* Inputs start in the healthy state: e-stop released, doors and lids
 	 * closed, fume extraction running. */
-	sim->lines[LINE_FUME_OK] = 1;
+	for (size_t i = 0; i < cfg->n_lines; i++)
+		sim->lines[i] = cfg->lines[i].role == ROLE_FUME_OK;
 
 	if (mkdir(run_dir, 0755) < 0 && errno != EEXIST) {
 		log_errno("cannot create run directory %s", run_dir);
@@ -357,12 +417,17 @@ sim_start(struct sim *sim, const struct cfg *cfg, const char *run_dir, const cha
 	sim->events_fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	free(logp);
 
-	sim->devices = xcalloc(1 + cfg->n_buses, sizeof *sim->devices);
-	sim->devices[0] = (struct sim_device){ &sim_laser_ops, sim, xstrdup("laser"), NULL, NULL };
+	/* A device per laser station, and one per Modbus bus with its slaves. */
+	size_t n_lasers = (size_t)cfg_stations_of_kind(cfg, KIND_LASER), n = 0;
+	sim->devices = xcalloc(n_lasers + cfg->n_buses, sizeof *sim->devices);
+	for (size_t i = 0; i < cfg->n_stations; i++)
+		if (cfg->stations[i].kind == KIND_LASER)
+			sim->devices[n++] = (struct sim_device){ &sim_laser_ops, sim,
+				xstrdup(cfg->stations[i].name), NULL, (int)i, NULL };
 	for (size_t i = 0; i < cfg->n_buses; i++)
-		sim->devices[1 + i] = (struct sim_device){ &sim_modbus_ops, sim,
-			xstrdup(cfg->buses[i].name), &cfg->buses[i], NULL };
-	for (size_t i = 0; i < 1 + cfg->n_buses; i++) {
+		sim->devices[n++] = (struct sim_device){ &sim_modbus_ops, sim,
+			xstrdup(cfg->buses[i].name), &cfg->buses[i], -1, NULL };
+	for (size_t i = 0; i < n; i++) {
 		if (sim->devices[i].ops->start(&sim->devices[i]) < 0) {
 			log_err("cannot start the simulated %s '%s'",
 			    sim->devices[i].ops->kind, sim->devices[i].name);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg/cfg.h"
 #include "util.h"
 
 /* What the test program made: run directories and the processes it
@@ -202,11 +203,20 @@ simproc_restart(struct simproc *sp)
 	/* The bench as commissioned: GRBL leaves the factory with laser mode
 	 * off, and a workshop sets it once. A test of the factory state sets
 	 * it back. */
-	if (simproc_ctl(sp, NULL, 0, "setting laser 32 1") < 0) {
-		fprintf(stderr, "simulator: cannot set the laser's $32\n");
-		simproc_stop(sp);
-		return -1;
+	struct cfg_errors e = { 0 };
+	struct cfg *cfg = cfg_load(sp->config, &e);
+	cfg_errors_free(&e);
+	for (size_t i = 0; cfg && i < cfg->n_stations; i++) {
+		if (cfg->stations[i].kind != KIND_LASER)
+			continue;
+		if (simproc_ctl(sp, NULL, 0, "setting %s 32 1", cfg->stations[i].name) < 0) {
+			fprintf(stderr, "simulator: cannot set $32 of %s\n", cfg->stations[i].name);
+			cfg_free(cfg);
+			simproc_stop(sp);
+			return -1;
+		}
 	}
+	cfg_free(cfg);
 	return 0;
 }
 

@@ -56,6 +56,7 @@ struct api_client {
 
 struct api_pending {
 	struct api *api;
+	struct api_call *call;          /* while the handler that deferred runs */
 	struct api_client *client;      /* NULL once gone */
 	json_t *id;                     /* NULL for a notification */
 	atomic_int *cancel;             /* set when the client goes, or NULL */
@@ -339,14 +340,22 @@ api_handle_line(struct api *api, struct api_call *ctx, const char *line,
 	ctx->error_code = 0;
 	ctx->error_msg[0] = '\0';
 	ctx->pending = NULL;
+	ctx->early_result = NULL;
 	json_t *result = m->fn(ctx, m->arg);
 	ctx->params = NULL;
 	if (ctx->pending) {
 		/* Answered later; the handle keeps its own copy of the id. */
 		json_decref(result);
+		ctx->pending->call = NULL;
 		if (id)
 			ctx->pending->id = json_deep_copy(id);
 		goto done;
+	}
+	if (ctx->early_result) {
+		json_decref(result);
+		result = json_loads(ctx->early_result, JSON_DECODE_ANY, NULL);
+		free(ctx->early_result);
+		ctx->early_result = NULL;
 	}
 	if (!id) {
 		/* A notification from the client: run, never answer. */
@@ -371,6 +380,7 @@ api_defer(struct api_call *call)
 {
 	struct api_pending *p = xcalloc(1, sizeof *p);
 	p->api = call->api;
+	p->call = call;
 	p->client = call->client;
 	if (call->client)
 		call->client->pending = p;
@@ -397,6 +407,23 @@ static void client_update_events(struct api_client *c);
 static void
 pending_finish(struct api_pending *p, char *result_text, int code, const char *msg)
 {
+	if (p->call) {
+		/* Answered before its handler returned (a refusal found after
+		 * deferring): the handler's own reply, at once. */
+		struct api_call *call = p->call;
+		call->pending = NULL;
+		if (p->client)
+			p->client->pending = NULL;
+		if (result_text) {
+			call->early_result = result_text;
+		} else {
+			call->error_code = code;
+			snprintf(call->error_msg, sizeof call->error_msg, "%s", msg);
+		}
+		json_decref(p->id);
+		free(p);
+		return;
+	}
 	struct api_client *c = p->client;
 	if (c) {
 		c->pending = NULL;

@@ -66,6 +66,9 @@ struct api_call {
 	int error_code;
 	char error_msg[1024];    /* cut at a word if longer (str_cut_words) */
 	struct api_pending *pending;    /* set by api_defer */
+	/* A deferred answer given before the handler returned: the reply,
+	 * as text, written as the handler's own. */
+	char *early_result;
 };
 typedef json_t *(*api_handler)(struct api_call *call, void *arg);
 

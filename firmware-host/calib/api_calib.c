@@ -80,6 +80,7 @@ struct pwrite {
 struct proc {
 	int id;
 	const struct procdef *def;
+	struct station *st;     /* the station calibrated, resolved at begin */
 	enum pstate state;
 	char msg[400];
 	char tech[64], instr[128];
@@ -140,6 +141,31 @@ proc_free(struct proc *p)
 	free(p);
 }
 
+/* Whether a laser station's GRBL is connected and answering. */
+static bool
+connected(struct station *st)
+{
+	struct grbl *g = station_laser_grbl(st);
+	return g && grbl_link_state(g) == GRBL_READY;
+}
+
+/* The station a request names ('station'), of kind; NULL after failing
+ * the call. The only station of the kind needs no name. */
+static struct station *
+station_param(struct api_call *c, enum cfg_kind kind)
+{
+	struct err e;
+	json_t *v = c->params ? json_object_get(c->params, "station") : NULL;
+	if (v && !json_is_string(v)) {
+		api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a station's name");
+		return NULL;
+	}
+	struct station *st = daemon_station_for(D(c), json_string_value(v), (int)kind, &e);
+	if (!st)
+		api_fail(c, e.code, "%s", e.msg);
+	return st;
+}
+
 static bool
 active(const struct proc *p)
 {
@@ -150,12 +176,9 @@ active(const struct proc *p)
 static void
 station_safe(struct daemon *d, const struct proc *p, const char *why)
 {
-	if (strcmp(p->def->station, "tank") == 0 && d->tank_st.state == ST_RUNNING)
-		station_tank_stop(d, why);
-	else if (strcmp(p->def->station, "bath") == 0 && d->bath_st.state == ST_RUNNING)
-		station_bath_stop(d, why);
-	else if (strcmp(p->def->station, "laser") == 0 && d->laser_st.state == ST_RUNNING)
-		station_laser_stop(d, why);
+	(void)d;
+	if (p->st->state == ST_RUNNING)
+		station_stop(p->st, why);
 }
 
 static void
@@ -253,31 +276,32 @@ settle_time(const struct daemon *d)
 
 /* --- device values ---------------------------------------------------------- */
 
+/* A value of the station's device: a tank's generator, a bath's rectifier. */
 static bool
-device_value(struct daemon *d, const struct procdef *def, const char *reg, double *v)
+device_value(const struct proc *p, const char *reg, double *v)
 {
-	if (strcmp(def->station, "tank") == 0)
-		return d->tank_bus && mb_bus_device_up(d->tank_bus, d->tank_dev) &&
-		    mb_bus_value(d->tank_bus, d->tank_dev, reg, v);
-	return d->rect_bus && d->rect_dev >= 0 && mb_bus_device_up(d->rect_bus, d->rect_dev) &&
-	    mb_bus_value(d->rect_bus, d->rect_dev, reg, v);
+	struct mb_bus *bus;
+	int dev;
+	return station_device(p->st, 0, &bus, &dev) && mb_bus_device_up(bus, dev) &&
+	    mb_bus_value(bus, dev, reg, v);
 }
 
 static struct calib_line *
-line_of(struct daemon *d, const struct procdef *def)
+line_of(struct daemon *d, const struct proc *p)
 {
-	if (strcmp(def->name, "tank.temperature") == 0)
-		return &d->corr.tank_temp;
-	if (strcmp(def->name, "bath.voltage") == 0)
-		return &d->corr.rect_v;
-	return &d->corr.rect_i;
+	struct corrections *c = &d->corr[p->st->index];
+	if (strcmp(p->def->name, "tank.temperature") == 0)
+		return &c->tank_temp;
+	if (strcmp(p->def->name, "bath.voltage") == 0)
+		return &c->rect_v;
+	return &c->rect_i;
 }
 
 static json_t *
 proc_json(struct daemon *d, const struct proc *p)
 {
 	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s}", "session", p->id, "procedure",
-	    p->def->name, "station", p->def->station, "state", pstate_names[p->state], "message",
+	    p->def->name, "station", p->st->name, "state", pstate_names[p->state], "message",
 	    p->msg);
 	if (p->def->type == P_TWO_POINT) {
 		json_t *pts = json_array();
@@ -317,7 +341,7 @@ record(struct daemon *d, struct proc *p, const char *note, char *err, size_t err
 {
 	char *before = json_dumps(p->before ? p->before : json_object(), JSON_COMPACT);
 	char *after = json_dumps(p->after ? p->after : json_object(), JSON_COMPACT);
-	struct calib_record r = { p->def->station, p->def->name, p->def->kind, p->tech,
+	struct calib_record r = { p->st->name, p->def->name, p->def->kind, p->tech,
 		*p->instr ? p->instr : NULL, before, after, note, NULL };
 	int64_t id = calib_store_add(d->store, &r, err, errlen);
 	free(before);
@@ -335,9 +359,10 @@ static int
 begin_two_point(struct daemon *d, struct proc *p, char *err, size_t len)
 {
 	double v;
-	if (!device_value(d, p->def, p->def->reg, &v)) {
-		snprintf(err, len, "the %s is not connected", strcmp(p->def->station, "tank") == 0 ?
-		    "cleaning tank" : "plating rectifier");
+	(void)d;
+	if (!device_value(p, p->def->reg, &v)) {
+		snprintf(err, len, "the %s of %s is not connected", p->st->kind == KIND_TANK ?
+		    "ultrasonic generator" : "rectifier", p->st->name);
 		return -1;
 	}
 	if (strcmp(p->def->station, "bath") == 0)
@@ -351,17 +376,18 @@ begin_two_point(struct daemon *d, struct proc *p, char *err, size_t len)
 }
 
 static int
-tank_run(struct daemon *d, double power, double khz, double seconds, char *err, size_t len)
+tank_run(struct daemon *d, struct proc *p, double power, double khz, double seconds, char *err,
+    size_t len)
 {
 	struct err se;
 	double t;
 	/* No heating: the setpoint is the water's own temperature. */
-	if (!mb_bus_value(d->tank_bus, d->tank_dev, "temperature", &t))
+	if (!device_value(p, "temperature", &t))
 		t = 20;
-	t = corrections_reading(&d->corr, "tank-generator", "temperature", t);
-	t = fmin(fmax(t, 20), d->cfg->tank.max_temperature);
-	seconds = fmin(seconds, d->cfg->tank.max_cycle);
-	if (station_tank_start(d, &calib_dummy, 1, seconds, power, khz, t, &se) < 0) {
+	t = corrections_reading(&d->corr[p->st->index], "tank-generator", "temperature", t);
+	t = fmin(fmax(t, 20), p->st->cfg->tank.max_temperature);
+	seconds = fmin(seconds, p->st->cfg->tank.max_cycle);
+	if (station_tank_start(p->st, &calib_dummy, 1, seconds, power, khz, t, &se) < 0) {
 		station_code = se.code;
 		snprintf(err, len, "%s", se.msg);
 		return -1;
@@ -370,12 +396,18 @@ tank_run(struct daemon *d, double power, double khz, double seconds, char *err, 
 }
 
 static int
-tank_frequency(struct daemon *d, double khz, char *err, size_t len)
+tank_frequency(struct proc *p, double khz, char *err, size_t len)
 {
 	/* The station is running (its checks passed); only the frequency
 	 * moves, and the generator's own sweep is off so that it stays put. */
 	struct mb_write w[] = { { "sweep", 0 }, { "frequency_set", khz } };
-	return mb_bus_write(d->tank_bus, d->tank_dev, w, 2, false, err, len) < 0 ? -1 : 0;
+	struct mb_bus *bus;
+	int dev;
+	if (!station_device(p->st, 0, &bus, &dev)) {
+		snprintf(err, len, "%s has no generator", p->st->name);
+		return -1;
+	}
+	return mb_bus_write(bus, dev, w, 2, false, err, len) < 0 ? -1 : 0;
 }
 
 static int
@@ -395,8 +427,8 @@ begin_sweep(struct daemon *d, struct api_call *c, struct proc *p, char *err, siz
 	p->npts = (size_t)floor((to - from) / step + 1e-9) + 1;
 	p->power = power;
 	p->pass = 1;
-	double secs = fmin(d->cfg->tank.max_cycle, 300);
-	if (tank_run(d, power, from, secs, err, len) < 0)
+	double secs = fmin(p->st->cfg->tank.max_cycle, 300);
+	if (tank_run(d, p, power, from, secs, err, len) < 0)
 		return -1;
 	p->state = PS_RUNNING;
 	snprintf(p->msg, sizeof p->msg, "sweeping %g-%g kHz in %g kHz steps", from, to, step);
@@ -415,11 +447,11 @@ begin_power(struct daemon *d, struct api_call *c, struct proc *p, char *err, siz
 	}
 	p->power = power;
 	p->rated = rated;
-	p->peak_khz = corrections_tank_frequency(&d->corr, d->cfg->tank.frequency);
-	if (tank_run(d, power, p->peak_khz, 30, err, len) < 0)
+	p->peak_khz = corrections_tank_frequency(&d->corr[p->st->index], p->st->cfg->tank.frequency);
+	if (tank_run(d, p, power, p->peak_khz, 30, err, len) < 0)
 		return -1;
-	if (tank_frequency(d, p->peak_khz, err, len) < 0) {
-		station_tank_stop(d, err);
+	if (tank_frequency(p, p->peak_khz, err, len) < 0) {
+		station_stop(p->st, err);
 		return -1;
 	}
 	p->t_start = now_mono();
@@ -435,7 +467,8 @@ laser_program(struct daemon *d, struct proc *p, char *gcode, char *err, size_t l
 	if (!gcode)
 		return -1;
 	/* A calibration's program is the daemon's own: nobody resumes it. */
-	int rc = station_laser_stream(d, gcode, LASER_OWNER_DAEMON, &se);
+	(void)d;
+	int rc = station_laser_stream(p->st, gcode, LASER_OWNER_DAEMON, &se);
 	free(gcode);
 	if (rc < 0) {
 		station_code = se.code;
@@ -447,9 +480,9 @@ laser_program(struct daemon *d, struct proc *p, char *gcode, char *err, size_t l
 }
 
 static int
-power_s(const struct daemon *d, double pct)
+power_s(const struct proc *p, double pct)
 {
-	return (int)lround(pct / 100.0 * d->cfg->laser.max_power);
+	return (int)lround(pct / 100.0 * p->st->cfg->laser.max_power);
 }
 
 static bool
@@ -496,14 +529,14 @@ begin_grid(struct daemon *d, struct api_call *c, struct proc *p, char *err, size
 	if (!read_list(c, "powers", g.powers, &g.n_powers) ||
 	    !read_list(c, "speeds", g.speeds, &g.n_speeds))
 		return -2;
-	g.max_power = d->cfg->laser.max_power;
-	g.max_feed = d->cfg->laser.max_feed;
-	g.hatch = fmax(0.05, d->cfg->laser.resolution * 10);
-	if (g.origin_x < 0 || g.origin_y < 0 || g.origin_x + g.plate_w > d->cfg->laser.work_x ||
-	    g.origin_y + g.plate_h > d->cfg->laser.work_y) {
+	g.max_power = p->st->cfg->laser.max_power;
+	g.max_feed = p->st->cfg->laser.max_feed;
+	g.hatch = fmax(0.05, p->st->cfg->laser.resolution * 10);
+	if (g.origin_x < 0 || g.origin_y < 0 || g.origin_x + g.plate_w > p->st->cfg->laser.work_x ||
+	    g.origin_y + g.plate_h > p->st->cfg->laser.work_y) {
 		snprintf(err, len, "the plate at %g,%g of %g x %g mm goes outside the work area "
 		    "(%g x %g mm)", g.origin_x, g.origin_y, g.plate_w, g.plate_h,
-		    d->cfg->laser.work_x, d->cfg->laser.work_y);
+		    p->st->cfg->laser.work_x, p->st->cfg->laser.work_y);
 		return -1;
 	}
 	json_t *pw = json_array(), *sp = json_array();
@@ -535,14 +568,15 @@ begin_focus(struct daemon *d, struct api_call *c, struct proc *p, char *err, siz
 	if (!num(c, "x", 5, &x) || !num(c, "y", 5, &y) || !num(c, "dz", 0.5, &dz) ||
 	    !num(c, "steps", 4, &n) || !num(c, "power", 50, &power) || !num(c, "feed", 300, &feed))
 		return -2;
-	if (power <= 0 || power > 100 || feed <= 0 || feed > d->cfg->laser.max_feed) {
-		snprintf(err, len, "power must be 1-100 %% and feed 1-%g mm/min", d->cfg->laser.max_feed);
+	if (power <= 0 || power > 100 || feed <= 0 || feed > p->st->cfg->laser.max_feed) {
+		snprintf(err, len, "power must be 1-100 %% and feed 1-%g mm/min", p->st->cfg->laser.max_feed);
 		return -1;
 	}
-	double z0 = d->laser ? grbl_last_status(d->laser)->wpos[2] : 0;
+	struct grbl *g = station_laser_grbl(p->st);
+	double z0 = g ? grbl_last_status(g)->wpos[2] : 0;
 	p->params = json_pack("{s:f, s:f, s:i, s:f}", "z0", z0, "dz", dz, "steps", (int)n,
 	    "power", power);
-	if (laser_program(d, p, calib_focus_gcode(x, y, 10, z0, dz, (int)n, power_s(d, power), feed,
+	if (laser_program(d, p, calib_focus_gcode(x, y, 10, z0, dz, (int)n, power_s(p, power), feed,
 	    err, len), err, len) < 0)
 		return -1;
 	snprintf(p->msg, sizeof p->msg, "engraving %d lines from Z %+.2f to %+.2f mm; then enter "
@@ -557,22 +591,22 @@ begin_scale(struct daemon *d, struct api_call *c, struct proc *p, char *err, siz
 	if (!num(c, "size", 20, &side) || !num(c, "x", 5, &x) || !num(c, "y", 5, &y) ||
 	    !num(c, "power", 50, &power) || !num(c, "feed", 600, &feed))
 		return -2;
-	if (x < 0 || y < 0 || x + side > d->cfg->laser.work_x || y + side > d->cfg->laser.work_y) {
+	if (x < 0 || y < 0 || x + side > p->st->cfg->laser.work_x || y + side > p->st->cfg->laser.work_y) {
 		snprintf(err, len, "a %g mm square at %g,%g goes outside the work area", side, x, y);
 		return -1;
 	}
-	if (!d->laser || !isfinite(grbl_setting(d->laser, 100)) ||
-	    !isfinite(grbl_setting(d->laser, 101))) {
+	struct grbl *g = station_laser_grbl(p->st);
+	if (!g || !isfinite(grbl_setting(g, 100)) || !isfinite(grbl_setting(g, 101))) {
 		snprintf(err, len, "the laser's settings $100 and $101 are not known (is it connected?)");
 		return -1;
 	}
-	if (power <= 0 || power > 100 || feed <= 0 || feed > d->cfg->laser.max_feed) {
-		snprintf(err, len, "power must be 1-100 %% and feed 1-%g mm/min", d->cfg->laser.max_feed);
+	if (power <= 0 || power > 100 || feed <= 0 || feed > p->st->cfg->laser.max_feed) {
+		snprintf(err, len, "power must be 1-100 %% and feed 1-%g mm/min", p->st->cfg->laser.max_feed);
 		return -1;
 	}
 	p->square = side;
 	p->params = json_pack("{s:f, s:f, s:f}", "size", side, "x", x, "y", y);
-	if (laser_program(d, p, calib_square_gcode(x, y, side, power_s(d, power), feed, err, len),
+	if (laser_program(d, p, calib_square_gcode(x, y, side, power_s(p, power), feed, err, len),
 	    err, len) < 0)
 		return -1;
 	snprintf(p->msg, sizeof p->msg, "engraving a %g mm reference square; then measure its "
@@ -581,11 +615,11 @@ begin_scale(struct daemon *d, struct api_call *c, struct proc *p, char *err, siz
 }
 
 static json_t *
-settings_json(struct daemon *d)
+settings_json(struct grbl *g)
 {
 	json_t *o = json_object();
-	for (int i = 0; i < 256 && d->laser; i++) {
-		double v = grbl_setting(d->laser, i);
+	for (int i = 0; i < 256 && g; i++) {
+		double v = grbl_setting(g, i);
 		if (isfinite(v)) {
 			char k[16];
 			snprintf(k, sizeof k, "%d", i);
@@ -603,13 +637,14 @@ same_setting(double a, double b)
 
 /* The settings of backup `id` that differ from the laser's now. */
 static json_t *
-backup_diff(struct daemon *d, json_int_t id, char *err, size_t len)
+backup_diff(struct daemon *d, struct station *st, json_int_t id, char *err, size_t len)
 {
+	struct grbl *g = station_laser_grbl(st);
 	json_t *rec = calib_store_get(d->store, id);
 	json_t *set = rec ? json_object_get(json_object_get(rec, "after"), "settings") : NULL;
 	if (!rec || strcmp(json_string_value(json_object_get(rec, "procedure")), "laser.backup") ||
-	    !json_is_object(set)) {
-		snprintf(err, len, "record %lld is not a backup of the laser's settings", (long long)id);
+	    !json_is_object(set) || !g) {
+		snprintf(err, len, "record %lld is not a backup of a laser's settings", (long long)id);
 		json_decref(rec);
 		return NULL;
 	}
@@ -617,7 +652,7 @@ backup_diff(struct daemon *d, json_int_t id, char *err, size_t len)
 	const char *k;
 	json_t *v;
 	json_object_foreach(set, k, v) {
-		double now = grbl_setting(d->laser, atoi(k));
+		double now = grbl_setting(g, atoi(k));
 		if (!isfinite(now) || !same_setting(now, json_number_value(v)))
 			json_array_append_new(out, json_pack("{s:i, s:o, s:f}", "setting", atoi(k),
 			    "now", isfinite(now) ? json_real(now) : json_null(), "backup",
@@ -638,11 +673,11 @@ begin_restore(struct daemon *d, struct api_call *c, struct proc *p, char *err, s
 		api_fail(c, API_ERR_INVALID_PARAMS, "'backup' (a record number) is required");
 		return -2;
 	}
-	if (!d->laser || grbl_link_state(d->laser) != GRBL_READY) {
-		snprintf(err, len, "the laser is not connected");
+	if (!connected(p->st)) {
+		snprintf(err, len, "the laser%s is not connected", p->st->suffix);
 		return -1;
 	}
-	json_t *diff = backup_diff(d, json_integer_value(id), err, len);
+	json_t *diff = backup_diff(d, p->st, json_integer_value(id), err, len);
 	if (!diff)
 		return -1;
 	if (json_array_size(diff) > MAX_WRITES) {
@@ -698,8 +733,12 @@ api_calib_begin(struct api_call *c, void *arg)
 	if (active(P(d)))
 		return api_fail(c, API_ERR_BUSY, "calibration %d (%s) is in progress: finish or abort "
 		    "it first", P(d)->id, P(d)->def->name);
+	struct station *st = station_param(c, (enum cfg_kind)cfg_kind_lookup(def->station));
+	if (!st)
+		return NULL;
 	struct proc *p = xcalloc(1, sizeof *p);
 	p->def = def;
+	p->st = st;
 	p->id = next_id++;
 	p->touched = now_mono();
 	technician(c, p->tech, sizeof p->tech);
@@ -721,9 +760,9 @@ api_calib_begin(struct api_call *c, void *arg)
 	case P_SCALE: rc = begin_scale(d, c, p, err, sizeof err); break;
 	case P_RESTORE: rc = begin_restore(d, c, p, err, sizeof err); break;
 	case P_ORIGIN:
-		rc = d->laser && grbl_link_state(d->laser) == GRBL_READY ? 0 : -1;
+		rc = connected(st) ? 0 : -1;
 		if (rc < 0)
-			snprintf(err, sizeof err, "the laser is not connected");
+			snprintf(err, sizeof err, "the laser%s is not connected", st->suffix);
 		else
 			snprintf(p->msg, sizeof p->msg, "jog the head to the work origin (laser.jog), "
 			    "then commit");
@@ -746,7 +785,7 @@ api_calib_begin(struct api_call *c, void *arg)
 	proc_free(P(d));
 	d->calib->proc = p;
 	run_procedure(d);
-	log_info("calibration %d: %s by %s", p->id, def->name, p->tech);
+	log_info("calibration %d: %s of %s by %s", p->id, def->name, st->name, p->tech);
 	return proc_json(d, p);
 }
 
@@ -771,13 +810,14 @@ api_calib_drive(struct api_call *c, void *arg)
 		return api_fail(c, API_ERR_INVALID, "both points are taken: commit or abort");
 	bool volts = strcmp(p->def->reg, "v_out") == 0;
 	if (p->driving)
-		station_bath_stop(d, "next calibration point");
+		station_stop(p->st, "next calibration point");
 	p->driving = false;
 	/* Voltage: the test voltage with the current limit at its maximum;
 	 * current: the test current with the voltage limit at its maximum,
 	 * so that the rectifier regulates the quantity being calibrated. */
-	if (station_bath_drive(d, volts ? v : d->cfg->bath.max_voltage,
-	    volts ? d->cfg->bath.max_current : v, 120, &e) < 0)
+	const struct cfg_bath *cb = &p->st->cfg->bath;
+	if (station_bath_drive(p->st, volts ? v : cb->max_voltage, volts ? cb->max_current : v, 120,
+	    &e) < 0)
 		return api_fail(c, e.code, "%s", e.msg);
 	p->driving = true;
 	p->drive_value = v;
@@ -802,17 +842,17 @@ api_calib_point(struct api_call *c, void *arg)
 		return NULL;
 	if (p->n >= 2)
 		return api_fail(c, API_ERR_INVALID, "both points are taken: commit or abort");
-	bool bath = strcmp(p->def->station, "bath") == 0;
+	bool bath = p->st->kind == KIND_BATH;
 	if (bath && !p->driving)
 		return api_fail(c, API_ERR_INVALID, "set the rectifier to a test value first "
 		    "(calibrate.drive)");
-	if (bath && d->bath_st.state != ST_RUNNING)
+	if (bath && p->st->state != ST_RUNNING)
 		return api_fail(c, API_ERR_INTERLOCK, "the rectifier stopped before the reading "
-		    "(%s): drive it again", d->bath_st.detail);
+		    "(%s): drive it again", p->st->detail);
 	if (bath && now_mono() - p->drive_since < settle_time(d))
 		return api_fail(c, API_ERR_BUSY, "the output is still settling: take the reading "
 		    "again in a second");
-	if (!device_value(d, p->def, p->def->reg, &dev))
+	if (!device_value(p, p->def->reg, &dev))
 		return api_fail(c, API_ERR_UNAVAILABLE, "the device's %s cannot be read now",
 		    p->def->reg);
 	/* A reading far from what the device says is a wrong unit or a probe
@@ -831,7 +871,7 @@ api_calib_point(struct api_call *c, void *arg)
 	p->drive[p->n] = p->drive_value;
 	p->n++;
 	if (bath) {
-		station_bath_stop(d, "calibration point taken");
+		station_stop(p->st, "calibration point taken");
 		p->driving = false;
 	}
 	snprintf(p->msg, sizeof p->msg, p->n < 2 ? "point 1 taken; now the second" :
@@ -858,6 +898,7 @@ api_calib_status(struct api_call *c, void *arg)
 static int
 send_write(struct daemon *d, struct proc *p, char *err, size_t len)
 {
+	(void)d;
 	struct pwrite *w = &p->w[p->wi];
 	double v = p->rollback ? w->old : w->value;
 	double y = p->rollback ? w->old_y : w->y;
@@ -866,9 +907,9 @@ send_write(struct daemon *d, struct proc *p, char *err, size_t len)
 	if (w->gcode) {
 		char line[80];
 		snprintf(line, sizeof line, "G10L2P1X%.3fY%.3f", v, y);
-		return grbl_command(d->laser, line, err, len);
+		return grbl_command(station_laser_grbl(p->st), line, err, len);
 	}
-	return grbl_write_setting(d->laser, w->num, v, err, len);
+	return grbl_write_setting(station_laser_grbl(p->st), w->num, v, err, len);
 }
 
 static int
@@ -933,11 +974,12 @@ write_settled(struct daemon *d, struct proc *p, bool ok, const char *why)
 /* Called from inside the driver, which is not done with the write yet:
  * the verdict is acted on at the next tick. */
 static void
-on_laser_setting(struct daemon *d, int num_, double value, bool verified, void *ctx)
+on_laser_setting(struct daemon *d, const struct station *st, int num_, double value,
+    bool verified, void *ctx)
 {
 	struct proc *p = P(d);
 	(void)ctx;
-	if (!p || p->state != PS_WRITING || p->w[p->wi].gcode || p->w[p->wi].num != num_)
+	if (!p || p->st != st || p->state != PS_WRITING || p->w[p->wi].gcode || p->w[p->wi].num != num_)
 		return;
 	snprintf(p->answer_why, sizeof p->answer_why, "$%d=%g was %s", num_, value, verified ?
 	    "verified" : "refused or read back different");
@@ -949,7 +991,7 @@ on_laser_setting(struct daemon *d, int num_, double value, bool verified, void *
 static json_t *
 commit_two_point(struct api_call *c, struct daemon *d, struct proc *p)
 {
-	struct calib_line l, *cur = line_of(d, p->def);
+	struct calib_line l, *cur = line_of(d, p);
 	char err[300];
 	if (p->n < 2)
 		return api_fail(c, API_ERR_INVALID, "%d of 2 points taken: take both first", p->n);
@@ -1002,17 +1044,18 @@ api_calib_commit(struct api_call *c, void *arg)
 	if (p->state != PS_READY)
 		return api_fail(c, API_ERR_BUSY, "calibration %d is %s: %s", p->id,
 		    pstate_names[p->state], p->msg);
-	if ((p->def->type == P_SCALE || p->def->type == P_ORIGIN) &&
-	    (!d->laser || grbl_link_state(d->laser) != GRBL_READY))
-		return api_fail(c, API_ERR_UNAVAILABLE, "the laser is not connected: nothing written");
+	if ((p->def->type == P_SCALE || p->def->type == P_ORIGIN) && !connected(p->st))
+		return api_fail(c, API_ERR_UNAVAILABLE, "the laser%s is not connected: nothing written",
+		    p->st->suffix);
+	struct corrections *corr = &d->corr[p->st->index];
 	switch (p->def->type) {
 	case P_TWO_POINT:
 		return commit_two_point(c, d, p);
 	case P_SWEEP: {
 		if (p->peak_khz <= 0)
 			return api_fail(c, API_ERR_INVALID, "the sweep has no result yet");
-		json_t *before = json_pack("{s:f}", "frequency", corrections_tank_frequency(&d->corr,
-		    d->cfg->tank.frequency));
+		json_t *before = json_pack("{s:f}", "frequency", corrections_tank_frequency(corr,
+		    p->st->cfg->tank.frequency));
 		json_t *pts = json_array();
 		for (size_t i = 0; i < p->npts; i++)
 			json_array_append_new(pts, json_pack("[f, f]", p->khz[i], p->cur[i]));
@@ -1021,7 +1064,7 @@ api_calib_commit(struct api_call *c, void *arg)
 		    p->peak_ma, "power", p->power, "fine_sweep", pts);
 		json_t *out = commit_plain(c, d, p, before, after, "working frequency recorded");
 		if (out)
-			d->corr.tank_khz = khz;
+			corr->tank_khz = khz;
 		return out;
 	}
 	case P_POWER: {
@@ -1061,7 +1104,8 @@ api_calib_commit(struct api_call *c, void *arg)
 		double mx, my, nx, ny;
 		if (!num(c, "measured_x", NAN, &mx) || !num(c, "measured_y", NAN, &my))
 			return NULL;
-		double sx = grbl_setting(d->laser, 100), sy = grbl_setting(d->laser, 101);
+		struct grbl *g = station_laser_grbl(p->st);
+		double sx = grbl_setting(g, 100), sy = grbl_setting(g, 101);
 		if (calib_steps_per_mm(sx, p->square, mx, 0.2, &nx, err, sizeof err) < 0 ||
 		    calib_steps_per_mm(sy, p->square, my, 0.2, &ny, err, sizeof err) < 0) {
 			finish(d, p, PS_FAILED, "refused, nothing changed: %s", err);
@@ -1082,11 +1126,11 @@ api_calib_commit(struct api_call *c, void *arg)
 		return proc_json(d, p);
 	}
 	case P_ORIGIN: {
-		const struct grbl_status *st = grbl_last_status(d->laser);
+		const struct grbl_status *st = grbl_last_status(station_laser_grbl(p->st));
 		double x, y;
 		if (!num(c, "x", st->mpos[0], &x) || !num(c, "y", st->mpos[1], &y))
 			return NULL;
-		if (fabs(x) > d->cfg->laser.work_x || fabs(y) > d->cfg->laser.work_y)
+		if (fabs(x) > p->st->cfg->laser.work_x || fabs(y) > p->st->cfg->laser.work_y)
 			return api_fail(c, API_ERR_INVALID, "an origin at %g,%g is outside the work area", x, y);
 		p->before = json_pack("{s:f, s:f}", "x", st->wco[0], "y", st->wco[1]);
 		p->after = json_pack("{s:f, s:f}", "x", x, "y", y);
@@ -1125,14 +1169,14 @@ static void
 sweep_tick(struct daemon *d, struct proc *p, double now)
 {
 	char err[300];
-	if (d->tank_st.state != ST_RUNNING) {
+	if (p->st->state != ST_RUNNING) {
 		finish(d, p, PS_FAILED, "the sweep was interrupted (%s): nothing changed",
-		    d->tank_st.detail);
+		    p->st->detail);
 		return;
 	}
 	double f = round((p->f_lo + (double)p->i * p->f_step) * 10) / 10;
 	if (!p->written) {
-		if (tank_frequency(d, f, err, sizeof err) < 0) {
+		if (tank_frequency(p, f, err, sizeof err) < 0) {
 			finish(d, p, PS_FAILED, "%s", err);
 			return;
 		}
@@ -1144,8 +1188,8 @@ sweep_tick(struct daemon *d, struct proc *p, double now)
 	/* The frequency and the current come in one poll: once the read-back
 	 * frequency is the new one, so is the current. */
 	if (now - p->t_write >= settle_time(d) / 2 &&
-	    mb_bus_value(d->tank_bus, d->tank_dev, "frequency", &fv) && fabs(fv - f) < 0.06 &&
-	    mb_bus_value(d->tank_bus, d->tank_dev, "current", &ma)) {
+	    device_value(p, "frequency", &fv) && fabs(fv - f) < 0.06 &&
+	    device_value(p, "current", &ma)) {
 		p->khz[p->i] = f;
 		p->cur[p->i] = ma;
 		p->i++;
@@ -1173,7 +1217,7 @@ sweep_tick(struct daemon *d, struct proc *p, double now)
 	}
 	p->peak_khz = pk;
 	p->peak_ma = pc;
-	station_tank_stop(d, "frequency sweep complete");
+	station_stop(p->st, "frequency sweep complete");
 	p->state = PS_READY;
 	snprintf(p->msg, sizeof p->msg, "resonance at %.2f kHz (%.0f mA): commit to make it the "
 	    "working frequency", pk, pc);
@@ -1183,20 +1227,19 @@ static void
 power_tick(struct daemon *d, struct proc *p, double now)
 {
 	double w, ma;
-	if (d->tank_st.state != ST_RUNNING) {
-		finish(d, p, PS_FAILED, "the power check was interrupted (%s)", d->tank_st.detail);
+	if (p->st->state != ST_RUNNING) {
+		finish(d, p, PS_FAILED, "the power check was interrupted (%s)", p->st->detail);
 		return;
 	}
 	if (now - p->t_start < 2 * settle_time(d))
 		return;
-	if (!mb_bus_value(d->tank_bus, d->tank_dev, "power_out", &w) ||
-	    !mb_bus_value(d->tank_bus, d->tank_dev, "current", &ma)) {
+	if (!device_value(p, "power_out", &w) || !device_value(p, "current", &ma)) {
 		finish(d, p, PS_FAILED, "the generator's power cannot be read");
 		return;
 	}
 	p->p_out = w;
 	p->p_ma = ma;
-	station_tank_stop(d, "power check complete");
+	station_stop(p->st, "power check complete");
 	p->state = PS_READY;
 	snprintf(p->msg, sizeof p->msg, "%.0f W and %.0f mA at %g %%: commit to record the check",
 	    w, ma, p->power);
@@ -1205,9 +1248,9 @@ power_tick(struct daemon *d, struct proc *p, double now)
 static void
 laser_tick(struct daemon *d, struct proc *p)
 {
-	if (d->laser_st.state == ST_RUNNING)
+	if (p->st->state == ST_RUNNING)
 		return;
-	if (d->laser_st.state == ST_IDLE) {
+	if (p->st->state == ST_IDLE) {
 		p->state = PS_READY;
 		snprintf(p->msg, sizeof p->msg, "%s", p->def->type == P_SCALE ? "the square is "
 		    "engraved: measure it and commit measured_x and measured_y" : p->def->type ==
@@ -1215,7 +1258,7 @@ laser_tick(struct daemon *d, struct proc *p)
 		    "the grid is engraved: commit the power and speed chosen");
 		return;
 	}
-	finish(d, p, PS_FAILED, "the program stopped (%s): nothing changed", d->laser_st.detail);
+	finish(d, p, PS_FAILED, "the program stopped (%s): nothing changed", p->st->detail);
 }
 
 static void
@@ -1231,7 +1274,7 @@ procedure_tick(struct daemon *d, double now)
 			power_tick(d, p, now);
 		else
 			laser_tick(d, p);
-	} else if (p->state == PS_WRITING && !d->laser) {
+	} else if (p->state == PS_WRITING && !station_laser_grbl(p->st)) {
 		/* A reload that could not reopen the laser: nothing more can be
 		 * written, and what was may stand. Say so. */
 		finish(d, p, PS_FAILED, "the laser went away while its settings were being written: "
@@ -1239,7 +1282,7 @@ procedure_tick(struct daemon *d, double now)
 	} else if (p->state == PS_WRITING) {
 		struct pwrite *w = &p->w[p->wi];
 		if (w->gcode) {
-			const struct grbl_status *st = grbl_last_status(d->laser);
+			const struct grbl_status *st = grbl_last_status(station_laser_grbl(p->st));
 			double x = p->rollback ? w->old : w->value, y = p->rollback ? w->old_y : w->y;
 			if (fabs(st->wco[0] - x) < 0.002 && fabs(st->wco[1] - y) < 0.002)
 				write_settled(d, p, true, "");
@@ -1256,7 +1299,7 @@ procedure_tick(struct daemon *d, double now)
 		finish(d, p, PS_ABORTED, "abandoned: no answer for %.0f minutes; nothing changed",
 		    IDLE_TIMEOUT / 60);
 	}
-	if (p->driving && d->bath_st.state != ST_RUNNING)
+	if (p->driving && p->st->state != ST_RUNNING)
 		p->driving = false;
 }
 
@@ -1314,8 +1357,17 @@ api_calib_history(struct api_call *c, void *arg)
 	char err[300];
 	const char *station = str(c, "station");
 	double limit;
-	if (station && strcmp(station, "laser") && strcmp(station, "tank") && strcmp(station, "bath"))
-		return api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be laser, tank or bath");
+	if (station && !daemon_station(D(c), station)) {
+		struct buf names;
+		buf_init(&names);
+		for (size_t i = 0; i < D(c)->n_stations; i++)
+			buf_printf(&names, "%s%s", i == 0 ? "" : i + 1 == D(c)->n_stations ? " or " : ", ",
+			    D(c)->stations[i].name);
+		api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a station of the workshop: %s",
+		    names.data ? names.data : "none is configured");
+		buf_free(&names);
+		return NULL;
+	}
 	if (!num(c, "limit", 100, &limit))
 		return NULL;
 	json_t *h = calib_store_history(D(c)->store, station, (int)limit, err, sizeof err);
@@ -1333,9 +1385,12 @@ static json_t *
 api_calib_rhodium(struct api_call *c, void *arg)
 {
 	(void)arg;
-	json_t *r = calib_rhodium_json(D(c));
-	return r ? r : api_fail(c, API_ERR_NOT_FOUND, "no replenishment of the bath is recorded: "
-	    "record one (bath.replenish) to start the estimate");
+	struct station *st = station_param(c, KIND_BATH);
+	if (!st)
+		return NULL;
+	json_t *r = calib_rhodium_json(D(c), st);
+	return r ? r : api_fail(c, API_ERR_NOT_FOUND, "no replenishment of the bath%s is recorded: "
+	    "record one (bath.replenish) to start the estimate", st->suffix);
 }
 
 static json_t *
@@ -1345,25 +1400,29 @@ api_calib_replenish(struct api_call *c, void *arg)
 	struct daemon *d = D(c);
 	double grams, ah;
 	char tech[64], err[300];
-	if (!num(c, "rhodium_grams", d->cfg->bath.rhodium_grams, &grams))
+	struct station *st = station_param(c, KIND_BATH);
+	struct mb_bus *bus;
+	int dev;
+	if (!st || !num(c, "rhodium_grams", st->cfg->bath.rhodium_grams, &grams))
 		return NULL;
 	if (grams <= 0 || grams > 100)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'rhodium_grams' must be 0-100 g");
-	if (d->bath_st.state == ST_RUNNING)
-		return api_fail(c, API_ERR_BUSY, "the bath is plating: replenish it once it stops");
-	if (!d->rect_bus || d->rect_dev < 0 || !mb_bus_value(d->rect_bus, d->rect_dev, "ah", &ah))
-		return api_fail(c, API_ERR_UNAVAILABLE, "the rectifier's ampere-hour counter cannot be "
-		    "read: the replenishment would have no starting count");
+	if (st->state == ST_RUNNING)
+		return api_fail(c, API_ERR_BUSY, "the bath%s is plating: replenish it once it stops",
+		    st->suffix);
+	if (!station_device(st, 0, &bus, &dev) || !mb_bus_value(bus, dev, "ah", &ah))
+		return api_fail(c, API_ERR_UNAVAILABLE, "the ampere-hour counter of %s's rectifier "
+		    "cannot be read: the replenishment would have no starting count", st->name);
 	technician(c, tech, sizeof tech);
 	/* The Riden's counter is read-only over Modbus; Atelier keeps its value
 	 * at the replenishment and counts from there. */
-	json_t *before = calib_rhodium_json(d);
+	json_t *before = calib_rhodium_json(d, st);
 	if (!before)
 		before = json_object();
 	json_t *after = json_pack("{s:f, s:f}", "ah_counter", ah, "rhodium_grams", grams);
 	char *bt = json_dumps(before, JSON_COMPACT), *at = json_dumps(after, JSON_COMPACT);
 	const char *note = str(c, "note");
-	struct calib_record r = { "bath", "bath.replenish", "maintenance", tech, NULL, bt, at, note,
+	struct calib_record r = { st->name, "bath.replenish", "maintenance", tech, NULL, bt, at, note,
 		NULL };
 	int64_t id = calib_store_add(d->store, &r, err, sizeof err);
 	free(bt);
@@ -1373,12 +1432,13 @@ api_calib_replenish(struct api_call *c, void *arg)
 	if (id < 0)
 		return api_fail(c, API_ERR_STORE, "%s", err);
 	calib_changed(d);
-	d->calib->replenished = true;
-	d->calib->ah_base = ah;
-	d->calib->rh_grams = grams;
-	d->calib->rh_warned = false;
-	return json_pack("{s:I, s:f, s:f}", "record", (json_int_t)id, "ah_counter", ah,
-	    "rhodium_grams", grams);
+	struct calib_bath *b = &d->calib->bath[st->index];
+	b->replenished = true;
+	b->ah_base = ah;
+	b->rh_grams = grams;
+	b->warned = false;
+	return json_pack("{s:s, s:I, s:f, s:f}", "station", st->name, "record", (json_int_t)id,
+	    "ah_counter", ah, "rhodium_grams", grams);
 }
 
 static json_t *
@@ -1387,9 +1447,12 @@ api_calib_backup(struct api_call *c, void *arg)
 	(void)arg;
 	struct daemon *d = D(c);
 	char tech[64], err[300];
-	if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
-		return api_fail(c, API_ERR_UNAVAILABLE, "the laser is not connected");
-	json_t *set = settings_json(d);
+	struct station *st = station_param(c, KIND_LASER);
+	if (!st)
+		return NULL;
+	if (!connected(st))
+		return api_fail(c, API_ERR_UNAVAILABLE, "the laser%s is not connected", st->suffix);
+	json_t *set = settings_json(station_laser_grbl(st));
 	if (json_object_size(set) == 0) {
 		json_decref(set);
 		return api_fail(c, API_ERR_UNAVAILABLE, "the laser's settings have not been read yet");
@@ -1397,7 +1460,7 @@ api_calib_backup(struct api_call *c, void *arg)
 	technician(c, tech, sizeof tech);
 	json_t *after = json_pack("{s:o}", "settings", set);
 	char *at = json_dumps(after, JSON_COMPACT);
-	struct calib_record r = { "laser", "laser.backup", "maintenance", tech, NULL, "{}", at,
+	struct calib_record r = { st->name, "laser.backup", "maintenance", tech, NULL, "{}", at,
 		str(c, "note"), NULL };
 	int64_t id = calib_store_add(d->store, &r, err, sizeof err);
 	free(at);
@@ -1419,10 +1482,14 @@ api_calib_diff(struct api_call *c, void *arg)
 	json_t *id = c->params ? json_object_get(c->params, "backup") : NULL;
 	if (!json_is_integer(id))
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'backup' (a record number) is required");
-	if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
-		return api_fail(c, API_ERR_UNAVAILABLE, "the laser is not connected");
-	json_t *diff = backup_diff(d, json_integer_value(id), err, sizeof err);
-	return diff ? json_pack("{s:I, s:o}", "backup", json_integer_value(id), "differences", diff) :
+	struct station *st = station_param(c, KIND_LASER);
+	if (!st)
+		return NULL;
+	if (!connected(st))
+		return api_fail(c, API_ERR_UNAVAILABLE, "the laser%s is not connected", st->suffix);
+	json_t *diff = backup_diff(d, st, json_integer_value(id), err, sizeof err);
+	return diff ? json_pack("{s:s, s:I, s:o}", "station", st->name, "backup",
+	    json_integer_value(id), "differences", diff) :
 	    api_fail(c, API_ERR_NOT_FOUND, "%s", err);
 }
 
@@ -1453,19 +1520,44 @@ static const struct api_method calib_methods[] = {
 	    "the GRBL settings that differ from a backup" },
 };
 
-/* Status shows the rhodium estimate and which stations are due. */
+/* Status shows each bath's rhodium estimate in its station, and which
+ * stations are due. */
 static void
 calib_status(struct daemon *d, json_t *out)
 {
-	json_t *rh = calib_rhodium_json(d);
-	if (rh)
-		json_object_set_new(out, "rhodium", rh);
+	json_t *stations = json_object_get(out, "stations");
+	for (size_t i = 0; i < d->n_stations; i++) {
+		struct station *st = &d->stations[i];
+		json_t *rh = st->kind == KIND_BATH ? calib_rhodium_json(d, st) : NULL;
+		if (rh)
+			json_object_set_new(json_object_get(stations, st->name), "rhodium", rh);
+	}
 	json_object_set_new(out, "calibration", calib_due_status(d));
+}
+
+/* A reload may change or remove the station a procedure runs on: the
+ * procedure ends, nothing changed, and the corrections are read again
+ * for the stations as they now are. */
+static void
+calib_reload(struct daemon *d)
+{
+	struct proc *p = P(d);
+	if (p && active(p)) {
+		if (p->state == PS_RUNNING || p->driving)
+			station_safe(d, p, "configuration reloaded");
+		p->driving = false;
+		p->state = PS_READY;    /* so that finish does not touch the station again */
+		finish(d, p, PS_ABORTED, "the configuration was reloaded: nothing changed%s",
+		    p->nw ? " (check the laser's settings: calibrate laser diff)" : "");
+	}
+	calib_load(d);
+	calib_changed(d);
 }
 
 const struct daemon_part calib_part = {
 	.name = "calibration",
 	.start = calib_start,
+	.reload = calib_reload,
 	.stop = calib_stop,
 	.status = calib_status,
 	.methods = calib_methods,

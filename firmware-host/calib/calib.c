@@ -132,9 +132,9 @@ calib_rhodium_used(double ah, double efficiency_pct)
 /* --- corrections in force ------------------------------------------------- */
 
 static void
-load_line(struct store *s, const char *procedure, struct calib_line *l)
+load_line(struct store *s, const char *station, const char *procedure, struct calib_line *l)
 {
-	json_t *a = calib_store_latest(s, procedure);
+	json_t *a = calib_store_latest(s, station, procedure);
 	*l = CALIB_IDENTITY;
 	if (a) {
 		json_t *g = json_object_get(a, "gain"), *o = json_object_get(a, "offset");
@@ -150,48 +150,56 @@ void
 calib_load(struct daemon *d)
 {
 	struct calib_state *c = d->calib;
-	struct corrections *k = &d->corr;
-	corrections_reset(k);
-	c->replenished = false;
-	c->rh_warned = false;
+	memset(c->bath, 0, sizeof c->bath);
 	json_decref(c->due);
 	c->due = NULL;
-	load_line(d->store, "tank.temperature", &k->tank_temp);
-	load_line(d->store, "bath.voltage", &k->rect_v);
-	load_line(d->store, "bath.current", &k->rect_i);
-	json_t *a = calib_store_latest(d->store, "tank.sweep");
-	if (a) {
-		k->tank_khz = json_number_value(json_object_get(a, "frequency"));
-		json_decref(a);
+	for (size_t i = 0; i < d->cfg->n_stations && i < CFG_MAX_STATIONS; i++) {
+		const struct cfg_station *st = &d->cfg->stations[i];
+		struct corrections *k = &d->corr[i];
+		corrections_reset(k);
+		if (st->kind == KIND_TANK) {
+			load_line(d->store, st->name, "tank.temperature", &k->tank_temp);
+			json_t *a = calib_store_latest(d->store, st->name, "tank.sweep");
+			if (a) {
+				k->tank_khz = json_number_value(json_object_get(a, "frequency"));
+				json_decref(a);
+			}
+			if (k->tank_temp.gain != 1 || k->tank_temp.offset != 0)
+				log_info("%s: temperature corrected: gain %.5g, offset %.4g C", st->name,
+				    k->tank_temp.gain, k->tank_temp.offset);
+		} else if (st->kind == KIND_BATH) {
+			load_line(d->store, st->name, "bath.voltage", &k->rect_v);
+			load_line(d->store, st->name, "bath.current", &k->rect_i);
+			json_t *a = calib_store_latest(d->store, st->name, "bath.replenish");
+			if (a) {
+				c->bath[i].replenished = true;
+				c->bath[i].ah_base = json_number_value(json_object_get(a, "ah_counter"));
+				c->bath[i].rh_grams = json_number_value(json_object_get(a, "rhodium_grams"));
+				json_decref(a);
+			}
+			if (k->rect_v.gain != 1 || k->rect_v.offset != 0 || k->rect_i.gain != 1 ||
+			    k->rect_i.offset != 0)
+				log_info("%s: rectifier corrected: V gain %.5g offset %.4g, A gain %.5g "
+				    "offset %.4g", st->name, k->rect_v.gain, k->rect_v.offset, k->rect_i.gain,
+				    k->rect_i.offset);
+		}
 	}
-	a = calib_store_latest(d->store, "bath.replenish");
-	if (a) {
-		c->replenished = true;
-		c->ah_base = json_number_value(json_object_get(a, "ah_counter"));
-		c->rh_grams = json_number_value(json_object_get(a, "rhodium_grams"));
-		json_decref(a);
-	}
-	if (k->tank_temp.gain != 1 || k->tank_temp.offset != 0)
-		log_info("tank temperature corrected: gain %.5g, offset %.4g C", k->tank_temp.gain,
-		    k->tank_temp.offset);
-	if (k->rect_v.gain != 1 || k->rect_v.offset != 0 || k->rect_i.gain != 1 ||
-	    k->rect_i.offset != 0)
-		log_info("rectifier corrected: V gain %.5g offset %.4g, A gain %.5g offset %.4g",
-		    k->rect_v.gain, k->rect_v.offset, k->rect_i.gain, k->rect_i.offset);
 }
 
 /* --- due ---------------------------------------------------------------- */
 
+/* The days a station's calibration holds, by its kind; -1 for a name
+ * that is no station of the workshop. */
 static double
 due_days(const struct daemon *d, const char *station)
 {
-	if (strcmp(station, "laser") == 0)
-		return d->cfg->calibration.laser_days;
-	if (strcmp(station, "tank") == 0)
-		return d->cfg->calibration.tank_days;
-	if (strcmp(station, "bath") == 0)
-		return d->cfg->calibration.bath_days;
-	return -1;
+	const struct cfg_station *st = cfg_station_find(d->cfg, station);
+	switch (st ? st->kind : -1) {
+	case KIND_LASER: return d->cfg->calibration.laser_days;
+	case KIND_TANK: return d->cfg->calibration.tank_days;
+	case KIND_BATH: return d->cfg->calibration.bath_days;
+	default: return -1;
+	}
 }
 
 /* The date `days` after the ISO time t, as YYYY-MM-DD. */
@@ -218,7 +226,7 @@ calib_due_check(struct daemon *d, const char *station, char *msg, size_t len)
 {
 	double days = station ? due_days(d, station) : -1;
 	if (days < 0) {
-		snprintf(msg, len, "'%s' is not a station (laser, tank or bath)", station ? station : "");
+		snprintf(msg, len, "'%s' is not a station of the workshop", station ? station : "");
 		return -1;
 	}
 	char t[40], since[16];
@@ -248,31 +256,34 @@ calib_due_check(struct daemon *d, const char *station, char *msg, size_t len)
 int
 calib_plan_check(struct daemon *d, json_t *plan, char *err, size_t errlen)
 {
-	static const char *const stations[] = { "laser", "tank", "bath" };
 	json_t *steps = json_object_get(plan, "steps"), *warnings = json_object_get(plan, "warnings");
-	for (size_t k = 0; k < 3; k++) {
+	for (int k = 0; k < KIND_COUNT; k++) {
 		bool used = false;
 		size_t i;
 		json_t *s;
 		json_array_foreach(steps, i, s) {
 			const char *st = json_string_value(json_object_get(s, "station"));
 			const char *state = json_string_value(json_object_get(s, "state"));
-			if (st && strcmp(st, stations[k]) == 0 && (!state || strcmp(state, "pending") == 0))
+			if (st && cfg_kind_lookup(st) == k && (!state || strcmp(state, "pending") == 0))
 				used = true;
 		}
-		if (!used)
-			continue;
-		char msg[300];
-		int rc = calib_due_check(d, stations[k], msg, sizeof msg);
-		/* A journal that cannot say counts as overdue. */
-		if (rc < 0)
-			rc = d->cfg->calibration.refuse_overdue ? 2 : 1;
-		if (rc == 2) {
-			snprintf(err, errlen, "calibration overdue: %s", msg);
-			return 2;
+		/* A step runs at any station of its kind: each is checked. */
+		for (size_t n = 0; used && n < d->cfg->n_stations; n++) {
+			const struct cfg_station *st = &d->cfg->stations[n];
+			if (st->kind != k)
+				continue;
+			char msg[300];
+			int rc = calib_due_check(d, st->name, msg, sizeof msg);
+			/* A journal that cannot say counts as overdue. */
+			if (rc < 0)
+				rc = d->cfg->calibration.refuse_overdue ? 2 : 1;
+			if (rc == 2) {
+				snprintf(err, errlen, "calibration overdue: %s", msg);
+				return 2;
+			}
+			if (rc == 1 && json_is_array(warnings))
+				json_array_append_new(warnings, json_sprintf("calibration overdue: %s", msg));
 		}
-		if (rc == 1 && json_is_array(warnings))
-			json_array_append_new(warnings, json_sprintf("calibration overdue: %s", msg));
 	}
 	return 0;
 }
@@ -280,17 +291,17 @@ calib_plan_check(struct daemon *d, json_t *plan, char *err, size_t errlen)
 json_t *
 calib_due_json(struct daemon *d)
 {
-	static const char *const stations[] = { "laser", "tank", "bath" };
 	static const char *const states[] = { "ok", "overdue", "refused" };
 	json_t *out = json_array();
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < d->cfg->n_stations; i++) {
+		const char *name = d->cfg->stations[i].name;
 		char msg[300], t[40];
 		double age = 0;
-		int rc = calib_due_check(d, stations[i], msg, sizeof msg);
-		int found = calib_store_last(d->store, stations[i], t, sizeof t, &age);
-		json_t *o = json_pack("{s:s, s:s, s:s, s:f}", "station", stations[i], "state",
-		    rc < 0 ? "unknown" : states[rc], "message", msg, "due_days",
-		    due_days(d, stations[i]));
+		int rc = calib_due_check(d, name, msg, sizeof msg);
+		int found = calib_store_last(d->store, name, t, sizeof t, &age);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f}", "station", name, "kind",
+		    cfg_kind_name((enum cfg_kind)d->cfg->stations[i].kind), "state",
+		    rc < 0 ? "unknown" : states[rc], "message", msg, "due_days", due_days(d, name));
 		if (found == 1) {
 			json_object_set_new(o, "last", json_string(t));
 			json_object_set_new(o, "age_days", json_real(age));
@@ -320,40 +331,44 @@ calib_changed(struct daemon *d)
 }
 
 json_t *
-calib_rhodium_json(struct daemon *d)
+calib_rhodium_json(struct daemon *d, struct station *bath)
 {
-	struct calib_state *c = d->calib;
+	struct calib_bath *c = &d->calib->bath[bath->index];
+	const struct cfg_bath *cb = &bath->cfg->bath;
+	struct mb_bus *bus;
+	int dev;
 	double ah;
 	if (!c->replenished)
 		return NULL;
-	if (!d->rect_bus || d->rect_dev < 0 || !mb_bus_value(d->rect_bus, d->rect_dev, "ah", &ah))
-		return json_pack("{s:b, s:f, s:s}", "known", 0, "rhodium_grams", c->rh_grams,
-		    "message", "the rectifier's ampere-hour counter cannot be read now");
+	if (!station_device(bath, 0, &bus, &dev) || !mb_bus_value(bus, dev, "ah", &ah))
+		return json_pack("{s:s, s:b, s:f, s:s}", "station", bath->name, "known", 0,
+		    "rhodium_grams", c->rh_grams, "message",
+		    "the rectifier's ampere-hour counter cannot be read now");
 	/* The unit counts its own measured current; the technician's current
 	 * gain corrects the count (its offset cannot be, not knowing for how
 	 * long the output was on). */
-	double since = (ah - c->ah_base) * d->corr.rect_i.gain;
+	double since = (ah - c->ah_base) * d->corr[bath->index].rect_i.gain;
 	/* The counter went backwards: the unit lost it (a power cycle on some
 	 * firmware). What it counted before is lost; say so, never guess. */
 	bool lost = since < -1e-6;
-	double used = calib_rhodium_used(lost ? 0 : since, d->cfg->bath.efficiency);
+	double used = calib_rhodium_used(lost ? 0 : since, cb->efficiency);
 	double left = c->rh_grams - used;
-	bool warn = lost || left <= d->cfg->bath.rhodium_warning;
+	bool warn = lost || left <= cb->rhodium_warning;
 	char msg[200];
 	if (lost)
 		snprintf(msg, sizeof msg, "the rectifier's counter went back (%.3f Ah, was %.3f at "
 		    "the replenishment): replenish or record the bath again", ah, c->ah_base);
 	else if (warn)
 		snprintf(msg, sizeof msg, "about %.2f g of rhodium left, at or below the warning of "
-		    "%g g: replenish the bath", left < 0 ? 0 : left, d->cfg->bath.rhodium_warning);
+		    "%g g: replenish the bath", left < 0 ? 0 : left, cb->rhodium_warning);
 	else
 		snprintf(msg, sizeof msg, "about %.2f g of rhodium left", left);
-	if (warn && !c->rh_warned) {
-		log_warn("bath: %s", msg);
-		c->rh_warned = true;
+	if (warn && !c->warned) {
+		log_warn("%s: %s", bath->name, msg);
+		c->warned = true;
 	}
-	return json_pack("{s:b, s:f, s:f, s:f, s:f, s:f, s:b, s:s}", "known", !lost, "ah_since",
-	    lost ? 0 : since, "used_grams", used, "left_grams", left < 0 ? 0 : left,
-	    "rhodium_grams", c->rh_grams, "efficiency", d->cfg->bath.efficiency, "warning", warn,
-	    "message", msg);
+	return json_pack("{s:s, s:b, s:f, s:f, s:f, s:f, s:f, s:b, s:s}", "station", bath->name,
+	    "known", !lost, "ah_since", lost ? 0 : since, "used_grams", used, "left_grams",
+	    left < 0 ? 0 : left, "rhodium_grams", c->rh_grams, "efficiency", cb->efficiency,
+	    "warning", warn, "message", msg);
 }

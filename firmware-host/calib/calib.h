@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "cfg/cfg.h"
 #include "daemon/corrections.h"
 
 struct daemon;
@@ -71,10 +72,13 @@ double calib_rhodium_used(double ah, double efficiency_pct);
 
 /* Calibration's state, in the daemon (d->calib) while calibration runs. */
 struct calib_state {
-	bool replenished;       /* a replenishment was recorded */
-	double ah_base;         /* rectifier counter at the replenishment, Ah */
-	double rh_grams;        /* rhodium in the bath then, g */
-	bool rh_warned;
+	/* Each bath's rhodium, by station index. */
+	struct calib_bath {
+		bool replenished;       /* a replenishment was recorded */
+		double ah_base;         /* rectifier counter at the replenishment, Ah */
+		double rh_grams;        /* rhodium in the bath then, g */
+		bool warned;
+	} bath[CFG_MAX_STATIONS];
 	void *proc;             /* the procedure in progress (api_calib.c) */
 	uint64_t proc_timer;    /* runs it while there is one */
 	json_t *due;            /* calib_due_json for status, until due_until */
@@ -82,7 +86,8 @@ struct calib_state {
 };
 
 /* Reads the corrections in force from the journal (the latest record of
- * each procedure) into d->corr, and the bath's last replenishment. */
+ * each procedure for each station) into d->corr, and each bath's last
+ * replenishment. */
 void calib_load(struct daemon *d);
 
 /*
@@ -108,8 +113,10 @@ json_t *calib_due_json(struct daemon *d);
  * minute, or until calib_changed says a record was added. */
 json_t *calib_due_status(struct daemon *d);
 void calib_changed(struct daemon *d);
-/* The rhodium estimate as JSON, for bath.rhodium (NULL when unknown). */
-json_t *calib_rhodium_json(struct daemon *d);
+/* A bath station's rhodium estimate as JSON, for bath.rhodium (NULL when
+ * no replenishment is recorded). */
+struct station;
+json_t *calib_rhodium_json(struct daemon *d, struct station *bath);
 
 /* --- records (calib_store.c) --------------------------------------------- */
 
@@ -131,9 +138,9 @@ int64_t calib_store_add(struct store *s, const struct calib_record *r, char *err
 /* The records, newest first, of a station (NULL: all), at most limit. */
 json_t *calib_store_history(struct store *s, const char *station, int limit, char *err,
     size_t errlen);
-/* The "after" of the latest record of a procedure, parsed (new reference),
- * or NULL when there is none. */
-json_t *calib_store_latest(struct store *s, const char *procedure);
+/* The "after" of the latest record of a procedure for a station, parsed
+ * (new reference), or NULL when there is none. */
+json_t *calib_store_latest(struct store *s, const char *station, const char *procedure);
 /* One record by id: {"station", "procedure", "after"} (new reference), or
  * NULL when there is none. */
 json_t *calib_store_get(struct store *s, int64_t id);

@@ -105,15 +105,16 @@ calib_store_history(struct store *s, const char *station, int limit, char *err, 
 }
 
 json_t *
-calib_store_latest(struct store *s, const char *procedure)
+calib_store_latest(struct store *s, const char *station, const char *procedure)
 {
 	sqlite3 *db = store_db(s);
 	sqlite3_stmt *st;
 	json_t *out = NULL;
-	if (!db || sqlite3_prepare_v2(db, "SELECT after FROM calibrations WHERE procedure = ? "
-	    "ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+	if (!db || sqlite3_prepare_v2(db, "SELECT after FROM calibrations WHERE station = ? AND "
+	    "procedure = ? ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
 		return NULL;
-	sqlite3_bind_text(st, 1, procedure, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, station, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, procedure, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		out = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 	sqlite3_finalize(st);

@@ -16,23 +16,86 @@
 #include "cfg/cfg_schema.h"
 #include "util.h"
 
-static const char *const line_names[LINE_COUNT] = {
-	"estop", "laser_door", "tank_lid", "fume_ok", "laser_enable",
-	"ultrasound_enable", "heater_enable", "rectifier_enable", "bath_heater_enable", "beacon",
-};
+static const char *const kind_names[KIND_COUNT] = { "laser", "tank", "bath" };
 
 const char *
-cfg_line_name(enum cfg_line_id id)
+cfg_kind_name(enum cfg_kind kind)
 {
-	return (unsigned)id < LINE_COUNT ? line_names[id] : "?";
+	return (unsigned)kind < KIND_COUNT ? kind_names[kind] : "?";
 }
 
 int
-cfg_line_lookup(const char *name)
+cfg_kind_lookup(const char *name)
 {
-	for (int i = 0; i < LINE_COUNT; i++)
-		if (strcmp(name, line_names[i]) == 0)
+	for (int i = 0; name && i < KIND_COUNT; i++)
+		if (strcmp(name, kind_names[i]) == 0)
 			return i;
+	return -1;
+}
+
+/* The lines each kind of station has, and the workshop's (kind -1), with
+ * their keys under 'lines:'. */
+static const struct {
+	int kind;
+	const char *key;
+	enum cfg_role role;
+	bool required;
+} role_keys[] = {
+	{ -1, "estop", ROLE_ESTOP, true },
+	{ -1, "fume_ok", ROLE_FUME_OK, true },
+	{ KIND_LASER, "door", ROLE_DOOR, true },
+	{ KIND_LASER, "enable", ROLE_LASER_ENABLE, true },
+	{ KIND_LASER, "beacon", ROLE_BEACON, false },
+	{ KIND_LASER, "fume_ok", ROLE_FUME_OK, false },
+	{ KIND_TANK, "lid", ROLE_LID, true },
+	{ KIND_TANK, "ultrasound_enable", ROLE_ULTRASOUND_ENABLE, true },
+	{ KIND_TANK, "heater_enable", ROLE_TANK_HEATER_ENABLE, true },
+	{ KIND_BATH, "rectifier_enable", ROLE_RECTIFIER_ENABLE, true },
+	{ KIND_BATH, "heater_enable", ROLE_BATH_HEATER_ENABLE, true },
+	{ KIND_BATH, "fume_ok", ROLE_FUME_OK, false },
+};
+
+/* The lines of the single-station form, and where each goes now. */
+static const struct {
+	const char *old;
+	int kind;
+	const char *key;
+} old_lines[] = {
+	{ "laser_door", KIND_LASER, "door" }, { "laser_enable", KIND_LASER, "enable" },
+	{ "beacon", KIND_LASER, "beacon" }, { "tank_lid", KIND_TANK, "lid" },
+	{ "ultrasound_enable", KIND_TANK, "ultrasound_enable" },
+	{ "heater_enable", KIND_TANK, "heater_enable" },
+	{ "rectifier_enable", KIND_BATH, "rectifier_enable" },
+	{ "bath_heater_enable", KIND_BATH, "heater_enable" },
+};
+
+bool
+cfg_role_output(enum cfg_role role)
+{
+	return role >= ROLE_LASER_ENABLE && role < ROLE_COUNT;
+}
+
+const char *
+cfg_role_key(int kind, enum cfg_role role)
+{
+	for (size_t i = 0; i < ARRAY_LEN(role_keys); i++)
+		if (role_keys[i].kind == kind && role_keys[i].role == role)
+			return role_keys[i].key;
+	return "?";
+}
+
+const char *
+cfg_line_name(const struct cfg *cfg, int line)
+{
+	return line >= 0 && (size_t)line < cfg->n_lines ? cfg->lines[line].name : "?";
+}
+
+int
+cfg_line_lookup(const struct cfg *cfg, const char *name)
+{
+	for (size_t i = 0; name && i < cfg->n_lines; i++)
+		if (strcmp(cfg->lines[i].name, name) == 0)
+			return (int)i;
 	return -1;
 }
 
@@ -43,19 +106,6 @@ cfg_line_lookup(const char *name)
 	{ .key = (k), .type = (t), .off = (off_), .unit = (u), .min = (lo), .max = (hi), \
 	  .def = (d), .flags = (fl), __VA_ARGS__ }
 
-static const struct sk laser_keys[] = {
-	KEY("port", SK_STRING, F(struct cfg_laser, port), NULL, 0, 0, NULL, SK_REQUIRED),
-	KEY("baud", SK_BAUD, F(struct cfg_laser, baud), "baud", 0, 0, "115200", 0),
-	KEY("status_hz", SK_DOUBLE, F(struct cfg_laser, status_hz), "Hz", 0.5, 10, "5", 0),
-	KEY("connect_timeout", SK_DOUBLE, F(struct cfg_laser, connect_timeout), "s", 0.5, 60, "5", 0),
-	KEY("max_feed", SK_DOUBLE, F(struct cfg_laser, max_feed), "mm/min", 10, 100000, "3000", 0),
-	KEY("max_power", SK_INT, F(struct cfg_laser, max_power), "", 1, 100000, "1000", 0),
-	KEY("resolution", SK_DOUBLE, F(struct cfg_laser, resolution), "mm", 0.001, 1, "0.01", 0),
-	KEY("work_x", SK_DOUBLE, F(struct cfg_laser, work_x), "mm", 1, 2000, "100", 0),
-	KEY("work_y", SK_DOUBLE, F(struct cfg_laser, work_y), "mm", 1, 2000, "100", 0),
-	KEY("min_char_height", SK_DOUBLE, F(struct cfg_laser, min_char_height), "mm", 0.2, 20, "0.8", 0),
-};
-static const struct schema laser_schema = { "laser", laser_keys, SK_COUNT(laser_keys), sizeof(struct cfg_laser) };
 
 static const char *const transport_names[] = { "rtu", "tcp", NULL };
 static const int transport_values[] = { TRANSPORT_RTU, TRANSPORT_TCP };
@@ -154,13 +204,12 @@ line_defaults(struct cfg_gpio_line *gl)
 	gl->offset = -1;
 }
 
-/* gpio.lines: a mapping from the bench's line names to their wiring. */
+/* Loads a 'lines:' mapping: for a station of kind, or for gpio.lines
+ * (kind -1), from the keys of role_keys to their wiring. */
 static void
-parse_lines(struct cfg_ctx *ctx, const struct sk *k, yaml_node_t *node, void *field,
+load_role_lines(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_gpio_line *lines, int kind,
     const char *path)
 {
-	struct cfg_gpio_line *lines = field;
-	(void)k;
 	if (node->type != YAML_MAPPING_NODE) {
 		cfg_err_node(ctx, node, "%s must be a mapping from line names to lines", path);
 		return;
@@ -170,68 +219,110 @@ parse_lines(struct cfg_ctx *ctx, const struct sk *k, yaml_node_t *node, void *fi
 		yaml_node_t *kn = yaml_document_get_node(ctx->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(ctx->doc, p->value);
 		const char *name = cfg_scalar(kn);
-		int id = name ? cfg_line_lookup(name) : -1;
-		if (id < 0) {
+		int role = -1;
+		for (size_t i = 0; name && i < ARRAY_LEN(role_keys); i++)
+			if (role_keys[i].kind == kind && strcmp(role_keys[i].key, name) == 0)
+				role = (int)role_keys[i].role;
+		if (role < 0) {
+			size_t o;
+			for (o = 0; kind < 0 && name && o < ARRAY_LEN(old_lines); o++)
+				if (strcmp(old_lines[o].old, name) == 0)
+					break;
+			if (kind < 0 && name && o < ARRAY_LEN(old_lines)) {
+				cfg_err_node(ctx, kn, "%s.%s: a station's line is written under that "
+				    "station now (gpio.lines holds the workshop's estop and fume_ok): "
+				    "in 'stations:', the %s's entry takes it as lines: {%s: ...}", path,
+				    name, kind_names[old_lines[o].kind], old_lines[o].key);
+				continue;
+			}
+			char all[300] = "";
 			const char *best = NULL;
 			size_t bd = (size_t)-1;
-			for (int i = 0; name && i < LINE_COUNT; i++) {
-				size_t d = str_distance(name, line_names[i]);
+			for (size_t i = 0; i < ARRAY_LEN(role_keys); i++) {
+				if (role_keys[i].kind != kind)
+					continue;
+				snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s",
+				    all[0] ? ", " : "", role_keys[i].key);
+				size_t d = name ? str_distance(name, role_keys[i].key) : (size_t)-1;
 				if (d < bd) {
 					bd = d;
-					best = line_names[i];
+					best = role_keys[i].key;
 				}
 			}
 			if (best && bd <= 3)
 				cfg_err_node(ctx, kn, "unknown line '%.60s' in '%s'; did you mean '%s'?",
 				    name, path, best);
-			else {
-				char all[300] = "";
-				for (int i = 0; i < LINE_COUNT; i++)
-					snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s",
-					    i ? ", " : "", line_names[i]);
-				cfg_err_node(ctx, kn, "unknown line '%.60s' in '%s'; the lines are %s",
-				    name ? name : "?", path, all);
-			}
+			else
+				cfg_err_node(ctx, kn, "unknown line '%.60s' in '%s'; the lines %s are %s",
+				    name ? name : "?", path, kind < 0 ? "of the workshop" :
+				    kind == KIND_LASER ? "of a laser" : kind == KIND_TANK ? "of a tank" :
+				    "of a bath", all);
 			continue;
 		}
-		if (lines[id].configured) {
+		if (lines[role].configured) {
 			cfg_err_node(ctx, kn, "line '%s' appears twice in '%s'", name, path);
 			continue;
 		}
-		lines[id].configured = true;
+		lines[role].configured = true;
 		char *lpath = xasprintf("%s.%s", path, name);
 		if (vn->type != YAML_MAPPING_NODE)
 			cfg_err_node(ctx, vn, "%s must be a mapping (chip, line, active_low, debounce)",
 			    lpath);
 		else
-			schema_load(ctx, &gpio_line_schema, vn, &lines[id], lpath);
+			schema_load(ctx, &gpio_line_schema, vn, &lines[role], lpath);
 		free(lpath);
 	}
 }
 
 static void
+print_role_lines(const struct cfg_gpio_line *lines, int kind, FILE *out, int indent)
+{
+	fprintf(out, "%*slines:\n", indent, "");
+	for (size_t i = 0; i < ARRAY_LEN(role_keys); i++) {
+		if (role_keys[i].kind != kind || !lines[role_keys[i].role].configured)
+			continue;
+		fprintf(out, "%*s%s:\n", indent + 2, "", role_keys[i].key);
+		schema_print(&gpio_line_schema, &lines[role_keys[i].role], out, indent + 4);
+	}
+}
+
+static void
+release_role_lines(struct cfg_gpio_line *lines)
+{
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		schema_release(&gpio_line_schema, &lines[i]);
+		free(lines[i].line_name);
+		lines[i].line_name = NULL;
+	}
+}
+
+static void
+role_lines_defaults(struct cfg_gpio_line *lines)
+{
+	for (int i = 0; i < ROLE_COUNT; i++)
+		line_defaults(&lines[i]);
+}
+
+/* gpio.lines: the workshop's own lines. */
+static void
+parse_lines(struct cfg_ctx *ctx, const struct sk *k, yaml_node_t *node, void *field,
+    const char *path)
+{
+	(void)k;
+	load_role_lines(ctx, node, field, -1, path);
+}
+
+static void
 print_lines(const struct sk *k, const void *field, FILE *out, int indent)
 {
-	const struct cfg_gpio_line *lines = field;
 	(void)k;
-	fprintf(out, "%*slines:\n", indent, "");
-	for (int i = 0; i < LINE_COUNT; i++) {
-		if (!lines[i].configured)
-			continue;
-		fprintf(out, "%*s%s:\n", indent + 2, "", line_names[i]);
-		schema_print(&gpio_line_schema, &lines[i], out, indent + 4);
-	}
+	print_role_lines(field, -1, out, indent);
 }
 
 static void
 release_lines(void *field)
 {
-	struct cfg_gpio_line *lines = field;
-	for (int i = 0; i < LINE_COUNT; i++) {
-		schema_release(&gpio_line_schema, &lines[i]);
-		free(lines[i].line_name);
-		lines[i].line_name = NULL;
-	}
+	release_role_lines(field);
 }
 
 static const char *const backend_names[] = { "sim", "gpiod", NULL };
@@ -244,31 +335,216 @@ static const struct sk gpio_keys[] = {
 };
 static const struct schema gpio_schema = { "gpio", gpio_keys, SK_COUNT(gpio_keys), sizeof(struct cfg_gpio) };
 
-static const struct sk tank_keys[] = {
-	KEY("temperature", SK_DOUBLE, F(struct cfg_tank, temperature), "C", 20, 60, "48", 0),
-	KEY("max_temperature", SK_DOUBLE, F(struct cfg_tank, max_temperature), "C", 20, 70, "55", 0),
-	KEY("cycle", SK_DOUBLE, F(struct cfg_tank, cycle), "s", 10, 900, "300", 0),
-	KEY("max_cycle", SK_DOUBLE, F(struct cfg_tank, max_cycle), "s", 10, 1800, "600", 0),
-	KEY("frequency", SK_DOUBLE, F(struct cfg_tank, frequency), "kHz", 20, 80, "40", 0),
-	KEY("power", SK_DOUBLE, F(struct cfg_tank, power), "%", 10, 100, "80", 0),
-	KEY("sweep", SK_BOOL, F(struct cfg_tank, sweep), NULL, 0, 0, "true", 0),
-	KEY("degas", SK_DOUBLE, F(struct cfg_tank, degas), "s", 0, 600, "60", 0),
-};
-static const struct schema tank_schema = { "tank", tank_keys, SK_COUNT(tank_keys), sizeof(struct cfg_tank) };
 
-static const struct sk bath_keys[] = {
-	KEY("temperature", SK_DOUBLE, F(struct cfg_bath, temperature), "C", 20, 60, "48", 0),
-	KEY("max_voltage", SK_DOUBLE, F(struct cfg_bath, max_voltage), "V", 0.5, 6, "3", 0),
-	KEY("max_current", SK_DOUBLE, F(struct cfg_bath, max_current), "A", 0.01, 20, "2", 0),
-	KEY("current_density", SK_DOUBLE, F(struct cfg_bath, current_density), "A/dm2", 0.1, 10, "2", 0),
-	KEY("rhodium_grams", SK_DOUBLE, F(struct cfg_bath, rhodium_grams), "g", 0.1, 100, "2", 0),
-	KEY("efficiency", SK_DOUBLE, F(struct cfg_bath, efficiency), "%", 1, 100, "35", 0),
-	KEY("rhodium_warning", SK_DOUBLE, F(struct cfg_bath, rhodium_warning), "g", 0, 100, "0.5", 0),
-	KEY("temperature_tolerance", SK_DOUBLE, F(struct cfg_bath, temperature_tolerance), "C", 0.5,
-	    10, "2", 0),
-	KEY("max_warmup", SK_DOUBLE, F(struct cfg_bath, max_warmup), "s", 10, 7200, "900", 0),
+/* --- stations ---------------------------------------------------------------- */
+
+/* A station's 'lines:', read with its kind's keys. */
+static void
+parse_station_lines(struct cfg_ctx *ctx, const struct sk *k, yaml_node_t *node, void *field,
+    const char *path)
+{
+	const struct cfg_station *st = (const struct cfg_station *)((char *)field - k->off);
+	load_role_lines(ctx, node, field, st->kind, path);
+}
+
+static void
+print_station_lines(const struct sk *k, const void *field, FILE *out, int indent)
+{
+	const struct cfg_station *st = (const struct cfg_station *)((const char *)field - k->off);
+	print_role_lines(field, st->kind, out, indent);
+}
+
+static void
+release_station_lines(void *field)
+{
+	release_role_lines(field);
+}
+
+#define S(field) offsetof(struct cfg_station, field)
+#define STATION_COMMON \
+	KEY("name", SK_STRING, S(name), NULL, 0, 0, NULL, SK_REQUIRED), \
+	KEY("kind", SK_ENUM, S(kind), NULL, 0, 0, NULL, SK_REQUIRED, .names = kind_names_list)
+#define STATION_LINES \
+	KEY("lines", SK_CUSTOM, S(lines), NULL, 0, 0, NULL, SK_REQUIRED, \
+	    .parse = parse_station_lines, .print = print_station_lines, \
+	    .release = release_station_lines)
+
+static const char *const kind_names_list[] = { "laser", "tank", "bath", NULL };
+
+static const struct sk laser_station_keys[] = {
+	STATION_COMMON,
+	KEY("port", SK_STRING, S(laser.port), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("baud", SK_BAUD, S(laser.baud), "baud", 0, 0, "115200", 0),
+	KEY("status_hz", SK_DOUBLE, S(laser.status_hz), "Hz", 0.5, 10, "5", 0),
+	KEY("connect_timeout", SK_DOUBLE, S(laser.connect_timeout), "s", 0.5, 60, "5", 0),
+	KEY("max_feed", SK_DOUBLE, S(laser.max_feed), "mm/min", 10, 100000, "3000", 0),
+	KEY("max_power", SK_INT, S(laser.max_power), "", 1, 100000, "1000", 0),
+	KEY("resolution", SK_DOUBLE, S(laser.resolution), "mm", 0.001, 1, "0.01", 0),
+	KEY("work_x", SK_DOUBLE, S(laser.work_x), "mm", 1, 2000, "100", 0),
+	KEY("work_y", SK_DOUBLE, S(laser.work_y), "mm", 1, 2000, "100", 0),
+	KEY("min_char_height", SK_DOUBLE, S(laser.min_char_height), "mm", 0.2, 20, "0.8", 0),
+	STATION_LINES,
 };
-static const struct schema bath_schema = { "bath", bath_keys, SK_COUNT(bath_keys), sizeof(struct cfg_bath) };
+
+static const struct sk tank_station_keys[] = {
+	STATION_COMMON,
+	KEY("device", SK_STRING, S(device), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("temperature", SK_DOUBLE, S(tank.temperature), "C", 20, 60, "48", 0),
+	KEY("max_temperature", SK_DOUBLE, S(tank.max_temperature), "C", 20, 70, "55", 0),
+	KEY("cycle", SK_DOUBLE, S(tank.cycle), "s", 10, 900, "300", 0),
+	KEY("max_cycle", SK_DOUBLE, S(tank.max_cycle), "s", 10, 1800, "600", 0),
+	KEY("frequency", SK_DOUBLE, S(tank.frequency), "kHz", 20, 80, "40", 0),
+	KEY("power", SK_DOUBLE, S(tank.power), "%", 10, 100, "80", 0),
+	KEY("sweep", SK_BOOL, S(tank.sweep), NULL, 0, 0, "true", 0),
+	KEY("degas", SK_DOUBLE, S(tank.degas), "s", 0, 600, "60", 0),
+	STATION_LINES,
+};
+
+static const struct sk bath_station_keys[] = {
+	STATION_COMMON,
+	KEY("rectifier", SK_STRING, S(rectifier), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("heater", SK_STRING, S(heater), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("temperature", SK_DOUBLE, S(bath.temperature), "C", 20, 60, "48", 0),
+	KEY("max_voltage", SK_DOUBLE, S(bath.max_voltage), "V", 0.5, 6, "3", 0),
+	KEY("max_current", SK_DOUBLE, S(bath.max_current), "A", 0.01, 20, "2", 0),
+	KEY("current_density", SK_DOUBLE, S(bath.current_density), "A/dm2", 0.1, 10, "2", 0),
+	KEY("rhodium_grams", SK_DOUBLE, S(bath.rhodium_grams), "g", 0.1, 100, "2", 0),
+	KEY("efficiency", SK_DOUBLE, S(bath.efficiency), "%", 1, 100, "35", 0),
+	KEY("rhodium_warning", SK_DOUBLE, S(bath.rhodium_warning), "g", 0, 100, "0.5", 0),
+	KEY("temperature_tolerance", SK_DOUBLE, S(bath.temperature_tolerance), "C", 0.5, 10, "2",
+	    0),
+	KEY("max_warmup", SK_DOUBLE, S(bath.max_warmup), "s", 10, 7200, "900", 0),
+	STATION_LINES,
+};
+
+static const struct schema station_schemas[KIND_COUNT] = {
+	[KIND_LASER] = { "laser station", laser_station_keys, SK_COUNT(laser_station_keys),
+		sizeof(struct cfg_station) },
+	[KIND_TANK] = { "tank station", tank_station_keys, SK_COUNT(tank_station_keys),
+		sizeof(struct cfg_station) },
+	[KIND_BATH] = { "bath station", bath_station_keys, SK_COUNT(bath_station_keys),
+		sizeof(struct cfg_station) },
+};
+
+static void
+station_free_fields(struct cfg_station *st)
+{
+	if (st->kind >= 0 && st->kind < KIND_COUNT)
+		schema_release(&station_schemas[st->kind], st);
+}
+
+/* stations: a list of entries, each read with the schema of its kind,
+ * which it must name first of all. */
+static void
+parse_stations(struct cfg_ctx *ctx, const struct sk *k, yaml_node_t *node, void *field,
+    const char *path)
+{
+	struct cfg *cfg = (struct cfg *)((char *)field - k->off);
+	if (node->type != YAML_SEQUENCE_NODE) {
+		cfg_err_node(ctx, node, "%s must be a list of stations, each with a name and a kind "
+		    "(laser, tank or bath)", path);
+		return;
+	}
+	size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	if (n > CFG_MAX_STATIONS) {
+		cfg_err_node(ctx, node, "%s lists %zu stations; at most %d are supported", path, n,
+		    CFG_MAX_STATIONS);
+		return;
+	}
+	cfg->stations = xcalloc(n ? n : 1, sizeof *cfg->stations);
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = yaml_document_get_node(ctx->doc, node->data.sequence.items.start[i]);
+		struct cfg_station *st = &cfg->stations[cfg->n_stations];
+		char *ipath = xasprintf("%s[%zu]", path, i);
+		st->kind = -1;
+		st->src_line = (int)item->start_mark.line + 1;
+		st->src_col = (int)item->start_mark.column + 1;
+		yaml_node_t *kn = item->type == YAML_MAPPING_NODE ? cfg_node_get(ctx, item, "kind") : NULL;
+		const char *kind = kn ? cfg_scalar(kn) : NULL;
+		if (item->type != YAML_MAPPING_NODE) {
+			cfg_err_node(ctx, item, "%s must be a mapping of keys (name, kind, ...)", ipath);
+		} else if (!kn) {
+			cfg_err_node(ctx, item, "%s: 'kind' is required: laser, tank or bath", ipath);
+		} else if (cfg_kind_lookup(kind) < 0) {
+			cfg_err_node(ctx, kn, "%s.kind must be laser, tank or bath, not '%.40s'", ipath,
+			    kind ? kind : "?");
+		} else {
+			st->kind = cfg_kind_lookup(kind);
+			schema_defaults(&station_schemas[st->kind], st);
+			role_lines_defaults(st->lines);
+			schema_load(ctx, &station_schemas[st->kind], item, st, ipath);
+			cfg->n_stations++;
+		}
+		free(ipath);
+	}
+}
+
+static void
+print_stations(const struct sk *k, const void *field, FILE *out, int indent)
+{
+	const struct cfg *cfg = (const struct cfg *)((const char *)field - k->off);
+	fprintf(out, "%*sstations:\n", indent, "");
+	for (size_t i = 0; i < cfg->n_stations; i++) {
+		const struct cfg_station *st = &cfg->stations[i];
+		fprintf(out, "%*s-\n", indent + 2, "");
+		schema_print(&station_schemas[st->kind], st, out, indent + 4);
+	}
+}
+
+static void
+release_stations(void *field)
+{
+	struct cfg_station **stations = field;
+	size_t *n = (size_t *)((char *)field + offsetof(struct cfg, n_stations) -
+	    offsetof(struct cfg, stations));
+	for (size_t i = 0; *stations && i < *n; i++)
+		station_free_fields(&(*stations)[i]);
+	free(*stations);
+	*stations = NULL;
+	*n = 0;
+}
+
+/* The single-station sections (laser:, tank:, bath:) are refused, with
+ * the entry they become under stations:, so that nobody's bench is read
+ * differently from what its file says. */
+static void
+parse_old_section(struct cfg_ctx *ctx, const struct sk *k, yaml_node_t *node, void *field,
+    const char *path)
+{
+	(void)field;
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "stations:\n  - name: %s\n    kind: %s\n", k->key, k->key);
+	if (strcmp(k->key, "tank") == 0)
+		buf_printf(&b, "    device: tank              # its generator, from devices:\n");
+	if (strcmp(k->key, "bath") == 0)
+		buf_printf(&b, "    rectifier: rectifier      # from devices:\n"
+		    "    heater: bath_heater\n");
+	for (yaml_node_pair_t *p = node->type == YAML_MAPPING_NODE ?
+	    node->data.mapping.pairs.start : NULL; p && p < node->data.mapping.pairs.top; p++) {
+		const char *key = cfg_scalar(yaml_document_get_node(ctx->doc, p->key));
+		const char *val = cfg_scalar(yaml_document_get_node(ctx->doc, p->value));
+		if (key && val)
+			buf_printf(&b, "    %s: %s\n", key, val);
+	}
+	buf_printf(&b, "    lines: {%s}      # moved from gpio.lines", strcmp(k->key, "laser") == 0 ?
+	    "door: ..., enable: ..., beacon: ..." : strcmp(k->key, "tank") == 0 ?
+	    "lid: ..., ultrasound_enable: ..., heater_enable: ..." :
+	    "rectifier_enable: ..., heater_enable: ...");
+	cfg_err_node(ctx, node, "'%s' is the single-station form, which is not read any more: a "
+	    "workshop lists its stations, any number of each kind (docs/man/atelier.yaml.5); "
+	    "this one is written\n%s", path, b.data);
+	buf_free(&b);
+}
+
+static void
+print_old_section(const struct sk *k, const void *field, FILE *out, int indent)
+{
+	(void)k;
+	(void)field;
+	(void)out;
+	(void)indent;
+}
 
 static const struct sk api_keys[] = {
 	KEY("socket", SK_STRING, F(struct cfg_api, socket), NULL, 0, 0, "/run/atelier/atelier.sock", 0),
@@ -324,12 +600,13 @@ static const struct sk top_keys[] = {
 	KEY("services_file", SK_STRING, F(struct cfg, services_file), NULL, 0, 0, "services.yaml", 0),
 	KEY("profile_dir", SK_STRING, F(struct cfg, profile_dir), NULL, 0, 0, "profiles", 0),
 	KEY("watchdog", SK_DOUBLE, F(struct cfg, watchdog), "s", 0, 600, "10", 0),
-	KEY("laser", SK_SECTION, F(struct cfg, laser), NULL, 0, 0, NULL, SK_REQUIRED, .sub = &laser_schema),
+	KEY("laser", SK_CUSTOM, 0, NULL, 0, 0, NULL, 0, .parse = parse_old_section, .print = print_old_section),
 	KEY("buses", SK_LIST, F(struct cfg, buses), NULL, 0, 0, NULL, 0, .sub = &bus_schema,.count_off = F(struct cfg, n_buses)),
 	KEY("devices", SK_LIST, F(struct cfg, devices), NULL, 0, 0, NULL, 0, .sub = &device_schema,.count_off = F(struct cfg, n_devices)),
 	KEY("gpio", SK_SECTION, F(struct cfg, gpio), NULL, 0, 0, NULL, SK_REQUIRED, .sub = &gpio_schema),
-	KEY("tank", SK_SECTION, F(struct cfg, tank), NULL, 0, 0, NULL, 0, .sub = &tank_schema),
-	KEY("bath", SK_SECTION, F(struct cfg, bath), NULL, 0, 0, NULL, 0, .sub = &bath_schema),
+	KEY("stations", SK_CUSTOM, F(struct cfg, stations), NULL, 0, 0, NULL, SK_REQUIRED, .parse = parse_stations, .print = print_stations, .release = release_stations),
+	KEY("tank", SK_CUSTOM, 0, NULL, 0, 0, NULL, 0, .parse = parse_old_section, .print = print_old_section),
+	KEY("bath", SK_CUSTOM, 0, NULL, 0, 0, NULL, 0, .parse = parse_old_section, .print = print_old_section),
 	KEY("api", SK_SECTION, F(struct cfg, api), NULL, 0, 0, NULL, 0, .sub = &api_schema),
 	KEY("calibration", SK_SECTION, F(struct cfg, calibration), NULL, 0, 0, NULL, 0, .sub = &calibration_schema),
 	KEY("sim", SK_SECTION, F(struct cfg, sim), NULL, 0, 0, NULL, 0, .sub = &sim_schema),
@@ -367,6 +644,198 @@ cfg_profile_path(const struct cfg *cfg, const char *profile)
 	char *p = xasprintf("%s/%s.yaml", dir, profile);
 	free(dir);
 	return p;
+}
+
+/* Every line, the workshop's first then each station's in role order,
+ * into cfg->lines; the stations learn their lines' indexes. */
+static void
+flatten_lines(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
+{
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (cfg->gpio.lines[r].configured && cfg->n_lines < CFG_MAX_LINES)
+			cfg->lines[cfg->n_lines++] = (struct cfg_line){ xstrdup(cfg_role_key(-1,
+			    (enum cfg_role)r)), -1, (enum cfg_role)r, cfg_role_output((enum cfg_role)r),
+			    &cfg->gpio.lines[r] };
+	for (size_t i = 0; i < cfg->n_stations; i++) {
+		struct cfg_station *st = &cfg->stations[i];
+		for (int r = 0; r < ROLE_COUNT; r++) {
+			st->line[r] = -1;
+			if (!st->lines[r].configured)
+				continue;
+			if (cfg->n_lines == CFG_MAX_LINES) {
+				cfg_err_node(ctx, root, "the workshop has more than %d GPIO lines",
+				    CFG_MAX_LINES);
+				return;
+			}
+			st->line[r] = (int)cfg->n_lines;
+			cfg->lines[cfg->n_lines++] = (struct cfg_line){ xasprintf("%s.%s",
+			    st->name ? st->name : "?", cfg_role_key(st->kind, (enum cfg_role)r)),
+			    (int)i, (enum cfg_role)r, cfg_role_output((enum cfg_role)r), &st->lines[r] };
+		}
+	}
+}
+
+/* The node of a station's entry, or of one of its keys, for errors. */
+static yaml_node_t *
+station_node(struct cfg_ctx *ctx, yaml_node_t *root, size_t i, const char *key)
+{
+	return list_item_key(ctx, root, "stations", i, key);
+}
+
+/* The node of a line: under gpio.lines (station -1) or a station's lines. */
+static yaml_node_t *
+line_node(struct cfg_ctx *ctx, yaml_node_t *root, const struct cfg *cfg, const struct cfg_line *l)
+{
+	const char *key = cfg_role_key(l->station < 0 ? -1 : cfg->stations[l->station].kind, l->role);
+	yaml_node_t *lines = l->station < 0 ? find_key(ctx, find_key(ctx, root, "gpio"), "lines") :
+	    station_node(ctx, root, (size_t)l->station, "lines");
+	yaml_node_t *n = find_key(ctx, lines, key);
+	return n ? n : lines ? lines : root;
+}
+
+static bool
+same_wiring(const struct cfg_gpio_line *a, const struct cfg_gpio_line *b)
+{
+	if (!a->chip || !b->chip || strcmp(a->chip, b->chip) != 0)
+		return false;
+	if (a->line_name || b->line_name)
+		return a->line_name && b->line_name && strcmp(a->line_name, b->line_name) == 0;
+	return a->offset == b->offset;
+}
+
+static void
+check_lines(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
+{
+	/* The workshop's lines; missing ones are reported only under a
+	 * gpio.lines mapping (a missing gpio section is its own error). */
+	yaml_node_t *lines = find_key(ctx, find_key(ctx, root, "gpio"), "lines");
+	for (size_t i = 0; lines && lines->type == YAML_MAPPING_NODE && i < ARRAY_LEN(role_keys); i++)
+		if (role_keys[i].kind < 0 && role_keys[i].required &&
+		    !cfg->gpio.lines[role_keys[i].role].configured)
+			cfg_err_node(ctx, lines, "gpio.lines: line '%s' is not configured; the "
+			    "interlocks need it", role_keys[i].key);
+	for (size_t i = 0; i < cfg->n_lines; i++) {
+		const struct cfg_line *l = &cfg->lines[i];
+		if (cfg->gpio.backend == GPIO_BACKEND_GPIOD &&
+		    (!l->gl->chip || (l->gl->offset < 0 && !l->gl->line_name)))
+			cfg_err_node(ctx, line_node(ctx, root, cfg, l), "%s: the gpiod backend needs a "
+			    "'chip' and a 'line'", l->name);
+		/* Two lines on one wire: an input read for two stations, or an
+		 * output that two stations would both drive. */
+		for (size_t j = 0; cfg->gpio.backend == GPIO_BACKEND_GPIOD && j < i; j++) {
+			if (!same_wiring(l->gl, cfg->lines[j].gl))
+				continue;
+			char wire[160];
+			if (l->gl->line_name)
+				snprintf(wire, sizeof wire, "%s, line %s", l->gl->chip, l->gl->line_name);
+			else
+				snprintf(wire, sizeof wire, "%s, offset %d", l->gl->chip, l->gl->offset);
+			cfg_err_node(ctx, line_node(ctx, root, cfg, l), "%s is wired to the same line as "
+			    "%s (%s); each line has one use", l->name, cfg->lines[j].name, wire);
+		}
+	}
+}
+
+static bool
+valid_station_name(const char *n)
+{
+	if (!n || !*n || strlen(n) > 32)
+		return false;
+	for (const char *c = n; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+			return false;
+	return true;
+}
+
+/* A device named by a station: it exists, with a profile of the kind the
+ * role needs, and no other station names it. */
+static void
+check_station_device(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root, size_t i,
+    const char *key, const char *name, const char *profile)
+{
+	const struct cfg_station *st = &cfg->stations[i];
+	if (!name)
+		return;
+	const struct cfg_device *d = cfg_device_find(cfg, name);
+	if (!d) {
+		cfg_err_node(ctx, station_node(ctx, root, i, key), "stations[%zu] (%s): %s '%s' is "
+		    "not among devices:", i, st->name ? st->name : "?", key, name);
+		return;
+	}
+	if (d->profile && strcmp(d->profile, profile) != 0)
+		cfg_err_node(ctx, station_node(ctx, root, i, key), "stations[%zu] (%s): %s '%s' has "
+		    "the profile '%s'; a %s's %s is a '%s'", i, st->name ? st->name : "?", key, name,
+		    d->profile, kind_names[st->kind], key, profile);
+	for (size_t j = 0; j < i; j++) {
+		const struct cfg_station *o = &cfg->stations[j];
+		const char *theirs[] = { o->device, o->rectifier, o->heater };
+		for (size_t k = 0; k < ARRAY_LEN(theirs); k++)
+			if (theirs[k] && strcmp(theirs[k], name) == 0)
+				cfg_err_node(ctx, station_node(ctx, root, i, key), "stations[%zu] (%s): "
+				    "device '%s' is already station %s's; a device serves one station",
+				    i, st->name ? st->name : "?", name, o->name ? o->name : "?");
+	}
+}
+
+static void
+check_stations(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
+{
+	if (!find_key(ctx, root, "stations") && !find_key(ctx, root, "laser") &&
+	    !find_key(ctx, root, "tank") && !find_key(ctx, root, "bath"))
+		cfg_err_node(ctx, root, "missing required key 'stations' in 'configuration': the "
+		    "workshop's stations, each with a name and a kind (laser, tank or bath)");
+	for (size_t i = 0; i < cfg->n_stations; i++) {
+		const struct cfg_station *st = &cfg->stations[i];
+		const char *name = st->name ? st->name : "?";
+		if (st->name && !valid_station_name(st->name))
+			cfg_err_node(ctx, station_node(ctx, root, i, "name"), "stations[%zu].name '%.40s' "
+			    "must be 1 to 32 lower-case letters, digits, '-' or '_' (it names the "
+			    "station's lines and is typed at the bench)", i, st->name);
+		for (size_t j = 0; st->name && j < i; j++)
+			if (cfg->stations[j].name && strcmp(cfg->stations[j].name, st->name) == 0)
+				cfg_err_node(ctx, station_node(ctx, root, i, "name"), "stations[%zu]: a "
+				    "station named '%s' already exists", i, st->name);
+		/* Required lines of the kind, under a lines: that is there (a
+		 * missing one is its own error). */
+		yaml_node_t *ln = find_key(ctx, cfg_node_item(ctx, find_key(ctx, root, "stations"), i),
+		    "lines");
+		for (size_t r = 0; ln && ln->type == YAML_MAPPING_NODE && r < ARRAY_LEN(role_keys); r++)
+			if (role_keys[r].kind == st->kind && role_keys[r].required &&
+			    !st->lines[role_keys[r].role].configured)
+				cfg_err_node(ctx, ln, "stations[%zu] (%s): line '%s' is not configured; "
+				    "a %s needs it for its interlock", i, name, role_keys[r].key,
+				    kind_names[st->kind]);
+		switch (st->kind) {
+		case KIND_LASER:
+			for (size_t j = 0; st->laser.port && j < i; j++) {
+				const struct cfg_station *o = &cfg->stations[j];
+				if (o->kind == KIND_LASER && o->laser.port &&
+				    strcmp(o->laser.port, st->laser.port) == 0)
+					cfg_err_node(ctx, station_node(ctx, root, i, "port"), "stations[%zu] "
+					    "(%s): port '%s' is already laser %s's", i, name, st->laser.port,
+					    o->name ? o->name : "?");
+			}
+			break;
+		case KIND_TANK:
+			check_station_device(ctx, cfg, root, i, "device", st->device, "tank-generator");
+			if (st->tank.temperature > st->tank.max_temperature)
+				cfg_err_node(ctx, station_node(ctx, root, i, "temperature"), "stations[%zu] "
+				    "(%s): temperature %g C is above max_temperature %g C", i, name,
+				    st->tank.temperature, st->tank.max_temperature);
+			if (st->tank.cycle > st->tank.max_cycle)
+				cfg_err_node(ctx, station_node(ctx, root, i, "cycle"), "stations[%zu] (%s): "
+				    "cycle %g s is longer than max_cycle %g s", i, name, st->tank.cycle,
+				    st->tank.max_cycle);
+			break;
+		case KIND_BATH:
+			check_station_device(ctx, cfg, root, i, "rectifier", st->rectifier,
+			    "riden-rd60xx");
+			check_station_device(ctx, cfg, root, i, "heater", st->heater, "e5cc");
+			break;
+		default:
+			break;
+		}
+	}
 }
 
 static void
@@ -417,31 +886,8 @@ cross_check(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 			free(p);
 		}
 	}
-	if (cfg->gpio.backend == GPIO_BACKEND_GPIOD) {
-		for (int i = 0; i < LINE_COUNT; i++) {
-			const struct cfg_gpio_line *gl = &cfg->gpio.lines[i];
-			if (gl->configured && (!gl->chip || (gl->offset < 0 && !gl->line_name)))
-				cfg_err_node(ctx, find_key(ctx, find_key(ctx, find_key(ctx, root, "gpio"),
-				    "lines"), line_names[i]),
-				    "gpio.lines.%s: the gpiod backend needs a 'chip' and a 'line'",
-				    line_names[i]);
-		}
-	}
-	/* Missing lines are reported only under a gpio.lines mapping; a
-	 * missing gpio section is already its own error. */
-	yaml_node_t *lines = find_key(ctx, find_key(ctx, root, "gpio"), "lines");
-	for (int i = 0; lines && lines->type == YAML_MAPPING_NODE && i < LINE_COUNT; i++)
-		if (!cfg->gpio.lines[i].configured)
-			cfg_err_node(ctx, lines, "gpio.lines: line '%s' is not configured; every line "
-			    "of the bench is needed for the interlocks", line_names[i]);
-	if (cfg->tank.temperature > cfg->tank.max_temperature)
-		cfg_err_node(ctx, find_key(ctx, root, "tank") ? find_key(ctx, root, "tank") : root,
-		    "tank.temperature %g C is above tank.max_temperature %g C",
-		    cfg->tank.temperature, cfg->tank.max_temperature);
-	if (cfg->tank.cycle > cfg->tank.max_cycle)
-		cfg_err_node(ctx, find_key(ctx, root, "tank") ? find_key(ctx, root, "tank") : root,
-		    "tank.cycle %g s is longer than tank.max_cycle %g s", cfg->tank.cycle,
-		    cfg->tank.max_cycle);
+	check_lines(ctx, cfg, root);
+	check_stations(ctx, cfg, root);
 	yaml_node_t *api = find_key(ctx, root, "api");
 	if (cfg->api.technician_slots >= cfg->api.max_clients)
 		cfg_err_node(ctx, find_key(ctx, api, "technician_slots") ?
@@ -463,12 +909,23 @@ cfg_laser_example(struct cfg_laser *out, struct cfg_errors *errs)
 	yaml_node_t *root = cfg_parse_yaml(&ctx, cfg_example_yaml, strlen(cfg_example_yaml), &doc);
 	if (!root)
 		return -1;
-	schema_defaults(&laser_schema, out);
-	yaml_node_t *laser = find_key(&ctx, root, "laser");
-	if (!laser || laser->type != YAML_MAPPING_NODE)
-		cfg_err_node(&ctx, root, "the example has no laser section");
-	else
-		schema_load(&ctx, &laser_schema, laser, out, "laser");
+	yaml_node_t *list = find_key(&ctx, root, "stations"), *item = NULL;
+	for (size_t i = 0; !item && cfg_node_item(&ctx, list, i); i++) {
+		yaml_node_t *k = find_key(&ctx, cfg_node_item(&ctx, list, i), "kind");
+		if (k && cfg_kind_lookup(cfg_scalar(k)) == KIND_LASER)
+			item = cfg_node_item(&ctx, list, i);
+	}
+	if (!item || item->type != YAML_MAPPING_NODE) {
+		cfg_err_node(&ctx, root, "the example has no laser station");
+	} else {
+		struct cfg_station st = { .kind = KIND_LASER };
+		schema_defaults(&station_schemas[KIND_LASER], &st);
+		role_lines_defaults(st.lines);
+		schema_load(&ctx, &station_schemas[KIND_LASER], item, &st, "stations[laser]");
+		*out = st.laser;
+		st.laser.port = NULL;           /* now out's */
+		station_free_fields(&st);
+	}
 	yaml_document_delete(&doc);
 	if (errs->n != before) {
 		cfg_laser_release(out);
@@ -480,7 +937,8 @@ cfg_laser_example(struct cfg_laser *out, struct cfg_errors *errs)
 void
 cfg_laser_release(struct cfg_laser *laser)
 {
-	schema_release(&laser_schema, laser);
+	free(laser->port);
+	laser->port = NULL;
 }
 
 static struct cfg *
@@ -488,8 +946,7 @@ cfg_new_defaults(void)
 {
 	struct cfg *cfg = xcalloc(1, sizeof *cfg);
 	schema_defaults(&top_schema, cfg);
-	for (int i = 0; i < LINE_COUNT; i++)
-		line_defaults(&cfg->gpio.lines[i]);
+	role_lines_defaults(cfg->gpio.lines);
 	return cfg;
 }
 
@@ -510,6 +967,7 @@ cfg_load_buffer(const char *name, const char *data, size_t len, struct cfg_error
 	free(copy);
 	schema_load(&ctx, &top_schema, root, cfg, "");
 	cfg->log_level = xstrdup(log_level_names[cfg->log_level_id]);
+	flatten_lines(&ctx, cfg, root);
 	/* Cross-checks run even after key errors, so that one pass reports
 	 * everything; they skip what failed to load. */
 	cross_check(&ctx, cfg, root);
@@ -539,6 +997,8 @@ cfg_free(struct cfg *cfg)
 	if (!cfg)
 		return;
 	schema_release(&top_schema, cfg);
+	for (size_t i = 0; i < cfg->n_lines; i++)
+		free(cfg->lines[i].name);
 	free(cfg->file);
 	free(cfg->dir);
 	free(cfg->log_level);
@@ -582,24 +1042,28 @@ bool
 cfg_same_gpio(const struct cfg *a, const struct cfg *b)
 {
 	if (a->gpio.backend != b->gpio.backend ||
-	    !same_device_path(a, a->gpio.socket, b, b->gpio.socket))
+	    !same_device_path(a, a->gpio.socket, b, b->gpio.socket) || a->n_lines != b->n_lines)
 		return false;
-	for (int i = 0; i < LINE_COUNT; i++) {
-		const struct cfg_gpio_line *x = &a->gpio.lines[i], *y = &b->gpio.lines[i];
-		if (x->configured != y->configured || !same_str(x->chip, y->chip) ||
-		    x->offset != y->offset || !same_str(x->line_name, y->line_name) ||
-		    x->active_low != y->active_low || x->debounce != y->debounce)
+	for (size_t i = 0; i < a->n_lines; i++) {
+		const struct cfg_line *lx = &a->lines[i], *ly = &b->lines[i];
+		const struct cfg_gpio_line *x = lx->gl, *y = ly->gl;
+		if (strcmp(lx->name, ly->name) != 0 || lx->role != ly->role ||
+		    !same_str(x->chip, y->chip) || x->offset != y->offset ||
+		    !same_str(x->line_name, y->line_name) || x->active_low != y->active_low ||
+		    x->debounce != y->debounce)
 			return false;
 	}
 	return true;
 }
 
 bool
-cfg_same_laser_port(const struct cfg *a, const struct cfg *b)
+cfg_same_laser_port(const struct cfg *a, const struct cfg_station *sx, const struct cfg *b,
+    const struct cfg_station *sy)
 {
-	const struct cfg_laser *x = &a->laser, *y = &b->laser;
-	return same_device_path(a, x->port, b, y->port) && x->baud == y->baud &&
-	    x->status_hz == y->status_hz && x->connect_timeout == y->connect_timeout;
+	const struct cfg_laser *x = &sx->laser, *y = &sy->laser;
+	return same_str(sx->name, sy->name) && same_device_path(a, x->port, b, y->port) &&
+	    x->baud == y->baud && x->status_hz == y->status_hz &&
+	    x->connect_timeout == y->connect_timeout;
 }
 
 bool
@@ -645,4 +1109,31 @@ cfg_device_find(const struct cfg *cfg, const char *name)
 		if (cfg->devices[i].name && strcmp(cfg->devices[i].name, name) == 0)
 			return &cfg->devices[i];
 	return NULL;
+}
+
+const struct cfg_station *
+cfg_station_find(const struct cfg *cfg, const char *name)
+{
+	for (size_t i = 0; name && i < cfg->n_stations; i++)
+		if (cfg->stations[i].name && strcmp(cfg->stations[i].name, name) == 0)
+			return &cfg->stations[i];
+	return NULL;
+}
+
+int
+cfg_station_of_kind(const struct cfg *cfg, enum cfg_kind kind, int n)
+{
+	for (size_t i = 0; i < cfg->n_stations; i++)
+		if (cfg->stations[i].kind == (int)kind && n-- == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+cfg_stations_of_kind(const struct cfg *cfg, enum cfg_kind kind)
+{
+	int n = 0;
+	for (size_t i = 0; i < cfg->n_stations; i++)
+		n += cfg->stations[i].kind == (int)kind;
+	return n;
 }

@@ -1,9 +1,11 @@
 /*
  * The Atelier configuration as the programs see it once loaded: one struct
- * for the bench (laser, Modbus buses and devices, GPIO lines, process
- * limits, API, store) read from atelier.yaml / sim.yaml, plus the device
+ * for the workshop (its stations, each an instance of a kind with its
+ * devices and lines; the Modbus buses and devices; the workshop's GPIO
+ * lines; API, store) read from atelier.yaml / sim.yaml, plus the device
  * profiles (register maps) it names. The daemon and the simulator read the
- * same file, so the simulator emulates exactly the bench the daemon expects.
+ * same file, so the simulator emulates exactly the workshop the daemon
+ * expects.
  *
  * Loading is driven by schema tables in cfg_schema.c (key, type, unit,
  * range, default, required); errors are collected as "file:line:col:
@@ -17,25 +19,41 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* GPIO lines of the bench, in a fixed order; names as in the YAML. */
-enum cfg_line_id {
-	LINE_ESTOP = 0,        /* input: emergency stop pressed */
-	LINE_LASER_DOOR,       /* input: laser enclosure door open */
-	LINE_TANK_LID,         /* input: tank lid open */
-	LINE_FUME_OK,          /* input: fume extraction running */
-	LINE_LASER_ENABLE,     /* output: laser power relay */
-	LINE_ULTRASOUND_ENABLE,/* output: ultrasonic generator relay */
-	LINE_HEATER_ENABLE,    /* output: tank heater relay */
-	LINE_RECTIFIER_ENABLE, /* output: rectifier relay */
-	LINE_BATH_HEATER_ENABLE, /* output: bath heater relay (E5CC's load) */
-	LINE_BEACON,           /* output: emission / process beacon */
-	LINE_COUNT
+/* The kinds of station a workshop may have, any number of each. */
+enum cfg_kind { KIND_LASER = 0, KIND_TANK, KIND_BATH, KIND_COUNT };
+/* "laser", "tank", "bath" */
+const char *cfg_kind_name(enum cfg_kind kind);
+/* Returns the kind, or -1 if the name is not a kind. */
+int cfg_kind_lookup(const char *name);
+
+/*
+ * What a GPIO line does. The e-stop and the fume extraction are the
+ * workshop's (gpio.lines); a station's lines are under its own entry in
+ * stations: (a laser's door and enable relay, a tank's lid, ...), and a
+ * laser or a bath may have a fume line of its own.
+ */
+enum cfg_role {
+	ROLE_ESTOP = 0,         /* input: emergency stop pressed (the workshop's) */
+	ROLE_FUME_OK,           /* input: fume extraction running */
+	ROLE_DOOR,              /* input: a laser's enclosure door open */
+	ROLE_LID,               /* input: a tank's lid open */
+	ROLE_LASER_ENABLE,      /* output: a laser's power relay */
+	ROLE_BEACON,            /* output: a laser's emission beacon */
+	ROLE_ULTRASOUND_ENABLE, /* output: a tank's ultrasonic generator relay */
+	ROLE_TANK_HEATER_ENABLE,/* output: a tank's heater relay */
+	ROLE_RECTIFIER_ENABLE,  /* output: a bath's rectifier relay */
+	ROLE_BATH_HEATER_ENABLE,/* output: a bath's heater relay (the E5CC's load) */
+	ROLE_COUNT
 };
-#define LINE_FIRST_OUTPUT LINE_LASER_ENABLE
-/* "estop", "laser_door", ... */
-const char *cfg_line_name(enum cfg_line_id id);
-/* Returns the id, or -1 if the name is not a line of the bench. */
-int cfg_line_lookup(const char *name);
+/* Whether a role is an output (a relay or the beacon). */
+bool cfg_role_output(enum cfg_role role);
+/* The YAML key of a role in a station of that kind, or in gpio.lines for
+ * kind -1 ("door", "enable", "heater_enable", "estop", ...). */
+const char *cfg_role_key(int kind, enum cfg_role role);
+
+/* The most lines a workshop may have: the interlock's masks are 64 bits. */
+#define CFG_MAX_LINES 64
+#define CFG_MAX_STATIONS 32
 
 enum cfg_parity { PARITY_NONE = 'N', PARITY_EVEN = 'E', PARITY_ODD = 'O' };
 enum cfg_transport { TRANSPORT_RTU = 0, TRANSPORT_TCP };
@@ -93,7 +111,9 @@ struct cfg_gpio_line {
 struct cfg_gpio {
 	enum cfg_gpio_backend backend;
 	char *socket;           /* sim backend: path relative to device_dir */
-	struct cfg_gpio_line lines[LINE_COUNT];
+	/* The workshop's own lines, by role: the e-stop and the fume
+	 * extraction (the others are the stations'). */
+	struct cfg_gpio_line lines[ROLE_COUNT];
 };
 
 struct cfg_tank {
@@ -117,6 +137,33 @@ struct cfg_bath {
 	double rhodium_warning;     /* g remaining that triggers a warning */
 	double temperature_tolerance; /* C either side of temperature for plating */
 	double max_warmup;          /* s the bath may take to reach its temperature */
+};
+
+/* One station: an instance of a kind, with its settings, its devices and
+ * its lines. Only the section of its kind is used. */
+struct cfg_station {
+	char *name;                 /* "laser-1", "rings", "tank-rinse" */
+	int kind;                   /* enum cfg_kind */
+	struct cfg_laser laser;     /* kind laser: port and limits */
+	struct cfg_tank tank;       /* kind tank */
+	char *device;               /* kind tank: its generator, a device by name */
+	struct cfg_bath bath;       /* kind bath */
+	char *rectifier;            /* kind bath: its rectifier, a device by name */
+	char *heater;               /* kind bath: its heater controller, a device by name */
+	struct cfg_gpio_line lines[ROLE_COUNT];     /* by role, as configured */
+	int line[ROLE_COUNT];       /* the same as indexes into cfg->lines, -1: none */
+	int src_line, src_col;      /* where it is written, for errors found later */
+};
+
+/* Every GPIO line of the workshop, the workshop's first, then each
+ * station's: the daemon, the safety path and the simulator index them
+ * the same way. */
+struct cfg_line {
+	char *name;                 /* "estop", "fume_ok", "laser-2.door", "tank.lid" */
+	int station;                /* index into cfg->stations, -1: the workshop's */
+	enum cfg_role role;
+	bool output;
+	const struct cfg_gpio_line *gl;     /* its wiring, in the station or gpio.lines */
 };
 
 struct cfg_api {
@@ -166,14 +213,15 @@ struct cfg {
 	char *services_file;
 	char *profile_dir;
 	double watchdog;            /* s, systemd watchdog expectations */
-	struct cfg_laser laser;
 	struct cfg_bus *buses;
 	size_t n_buses;
 	struct cfg_device *devices;
 	size_t n_devices;
 	struct cfg_gpio gpio;
-	struct cfg_tank tank;
-	struct cfg_bath bath;
+	struct cfg_station *stations;
+	size_t n_stations;
+	struct cfg_line lines[CFG_MAX_LINES];
+	size_t n_lines;
 	struct cfg_api api;
 	struct cfg_calibration calibration;
 	struct cfg_sim sim;
@@ -210,12 +258,24 @@ int cfg_laser_example(struct cfg_laser *out, struct cfg_errors *errs);
 void cfg_laser_release(struct cfg_laser *laser);
 /* Resolves a device path against device_dir; returns a new string. */
 char *cfg_device_path(const struct cfg *cfg, const char *path);
-/* Whether two configurations open the same devices: the GPIO lines; the
- * laser's port and link settings; the Modbus buses, their devices and
- * profile folder (a reload keeps what is the same). */
+/* Whether two configurations open the same devices: the GPIO lines (and
+ * the stations they belong to); a laser's port and link settings; the
+ * Modbus buses, their devices and profile folder (a reload keeps what is
+ * the same). */
 bool cfg_same_gpio(const struct cfg *a, const struct cfg *b);
-bool cfg_same_laser_port(const struct cfg *a, const struct cfg *b);
+bool cfg_same_laser_port(const struct cfg *a, const struct cfg_station *x,
+    const struct cfg *b, const struct cfg_station *y);
 bool cfg_same_buses(const struct cfg *a, const struct cfg *b);
+/* The station named, or NULL. */
+const struct cfg_station *cfg_station_find(const struct cfg *cfg, const char *name);
+/* The index of the n-th station of a kind (n from 0), or -1. */
+int cfg_station_of_kind(const struct cfg *cfg, enum cfg_kind kind, int n);
+/* How many stations of a kind there are. */
+int cfg_stations_of_kind(const struct cfg *cfg, enum cfg_kind kind);
+/* The index into cfg->lines of a line by its name, or -1. */
+int cfg_line_lookup(const struct cfg *cfg, const char *name);
+/* The name of the line at an index ("?" when out of range). */
+const char *cfg_line_name(const struct cfg *cfg, int line);
 /* A path named in the configuration, resolved against its folder. */
 char *cfg_resolve(const struct cfg *cfg, const char *path);
 /* The file of a device profile: profile_dir/NAME.yaml. */

@@ -1,6 +1,7 @@
 /*
  * atelierctl: entry point. Parses the global options (--json, --socket,
- * --config) and dispatches to the subcommand named next on the line.
+ * --config, --station) and dispatches to the subcommand named next on the
+ * line.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -33,7 +34,9 @@ static const struct ctl_command commands[] = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: atelierctl [--json] [--socket PATH] [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: atelierctl [--json] [--socket PATH] [--config FILE] [--station NAME] "
+	    "COMMAND [ARGS]\n\n--station names the station a laser, tank, bath or calibrate "
+	    "command is for,\nwhen the workshop has several of its kind.\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
@@ -47,6 +50,7 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "station", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -55,11 +59,12 @@ main(int argc, char **argv)
 	log_init("atelierctl", LOG_LVL_WARN);
 	if (getenv("ATELIER_SOCKET"))
 		o.socket = getenv("ATELIER_SOCKET");
-	while ((ch = getopt_long(argc, argv, "+js:c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+js:c:S:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': o.json = true; break;
 		case 's': o.socket = optarg; break;
 		case 'c': o.config = optarg; break;
+		case 'S': o.station = optarg; break;
 		case 'h': usage(stdout); return CTL_OK;
 		default: usage(stderr); return CTL_ERR_USAGE;
 		}

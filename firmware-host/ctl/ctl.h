@@ -21,6 +21,7 @@ struct ctl_opts {
 	bool json;
 	const char *socket;     /* API socket path */
 	const char *config;     /* configuration file, for local commands */
+	const char *station;    /* --station: added to every call that names none */
 };
 
 struct ctl_command {

@@ -85,8 +85,14 @@ ctl_call(const struct ctl_opts *o, const char *method, json_t *params, json_t **
 		json_decref(params);
 		return CTL_ERR_CONNECT;
 	}
+	if (!params)
+		params = json_object();
+	/* The station meant, for the methods that take one; the others
+	 * ignore it. */
+	if (o->station && json_is_object(params) && !json_object_get(params, "station"))
+		json_object_set_new(params, "station", json_string(o->station));
 	json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", 1, "method", method,
-	    "params", params ? params : json_object());
+	    "params", params);
 	char *text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	int rc = write_all(fd, text, strlen(text)) == 0 && write_all(fd, "\n", 1) == 0 ? 0 : -1;
@@ -163,14 +169,14 @@ ctl_status(const struct ctl_opts *o, int argc, char **argv)
 	printf("stations:\n");
 	json_object_foreach(json_object_get(r, "stations"), key, v) {
 		const char *detail = json_string_value(json_object_get(v, "detail"));
-		printf("  %-8s %s%s%s\n", key, json_string_value(json_object_get(v, "state")),
+		printf("  %-12s %s%s%s\n", key, json_string_value(json_object_get(v, "state")),
 		    detail && *detail ? ": " : "", detail ? detail : "");
 	}
 	json_object_foreach(json_object_get(r, "queues"), key, v) {
 		size_t i;
 		json_t *q;
 		json_array_foreach(json_object_get(v, "queued"), i, q)
-			printf("  %-8s waiting: job %lld step %lld (%s, %s)\n", key,
+			printf("  %-12s waiting: job %lld step %lld (%s, %s)\n", key,
 			    (long long)json_integer_value(json_object_get(q, "job")),
 			    (long long)json_integer_value(json_object_get(q, "seq")),
 			    json_string_value(json_object_get(q, "step")),

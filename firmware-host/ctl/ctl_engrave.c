@@ -39,7 +39,9 @@ usage(FILE *f)
 	    "  --lang CODE  --height MM  --align left|center|right  --arc  --arc-radius MM\n"
 	    "  --fill outline|hatch|stroke (stroke = single-stroke Hershey font)\n"
 	    "  --hatch-interval MM  --hatch-angle DEG  --cross  --material NAME\n"
-	    "  --origin X,Y  --no-optimise  -o FILE\n");
+	    "  --origin X,Y  --no-optimise  -o FILE\n"
+	    "  --station NAME         the laser station whose work area and limits apply\n"
+	    "                         (needed when the configuration has several lasers)\n");
 }
 
 static int
@@ -97,11 +99,12 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		{ "material", required_argument, NULL, 'm' },
 		{ "no-optimise", no_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "station", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct engrave_request req = { 0 };
-	const char *out_path = NULL, *svg_path = NULL;
+	const char *out_path = NULL, *svg_path = NULL, *station = o->station;
 	char *text = NULL, *svg_doc = NULL;
 	int contents = 0, areas = 0, ch, rc = CTL_ERR_USAGE;
 	bool have_band = false;
@@ -166,6 +169,7 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		case 'm': req.material = optarg; break;
 		case 'n': req.no_optimise = true; break;
 		case 'o': out_path = optarg; break;
+		case 's': station = optarg; break;
 		case 'h': usage(stdout); free(text); return CTL_OK;
 		default: usage(stderr); goto out;
 		}
@@ -244,8 +248,25 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		    o->config);
 		goto out;
 	}
+	/* The laser named, or the bench's only one. */
+	const struct cfg_station *laser = NULL;
+	if (cfg && station) {
+		laser = cfg_station_find(cfg, station);
+		if (!laser || laser->kind != KIND_LASER) {
+			fprintf(stderr, "atelierctl engrave: %s names no laser station ('%s')\n",
+			    o->config, station);
+			goto out_cfg;
+		}
+	} else if (cfg) {
+		if (cfg_stations_of_kind(cfg, KIND_LASER) != 1) {
+			fprintf(stderr, "atelierctl engrave: %s has %d laser stations: name one with "
+			    "--station\n", o->config, cfg_stations_of_kind(cfg, KIND_LASER));
+			goto out_cfg;
+		}
+		laser = &cfg->stations[cfg_station_of_kind(cfg, KIND_LASER, 0)];
+	}
 	struct engrave_settings s;
-	engrave_settings_default(&s, cfg ? &cfg->laser : &example);
+	engrave_settings_default(&s, laser ? &laser->laser : &example);
 	char *symdir = cfg ? cfg_resolve(cfg, "symbols") : NULL;
 	if (symdir)
 		s.symbol_dir = symdir;
@@ -298,6 +319,7 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 	engrave_result_free(&res);
 	engrave_cache_clear();
 	free(symdir);
+out_cfg:
 	cfg_free(cfg);
 	if (have_example)
 		cfg_laser_release(&example);

@@ -34,15 +34,31 @@
 #include "worker.h"
 
 enum station_state { ST_IDLE = 0, ST_RUNNING, ST_STOPPING, ST_FAULT, ST_OFFLINE };
-enum station_kind { STATION_LASER = 0, STATION_TANK, STATION_BATH, STATION_KINDS };
 
+struct station_ops;
+
+/*
+ * A station: an instance of a kind (cfg.h's enum cfg_kind), named in the
+ * configuration, with its devices and lines. What is common is here; a
+ * kind's own state is behind priv, in its file (station_laser.c,
+ * station_tank.c, station_bath.c), and the daemon reaches it only through
+ * the kind's ops table (daemon/station.h).
+ */
 struct station {
-	const char *name;       /* laser, tank, bath */
-	enum station_kind kind;
+	char name[40];          /* "laser", "rings", "tank-rinse" */
+	/* How sentences name it after its kind: "" for a station named after
+	 * its kind ("the laser is not connected"), " rings" for another
+	 * ("the laser rings is not connected"). */
+	char suffix[42];
+	enum cfg_kind kind;
+	int index;              /* in d->stations, as in cfg->stations */
 	enum station_state state;
 	char detail[200];       /* what it is doing, or why it stopped */
 	double ends_at;         /* timed processes: monotonic end, 0 = none */
-	int cmd;                /* Modbus command in progress */
+	const struct cfg_station *cfg;  /* its configuration, in d->cfg */
+	const struct station_ops *ops;
+	void *priv;             /* the kind's own state */
+	struct daemon *d;
 };
 
 /* A Modbus command a station's start depends on (its failure faults it). */
@@ -51,16 +67,6 @@ struct station_command {
 	int id;                 /* 0: free */
 	struct station *st;
 	char what[64];
-};
-
-/* The bath's process: warming up, then plating. */
-struct bath_run {
-	double volts, amps, seconds;
-	bool heat;              /* through the bath heater (not for calibration) */
-	bool warming;
-	double warm_deadline;
-	double shown_pv;        /* the temperature the bench was last told */
-	double plating_since, low_current_since;
 };
 
 struct daemon;
@@ -75,7 +81,8 @@ struct station_listener {
 	    void *ctx);
 	/* The laser read back a setting written with $N=V: verified when it
 	 * holds the value written. */
-	void (*laser_setting)(struct daemon *d, int num, double value, bool verified, void *ctx);
+	void (*laser_setting)(struct daemon *d, const struct station *st, int num, double value,
+	    bool verified, void *ctx);
 	void *ctx;
 };
 
@@ -108,11 +115,10 @@ struct daemon {
 	struct cfg_catalog *catalog;
 	struct loop *loop;
 	struct safety *safety;      /* GPIO lines, interlock, relays: its own thread */
-	struct grbl_stopline *stopline; /* the laser's port, for the safety path */
-	struct grbl *laser;
-	int laser_fd;               /* registered in the loop, or -1 */
-	struct mb_bus *buses[8];
+	struct mb_bus *buses[16];
 	size_t n_buses;
+	struct station stations[CFG_MAX_STATIONS];
+	size_t n_stations;
 	struct api *api;
 	struct store *store;        /* the job journal */
 	char *journal_path;         /* for the workers' read-only connections */
@@ -123,45 +129,22 @@ struct daemon {
 	size_t n_listeners;
 	struct jobs *jobs;          /* the job engine's (jobs.h) */
 	struct calib_state *calib;  /* calibration's (calib.h) */
-	struct corrections corr;    /* the technicians' corrections in force */
+	/* The technicians' corrections in force, by station. */
+	struct corrections corr[CFG_MAX_STATIONS];
 	struct api_method *methods; /* every part's methods, joined */
 	size_t n_methods;
 	struct api_groups groups;
 	struct interlock il;        /* the safety path's, as last read (daemon_interlock) */
-	struct station laser_st, tank_st, bath_st;
+	struct il_layout no_layout; /* the interlock's without a safety path: nothing */
 	uint64_t tick_timer;
 	int sigfd;
 	bool stopping;
 	bool reacting;              /* inside an interlock trip's reaction */
-	/* The configuration each group of devices was opened with (reload). */
-	struct cfg *gpio_cfg, *laser_cfg, *bus_cfg;
-	/* The laser's current program: who started it, which one it is, and
-	 * who held it with laser.hold ((uid_t)-1: nobody). */
-	uid_t laser_owner, laser_hold_by;
-	unsigned laser_stream_id, laser_hold_stream;
-	/* A trip held GRBL mid-program: reset it once the hold is complete,
-	 * by this monotonic time at the latest (0: nothing to clear). */
-	double laser_flush_until;
-	double laser_door_reset_at;    /* no reset of a closed-door hold before this */
-	bool laser_error;           /* the running program had a line refused */
-	char laser_alarm[160];      /* GRBL's last alarm while it stays in Alarm */
-	/* An outside program in GRBL's check mode, to burn if it passes. */
-	struct {
-		char *gcode;
-		uid_t owner;
-		struct api_pending *answer;
-	} laser_check;
-	/* A technician's laser.setting, answered once read back. */
-	struct {
-		int num;
-		struct api_pending *answer;
-	} laser_setting;
-	/* Where each Modbus device lives, by role. */
-	struct mb_bus *tank_bus, *rect_bus, *heater_bus;
-	int tank_dev, rect_dev, heater_dev;
+	/* The configuration the GPIO lines and the buses were opened with: a
+	 * reload keeps the devices whose configuration did not change. */
+	struct cfg *gpio_cfg, *bus_cfg;
 	double last_watchdog;
-	struct station_command commands[8];
-	struct bath_run bath_run;
+	struct station_command commands[32];
 };
 
 /* Loads the configuration and starts everything, the parts in their
@@ -174,38 +157,80 @@ int daemon_run(struct daemon *d);
 /* Safe state everywhere, then releases everything. */
 void daemon_stop(struct daemon *d);
 
-/* Station control, shared by the API and the job engine; each returns 0,
- * or -1 with an API error code and a sentence. */
+/* --- stations, for the parts ------------------------------------------ */
+
+/* The station named, or NULL. */
+struct station *daemon_station(struct daemon *d, const char *name);
+/*
+ * The station a request means: the one named, or, when no name is given,
+ * the only station of the kind (kind -1: of any kind). Returns NULL with
+ * e set: no such station, or several of the kind and none named (the
+ * sentence lists them), or a station of another kind.
+ */
+struct station *daemon_station_for(struct daemon *d, const char *name, int kind, struct err *e);
+/* A station's Modbus device: a tank's generator (which 0), a bath's
+ * rectifier (0) or heater (1). Returns false when it has none. */
+bool station_device(const struct station *st, int which, struct mb_bus **bus, int *dev);
+/* The kind's name and the state's, as status shows them. */
+const char *station_state_name(enum station_state s);
+
+/*
+ * Starts a load on a station: the pieces (each judged by policy for the
+ * kind's process) and the kind's parameters (a laser: {"gcode"}; a tank:
+ * {"seconds", "power", "frequency", "temperature"}; a bath: {"volts",
+ * "amps", "seconds"}), for owner (the caller's uid). Returns 0, or -1
+ * with e.
+ */
+int station_start(struct station *st, const struct policy_piece *pieces, size_t n,
+    json_t *params, uid_t owner, struct err *e);
+/* Stops what the station runs; its steps fail with why. */
+void station_stop(struct station *st, const char *why);
+/* Whether the station could take a load now; -1 with e says why not. */
+int station_ready(struct station *st, struct err *e);
+
+/* The laser's own operations (st is a laser). */
 /* Whether the laser could take a program now (burning one when emit):
  * connected, not running, not in alarm, the interlock permitting, laser
  * mode on. Returns 0, or -1 with a code and why. */
-int station_laser_ready(struct daemon *d, bool emit, struct err *e);
+int station_laser_ready(struct station *st, bool emit, struct err *e);
 /* The owner of a program the daemon runs itself (calibration). */
 #define LASER_OWNER_DAEMON ((uid_t)-2)
 /* Burns a program, on behalf of owner (the caller's uid). */
-int station_laser_stream(struct daemon *d, const char *gcode, uid_t owner, struct err *e);
+int station_laser_stream(struct station *st, const char *gcode, uid_t owner, struct err *e);
 /* Moves the head along a program with the laser's power relay off; a
  * program with M3 or M4 is refused. */
-int station_laser_move(struct daemon *d, const char *gcode, uid_t owner, struct err *e);
+int station_laser_move(struct station *st, const char *gcode, uid_t owner, struct err *e);
 /* A program from outside Atelier's pipeline: checked first in GRBL's check
- * mode, relays off; burnt only if every line passes. The caller may set
- * d->laser_check.answer, which then gets the outcome. */
-int station_laser_check_then_stream(struct daemon *d, const char *gcode, uid_t owner, struct err *e);
+ * mode, relays off; burnt only if every line passes; answer (may be NULL)
+ * gets the outcome. */
+int station_laser_check_then_stream(struct station *st, const char *gcode, uid_t owner,
+    struct api_pending *answer, struct err *e);
 /* A feed hold; when a program runs, remembered as who's, for resume. */
-int station_laser_hold(struct daemon *d, uid_t who, struct err *e);
+int station_laser_hold(struct station *st, uid_t who, struct err *e);
 /* Resumes only a program its owner held with station_laser_hold, still
  * running, completely held, with the interlock permitting. */
-int station_laser_resume(struct daemon *d, uid_t who, struct err *e);
-int station_laser_stop(struct daemon *d, const char *why);
-int station_tank_start(struct daemon *d, const struct policy_piece *pieces, size_t n,
+int station_laser_resume(struct station *st, uid_t who, struct err *e);
+/* The laser's driver (NULL while it has none). */
+struct grbl *station_laser_grbl(struct station *st);
+/* GRBL's $X after an alarm, once a technician checked the piece. */
+int station_laser_unlock(struct station *st, struct err *e);
+/* Writes $num=value and answers once GRBL read it back. */
+int station_laser_setting(struct station *st, int num, double value, struct api_pending *answer,
+    struct err *e);
+
+/* The tank's (st is a tank). */
+int station_tank_start(struct station *st, const struct policy_piece *pieces, size_t n,
     double seconds, double power, double khz, double temperature, struct err *e);
-int station_tank_stop(struct daemon *d, const char *why);
-int station_bath_plate(struct daemon *d, const struct policy_piece *pieces, size_t n,
+
+/* The bath's (st is a bath). */
+int station_bath_plate(struct station *st, const struct policy_piece *pieces, size_t n,
     double volts, double amps, double seconds, struct err *e);
 /* The rectifier alone at volts and amps, without heating the bath: a
  * technician's calibration drive. */
-int station_bath_drive(struct daemon *d, double volts, double amps, double seconds, struct err *e);
-int station_bath_stop(struct daemon *d, const char *why);
+int station_bath_drive(struct station *st, double volts, double amps, double seconds,
+    struct err *e);
+/* Whether the bath is still warming up before it plates. */
+bool station_bath_warming(const struct station *st);
 
 /* A part listens to the stations (at its start): returns 0, or -1 when
  * there are DAEMON_MAX_LISTENERS already. */

@@ -50,36 +50,41 @@ struct safety {
 	pthread_cond_t answered;
 	pthread_mutex_t asking; /* one request at a time */
 	enum req_type req;
-	enum cfg_line_id req_line;
+	int req_line;
 	struct safety_devices req_dev;
 	bool req_done;
 	int req_rc;
 	char req_why[200];
-	unsigned trips_unseen;
-	unsigned char laser_byte_unseen;
+	uint64_t trips_unseen;
+	unsigned char laser_byte_unseen[CFG_MAX_STATIONS];
 	struct safety_event news[NEWS_MAX];
 	size_t news_head, news_count;
 	struct safety_state shown;
+
+	struct il_layout layout;    /* read-only once started */
 
 	/* Owned by the safety thread. */
 	struct gpio *gpio;
 	struct interlock il;
 	struct safety_devices dev;
-	unsigned char laser_owed;   /* a stop byte the port did not take yet */
+	/* A stop byte a laser's port did not take yet, by station. */
+	unsigned char laser_owed[CFG_MAX_STATIONS];
 	double next_tick;
 	bool realtime;
 };
 
-enum il_actuator
-safety_output_actuator(enum cfg_line_id line)
+void
+safety_devices_none(struct safety_devices *dev)
 {
-	switch (line) {
-	case LINE_ULTRASOUND_ENABLE: return IL_ULTRASOUND;
-	case LINE_HEATER_ENABLE: return IL_TANK_HEATER;
-	case LINE_RECTIFIER_ENABLE: return IL_RECTIFIER;
-	case LINE_BATH_HEATER_ENABLE: return IL_BATH_HEATER;
-	default: return IL_LASER;       /* the laser's relay and the beacon */
-	}
+	memset(dev, 0, sizeof *dev);
+	for (size_t i = 0; i < CFG_MAX_STATIONS; i++)
+		dev->st[i].dev[0] = dev->st[i].dev[1] = -1;
+}
+
+const struct il_layout *
+safety_layout(const struct safety *s)
+{
+	return &s->layout;
 }
 
 static void
@@ -109,8 +114,8 @@ publish(struct safety *s)
 	pthread_mutex_lock(&s->lock);
 	s->shown.il = s->il;
 	s->shown.gpio_up = s->gpio && gpio_link_up(s->gpio);
-	for (int l = 0; l < LINE_COUNT; l++)
-		s->shown.lines[l] = s->gpio ? gpio_get(s->gpio, (enum cfg_line_id)l) : -1;
+	for (size_t l = 0; l < s->cfg->n_lines; l++)
+		s->shown.lines[l] = s->gpio ? gpio_get(s->gpio, (int)l) : -1;
 	s->shown.realtime = s->realtime;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -118,7 +123,7 @@ publish(struct safety *s)
 /* --- the reaction ----------------------------------------------------- */
 
 static void
-relay_off(struct safety *s, enum cfg_line_id line)
+relay_off(struct safety *s, int line)
 {
 	if (s->gpio && gpio_get(s->gpio, line) != 0)
 		gpio_set(s->gpio, line, 0);
@@ -133,80 +138,115 @@ modbus_safe(struct mb_bus *b, int dev)
 }
 
 static void
-laser_stop(struct safety *s, unsigned char byte)
+laser_stop(struct safety *s, size_t st, unsigned char byte)
 {
 	/* A reset outranks a door byte owed from before. */
-	if (s->laser_owed != GRBL_RT_RESET)
-		s->laser_owed = byte;
-	if (s->dev.laser && grbl_stopline_send(s->dev.laser, s->laser_owed) == 0)
-		s->laser_owed = 0;
-	else if (!s->dev.laser)
-		s->laser_owed = 0;      /* no laser, nothing to stop */
+	if (s->laser_owed[st] != GRBL_RT_RESET)
+		s->laser_owed[st] = byte;
+	struct grbl_stopline *line = s->dev.st[st].laser;
+	if (!line || grbl_stopline_send(line, s->laser_owed[st]) == 0)
+		s->laser_owed[st] = 0;  /* sent, or no laser to stop */
+}
+
+static bool
+device_up(const struct safety_station *d, int which)
+{
+	return d->bus[which] && d->dev[which] >= 0 && mb_bus_device_up(d->bus[which], d->dev[which]);
 }
 
 static void
 read_inputs(struct safety *s, struct il_inputs *in)
 {
+	const struct cfg *cfg = s->cfg;
+	const struct il_layout *l = &s->layout;
 	memset(in, 0, sizeof *in);
 	bool known = s->gpio && gpio_link_up(s->gpio);
-	for (int i = 0; i < LINE_FIRST_OUTPUT && known; i++)
-		if (gpio_get(s->gpio, (enum cfg_line_id)i) < 0)
+	for (size_t i = 0; i < cfg->n_lines && known; i++)
+		if (!cfg->lines[i].output && gpio_get(s->gpio, (int)i) < 0)
 			known = false;
 	/* Inputs not yet read count as a lost GPIO link, which forbids
 	 * everything without latching an e-stop nobody pressed. */
-	in->link_ok[IL_LINK_GPIO] = known;
 	if (known) {
-		in->estop_pressed = gpio_get(s->gpio, LINE_ESTOP) == 1;
-		in->laser_door_open = gpio_get(s->gpio, LINE_LASER_DOOR) == 1;
-		in->tank_lid_open = gpio_get(s->gpio, LINE_TANK_LID) == 1;
-		in->fume_ok = gpio_get(s->gpio, LINE_FUME_OK) == 1;
+		in->links_up |= 1ull << IL_LINK_GPIO;
+		in->estop_pressed = gpio_get(s->gpio, l->estop_line) == 1;
+		for (size_t g = 0; g < l->n_guards; g++)
+			if (gpio_get(s->gpio, l->guards[g].line) == l->guards[g].blocks_at)
+				in->blocked |= 1ull << g;
 	}
-	const struct safety_devices *d = &s->dev;
-	in->link_ok[IL_LINK_LASER] = d->laser && grbl_stopline_ready(d->laser);
-	in->link_ok[IL_LINK_TANK] = d->tank_bus && d->tank_dev >= 0 &&
-	    mb_bus_device_up(d->tank_bus, d->tank_dev);
-	in->link_ok[IL_LINK_RECTIFIER] = d->rect_bus && d->rect_dev >= 0 &&
-	    mb_bus_device_up(d->rect_bus, d->rect_dev);
-	in->link_ok[IL_LINK_BATH_HEATER] = d->heater_bus && d->heater_dev >= 0 &&
-	    mb_bus_device_up(d->heater_bus, d->heater_dev);
+	for (size_t k = 1; k < l->n_links; k++) {
+		const struct safety_station *d = &s->dev.st[l->links[k].station];
+		bool up = cfg->stations[l->links[k].station].kind == KIND_LASER ?
+		    d->laser && grbl_stopline_ready(d->laser) : device_up(d, l->links[k].which);
+		if (up)
+			in->links_up |= 1ull << k;
+	}
+}
+
+/* Whether a laser station's trip is one a door byte answers: the machine
+ * holds and keeps its position. The e-stop and a lost link reset it. */
+static bool
+door_like(const struct safety *s, size_t st)
+{
+	const struct il_inputs *in = &s->il.in;
+	if (in->estop_pressed || s->il.latched || !(in->links_up & (1ull << IL_LINK_GPIO)))
+		return false;
+	uint64_t guards = 0;
+	for (size_t a = 0; a < s->layout.n_actuators; a++)
+		if (s->layout.actuators[a].station == (int)st)
+			guards |= s->layout.actuators[a].guards;
+	return (in->blocked & guards) != 0;
 }
 
 static void
-react(struct safety *s, unsigned tripped)
+react(struct safety *s, uint64_t tripped)
 {
-	const struct il_inputs *in = &s->il.in;
-	const unsigned tank = (1u << IL_ULTRASOUND) | (1u << IL_TANK_HEATER);
-	if (tripped & (1u << IL_LASER)) {
-		relay_off(s, LINE_LASER_ENABLE);
-		relay_off(s, LINE_BEACON);
+	const struct il_layout *l = &s->layout;
+	/* Relays first: they cut the power whatever the devices do. */
+	for (size_t a = 0; a < l->n_actuators; a++)
+		if (tripped & (1ull << a))
+			relay_off(s, l->actuators[a].line);
+	/* Then each station's devices: a laser's stop byte, the safe state
+	 * of the Modbus devices whose outputs went. */
+	unsigned char bytes[CFG_MAX_STATIONS] = { 0 };
+	for (size_t a = 0; a < l->n_actuators; a++) {
+		if (!(tripped & (1ull << a)))
+			continue;
+		size_t st = (size_t)l->actuators[a].station;
+		const struct safety_station *d = &s->dev.st[st];
+		switch (l->actuators[a].role) {
+		case ROLE_LASER_ENABLE:
+		case ROLE_BEACON:
+			if (!bytes[st]) {
+				bytes[st] = door_like(s, st) ? GRBL_RT_DOOR : GRBL_RT_RESET;
+				laser_stop(s, st, bytes[st]);
+			}
+			break;
+		case ROLE_ULTRASOUND_ENABLE:
+		case ROLE_TANK_HEATER_ENABLE:
+			/* One safe state for both of the generator's outputs. */
+			if (!bytes[st]) {
+				bytes[st] = 1;
+				modbus_safe(d->bus[0], d->dev[0]);
+			}
+			break;
+		case ROLE_RECTIFIER_ENABLE:
+			modbus_safe(d->bus[0], d->dev[0]);
+			break;
+		case ROLE_BATH_HEATER_ENABLE:
+			modbus_safe(d->bus[1], d->dev[1]);
+			break;
+		default:
+			break;
+		}
 	}
-	if (tripped & tank) {
-		relay_off(s, LINE_ULTRASOUND_ENABLE);
-		relay_off(s, LINE_HEATER_ENABLE);
-	}
-	if (tripped & (1u << IL_RECTIFIER))
-		relay_off(s, LINE_RECTIFIER_ENABLE);
-	if (tripped & (1u << IL_BATH_HEATER))
-		relay_off(s, LINE_BATH_HEATER_ENABLE);
-	unsigned char byte = 0;
-	if (tripped & (1u << IL_LASER)) {
-		/* The door byte holds the machine and keeps its position; the
-		 * e-stop and a lost link reset it outright. */
-		bool door_like = !in->estop_pressed && !s->il.latched && in->link_ok[IL_LINK_GPIO] &&
-		    (in->laser_door_open || !in->fume_ok);
-		byte = door_like ? GRBL_RT_DOOR : GRBL_RT_RESET;
-		laser_stop(s, byte);
-	}
-	if (tripped & tank)
-		modbus_safe(s->dev.tank_bus, s->dev.tank_dev);
-	if (tripped & (1u << IL_RECTIFIER))
-		modbus_safe(s->dev.rect_bus, s->dev.rect_dev);
-	if (tripped & (1u << IL_BATH_HEATER))
-		modbus_safe(s->dev.heater_bus, s->dev.heater_dev);
 	pthread_mutex_lock(&s->lock);
 	s->trips_unseen |= tripped;
-	if (byte == GRBL_RT_RESET || !s->laser_byte_unseen)
-		s->laser_byte_unseen = byte ? byte : s->laser_byte_unseen;
+	for (size_t st = 0; st < s->cfg->n_stations; st++) {
+		if (s->cfg->stations[st].kind != KIND_LASER || !bytes[st])
+			continue;
+		if (bytes[st] == GRBL_RT_RESET || !s->laser_byte_unseen[st])
+			s->laser_byte_unseen[st] = bytes[st];
+	}
 	wake(s->event_fd);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -216,22 +256,23 @@ evaluate(struct safety *s)
 {
 	struct il_inputs in;
 	read_inputs(s, &in);
-	unsigned tripped = interlock_update(&s->il, &in);
+	uint64_t tripped = interlock_update(&s->il, &in);
 	if (tripped)
 		react(s, tripped);
 	/* Defence in depth: nothing stays energised that is not permitted. */
-	for (int l = LINE_FIRST_OUTPUT; s->gpio && l < LINE_COUNT; l++)
-		if (gpio_get(s->gpio, (enum cfg_line_id)l) == 1 &&
-		    !interlock_permits(&s->il, safety_output_actuator((enum cfg_line_id)l)))
-			relay_off(s, (enum cfg_line_id)l);
-	if (s->laser_owed)
-		laser_stop(s, s->laser_owed);
+	for (size_t a = 0; s->gpio && a < s->layout.n_actuators; a++)
+		if (gpio_get(s->gpio, s->layout.actuators[a].line) == 1 &&
+		    !interlock_permits(&s->il, (int)a))
+			relay_off(s, s->layout.actuators[a].line);
+	for (size_t st = 0; st < s->cfg->n_stations; st++)
+		if (s->laser_owed[st])
+			laser_stop(s, st, s->laser_owed[st]);
 }
 
 /* --- GPIO callbacks (safety thread) ------------------------------------ */
 
 static void
-on_input(enum cfg_line_id line, int value, void *arg)
+on_input(int line, int value, void *arg)
 {
 	struct safety *s = arg;
 	evaluate(s);    /* the reaction first, the news after */
@@ -264,7 +305,7 @@ serve(struct safety *s, bool *stop)
 		return;
 	}
 	enum req_type req = s->req;
-	enum cfg_line_id line = s->req_line;
+	int line = s->req_line;
 	struct safety_devices dev = s->req_dev;
 	pthread_mutex_unlock(&s->lock);
 
@@ -272,12 +313,13 @@ serve(struct safety *s, bool *stop)
 	char why[200] = "";
 	switch (req) {
 	case REQ_ENERGISE: {
-		const char *no = interlock_reason(&s->il, safety_output_actuator(line));
+		const char *no = interlock_reason_line(&s->il, line);
 		if (no) {
 			snprintf(why, sizeof why, "%s", no);
 			rc = -1;
 		} else if (!s->gpio || gpio_set(s->gpio, line, 1) < 0) {
-			snprintf(why, sizeof why, "the %s relay cannot be switched", cfg_line_name(line));
+			snprintf(why, sizeof why, "the %s relay cannot be switched",
+			    cfg_line_name(s->cfg, line));
 			rc = -1;
 		}
 		break;
@@ -330,15 +372,16 @@ safety_thread(void *arg)
 	raise_priority(s);
 	publish(s);
 	while (!stop) {
-		struct pollfd pfd[LINE_COUNT + 1];
+		struct pollfd pfd[CFG_MAX_LINES + 1];
 		pfd[0] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
-		int n = 1 + gpio_pollfds(s->gpio, &pfd[1], LINE_COUNT);
+		int n = 1 + gpio_pollfds(s->gpio, &pfd[1], CFG_MAX_LINES);
 		double now = now_mono(), until = s->next_tick;
 		double g = gpio_next_deadline(s->gpio);
 		if (g > 0 && g < until)
 			until = g;
-		if (s->laser_owed && now + 0.005 < until)
-			until = now + 0.005;
+		for (size_t st = 0; st < s->cfg->n_stations; st++)
+			if (s->laser_owed[st] && now + 0.005 < until)
+				until = now + 0.005;
 		int ms = until > now ? (int)((until - now) * 1000.0) + 1 : 0;
 		int r = poll(pfd, (nfds_t)n, ms);
 		if (r < 0 && errno != EINTR) {
@@ -373,7 +416,7 @@ safety_start(const struct cfg *cfg)
 	pthread_mutexattr_t ma;
 	pthread_condattr_t ca;
 	s->cfg = cfg;
-	s->dev = (struct safety_devices){ NULL, NULL, -1, NULL, -1, NULL, -1 };
+	safety_devices_none(&s->dev);
 	pthread_mutexattr_init(&ma);
 	/* The daemon's thread may hold the lock when the safety thread, at a
 	 * real-time priority, wants it: it inherits that priority meanwhile. */
@@ -387,8 +430,15 @@ safety_start(const struct cfg *cfg)
 	pthread_condattr_destroy(&ca);
 	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	interlock_init(&s->il);
-	for (int l = 0; l < LINE_COUNT; l++)
+	char why[200];
+	if (interlock_layout(&s->layout, cfg, why, sizeof why) < 0) {
+		log_err("safety path: %s", why);
+		safety_stop(s);
+		return NULL;
+	}
+	interlock_init(&s->il, &s->layout);
+	s->shown.il = s->il;
+	for (size_t l = 0; l < CFG_MAX_LINES; l++)
 		s->shown.lines[l] = -1;
 	if (s->wake_fd < 0 || s->event_fd < 0) {
 		log_errno("safety path: eventfd");
@@ -412,7 +462,7 @@ safety_start(const struct cfg *cfg)
 
 /* Puts a request to the safety thread and waits for its answer. */
 static int
-ask(struct safety *s, enum req_type req, enum cfg_line_id line, const struct safety_devices *dev,
+ask(struct safety *s, enum req_type req, int line, const struct safety_devices *dev,
     char *why, size_t len)
 {
 	pthread_mutex_lock(&s->asking);
@@ -452,7 +502,7 @@ safety_stop(struct safety *s)
 	if (!s)
 		return;
 	if (s->started) {
-		ask(s, REQ_STOP, LINE_ESTOP, NULL, NULL, 0);
+		ask(s, REQ_STOP, -1, NULL, NULL, 0);
 		pthread_join(s->thread, NULL);
 	}
 	/* gpio_close drives every output inactive before it lets go. */
@@ -482,10 +532,10 @@ safety_drain(struct safety *s, struct safety_event *out, size_t max)
 	size_t k = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->trips_unseen && max > 0) {
-		out[k++] = (struct safety_event){ .type = SAFETY_EV_TRIP, .tripped = s->trips_unseen,
-			.laser_byte = s->laser_byte_unseen };
+		out[k] = (struct safety_event){ .type = SAFETY_EV_TRIP, .tripped = s->trips_unseen };
+		memcpy(out[k++].laser_byte, s->laser_byte_unseen, sizeof s->laser_byte_unseen);
 		s->trips_unseen = 0;
-		s->laser_byte_unseen = 0;
+		memset(s->laser_byte_unseen, 0, sizeof s->laser_byte_unseen);
 	}
 	while (k < max && s->news_count) {
 		out[k++] = s->news[s->news_head];
@@ -501,8 +551,9 @@ safety_drain(struct safety *s, struct safety_event *out, size_t max)
 void
 safety_set_devices(struct safety *s, const struct safety_devices *dev)
 {
-	struct safety_devices none = { NULL, NULL, -1, NULL, -1, NULL, -1 };
-	ask(s, REQ_DEVICES, LINE_ESTOP, dev ? dev : &none, NULL, 0);
+	struct safety_devices none;
+	safety_devices_none(&none);
+	ask(s, REQ_DEVICES, -1, dev ? dev : &none, NULL, 0);
 }
 
 void
@@ -512,26 +563,26 @@ safety_poke(struct safety *s)
 }
 
 int
-safety_energise(struct safety *s, enum cfg_line_id line, char *why, size_t len)
+safety_energise(struct safety *s, int line, char *why, size_t len)
 {
-	if (line < LINE_FIRST_OUTPUT || line >= LINE_COUNT) {
-		snprintf(why, len, "%s is not an output", cfg_line_name(line));
+	if (line < 0 || (size_t)line >= s->cfg->n_lines || !s->cfg->lines[line].output) {
+		snprintf(why, len, "%s is not an output", cfg_line_name(s->cfg, line));
 		return -1;
 	}
 	return ask(s, REQ_ENERGISE, line, NULL, why, len);
 }
 
 void
-safety_release(struct safety *s, enum cfg_line_id line)
+safety_release(struct safety *s, int line)
 {
-	if (line >= LINE_FIRST_OUTPUT && line < LINE_COUNT)
+	if (line >= 0 && (size_t)line < s->cfg->n_lines && s->cfg->lines[line].output)
 		ask(s, REQ_RELEASE, line, NULL, NULL, 0);
 }
 
 enum il_reset_result
 safety_reset(struct safety *s)
 {
-	int rc = ask(s, REQ_RESET, LINE_ESTOP, NULL, NULL, 0);
+	int rc = ask(s, REQ_RESET, -1, NULL, NULL, 0);
 	return rc < 0 ? IL_RESET_STILL_PRESSED : (enum il_reset_result)rc;
 }
 

@@ -1,10 +1,11 @@
 /*
  * The safety path: a thread of its own, with its own poll, that owns the
- * bench's GPIO lines (e-stop, laser door, tank lid and fume inputs; the
- * enable relays and the beacon), the interlock, and the laser's stop byte.
- * It reacts to a trip on its own, in the pass that saw the input change:
- * relays off, the stop byte on the laser's port, the safe-state commands
- * at the head of the Modbus queues. It never waits for the API, the
+ * workshop's GPIO lines (the e-stop, every door, lid and fume input; every
+ * enable relay and beacon), the interlock built from the configuration,
+ * and each laser's stop byte. It reacts to a trip on its own, in the pass
+ * that saw the input change, for each station whose outputs the trip
+ * withdrew: relays off, the stop byte on that laser's port, the safe-state
+ * commands at the head of that station's Modbus queues. It never waits for the API, the
  * journal, the engraving engine or a Modbus bus, so nothing a client does
  * can delay it (DESIGN.md, "The safety path").
  *
@@ -22,22 +23,24 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cfg/cfg.h"
 #include "grbl.h"
 #include "mb_bus.h"
 #include "policy/interlock.h"
 
-/* The devices the safety path stops and whose links the interlock needs. */
+/* The devices the safety path stops and whose links the interlock needs,
+ * by station (as cfg->stations). */
 struct safety_devices {
-	struct grbl_stopline *laser;    /* NULL: no laser */
-	struct mb_bus *tank_bus;
-	int tank_dev;                   /* -1: none */
-	struct mb_bus *rect_bus;
-	int rect_dev;                   /* -1: none */
-	struct mb_bus *heater_bus;
-	int heater_dev;                 /* -1: none */
+	struct safety_station {
+		struct grbl_stopline *laser;    /* a laser's port; NULL: none */
+		struct mb_bus *bus[2];          /* a tank's generator; a bath's rectifier, heater */
+		int dev[2];                     /* -1: none */
+	} st[CFG_MAX_STATIONS];
 };
+/* Every station without devices. */
+void safety_devices_none(struct safety_devices *dev);
 
 enum safety_event_type {
 	SAFETY_EV_TRIP,         /* actuators withdrawn; the safe state is already made */
@@ -47,9 +50,10 @@ enum safety_event_type {
 
 struct safety_event {
 	enum safety_event_type type;
-	unsigned tripped;               /* TRIP: bit per il_actuator */
-	unsigned char laser_byte;       /* TRIP: what went to the laser (0: nothing) */
-	enum cfg_line_id line;          /* INPUT */
+	uint64_t tripped;               /* TRIP: bit per actuator of the layout */
+	/* TRIP: what went to each laser's port (0: nothing), by station. */
+	unsigned char laser_byte[CFG_MAX_STATIONS];
+	int line;                       /* INPUT: index into cfg->lines */
 	int value;                      /* INPUT */
 	bool up;                        /* GPIO_LINK */
 	char why[160];                  /* GPIO_LINK */
@@ -57,8 +61,8 @@ struct safety_event {
 
 /* What the daemon may read at any time. */
 struct safety_state {
-	struct interlock il;
-	int lines[LINE_COUNT];          /* inputs debounced (-1 unknown), outputs as driven */
+	struct interlock il;            /* its layout is the safety path's */
+	int lines[CFG_MAX_LINES];       /* inputs debounced (-1 unknown), outputs as driven */
 	bool gpio_up;
 	bool realtime;                  /* the thread runs at a real-time priority */
 };
@@ -66,10 +70,13 @@ struct safety_state {
 struct safety;
 
 /*
- * Opens the GPIO lines of cfg (outputs inactive) and starts the thread.
- * cfg must outlive the safety path. Returns NULL with the reason logged.
+ * Builds the interlock of cfg, opens its GPIO lines (outputs inactive) and
+ * starts the thread. cfg must outlive the safety path. Returns NULL with
+ * the reason logged.
  */
 struct safety *safety_start(const struct cfg *cfg);
+/* The interlock's layout, for as long as the safety path runs. */
+const struct il_layout *safety_layout(const struct safety *s);
 /* Every output inactive, lines released, thread joined. */
 void safety_stop(struct safety *s);
 
@@ -87,19 +94,15 @@ void safety_set_devices(struct safety *s, const struct safety_devices *dev);
 void safety_poke(struct safety *s);
 
 /*
- * Drives an output (an enable relay or the beacon) on, if the interlock
- * permits the actuator it feeds. Returns 0, or -1 with the interlock's
+ * Drives an output (an enable relay or a beacon; an index into cfg->lines)
+ * on, if the interlock permits it. Returns 0, or -1 with the interlock's
  * reason (or the relay's failure) in why.
  */
-int safety_energise(struct safety *s, enum cfg_line_id line, char *why, size_t len);
+int safety_energise(struct safety *s, int line, char *why, size_t len);
 /* Drives an output off; returns once it is. */
-void safety_release(struct safety *s, enum cfg_line_id line);
+void safety_release(struct safety *s, int line);
 /* A technician's reset of the e-stop latch. */
 enum il_reset_result safety_reset(struct safety *s);
 void safety_snapshot(struct safety *s, struct safety_state *out);
-
-/* The actuator an output feeds (the beacon goes with the laser; the bath
- * heater's relay with the bath heater). */
-enum il_actuator safety_output_actuator(enum cfg_line_id line);
 
 #endif

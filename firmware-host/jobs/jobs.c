@@ -147,7 +147,12 @@ engrave_layout(void *arg, json_t *spec, char *err, size_t errlen, bool *refused)
 	const struct jobs_layout *l = env->pre;
 	if (!l) {
 		struct engrave_settings set;
-		engrave_settings_default(&set, &env->d->cfg->laser);
+		int laser = cfg_station_of_kind(env->d->cfg, KIND_LASER, 0);
+		if (laser < 0) {
+			snprintf(err, errlen, "the workshop has no laser to engrave with");
+			return NULL;
+		}
+		engrave_settings_default(&set, &env->d->cfg->stations[laser].laser);
 		jobs_layout_compute(&set, spec, &own);
 		l = &own;
 	}
@@ -233,6 +238,43 @@ resume(struct daemon *d, int64_t job, const char *who)
 	json_decref(row);
 }
 
+/* The settings a plan's machine steps take: the first station of the
+ * kind's (a step runs at any station of its kind). A workshop without
+ * one refuses the plan after planning (missing_station). */
+static const struct cfg_tank *
+plan_tank(const struct daemon *d)
+{
+	static const struct cfg_tank none;
+	int i = cfg_station_of_kind(d->cfg, KIND_TANK, 0);
+	return i >= 0 ? &d->cfg->stations[i].tank : &none;
+}
+
+static const struct cfg_bath *
+plan_bath(const struct daemon *d)
+{
+	static const struct cfg_bath none;
+	int i = cfg_station_of_kind(d->cfg, KIND_BATH, 0);
+	return i >= 0 ? &d->cfg->stations[i].bath : &none;
+}
+
+/* A machine step of the plan for a kind of station the workshop has not:
+ * why, or NULL. */
+static const char *
+missing_station(const struct daemon *d, json_t *plan, char *why, size_t len)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(plan, "steps"), i, s) {
+		int kind = cfg_kind_lookup(jstr(s, "station"));
+		if (kind >= 0 && cfg_stations_of_kind(d->cfg, (enum cfg_kind)kind) == 0) {
+			snprintf(why, len, "step %zu (%s) needs a %s, and the workshop has none", i + 1,
+			    jstr(s, "name") ? jstr(s, "name") : "?", cfg_kind_name((enum cfg_kind)kind));
+			return why;
+		}
+	}
+	return NULL;
+}
+
 json_t *
 jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
     const struct jobs_layout *pre, struct err *e)
@@ -280,8 +322,8 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 	struct job_plan_ctx ctx = {
 		.services = &d->catalog->services,
 		.gems = &d->catalog->gems,
-		.tank = &d->cfg->tank,
-		.bath = &d->cfg->bath,
+		.tank = plan_tank(d),
+		.bath = plan_bath(d),
 		.today = today_days(),
 		.times_served = times_served,
 		.engrave_layout = engrave_layout,
@@ -294,6 +336,12 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 		free(gems);
 		return err_null(e, st == PLAN_REFUSED ? API_ERR_REFUSED :
 		    API_ERR_INVALID_PARAMS, "%s", err);
+	}
+	if (missing_station(d, plan, err, sizeof err)) {
+		json_decref(plan);
+		free(env.gcode);
+		free(gems);
+		return err_null(e, API_ERR_REFUSED, "%s", err);
 	}
 	/* Stations overdue for calibration: a warning, or a refusal when the
 	 * configuration says so (calib.h). */
@@ -662,28 +710,25 @@ jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who, struct 
 
 /* Takes a step off its station's active list; true when it was there. */
 static bool
-deactivate(struct daemon *d, int64_t step, enum job_station *where)
+deactivate(struct daemon *d, int64_t step, int *where)
 {
-	for (int st = 0; st < JS_COUNT; st++)
+	for (int st = 0; st < CFG_MAX_STATIONS; st++)
 		for (size_t i = 0; i < d->jobs->n_active[st]; i++)
 			if (d->jobs->active[st][i] == step) {
 				d->jobs->active[st][i] = d->jobs->active[st][--d->jobs->n_active[st]];
-				*where = (enum job_station)st;
+				*where = st;
 				changed(d);
 				return true;
 			}
 	return false;
 }
 
+/* Stops the station (by index) the engine started. */
 static void
-stop_station(struct daemon *d, enum job_station st, const char *why)
+stop_station(struct daemon *d, int st, const char *why)
 {
-	if (st == JS_LASER)
-		station_laser_stop(d, why);
-	else if (st == JS_TANK)
-		station_tank_stop(d, why);
-	else
-		station_bath_stop(d, why);
+	if (st >= 0 && (size_t)st < d->n_stations)
+		station_stop(&d->stations[st], why);
 }
 
 /* A step stopped by the operator: committed aborted first, then its
@@ -696,7 +741,7 @@ abort_step(struct daemon *d, json_t *s, const char *who, const char *why, char *
 	if (store_step_transition(d->store, jint(s, "id"), state, "aborted", NULL, who, why, NULL,
 	    err, errlen) < 0)
 		return -1;
-	enum job_station st;
+	int st;
 	if (deactivate(d, jint(s, "id"), &st) && d->jobs->n_active[st] == 0)
 		stop_station(d, st, why);
 	return 0;
@@ -1095,59 +1140,71 @@ fail_load(struct daemon *d, enum job_station st, json_t *load, size_t n, const c
 		record_outcome(d, st, json_array_get(load, i), false, why);
 }
 
-/* Whether the station could start now: its device linked and the
- * interlock permitting; why not in msg. */
-static bool
-station_ready(struct daemon *d, enum job_station st, char *msg, size_t len)
-{
-	const char *why = NULL;
-	const struct interlock *il = daemon_interlock(d);
-	if (st == JS_LASER) {
-		if (!d->laser || grbl_link_state(d->laser) != GRBL_READY)
-			why = "the laser is not connected";
-		else if (strcmp(grbl_last_status(d->laser)->state, "Alarm") == 0)
-			/* After a reset in motion (an e-stop, a crash) the head's
-			 * position is lost: a technician checks and unlocks it. */
-			why = "the laser is in alarm and has lost its position: a technician must "
-			    "check the piece and unlock it ($X) first";
-		else if ((why = interlock_reason(il, IL_LASER)) != NULL)
-			return snprintf(msg, len, "the laser cannot start: %s", why), false;
-	} else if (st == JS_TANK) {
-		if (!d->tank_bus || !mb_bus_device_up(d->tank_bus, d->tank_dev))
-			why = "the cleaning tank is not connected";
-		else if ((why = interlock_reason(il, IL_ULTRASOUND)) != NULL ||
-		    (why = interlock_reason(il, IL_TANK_HEATER)) != NULL)
-			return snprintf(msg, len, "the tank cannot start: %s", why), false;
-	} else {
-		if (!d->rect_bus || d->rect_dev < 0 || !mb_bus_device_up(d->rect_bus, d->rect_dev))
-			why = "the plating rectifier is not connected";
-		else if ((why = interlock_reason(il, IL_RECTIFIER)) != NULL)
-			return snprintf(msg, len, "the bath cannot start: %s", why), false;
-	}
-	if (why)
-		snprintf(msg, len, "%s", why);
-	return why == NULL;
-}
-
 static json_t *
 payload_of(struct daemon *d, int64_t step)
 {
 	return store_query(d->store, "SELECT payload FROM steps WHERE id = ?", "i", step);
 }
 
+/* The station a load goes to: the one named (at >= 0), or the first free
+ * and ready station of the kind. NULL with e when none can take it. */
+static struct station *
+pick_station(struct daemon *d, enum job_station kind, int at, struct err *e)
+{
+	if (at >= 0) {
+		if ((size_t)at >= d->n_stations)
+			return err_null(e, API_ERR_UNAVAILABLE, "%s is not running",
+			    d->cfg->stations[at].name);
+		struct station *st = &d->stations[at];
+		return station_ready(st, e) < 0 ? NULL : st;
+	}
+	char why[600] = "";
+	struct station *only = NULL;
+	int count = 0;
+	for (size_t i = 0; i < d->n_stations; i++) {
+		struct station *st = &d->stations[i];
+		if (st->kind != (enum cfg_kind)kind)
+			continue;
+		count++;
+		only = st;
+		struct err se;
+		if (d->jobs->n_active[i] > 0)
+			err_set(&se, API_ERR_BUSY, "%s is running a load", st->name);
+		else if (station_ready(st, &se) == 0)
+			return st;
+		if (count == 1)
+			*e = se;
+		/* Each reason cut short, so that several fit in the answer. */
+		snprintf(why + strlen(why), sizeof why - strlen(why), "%s%.160s", why[0] ? "; " : "",
+		    se.msg);
+	}
+	if (count == 0)
+		return err_null(e, API_ERR_UNAVAILABLE, "the workshop has no %s", station_names[kind]);
+	if (count == 1 && only)
+		return NULL;            /* e is the one station's own reason */
+	return err_null(e, API_ERR_BUSY, "no %s can take the load now: %s", station_names[kind], why);
+}
+
 json_t *
 jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid, struct err *e)
 {
-	char err[400], why[400];
-	int st = station_lookup(name);
-	if (st < 0)
-		return err_null(e, API_ERR_INVALID_PARAMS, "'station' must be laser, tank "
-		    "or bath");
+	char err[400];
+	/* A station by its name, or any station of a kind. */
+	const struct cfg_station *named = name ? cfg_station_find(d->cfg, name) : NULL;
+	int at = named ? (int)(named - d->cfg->stations) : -1;
+	int st = named ? named->kind : station_lookup(name);
+	if (st < 0) {
+		char names[400] = "";
+		for (size_t i = 0; i < d->cfg->n_stations; i++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), ", %s",
+			    d->cfg->stations[i].name);
+		return err_null(e, API_ERR_INVALID_PARAMS, "'station' must be a station (%s) or a "
+		    "kind of station (laser, tank or bath)", names[0] ? names + 2 : "none");
+	}
 	if (!d->store)
 		return no_store(d, e);
-	if (d->jobs->n_active[st] > 0)
-		return err_null(e, API_ERR_BUSY, "the %s is already running a load",
-		    station_names[st]);
+	if (at >= 0 && d->jobs->n_active[at] > 0)
+		return err_null(e, API_ERR_BUSY, "%s is already running a load", named->name);
 	jobs_flush(d);
 	json_t *q = queued_at(d, (enum job_station)st);
 	if (!q)
@@ -1158,10 +1215,11 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 		for (size_t k = 0; k < d->jobs->n_unrecorded; k++)
 			if (d->jobs->unrecorded[k].station == (enum job_station)st)
 				return unrecorded_error(&d->jobs->unrecorded[k], e);
-		return err_null(e, API_ERR_INVALID, "nothing is waiting at the %s",
-		    station_names[st]);
+		return err_null(e, API_ERR_INVALID, "nothing is waiting at the %s%s%s",
+		    station_names[st], named && strcmp(named->name, station_names[st]) ? " " : "",
+		    named && strcmp(named->name, station_names[st]) ? named->name : "");
 	}
-	/* The laser and the bath take one piece at a time; the tank a load. */
+	/* The laser and the bath take one piece at a time; a tank a load. */
 	if (st != JS_TANK)
 		n = 1;
 	else if (n > ARRAY_LEN(d->jobs->active[0]))
@@ -1197,42 +1255,44 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 	/* The station judges again, but a load that cannot start now (lid
 	 * open, device away) is refused before anything is committed: the
 	 * jeweller closes the lid and runs the station again. */
-	if (!station_ready(d, (enum job_station)st, why, sizeof why)) {
-		out = err_null(e, st == JS_LASER && !d->laser ? API_ERR_UNAVAILABLE :
-		    API_ERR_INTERLOCK, "%s", why);
+	struct station *sta = pick_station(d, (enum job_station)st, at, e);
+	if (!sta)
 		goto done;
-	}
-	if (commit_load(d, q, n, who, err, sizeof err) < 0) {
-		out = err_null(e, API_ERR_STORE, "the load was not recorded: %s", err);
-		goto done;
-	}
 	json_t *first = json_array_get(q, 0);
 	json_t *params = json_loads(jstr(first, "params") ? jstr(first, "params") : "{}", 0, NULL);
-	struct err se = {0};
-	int rc;
+	if (!json_is_object(params)) {
+		json_decref(params);
+		params = json_object();
+	}
 	if (st == JS_LASER) {
 		json_t *pl = payload_of(d, jint(first, "id"));
 		const char *gcode = pl ? jstr(json_array_get(pl, 0), "payload") : NULL;
-		if (!gcode) {
-			rc = err_set(&se, API_ERR_STORE, "the engraving's toolpath is missing from the journal");
-		} else {
-			rc = station_laser_stream(d, gcode, uid, &se);
-		}
+		if (gcode)
+			json_object_set_new(params, "gcode", json_string(gcode));
 		json_decref(pl);
+		if (!gcode) {
+			json_decref(params);
+			out = err_null(e, API_ERR_STORE, "the engraving's toolpath is missing from the "
+			    "journal");
+			goto done;
+		}
 	} else if (st == JS_TANK) {
+		/* One cycle for the load: the longest any of its pieces asks. */
 		double secs = 0;
 		for (size_t i = 0; i < n; i++) {
 			json_t *pi = json_loads(jstr(json_array_get(q, i), "params"), 0, NULL);
-			secs = fmax(secs, param(pi, "seconds", d->cfg->tank.cycle));
+			secs = fmax(secs, param(pi, "seconds", sta->cfg->tank.cycle));
 			json_decref(pi);
 		}
-		rc = station_tank_start(d, pp, n, secs, param(params, "power", d->cfg->tank.power),
-		    param(params, "frequency", d->cfg->tank.frequency),
-		    param(params, "temperature", d->cfg->tank.temperature), &se);
-	} else {
-		rc = station_bath_plate(d, pp, 1, param(params, "volts", NAN), param(params, "amps", NAN),
-		    param(params, "seconds", NAN), &se);
+		json_object_set_new(params, "seconds", json_real(secs));
 	}
+	if (commit_load(d, q, n, who, err, sizeof err) < 0) {
+		json_decref(params);
+		out = err_null(e, API_ERR_STORE, "the load was not recorded: %s", err);
+		goto done;
+	}
+	struct err se = { 0, "" };
+	int rc = station_start(sta, pp, st == JS_TANK ? n : 1, params, uid, &se);
 	json_decref(params);
 	if (rc < 0) {
 		fail_load(d, (enum job_station)st, q, n, se.msg);
@@ -1243,10 +1303,10 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 	 * (a refused write) leaves the load to fail_load above. */
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(q, i);
-		d->jobs->active[st][d->jobs->n_active[st]++] = jint(s, "id");
+		d->jobs->active[sta->index][d->jobs->n_active[sta->index]++] = jint(s, "id");
 		notify_step(d, jint(s, "job_id"), (int)jint(s, "seq"), jstr(s, "name"), "running", NULL);
 	}
-	out = json_pack("{s:s, s:[]}", "station", station_names[st], "load");
+	out = json_pack("{s:s, s:s, s:[]}", "station", sta->name, "kind", station_names[st], "load");
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(q, i);
 		json_array_append_new(json_object_get(out, "load"), json_pack("{s:I, s:I, s:s, s:s}",
@@ -1261,14 +1321,17 @@ done:
 }
 
 void
-jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char *why)
+jobs_station_finished(struct daemon *d, int at, bool ok, const char *why)
 {
-	size_t n = d->jobs->n_active[st];
+	if (!d->jobs || at < 0 || at >= CFG_MAX_STATIONS || (size_t)at >= d->cfg->n_stations)
+		return;
+	size_t n = d->jobs->n_active[at];
 	if (n == 0 || !d->store)
 		return;
+	enum job_station st = (enum job_station)d->cfg->stations[at].kind;
 	int64_t ids[32];
-	memcpy(ids, d->jobs->active[st], n * sizeof ids[0]);
-	d->jobs->n_active[st] = 0;
+	memcpy(ids, d->jobs->active[at], n * sizeof ids[0]);
+	d->jobs->n_active[at] = 0;
 	changed(d);
 	for (size_t i = 0; i < n; i++) {
 		json_t *rows = store_query(d->store, "SELECT id, job_id, seq, name, state FROM steps "
@@ -1305,7 +1368,7 @@ jobs_shutdown(struct daemon *d)
 		    (long long)d->jobs->unrecorded[i].job, d->jobs->unrecorded[i].seq,
 		    d->jobs->unrecorded[i].name);
 	d->jobs->n_unrecorded = 0;
-	for (int st = 0; st < JS_COUNT; st++) {
+	for (int st = 0; st < CFG_MAX_STATIONS; st++) {
 		for (size_t i = 0; i < d->jobs->n_active[st] && d->store; i++)
 			if (store_step_transition(d->store, d->jobs->active[st][i], "running",
 			    "interrupted", "interrupted", WHO_DAEMON, "the daemon stopped during the step",
@@ -1316,18 +1379,12 @@ jobs_shutdown(struct daemon *d)
 	changed(d);
 }
 
-/* The stations' kinds are the engine's queues, in the same order. */
-_Static_assert((int)JS_LASER == (int)STATION_LASER && (int)JS_TANK == (int)STATION_TANK &&
-    (int)JS_BATH == (int)STATION_BATH && (int)JS_COUNT == (int)STATION_KINDS,
-    "a station kind is the queue of its steps");
-
 static void
 on_station_finished(struct daemon *d, const struct station *st, bool ok, const char *why,
     void *ctx)
 {
 	(void)ctx;
-	if (d->jobs)
-		jobs_station_finished(d, (enum job_station)st->kind, ok, why);
+	jobs_station_finished(d, st->index, ok, why);
 }
 
 int
@@ -1471,8 +1528,12 @@ jobs_queues(struct daemon *d)
 			    (json_int_t)jint(s, "job_id"), "seq", (json_int_t)jint(s, "seq"), "step",
 			    jstr(s, "name"), "serial", jstr(s, "serial")));
 		json_decref(q);
+		int running = 0;
+		for (size_t k = 0; k < d->cfg->n_stations; k++)
+			if (d->cfg->stations[k].kind == st)
+				running += (int)d->jobs->n_active[k];
 		json_object_set_new(out, station_names[st], json_pack("{s:o, s:i}", "queued", list,
-		    "running", (int)d->jobs->n_active[st]));
+		    "running", running));
 	}
 	d->jobs->queues = json_incref(out);
 	return out;

@@ -17,12 +17,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cfg/cfg.h"
 #include "err.h"
 
 struct daemon;
 struct engrave_settings;
 
-enum job_station { JS_LASER = 0, JS_TANK, JS_BATH, JS_COUNT };
+/* The queues: a machine step waits for a kind of station, and runs at any
+ * free station of the kind (or at the one station.run names). */
+enum job_station { JS_LASER = KIND_LASER, JS_TANK = KIND_TANK, JS_BATH = KIND_BATH,
+	JS_COUNT = KIND_COUNT };
 
 /* A station's outcome for a step that the journal could not record
  * (full, locked): kept and written again until it is, so that no step
@@ -30,7 +34,7 @@ enum job_station { JS_LASER = 0, JS_TANK, JS_BATH, JS_COUNT };
 struct jobs_outcome {
 	int64_t step, job;
 	int seq;
-	enum job_station station;
+	enum job_station station;       /* its queue */
 	bool ok;
 	bool recorded;          /* written; the job still has to advance */
 	char name[64];
@@ -38,11 +42,11 @@ struct jobs_outcome {
 	char error[200];        /* why the journal refused it */
 };
 
-/* The engine's memory: which steps each station is running now. The
- * journal holds everything else. */
+/* The engine's memory: which steps each station (by its index in the
+ * configuration) is running now. The journal holds everything else. */
 struct jobs {
-	int64_t active[JS_COUNT][32];   /* step ids */
-	size_t n_active[JS_COUNT];
+	int64_t active[CFG_MAX_STATIONS][32];   /* step ids */
+	size_t n_active[CFG_MAX_STATIONS];
 	/* What waits at each station, as status shows it; dropped at every
 	 * change, so that status (polled by every client) reads the journal
 	 * only after something moved. */
@@ -50,7 +54,7 @@ struct jobs {
 	/* Outcomes waiting for the journal, at most one a step a station ran;
 	 * the retry timer writes them again after a second, then less often
 	 * (a locked journal makes each try wait for its busy timeout). */
-	struct jobs_outcome unrecorded[JS_COUNT * 32];
+	struct jobs_outcome unrecorded[CFG_MAX_STATIONS * 32];
 	size_t n_unrecorded;
 	uint64_t retry_timer;
 	double retry_delay;     /* s until the next try; 0: none yet */
@@ -84,8 +88,9 @@ json_t *jobs_step_retry(struct daemon *d, int64_t job, int seq, const char *who,
 json_t *jobs_step_abort(struct daemon *d, int64_t job, int seq, const char *who,
     const char *why, struct err *e);
 json_t *jobs_abort(struct daemon *d, int64_t job, const char *who, const char *why, struct err *e);
-/* Runs the next load queued at a station ("laser", "tank", "bath"). */
-/* uid is the caller's, who owns the run (a laser hold and resume are its). */
+/* Runs the next load queued for a station: the one named, or any free
+ * station of a kind named ("laser", "tank", "bath"). uid is the
+ * caller's, who owns the run (a laser hold and resume are its). */
 json_t *jobs_station_run(struct daemon *d, const char *station, const char *who, uid_t uid,
     struct err *e);
 json_t *jobs_show(struct daemon *d, int64_t job, struct err *e);
@@ -99,9 +104,10 @@ json_t *jobs_export(struct store *st, const char *serial, struct err *e);
 /* What waits at each station. */
 json_t *jobs_queues(struct daemon *d);
 
-/* The station ended what it was running: ok when it completed. Safe to
- * call when it ran nothing for a job. */
-void jobs_station_finished(struct daemon *d, enum job_station st, bool ok, const char *why);
+/* The station (its index in the configuration) ended what it was
+ * running: ok when it completed. Safe to call when it ran nothing for a
+ * job. */
+void jobs_station_finished(struct daemon *d, int station, bool ok, const char *why);
 /* Writes again the outcomes the journal refused (and advances their
  * jobs); returns how many still wait. Every job operation calls it first;
  * a timer calls it while any wait. */

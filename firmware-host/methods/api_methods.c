@@ -27,6 +27,23 @@ D(struct api_call *c)
 	return api_data(c->api);
 }
 
+/* The station a request names in 'station', or the only one of the kind;
+ * NULL when there is none such (the call answered with why). */
+static struct station *
+station_of(struct api_call *c, int kind)
+{
+	struct err e;
+	json_t *v = c->params ? json_object_get(c->params, "station") : NULL;
+	if (v && !json_is_string(v)) {
+		api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a station's name");
+		return NULL;
+	}
+	struct station *st = daemon_station_for(D(c), json_string_value(v), kind, &e);
+	if (!st)
+		api_fail(c, e.code, "%s", e.msg);
+	return st;
+}
+
 static json_t *
 m_status(struct api_call *c, void *arg)
 {
@@ -112,10 +129,15 @@ m_laser_stream(struct api_call *c, void *arg)
 	const char *gcode = json_string_value(c->params ? json_object_get(c->params, "gcode") : NULL);
 	if (!gcode)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'gcode' (the program text) is required");
+	struct station *st = station_of(c, KIND_LASER);
+	if (!st)
+		return NULL;
 	/* A program from outside: GRBL checks it first, the answer follows. */
-	if (station_laser_check_then_stream(D(c), gcode, c->uid, &e) < 0)
-		return api_fail(c, e.code, "%s", e.msg);
-	D(c)->laser_check.answer = api_defer(c);
+	struct api_pending *answer = api_defer(c);
+	if (station_laser_check_then_stream(st, gcode, c->uid, answer, &e) < 0) {
+		api_pending_fail(answer, e.code, "%s", e.msg);
+		return NULL;
+	}
 	return NULL;
 }
 
@@ -124,9 +146,12 @@ m_laser_hold(struct api_call *c, void *arg)
 {
 	(void)arg;
 	struct err e;
-	if (station_laser_hold(D(c), c->uid, &e) < 0)
+	struct station *st = station_of(c, KIND_LASER);
+	if (!st)
+		return NULL;
+	if (station_laser_hold(st, c->uid, &e) < 0)
 		return api_fail(c, e.code, "%s", e.msg);
-	return json_pack("{s:b}", "sent", 1);
+	return json_pack("{s:s, s:b}", "station", st->name, "sent", 1);
 }
 
 static json_t *
@@ -134,35 +159,43 @@ m_laser_resume(struct api_call *c, void *arg)
 {
 	(void)arg;
 	struct err e;
-	if (station_laser_resume(D(c), c->uid, &e) < 0)
+	struct station *st = station_of(c, KIND_LASER);
+	if (!st)
+		return NULL;
+	if (station_laser_resume(st, c->uid, &e) < 0)
 		return api_fail(c, e.code, "%s", e.msg);
-	return json_pack("{s:b}", "sent", 1);
+	return json_pack("{s:s, s:b}", "station", st->name, "sent", 1);
 }
 
 static json_t *
 m_laser_abort(struct api_call *c, void *arg)
 {
 	(void)arg;
-	station_laser_stop(D(c), "aborted");
-	return json_pack("{s:s}", "state", "idle");
+	struct station *st = station_of(c, KIND_LASER);
+	if (!st)
+		return NULL;
+	station_stop(st, "aborted");
+	return json_pack("{s:s, s:s}", "station", st->name, "state", "idle");
 }
 
 static json_t *
 m_laser_jog(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct daemon *d = D(c);
 	double x, y, feed;
 	char line[80], err[200];
-	if (!number(c, "x", 0, &x) || !number(c, "y", 0, &y) || !number(c, "feed", 600, &feed))
+	struct station *st = station_of(c, KIND_LASER);
+	if (!st || !number(c, "x", 0, &x) || !number(c, "y", 0, &y) ||
+	    !number(c, "feed", 600, &feed))
 		return NULL;
-	if (fabs(x) > d->cfg->laser.work_x || fabs(y) > d->cfg->laser.work_y || feed <= 0 ||
-	    feed > d->cfg->laser.max_feed)
+	const struct cfg_laser *lc = &st->cfg->laser;
+	if (fabs(x) > lc->work_x || fabs(y) > lc->work_y || feed <= 0 || feed > lc->max_feed)
 		return api_fail(c, API_ERR_INVALID, "the jog goes outside the work area or speed limits");
 	snprintf(line, sizeof line, "$J=G91G21X%.3fY%.3fF%.0f", x, y, feed);
-	if (!d->laser || grbl_command(d->laser, line, err, sizeof err) < 0)
-		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
-	return json_pack("{s:s}", "sent", line);
+	struct grbl *g = station_laser_grbl(st);
+	if (!g || grbl_command(g, line, err, sizeof err) < 0)
+		return api_fail(c, API_ERR_UNAVAILABLE, "%s", g ? err : "no laser");
+	return json_pack("{s:s, s:s}", "station", st->name, "sent", line);
 }
 
 /* After an alarm (an e-stop or a reset in motion) GRBL refuses G-code
@@ -172,12 +205,13 @@ static json_t *
 m_laser_unlock(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct daemon *d = D(c);
-	char err[200];
-	if (!d->laser || grbl_command(d->laser, "$X", err, sizeof err) < 0)
-		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
-	d->laser_alarm[0] = '\0';
-	return json_pack("{s:s}", "sent", "$X");
+	struct err e;
+	struct station *st = station_of(c, KIND_LASER);
+	if (!st)
+		return NULL;
+	if (station_laser_unlock(st, &e) < 0)
+		return api_fail(c, e.code, "%s", e.msg);
+	return json_pack("{s:s, s:s}", "station", st->name, "sent", "$X");
 }
 
 /* One GRBL setting ($N=V), written alone and read back (GRBL writes its
@@ -186,10 +220,9 @@ static json_t *
 m_laser_setting(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct daemon *d = D(c);
 	json_t *n = c->params ? json_object_get(c->params, "setting") : NULL;
 	double value;
-	char err[200];
+	struct err e;
 	if (!json_is_integer(n) || json_integer_value(n) < 0 || json_integer_value(n) > 255)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'setting' must be a GRBL setting number, "
 		    "0 to 255");
@@ -197,15 +230,12 @@ m_laser_setting(struct api_call *c, void *arg)
 		return NULL;
 	if (!isfinite(value) || value < 0)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'value' must be a finite number of 0 or more");
-	if (d->laser_setting.answer)
-		return api_fail(c, API_ERR_BUSY, "another setting is being written");
-	if (d->laser_st.state == ST_RUNNING)
-		return api_fail(c, API_ERR_BUSY, "the laser is running a program");
-	if (!d->laser || grbl_write_setting(d->laser, (int)json_integer_value(n), value, err,
-	    sizeof err) < 0)
-		return api_fail(c, API_ERR_UNAVAILABLE, "%s", d->laser ? err : "no laser");
-	d->laser_setting.num = (int)json_integer_value(n);
-	d->laser_setting.answer = api_defer(c);
+	struct station *st = station_of(c, KIND_LASER);
+	if (!st)
+		return NULL;
+	struct api_pending *answer = api_defer(c);
+	if (station_laser_setting(st, (int)json_integer_value(n), value, answer, &e) < 0)
+		api_pending_fail(answer, e.code, "%s", e.msg);
 	return NULL;
 }
 
@@ -256,10 +286,12 @@ static json_t *
 m_laser_frame(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct daemon *d = D(c);
 	struct err e;
 	char prog[400];
 	double x0, y0, x1, y1;
+	struct station *st = station_of(c, KIND_LASER);
+	if (!st)
+		return NULL;
 	const char *gcode = json_string_value(c->params ? json_object_get(c->params, "gcode") : NULL);
 	if (!gcode)
 		return api_fail(c, API_ERR_INVALID_PARAMS, "'gcode' (the program to frame) is required");
@@ -268,7 +300,7 @@ m_laser_frame(struct api_call *c, void *arg)
 		    "absolute programs can be framed");
 	if (!gcode_extent(gcode, &x0, &y0, &x1, &y1))
 		return api_fail(c, API_ERR_INVALID, "the program has no X and Y coordinates to frame");
-	double wx = d->cfg->laser.work_x, wy = d->cfg->laser.work_y;
+	double wx = st->cfg->laser.work_x, wy = st->cfg->laser.work_y;
 	if (!isfinite(x0) || !isfinite(x1) || !isfinite(y0) || !isfinite(y1) || x0 < 0 || y0 < 0 ||
 	    x1 > wx || y1 > wy)
 		return api_fail(c, API_ERR_INVALID, "the program spans X %g..%g, Y %g..%g mm, outside "
@@ -277,9 +309,9 @@ m_laser_frame(struct api_call *c, void *arg)
 	    x0, y0, x1, y1, x0, y0);
 	/* Framing burns nothing, but goes through the station like any job:
 	 * the interlock must allow the laser, whose power stays off. */
-	if (station_laser_move(d, prog, c->uid, &e) < 0)
+	if (station_laser_move(st, prog, c->uid, &e) < 0)
 		return api_fail(c, e.code, "%s", e.msg);
-	return json_pack("{s:[f,f,f,f]}", "frame", x0, y0, x1, y1);
+	return json_pack("{s:s, s:[f,f,f,f]}", "station", st->name, "frame", x0, y0, x1, y1);
 }
 
 /* Pieces: [{"metal": "...", "barrier_layer": bool,
@@ -396,28 +428,35 @@ static json_t *
 m_tank_start(struct api_call *c, void *arg)
 {
 	(void)arg;
-	struct daemon *d = D(c);
 	static struct pieces pc;        /* the loop is single-threaded */
 	double secs, power, khz, temp;
 	struct err e;
-	if (!parse_pieces(c, &pc) || !number(c, "seconds", d->cfg->tank.cycle, &secs) ||
-	    !number(c, "power", d->cfg->tank.power, &power) ||
-	    !number(c, "frequency", corrections_tank_frequency(&d->corr,
-	    d->cfg->tank.frequency), &khz) ||
-	    !number(c, "temperature", d->cfg->tank.temperature, &temp) ||
-	    !seconds_in(c, secs, d->cfg->tank.max_cycle, "the bench's tank.max_cycle"))
+	struct station *st = station_of(c, KIND_TANK);
+	if (!st)
 		return NULL;
-	if (station_tank_start(d, pc.p, pc.n, secs, power, khz, temp, &e) < 0)
+	const struct cfg_tank *t = &st->cfg->tank;
+	if (!parse_pieces(c, &pc) || !number(c, "seconds", t->cycle, &secs) ||
+	    !number(c, "power", t->power, &power) ||
+	    !number(c, "frequency", corrections_tank_frequency(&D(c)->corr[st->index],
+	    t->frequency), &khz) ||
+	    !number(c, "temperature", t->temperature, &temp) ||
+	    !seconds_in(c, secs, t->max_cycle, "the tank's max_cycle"))
+		return NULL;
+	if (station_tank_start(st, pc.p, pc.n, secs, power, khz, temp, &e) < 0)
 		return api_fail(c, e.code, "%s", e.msg);
-	return json_pack("{s:s, s:f}", "state", "running", "seconds", secs);
+	return json_pack("{s:s, s:s, s:f}", "station", st->name, "state", "running", "seconds",
+	    secs);
 }
 
 static json_t *
 m_tank_stop(struct api_call *c, void *arg)
 {
 	(void)arg;
-	station_tank_stop(D(c), "stopped at the bench");
-	return json_pack("{s:s}", "state", "idle");
+	struct station *st = station_of(c, KIND_TANK);
+	if (!st)
+		return NULL;
+	station_stop(st, "stopped at the bench");
+	return json_pack("{s:s, s:s}", "station", st->name, "state", "idle");
 }
 
 static json_t *
@@ -427,23 +466,29 @@ m_bath_plate(struct api_call *c, void *arg)
 	static struct pieces pc;
 	double volts, amps, secs;
 	struct err e;
+	struct station *st = station_of(c, KIND_BATH);
+	if (!st)
+		return NULL;
 	if (!parse_pieces(c, &pc) || !number(c, "volts", NAN, &volts) ||
 	    !number(c, "amps", NAN, &amps) || !number(c, "seconds", NAN, &secs) ||
 	    !seconds_in(c, secs, 3600, "a plating phase"))
 		return NULL;
-	if (station_bath_plate(D(c), pc.p, pc.n, volts, amps, secs, &e) < 0)
+	if (station_bath_plate(st, pc.p, pc.n, volts, amps, secs, &e) < 0)
 		return api_fail(c, e.code, "%s", e.msg);
 	/* A cold bath is heated first; the plating follows by itself. */
-	return json_pack("{s:s, s:s}", "state", D(c)->bath_run.warming ? "heating" : "running",
-	    "detail", D(c)->bath_st.detail);
+	return json_pack("{s:s, s:s, s:s}", "station", st->name, "state",
+	    station_bath_warming(st) ? "heating" : "running", "detail", st->detail);
 }
 
 static json_t *
 m_bath_stop(struct api_call *c, void *arg)
 {
 	(void)arg;
-	station_bath_stop(D(c), "stopped at the bench");
-	return json_pack("{s:s}", "state", "idle");
+	struct station *st = station_of(c, KIND_BATH);
+	if (!st)
+		return NULL;
+	station_stop(st, "stopped at the bench");
+	return json_pack("{s:s, s:s}", "station", st->name, "state", "idle");
 }
 
 /* The layout runs in the layout worker (offload.c); the answer follows. */
@@ -481,7 +526,10 @@ m_engrave_start(struct api_call *c, void *arg)
 	/* Not ready now: say so before any layout is made (the start after
 	 * the layout checks it all again). */
 	struct err e;
-	if (station_laser_ready(D(c), true, &e) < 0)
+	struct station *st = station_of(c, KIND_LASER);
+	if (!st)
+		return NULL;
+	if (station_laser_ready(st, true, &e) < 0)
 		return api_fail(c, e.code, "%s", e.msg);
 	/* Exactly the toolpath of the preview goes to the laser. */
 	return offload_layout(c, OFFLOAD_ENGRAVE, NULL);

@@ -35,6 +35,7 @@ struct layout_task {
 	bool with_gcode;
 	uid_t uid;
 	char who[160];
+	char station[40];               /* the laser it is laid out for */
 	/* results */
 	enum engrave_status status;
 	struct engrave_result res;      /* OFFLOAD_ENGRAVE */
@@ -130,6 +131,7 @@ layout_done(struct worker_task *wt)
 	struct daemon *d = t->d;
 	struct api_pending *p = t->p;
 	struct err e = { 0, "" };
+	struct station *st;
 	bool have_res = t->kind == OFFLOAD_ENGRAVE && t->status == ENGRAVE_OK;
 	if (atomic_load(&wt->cancel) && !t->text && !have_res && !t->layout.summary) {
 		api_pending_fail(p, API_ERR_BUSY, "the layout was cancelled: the daemon is reloading "
@@ -146,7 +148,8 @@ layout_done(struct worker_task *wt)
 			api_pending_fail(p, status_code(t->status), "%s", t->err);
 		else if (!api_pending_alive(p))
 			api_pending_fail(p, API_ERR_INVALID, "the client left");  /* nothing burnt */
-		else if (station_laser_stream(d, t->res.gcode, t->uid, &e) < 0)
+		else if (!(st = daemon_station_for(d, t->station, KIND_LASER, &e)) ||
+		    station_laser_stream(st, t->res.gcode, t->uid, &e) < 0)
 			api_pending_fail(p, e.code, "%s", e.msg);
 		else
 			api_pending_result(p, engrave_result_json(&t->res, false, false));
@@ -189,13 +192,27 @@ offload_layout(struct api_call *c, enum offload_layout kind, const char *who)
 		if (engrave_request_from_json(spec, &req, err, sizeof err) < 0)
 			return api_fail(c, API_ERR_INVALID_PARAMS, "%s", err);
 	}
+	/* The laser it is for: the one named, the only one, or (a preview or
+	 * a plan, which burn nothing) the first of the workshop. */
+	json_t *named = json_object_get(c->params, "station");
+	if (named && !json_is_string(named))
+		return api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a laser's name");
+	struct err e;
+	struct station *st = daemon_station_for(d, json_string_value(named), KIND_LASER, &e);
+	if (!st && !named && kind != OFFLOAD_ENGRAVE) {
+		int first = cfg_station_of_kind(d->cfg, KIND_LASER, 0);
+		st = first >= 0 ? daemon_station(d, d->cfg->stations[first].name) : NULL;
+	}
+	if (!st)
+		return api_fail(c, e.code, "%s", e.msg);
 	struct layout_task *t = xcalloc(1, sizeof *t);
 	t->t.work = layout_work;
+	snprintf(t->station, sizeof t->station, "%s", st->name);
 	t->t.done = layout_done;
 	t->d = d;
 	t->kind = kind;
 	t->params = json_incref(c->params);
-	engrave_settings_default(&t->set, &d->cfg->laser);
+	engrave_settings_default(&t->set, &st->cfg->laser);
 	t->with_gcode = json_is_true(json_object_get(c->params, "gcode"));
 	t->uid = c->uid;
 	snprintf(t->who, sizeof t->who, "%s", who ? who : "");

@@ -7,6 +7,9 @@
  *    enable relays dropped, (c) the tank's Modbus stop arriving; median and
  *    p99 (goal: p99 under 2 ms for a and b under every load), beside the
  *    figures issue 19 measured before the safety path had its own thread;
+ *  - the same with five stations (config/sim-workshop.yaml: two lasers,
+ *    two tanks, a bath), no load, beside the one-of-each bench's figures
+ *    (issue 13: no worse with five);
  *  - footprint: idle RSS and CPU of atelierd with every station connected
  *    (goal: under 10 MB and 1 %);
  *  - API: status requests per second with 50 clients connected while a
@@ -242,12 +245,36 @@ times_since(const char *file, const char *a, const char *b, double since, double
 	return k;
 }
 
-/* `trips` e-stops, each with the tank running so that relays are on. */
+/* The station a trip is timed on: the tank run so that relays are on, its
+ * relay, its generator's Modbus stop, and the laser whose stop byte
+ * counts. */
+struct timed {
+	const char *load;       /* tank.start's params */
+	const char *relay;      /* the tank's ultrasound relay line */
+	const char *modbus;     /* the generator's stop write in events.log */
+	const char *laser;      /* the laser's stop bytes in events.log */
+	const char *stop;       /* tank.stop's params */
+};
+
+static const struct timed one_of_each = {
+	"{\"pieces\":[{\"metal\":\"white_gold\",\"gems\":[{\"species\":\"diamond\"}]}],"
+	    "\"seconds\":600}",
+	"\"tank.ultrasound_enable\"", "\"device\":\"tank\",\"address\":10,\"value\":0",
+	"\"laser\":\"laser\"", "{}",
+};
+
+static const struct timed workshop = {
+	"{\"station\":\"tank-clean\",\"pieces\":[{\"metal\":\"white_gold\",\"gems\":"
+	    "[{\"species\":\"diamond\"}]}],\"seconds\":600}",
+	"\"tank-clean.ultrasound_enable\"", "\"device\":\"gen-clean\",\"address\":10,\"value\":0",
+	"\"laser\":\"laser-1\"", "{\"station\":\"tank-clean\"}",
+};
+
+/* `trips` e-stops, each with a tank running so that relays are on. */
 static void
-estop_trips(int api, int trips, struct figures *f)
+estop_trips(int api, int trips, const struct timed *t, struct figures *f)
 {
-	const char *load = "{\"pieces\":[{\"metal\":\"white_gold\",\"gems\":[{\"species\":\"diamond\"}]}],"
-	    "\"seconds\":600}";
+	const char *load = t->load;
 	double since = now_wall();
 	f->trips = 0;
 	for (int i = 0; i < trips; i++) {
@@ -265,18 +292,17 @@ estop_trips(int api, int trips, struct figures *f)
 		simproc_ctl(&sp, NULL, 0, "estop release");
 		sleep_s(0.03);
 		simproc_api_call(api, "estop.reset", NULL);
-		simproc_api_call(api, "tank.stop", NULL);
+		simproc_api_call(api, "tank.stop", t->stop);
 		f->trips++;
 	}
 	sleep_s(0.2);
 	static double press[TRIPS + 8], r[4 * TRIPS + 64], dl[TRIPS + 8];
 	int np = times_since("events.log", "\"name\":\"estop\"", "\"value\":1", since, press, TRIPS + 8);
-	int nr = times_since("events.log", "laser_realtime", NULL, since, r, 4 * TRIPS + 64);
+	int nr = times_since("events.log", "laser_realtime", t->laser, since, r, 4 * TRIPS + 64);
 	percentiles(dl, deltas(press, np, r, nr, dl), &f->byte_p50, &f->byte_p99);
-	nr = times_since("actuators.log", "ultrasound_enable", "\"value\":0", since, r, 4 * TRIPS + 64);
+	nr = times_since("actuators.log", t->relay, "\"value\":0", since, r, 4 * TRIPS + 64);
 	percentiles(dl, deltas(press, np, r, nr, dl), &f->relay_p50, &f->relay_p99);
-	nr = times_since("events.log", "\"device\":\"tank\",\"address\":10,\"value\":0", NULL, since, r,
-	    4 * TRIPS + 64);
+	nr = times_since("events.log", t->modbus, NULL, since, r, 4 * TRIPS + 64);
 	percentiles(dl, deltas(press, np, r, nr, dl), &f->modbus_p50, &f->modbus_p99);
 }
 
@@ -318,7 +344,7 @@ main(void)
 		pid_t load = s == 1 ? ordinary_clients(50) : s == 2 ? ordinary_clients(500) :
 		    s == 3 ? flood_client() : s == 4 ? preview_clients() : -1;
 		sleep_s(s == 0 ? 0 : 1.5);
-		estop_trips(api, TRIPS / 3, &fig[s]);
+		estop_trips(api, TRIPS / 3, &one_of_each, &fig[s]);
 		stop_child(load);
 		sleep_s(0.5);
 	}
@@ -381,6 +407,35 @@ main(void)
 	for (int i = 0; i < CLIENTS; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	close(api);
+	simproc_daemon_stop(d, SIGTERM);
+	simproc_stop(&sp);
+
+	/* The same e-stop on a workshop of five stations, no load. */
+	struct figures five = { .name = "five stations, no load" };
+	if (simproc_start(&sp, "config/sim-workshop.yaml") < 0)
+		return 1;
+	d = simproc_daemon_start(&sp, "config/sim-workshop.yaml");
+	if (d < 0)
+		return 1;
+	if (!wait_until(status_has, "\"rings\":{\"link\":\"ready\"", 30) ||
+	    !wait_until(status_has, "\"bath_heater\":{\"up\":true", 30))
+		fprintf(stderr, "the workshop's devices did not all come up\n");
+	api = simproc_api_connect(&sp);
+	estop_trips(api, TRIPS / 3, &workshop, &five);
+	printf("atelierd reaction to the e-stop with five stations (config/sim-workshop.yaml: two "
+	    "lasers, two tanks,\n  a bath; %d trips, laser-1's stop byte, tank-clean's relay and "
+	    "generator) beside one of each\n", five.trips);
+	printf("  %-36s %19s %19s %19s\n", "bench", "(a) stop byte 0x18", "(b) relay dropped",
+	    "(c) Modbus stop");
+	for (int s = 0; s < 2; s++) {
+		const struct figures *f = s == 0 ? &fig[0] : &five;
+		printf("  %-36s %8.3f / %8.3f %8.3f / %8.3f %8.3f / %8.3f\n", s == 0 ?
+		    "one of each (config/sim.yaml)" : f->name, f->byte_p50 * 1000, f->byte_p99 * 1000,
+		    f->relay_p50 * 1000, f->relay_p99 * 1000, f->modbus_p50 * 1000,
+		    f->modbus_p99 * 1000);
+	}
+	printf("  goal (issue 13): five stations' p99 no worse than one station's\n");
 	close(api);
 	simproc_daemon_stop(d, SIGTERM);
 	simproc_stop(&sp);

@@ -57,7 +57,8 @@ static double
 run_counted(const char *job)
 {
 	struct grbl_events ev = { .stream_done = on_done };
-	struct grbl *g = grbl_new(cfg, &ev, NULL);
+	struct grbl *g = grbl_new(cfg, &cfg->stations[cfg_station_of_kind(cfg, KIND_LASER, 0)].laser,
+	    &ev, NULL);
 	char err[200];
 	double end = now_mono() + 30;
 	while (grbl_link_state(g) != GRBL_READY && now_mono() < end) {

@@ -13,10 +13,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int relays;
 
 static int
-line(void *arg, enum cfg_line_id id)
+line(void *arg, const struct cfg_device *dev, enum cfg_role role)
 {
 	(void)arg;
-	return (relays >> id) & 1;
+	(void)dev;
+	return (relays >> role) & 1;
 }
 
 int

@@ -43,7 +43,7 @@ i=0
 until ctl --json status | grep -q '"up": true' || [ $i -gt 200 ]; do sleep 0.1; i=$((i + 1)); done
 
 out=$(ctl status)
-case "$out" in *"interlock: not latched"*"laser    idle"*) ok "status, human" ;; *) ko "status, human" "$out" ;; esac
+case "$out" in *"interlock: not latched"*"laser        idle"*) ok "status, human" ;; *) ko "status, human" "$out" ;; esac
 ctl --json status | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["stations"]["tank"]["state"]=="idle" else 1)' &&
 	ok "status --json is JSON" || ko "status --json"
 

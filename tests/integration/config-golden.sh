@@ -53,7 +53,7 @@ done
 
 # Every shipped configuration checks, and its normalised form is a fixed
 # point: printed, loaded again from the same folder, printed the same.
-for f in config/atelier.yaml config/sim.yaml config/sim-tcp.yaml; do
+for f in config/atelier.yaml config/sim.yaml config/sim-tcp.yaml config/sim-workshop.yaml; do
 	name=shipped/$(basename "$f")
 	norm=config/.golden-$$-$(basename "$f")
 	if "$bin/atelierd" -n -c "$f" >"$tmp/out" 2>"$tmp/err" &&

@@ -25,7 +25,7 @@ static int api = -1;
 
 #define RECT_ON "\"device\":\"rectifier\",\"actuator\":\"output\",\"value\":1"
 #define HEAT_ON "\"device\":\"bath_heater\",\"actuator\":\"heater\",\"value\":1"
-#define HEATER_RELAY_ON "\"actuator\":\"bath_heater_enable\",\"value\":1"
+#define HEATER_RELAY_ON "\"actuator\":\"bath.heater_enable\",\"value\":1"
 
 static const char *plate = "{\"pieces\":[{\"metal\":\"platinum\",\"gems\":[{\"species\":"
     "\"diamond\"}]}],\"volts\":2.0,\"amps\":1.5,\"seconds\":4}";
@@ -96,7 +96,7 @@ static bool
 bath_idle_or_fault(void *arg)
 {
 	(void)arg;
-	return status_has("\"bath\":{\"state\":\"idle\"") || status_has("\"bath\":{\"state\":\"fault\"");
+	return status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"idle\"") || status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\"");
 }
 
 static void
@@ -106,7 +106,7 @@ t_heats_before_plating(void)
 	CHECK_CONTAINS(simproc_api_call(api, "bath.plate", plate), "\"result\"");
 	CHECK(wait_until(status_has, "heating the bath to 48 C (now 2", 10));
 	/* The heater heats, through its relay; the rectifier waits. */
-	CHECK(wait_until(status_has, "\"bath_heater_enable\":1", 10));
+	CHECK(wait_until(status_has, "\"bath.heater_enable\":1", 10));
 	CHECK_INT(count(RECT_ON), 0);
 	CHECK(wait_until(status_has, "\"detail\":\"plating at 2 V, 1.5 A for 4 s", 60));
 	CHECK(wait_until(rectifier_on, NULL, 5));
@@ -119,8 +119,8 @@ t_heats_before_plating(void)
 	CHECK(pv >= 46 && pv <= 50);
 	CHECK(wait_until(status_has, "the plating time is complete", 30));
 	/* Afterwards, everything of the bath is off. */
-	CHECK(wait_until(status_has, "\"rectifier_enable\":0", 5));
-	CHECK(wait_until(status_has, "\"bath_heater_enable\":0", 5));
+	CHECK(wait_until(status_has, "\"bath.rectifier_enable\":0", 5));
+	CHECK(wait_until(status_has, "\"bath.heater_enable\":0", 5));
 }
 
 static void
@@ -133,9 +133,9 @@ t_heater_runaway_faults(void)
 	CHECK(wait_until(status_has, "plating at 2 V", 10));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "runaway bath_heater"), 0);
 	CHECK(wait_until(status_has, "the bath heater runs away", 60));
-	CHECK(status_has("\"bath\":{\"state\":\"fault\""));
-	CHECK(wait_until(status_has, "\"bath_heater_enable\":0", 5));
-	CHECK(status_has("\"rectifier_enable\":0"));
+	CHECK(status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\""));
+	CHECK(wait_until(status_has, "\"bath.heater_enable\":0", 5));
+	CHECK(status_has("\"bath.rectifier_enable\":0"));
 	char reply[300];
 	simproc_ctl(&sp, reply, sizeof reply, "status rectifier");
 	CHECK_CONTAINS(reply, "\"output\":0");
@@ -155,10 +155,10 @@ t_refused_write_fails_the_process(void)
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "exception rectifier 2 8"), 0);
 	simproc_api_call(api, "bath.plate", plate);
 	CHECK(wait_until(status_has, "the rectifier's start (V-SET, I-SET, output) failed", 20));
-	CHECK(status_has("\"bath\":{\"state\":\"fault\""));
+	CHECK(status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\""));
 	CHECK(!status_has("the plating time is complete"));
 	CHECK_INT(count(RECT_ON), ons);
-	CHECK(wait_until(status_has, "\"rectifier_enable\":0", 5));
+	CHECK(wait_until(status_has, "\"bath.rectifier_enable\":0", 5));
 	simproc_api_call(api, "bath.stop", NULL);
 	/* The injected exceptions spent before the next test. */
 	CHECK(wait_until(requests_past, &asked, 20));
@@ -174,8 +174,8 @@ t_no_current_faults(void)
 	    "{\"pieces\":[{\"metal\":\"platinum\"}],\"volts\":2.0,\"amps\":1.5,\"seconds\":120}"),
 	    "\"result\"");
 	CHECK(wait_until(status_has, "no current flows through the bath", 30));
-	CHECK(status_has("\"bath\":{\"state\":\"fault\""));
-	CHECK(wait_until(status_has, "\"rectifier_enable\":0", 5));
+	CHECK(status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\""));
+	CHECK(wait_until(status_has, "\"bath.rectifier_enable\":0", 5));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "close rectifier"), 0);
 	simproc_api_call(api, "bath.stop", NULL);
 	CHECK(wait_until(bath_idle_or_fault, NULL, 5));
@@ -196,7 +196,7 @@ main(void)
 		return 1;
 	}
 	if (!wait_until(status_has, "\"bath_heater\":{\"up\":true", 30) ||
-	    !wait_until(status_has, "\"rectifier\":true,\"bath heater\":true", 30))
+	    !wait_until(status_has, "\"bath.rectifier_enable\":true,\"bath.heater_enable\":true", 30))
 		printf("  the bath did not come up, or the interlock does not permit it\n");
 	RUN(t_heats_before_plating);
 	RUN(t_heater_runaway_faults);

@@ -316,14 +316,14 @@ t_tank_sweep(void)
 	CHECK_CONTAINS(json_string_value(json_object_get(result(call("calibrate.status",
 	    "{\"session\":%d}", s)), "message")), "no resonance");
 	CHECK_INT(history_count("tank"), 1);
-	CHECK(wait_until(status_has, "\"tank\":{\"state\":\"idle\"", 5));
+	CHECK(wait_until(status_has, "\"tank\":{\"kind\":\"tank\",\"state\":\"idle\"", 5));
 	s = begin("{\"procedure\":\"tank.sweep\",\"from\":37.5,\"to\":41.5,\"step\":0.5,\"power\":60,"
 	    "\"technician\":\"ada\"}");
 	CHECK(s > 0);
 	CHECK_STR(wait_proc(s, "ready", 60), "ready");
 	json_t *r = result(call("calibrate.status", "{\"session\":%d}", s));
 	CHECK_NEAR(getnum(r, "resonance.frequency"), simnum("tank", "resonance"), 0.1);
-	CHECK(wait_until(status_has, "\"tank\":{\"state\":\"idle\"", 5));
+	CHECK(wait_until(status_has, "\"tank\":{\"kind\":\"tank\",\"state\":\"idle\"", 5));
 	r = result(call("calibrate.commit", "{\"session\":%d}", s));
 	CHECK_STR(json_string_value(json_object_get(r, "state")), "recorded");
 	double khz = getnum(r, "after.frequency");
@@ -364,7 +364,7 @@ t_tank_sweep(void)
 	sleep_s(1);
 	CHECK_STR(json_string_value(json_object_get(result(call("calibrate.abort",
 	    "{\"session\":%d}", s)), "state")), "aborted");
-	CHECK(wait_until(status_has, "\"tank\":{\"state\":\"idle\"", 5));
+	CHECK(wait_until(status_has, "\"tank\":{\"kind\":\"tank\",\"state\":\"idle\"", 5));
 	CHECK_INT(history_count("tank"), 3);
 	simproc_ctl(&sp, NULL, 0, "load tank 0");
 }
@@ -456,7 +456,7 @@ t_bath_abort_and_nonsense(void)
 	CHECK_CONTAINS(error_of(call("calibrate.point", "{\"session\":%d,\"reference\":750}", s)),
 	    "check the instrument");
 	call("calibrate.abort", "{\"session\":%d}", s);
-	CHECK(wait_until(status_has, "\"bath\":{\"state\":\"idle\"", 5));
+	CHECK(wait_until(status_has, "\"bath\":{\"kind\":\"bath\",\"state\":\"idle\"", 5));
 	sleep_s(0.5);
 	CHECK(simproc_actuator_count(&sp, "\"device\":\"rectifier\",\"actuator\":\"output\"",
 	    "\"value\":0") > before);
@@ -518,7 +518,7 @@ laser_ready(void)
 	call("laser.unlock", "{}");
 	CHECK(wait_until(laser_idle, NULL, 20));
 	CHECK(wait_until(status_has, "\"state\":\"Idle\",\"substate\"", 20));
-	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
+	CHECK(wait_until(status_has, "\"laser\":{\"kind\":\"laser\",\"state\":\"idle\"", 20));
 }
 
 static double

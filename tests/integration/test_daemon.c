@@ -90,7 +90,7 @@ t_starts_safe(void)
 	CHECK(daemon_pid > 0 && api >= 0);
 	wait_ready();
 	const char *st = simproc_api_call(api, "status", NULL);
-	CHECK_CONTAINS(st, "\"laser_enable\":0");
+	CHECK_CONTAINS(st, "\"laser.enable\":0");
 	CHECK_CONTAINS(st, "\"latched\":false");
 	CHECK_INT(count(ON, NULL), 0);      /* nothing was ever energised */
 }
@@ -108,9 +108,9 @@ t_estop_during_engraving(void)
 {
 	CHECK_CONTAINS(simproc_api_call(api, "laser.stream", long_job), "\"running\"");
 	CHECK(wait_log(LASER_ON, ON, 1, 20));
-	int offs = count(GPIO("laser_enable"), OFF);
+	int offs = count(GPIO("laser.enable"), OFF);
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "estop press"), 0);
-	CHECK(wait_log(GPIO("laser_enable"), OFF, offs + 1, 10));
+	CHECK(wait_log(GPIO("laser.enable"), OFF, offs + 1, 10));
 	CHECK(wait_log(LASER_ON, OFF, 1, 10));
 	/* The laser got the reset byte while moving: GRBL says ALARM:3. */
 	CHECK(wait_until(laser_state, "\"state\":\"Alarm\"", 5));
@@ -141,18 +141,18 @@ laser_ready(void)
 	CHECK(wait_until(laser_idle, NULL, 20));
 	/* The daemon has heard it too, and the station is ready. */
 	CHECK(wait_until(status_has, "\"state\":\"Idle\",\"substate\"", 20));
-	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
+	CHECK(wait_until(status_has, "\"laser\":{\"kind\":\"laser\",\"state\":\"idle\"", 20));
 }
 
 static void
 t_door_during_engraving(void)
 {
 	laser_ready();
-	int ons = count(LASER_ON, ON), relay_offs = count(GPIO("laser_enable"), OFF);
+	int ons = count(LASER_ON, ON), relay_offs = count(GPIO("laser.enable"), OFF);
 	CHECK_CONTAINS(simproc_api_call(api, "laser.stream", long_job), "\"running\"");
 	CHECK(wait_log(LASER_ON, ON, ons + 1, 20));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "door open"), 0);
-	CHECK(wait_log(GPIO("laser_enable"), OFF, relay_offs + 1, 10));
+	CHECK(wait_log(GPIO("laser.enable"), OFF, relay_offs + 1, 10));
 	CHECK(wait_until(laser_state, "\"state\":\"Door\"", 10));
 	CHECK(wait_until(laser_state, "\"emitting\":false", 10));
 	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "the laser door is open");
@@ -169,14 +169,14 @@ static const char *diamond_load =
 static void
 t_pearl_refused_by_the_station(void)
 {
-	int before = count(GPIO("ultrasound_enable"), ON);
+	int before = count(GPIO("tank.ultrasound_enable"), ON);
 	const char *r = simproc_api_call(api, "tank.start",
 	    "{\"pieces\":[{\"metal\":\"white_gold\",\"gems\":[{\"species\":\"diamond\"}]},"
 	    "{\"metal\":\"platinum\",\"gems\":[{\"species\":\"pearl\"}]}],\"seconds\":60}");
 	CHECK_CONTAINS(r, "\"code\":1002");
 	CHECK_CONTAINS(r, "ultrasonic cleaning refused: pearl (never)");
 	usleep(300000);
-	CHECK_INT(count(GPIO("ultrasound_enable"), ON), before);
+	CHECK_INT(count(GPIO("tank.ultrasound_enable"), ON), before);
 	CHECK_INT(count("\"device\":\"tank\",\"actuator\":\"ultrasound\"", ON), 0);
 }
 
@@ -186,8 +186,8 @@ t_lid_during_ultrasound(void)
 	CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
 	CHECK(wait_log("\"device\":\"tank\",\"actuator\":\"ultrasound\"", ON, 1, 10));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "lid open"), 0);
-	CHECK(wait_log(GPIO("ultrasound_enable"), OFF, 1, 10));
-	CHECK(wait_log(GPIO("heater_enable"), OFF, 1, 10));
+	CHECK(wait_log(GPIO("tank.ultrasound_enable"), OFF, 1, 10));
+	CHECK(wait_log(GPIO("tank.heater_enable"), OFF, 1, 10));
 	CHECK(wait_log("\"device\":\"tank\",\"actuator\":\"ultrasound\"", OFF, 1, 10));
 	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "the tank lid is open");
 	simproc_ctl(&sp, NULL, 0, "lid close");
@@ -212,7 +212,7 @@ t_fume_fault_during_plating(void)
 	CHECK_CONTAINS(simproc_api_call(api, "bath.plate", load), "\"result\"");
 	CHECK(wait_log("\"device\":\"rectifier\",\"actuator\":\"output\"", ON, 1, 10));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "fume fault"), 0);
-	CHECK(wait_log(GPIO("rectifier_enable"), OFF, 1, 10));
+	CHECK(wait_log(GPIO("bath.rectifier_enable"), OFF, 1, 10));
 	CHECK(wait_log("\"device\":\"rectifier\",\"actuator\":\"output\"", OFF, 1, 10));
 	simproc_ctl(&sp, NULL, 0, "fume ok");
 	usleep(300000);
@@ -221,17 +221,17 @@ t_fume_fault_during_plating(void)
 static void
 t_link_lost_during_process(void)
 {
-	int offs = count(GPIO("ultrasound_enable"), OFF);
+	int offs = count(GPIO("tank.ultrasound_enable"), OFF);
 	CHECK(wait_until(status_has, "\"tank\":{\"up\":true", 20));
 	CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
-	CHECK(wait_log(GPIO("ultrasound_enable"), ON, 2, 10));
+	CHECK(wait_log(GPIO("tank.ultrasound_enable"), ON, 2, 10));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "unplug tank"), 0);
-	CHECK(wait_log(GPIO("ultrasound_enable"), OFF, offs + 1, 20));
+	CHECK(wait_log(GPIO("tank.ultrasound_enable"), OFF, offs + 1, 20));
 	CHECK(wait_until(status_has, "the cleaning tank is not connected", 20));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "replug tank"), 0);
 	CHECK(wait_until(status_has, "\"tank\":{\"up\":true", 20));
 	/* The station follows its device: ready again, not a stale fault. */
-	CHECK(wait_until(status_has, "\"tank\":{\"state\":\"idle\",\"detail\":\"connected\"}", 20));
+	CHECK(wait_until(status_has, "\"tank\":{\"kind\":\"tank\",\"state\":\"idle\",\"detail\":\"connected\"}", 20));
 	simproc_api_call(api, "tank.stop", NULL);
 }
 
@@ -240,13 +240,13 @@ t_sigkill_during_process(void)
 {
 	int us_on = count("\"device\":\"tank\",\"actuator\":\"ultrasound\"", ON);
 	int us_off = count("\"device\":\"tank\",\"actuator\":\"ultrasound\"", OFF);
-	int relay_off = count(GPIO("ultrasound_enable"), OFF);
+	int relay_off = count(GPIO("tank.ultrasound_enable"), OFF);
 	CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
 	CHECK(wait_log("\"device\":\"tank\",\"actuator\":\"ultrasound\"", ON, us_on + 1, 10));
 	int ons = count(ON, NULL);
 	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGKILL), 128 + SIGKILL);
 	/* The relay board drops the lines of a dead process... */
-	CHECK(wait_log(GPIO("ultrasound_enable"), OFF, relay_off + 1, 10));
+	CHECK(wait_log(GPIO("tank.ultrasound_enable"), OFF, relay_off + 1, 10));
 	CHECK(wait_log("\"device\":\"tank\",\"actuator\":\"ultrasound\"", OFF, us_off + 1, 10));
 	/* ...and the restarted daemon comes up safe, energising nothing. */
 	fresh_daemon();
@@ -254,7 +254,7 @@ t_sigkill_during_process(void)
 	wait_ready();
 	usleep(500000);
 	CHECK_INT(count(ON, NULL), ons);
-	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"tank\":{\"state\":\"idle\"");
+	CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"tank\":{\"kind\":\"tank\",\"state\":\"idle\"");
 }
 
 static void
@@ -329,12 +329,13 @@ static void
 t_sigterm_leaves_everything_safe(void)
 {
 	CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
-	CHECK(wait_log(GPIO("ultrasound_enable"), ON, 1, 10));
+	CHECK(wait_log(GPIO("tank.ultrasound_enable"), ON, 1, 10));
 	CHECK_INT(simproc_daemon_stop(daemon_pid, SIGTERM), 0);
 	char reply[400];
 	simproc_ctl(&sp, reply, sizeof reply, "lines");
-	CHECK_CONTAINS(reply, "\"laser_enable\":0,\"ultrasound_enable\":0,\"heater_enable\":0,"
-	    "\"rectifier_enable\":0,\"bath_heater_enable\":0,\"beacon\":0");
+	CHECK_CONTAINS(reply, "\"laser.enable\":0,\"laser.beacon\":0,\"tank.lid\":0,"
+	    "\"tank.ultrasound_enable\":0,\"tank.heater_enable\":0,\"bath.rectifier_enable\":0,"
+	    "\"bath.heater_enable\":0");
 	simproc_ctl(&sp, reply, sizeof reply, "status tank");
 	CHECK_CONTAINS(reply, "\"ultrasound\":0,\"heater\":0");
 }
@@ -412,13 +413,13 @@ t_drops_privileges(void)
 	/* Only what this reload logs is looked at (the daemon appends). */
 	CHECK(truncate(simproc_path(&sp, "atelierd.stderr"), 0) == 0);
 	kill(pid, SIGHUP);
-	CHECK(wait_until(log_says, "reloaded: kept the GPIO lines, kept the laser port, kept the "
-	    "Modbus buses", 10));
+	CHECK(wait_until(log_says, "reloaded: kept the GPIO lines, kept the Modbus buses, kept the "
+	    "stations (0 laser ports reopened)", 10));
 	fd = simproc_api_connect(&sp);
 	CHECK(fd >= 0);
 	if (fd >= 0) {
 		api = fd;
-		CHECK(wait_until(status_has, "\"ultrasound\":true", 20));
+		CHECK(wait_until(status_has, "\"tank.ultrasound_enable\":true", 20));
 		CHECK_CONTAINS(simproc_api_call(api, "status", NULL), "\"link\":\"ready\"");
 		CHECK_CONTAINS(simproc_api_call(api, "tank.start", diamond_load), "\"running\"");
 		simproc_api_call(api, "tank.stop", NULL);

@@ -20,13 +20,15 @@
 
 static struct simproc sp;
 static struct cfg *cfg;
+/* A line of config/sim.yaml by name. */
+#define LINE(name) cfg_line_lookup(cfg, name)
 static struct gpio *gp;
-static int events[LINE_FIRST_OUTPUT];     /* count per input */
-static int last[LINE_FIRST_OUTPUT];
+static int events[CFG_MAX_LINES];     /* count per input */
+static int last[CFG_MAX_LINES];
 static int link_changes;
 
 static void
-on_event(enum cfg_line_id id, int value, void *arg)
+on_event(int id, int value, void *arg)
 {
 	(void)arg;
 	events[id]++;
@@ -72,8 +74,8 @@ known(void *arg)
 {
 	(void)arg;
 	pump(0.01);
-	for (int i = 0; i < LINE_FIRST_OUTPUT; i++)
-		if (gpio_get(gp, (enum cfg_line_id)i) < 0)
+	for (int i = 0; i < (int)cfg->n_lines; i++)
+		if (!cfg->lines[i].output && gpio_get(gp, i) < 0)
 			return false;
 	return true;
 }
@@ -83,10 +85,10 @@ t_first_levels(void)
 {
 	CHECK(gpio_link_up(gp));
 	CHECK(wait_until(known, NULL, 10));
-	CHECK_INT(gpio_get(gp, LINE_ESTOP), 0);       /* released (wire level 1, active low) */
-	CHECK_INT(gpio_get(gp, LINE_LASER_DOOR), 0);
-	CHECK_INT(gpio_get(gp, LINE_TANK_LID), 0);
-	CHECK_INT(gpio_get(gp, LINE_FUME_OK), 1);
+	CHECK_INT(gpio_get(gp, LINE("estop")), 0);       /* released (wire level 1, active low) */
+	CHECK_INT(gpio_get(gp, LINE("laser.door")), 0);
+	CHECK_INT(gpio_get(gp, LINE("tank.lid")), 0);
+	CHECK_INT(gpio_get(gp, LINE("fume_ok")), 1);
 }
 
 static bool
@@ -94,37 +96,37 @@ estop_pressed(void *arg)
 {
 	(void)arg;
 	pump(0.01);
-	return last[LINE_ESTOP] == 1;
+	return last[LINE("estop")] == 1;
 }
 
 static void
 t_events(void)
 {
-	int before = events[LINE_ESTOP];
+	int before = events[LINE("estop")];
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "estop press"), 0);
 	CHECK(wait_until(estop_pressed, NULL, 10));
-	CHECK_INT(events[LINE_ESTOP], before + 1);
-	CHECK_INT(gpio_get(gp, LINE_ESTOP), 1);
+	CHECK_INT(events[LINE("estop")], before + 1);
+	CHECK_INT(gpio_get(gp, LINE("estop")), 1);
 	simproc_ctl(&sp, NULL, 0, "estop release");
 	pump(0.3);
-	CHECK_INT(gpio_get(gp, LINE_ESTOP), 0);
+	CHECK_INT(gpio_get(gp, LINE("estop")), 0);
 }
 
 static void
 t_bouncing_door_reported_once(void)
 {
-	/* laser_door has a 0.3 s debounce in this configuration: open,
+	/* laser.door has a 0.3 s debounce in this configuration: open,
 	 * close and open again within it is one change. */
-	int before = events[LINE_LASER_DOOR];
+	int before = events[LINE("laser.door")];
 	simproc_ctl(&sp, NULL, 0, "door open");
 	simproc_ctl(&sp, NULL, 0, "door close");
 	simproc_ctl(&sp, NULL, 0, "door open");
 	pump(1.0);
-	CHECK_INT(events[LINE_LASER_DOOR], before + 1);
-	CHECK_INT(gpio_get(gp, LINE_LASER_DOOR), 1);
+	CHECK_INT(events[LINE("laser.door")], before + 1);
+	CHECK_INT(gpio_get(gp, LINE("laser.door")), 1);
 	simproc_ctl(&sp, NULL, 0, "door close");
 	pump(0.6);
-	CHECK_INT(gpio_get(gp, LINE_LASER_DOOR), 0);
+	CHECK_INT(gpio_get(gp, LINE("laser.door")), 0);
 }
 
 static bool
@@ -137,15 +139,15 @@ logged(void *what)
 static void
 t_outputs(void)
 {
-	const char *on[] = { "\"actuator\":\"laser_enable\"", "\"value\":1" };
-	const char *off[] = { "\"actuator\":\"laser_enable\"", "\"value\":0" };
-	CHECK_INT(gpio_set(gp, LINE_LASER_ENABLE, 1), 0);
-	CHECK_INT(gpio_get(gp, LINE_LASER_ENABLE), 1);
+	const char *on[] = { "\"actuator\":\"laser.enable\"", "\"value\":1" };
+	const char *off[] = { "\"actuator\":\"laser.enable\"", "\"value\":0" };
+	CHECK_INT(gpio_set(gp, LINE("laser.enable"), 1), 0);
+	CHECK_INT(gpio_get(gp, LINE("laser.enable")), 1);
 	CHECK(wait_until(logged, on, 10));
 	char reply[64];
-	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "get laser_enable"), 0);
-	CHECK_STR(reply, "laser_enable 1");
-	CHECK_INT(gpio_set(gp, LINE_ESTOP, 1), -1);   /* inputs are not driven */
+	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "get laser.enable"), 0);
+	CHECK_STR(reply, "laser.enable 1");
+	CHECK_INT(gpio_set(gp, LINE("estop"), 1), -1);   /* inputs are not driven */
 	gpio_close(gp);
 	gp = NULL;
 	CHECK(wait_until(logged, off, 10));
@@ -154,12 +156,12 @@ t_outputs(void)
 static void
 t_outputs_released_when_killed(void)
 {
-	const char *on[] = { "\"actuator\":\"ultrasound_enable\"", "\"value\":1" };
-	const char *off[] = { "\"actuator\":\"ultrasound_enable\"", "\"value\":0" };
+	const char *on[] = { "\"actuator\":\"tank.ultrasound_enable\"", "\"value\":1" };
+	const char *off[] = { "\"actuator\":\"tank.ultrasound_enable\"", "\"value\":0" };
 	pid_t child = fork();
 	if (child == 0) {
 		struct gpio *g = gpio_open(cfg, NULL, NULL, NULL);
-		if (!g || gpio_set(g, LINE_ULTRASOUND_ENABLE, 1) < 0)
+		if (!g || gpio_set(g, LINE("tank.ultrasound_enable"), 1) < 0)
 			_exit(1);
 		for (;;)
 			pause();
@@ -185,8 +187,8 @@ t_link_lost_and_regained(void)
 	int before = link_changes;
 	CHECK_INT(simproc_stop(&sp), 0);
 	CHECK(wait_until(link_is, NULL, 10));
-	CHECK_INT(gpio_get(gp, LINE_FUME_OK), -1);    /* unknown while down */
-	CHECK_INT(gpio_set(gp, LINE_BEACON, 1), -1);
+	CHECK_INT(gpio_get(gp, LINE("fume_ok")), -1);    /* unknown while down */
+	CHECK_INT(gpio_set(gp, LINE("laser.beacon"), 1), -1);
 	CHECK_INT(simproc_restart(&sp), 0);
 	CHECK(wait_until(link_is, "", 10));
 	CHECK(wait_until(known, NULL, 10));
@@ -201,7 +203,7 @@ main(void)
 		return 1;
 	}
 	const char *conf = simproc_config_copy(&sp, "config/sim.yaml", "bench.yaml",
-	    "laser_door: {debounce: 0.005}", "laser_door: {debounce: 0.3}");
+	    "door: {debounce: 0.005}", "door: {debounce: 0.3}");
 	struct cfg_errors e = { 0 };
 	cfg = conf ? cfg_load(conf, &e) : NULL;
 	if (!cfg) {

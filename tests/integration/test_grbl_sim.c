@@ -379,7 +379,7 @@ t_controller_that_resets_on_open(void)
 	c2->device_dir = xstrdup(sp2.dir);
 	struct grbl *g1 = g;
 	memset(&ev, 0, sizeof ev);
-	g = grbl_new(c2, &events, NULL);
+	g = grbl_new(c2, &c2->stations[cfg_station_of_kind(c2, KIND_LASER, 0)].laser, &events, NULL);
 	CHECK(wait_until(cond_ready, NULL, 20));
 	CHECK_INT(ev.links_down, 0);       /* the first attempt, not a retry */
 	CHECK_NEAR(grbl_setting(g, 32), 1, 1e-9);
@@ -412,7 +412,8 @@ main(void)
 	}
 	free(cfg->device_dir);
 	cfg->device_dir = xstrdup(sp.dir);
-	g = grbl_new(cfg, &events, NULL);
+	g = grbl_new(cfg, &cfg->stations[cfg_station_of_kind(cfg, KIND_LASER, 0)].laser, &events,
+	    NULL);
 	RUN(t_handshake);
 	RUN(t_setting_written_and_read_back);
 	RUN(t_stream_file_end_to_end);

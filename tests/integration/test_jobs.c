@@ -357,7 +357,7 @@ t_estop_fails_the_step_then_retry(void)
 	    "stations"), "tank"), "state")), "idle");
 	json_decref(r);
 	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "lines"), 0);
-	CHECK_CONTAINS(reply, "\"ultrasound_enable\":0");
+	CHECK_CONTAINS(reply, "\"tank.ultrasound_enable\":0");
 }
 
 static bool
@@ -420,7 +420,7 @@ t_sigkill_during_steps(void)
 		usleep((useconds_t)(rand() % 1500) * 1000);
 		CHECK_INT(simproc_daemon_stop(daemon_pid, SIGKILL), 128 + SIGKILL);
 		/* The relay board lets go of a dead client's lines. */
-		CHECK(wait_until(relay_off, laser ? "\"laser_enable\":0" : "\"ultrasound_enable\":0", 5));
+		CHECK(wait_until(relay_off, laser ? "\"laser.enable\":0" : "\"tank.ultrasound_enable\":0", 5));
 		int energised = simproc_actuator_count(&sp, laser ? LASER_ON : ULTRASOUND_ON, NULL);
 		start_daemon();
 		CHECK(daemon_pid > 0);
@@ -618,7 +618,7 @@ t_rhodium_phases_on_the_bath(void)
 	CHECK_STR(job_state(job), "done");
 	char reply[300];
 	CHECK_INT(simproc_ctl(&sp, reply, sizeof reply, "lines"), 0);
-	CHECK_CONTAINS(reply, "\"rectifier_enable\":0");
+	CHECK_CONTAINS(reply, "\"bath.rectifier_enable\":0");
 }
 
 /* A rectifier that refuses its start (exception 02 on V-SET) fails the
@@ -641,7 +641,7 @@ t_refused_start_fails_the_step(void)
 	CHECK_CONTAINS(json_string_value(json_object_get(st, "reason")),
 	    "the rectifier's start (V-SET, I-SET, output) failed");
 	json_decref(r);
-	CHECK(status_has("\"bath\":{\"state\":\"fault\""));
+	CHECK(status_has("\"bath\":{\"kind\":\"bath\",\"state\":\"fault\""));
 }
 
 int

@@ -29,7 +29,7 @@ static pid_t daemon_pid;
 static int api = -1;
 
 #define LASER_ON "\"device\":\"laser\",\"actuator\":\"emission\""
-#define RELAY_ON "\"device\":\"gpio\",\"actuator\":\"laser_enable\",\"value\":1"
+#define RELAY_ON "\"device\":\"gpio\",\"actuator\":\"laser.enable\",\"value\":1"
 #define ON "\"value\":1"
 
 static int
@@ -82,7 +82,7 @@ laser_ready(void)
 	simproc_api_call(api, "laser.unlock", NULL);
 	CHECK(wait_until(sim_laser_has, "\"state\":\"Idle\"", 20));
 	CHECK(wait_until(status_has, "\"state\":\"Idle\",\"substate\"", 20));
-	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
+	CHECK(wait_until(status_has, "\"laser\":{\"kind\":\"laser\",\"state\":\"idle\"", 20));
 }
 
 static void
@@ -182,7 +182,7 @@ t_not_ready_in_alarm(void)
 {
 	laser_ready();
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "alarm laser 1"), 0);
-	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"fault\",\"detail\":\"in alarm, ALARM:1", 20));
+	CHECK(wait_until(status_has, "\"laser\":{\"kind\":\"laser\",\"state\":\"fault\",\"detail\":\"in alarm, ALARM:1", 20));
 	const char *r = simproc_api_call(api, "laser.stream", "{\"gcode\":\"G1 X1 F100\\n\"}");
 	CHECK_CONTAINS(r, "\"code\":1004");
 	CHECK_CONTAINS(r, "in alarm");

@@ -125,20 +125,20 @@ laser_ready(void)
 	simproc_api_call(api, "laser.unlock", NULL);
 	CHECK(wait_until(sim_laser_has, "\"state\":\"Idle\"", 20));
 	CHECK(wait_until(status_has, "\"state\":\"Idle\",\"substate\"", 20));
-	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 20));
+	CHECK(wait_until(status_has, "\"laser\":{\"kind\":\"laser\",\"state\":\"idle\"", 20));
 }
 
 static void
 t_door_trip_clears_the_program(void)
 {
 	laser_ready();
-	int ons = count(LASER_ON, ON), offs = count(RELAY("laser_enable"), OFF);
+	int ons = count(LASER_ON, ON), offs = count(RELAY("laser.enable"), OFF);
 	CHECK_CONTAINS(simproc_api_call(api, "laser.stream", long_job), "\"running\"");
 	CHECK(wait_log(LASER_ON, ON, ons + 1, 20));
 	/* Let GRBL's planner fill with the rest of the program. */
 	usleep(500000);
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "door open"), 0);
-	CHECK(wait_log(RELAY("laser_enable"), OFF, offs + 1, 10));
+	CHECK(wait_log(RELAY("laser.enable"), OFF, offs + 1, 10));
 	/* Once held, GRBL is reset: its planner holds nothing any more. */
 	CHECK(wait_until(sim_laser_has, "\"planner\":0,", 10));
 	int ons_after_trip = count(LASER_ON, ON);
@@ -161,14 +161,14 @@ static void
 t_frame_with_the_power_off(void)
 {
 	laser_ready();
-	int relay_on = count(RELAY("laser_enable"), ON), ons = count(LASER_ON, ON);
+	int relay_on = count(RELAY("laser.enable"), ON), ons = count(LASER_ON, ON);
 	char reply[800];
 	CHECK(as_jeweller("laser.frame", "{\"gcode\":\"G90 M4 S800\\nG1 X12 Y8 F600\\nG1 X30 Y20\\n\"}",
 	    reply, sizeof reply));
 	CHECK_CONTAINS(reply, "\"frame\":[12");
 	CHECK(wait_until(sim_laser_has, "\"pos\":[12.000,8.000", 30));
-	CHECK(wait_until(status_has, "\"laser\":{\"state\":\"idle\"", 30));
-	CHECK_INT(count(RELAY("laser_enable"), ON), relay_on);
+	CHECK(wait_until(status_has, "\"laser\":{\"kind\":\"laser\",\"state\":\"idle\"", 30));
+	CHECK_INT(count(RELAY("laser.enable"), ON), relay_on);
 	CHECK_INT(count(LASER_ON, ON), ons);
 	/* Outside the work area, or relative moves: refused, nothing moves. */
 	CHECK(as_jeweller("laser.frame", "{\"gcode\":\"G0X-99999999\\nG1Y5\\n\"}", reply, sizeof reply));

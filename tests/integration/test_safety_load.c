@@ -111,7 +111,7 @@ estop_reaction(void)
 	} while (t <= press && usleep(1000) == 0);
 	press = t;
 	double worst = -1;
-	static const char *const relays[] = { "ultrasound_enable", "heater_enable" };
+	static const char *const relays[] = { "tank.ultrasound_enable", "tank.heater_enable" };
 	for (size_t i = 0; i < 2; i++) {
 		struct relay_off r = { press, relays[i] };
 		if (!wait_until(relay_dropped, &r, 20))
@@ -141,7 +141,7 @@ tank_relays_on(void)
 {
 	const char *r = simproc_api_call(api, "tank.start", diamond_load);
 	CHECK_CONTAINS(r, "\"running\"");
-	return wait_until(status_has, "\"ultrasound_enable\":1", 10);
+	return wait_until(status_has, "\"tank.ultrasound_enable\":1", 10);
 }
 
 /* A child that writes status requests as fast as the socket takes them
@@ -374,7 +374,7 @@ main(void)
 		return 1;
 	}
 	if (!wait_until(status_has, "\"tank\":{\"up\":true", 30) ||
-	    !wait_until(status_has, "\"ultrasound\":true", 30))
+	    !wait_until(status_has, "\"tank.ultrasound_enable\":true", 30))
 		printf("  the tank did not come up, or the interlock does not permit it\n");
 	RUN(t_reaction_without_load);
 	RUN(t_flood_and_never_reading_clients);

@@ -2,7 +2,7 @@
  * The simulated laser through its pty, as a host sees it: the receive
  * buffer that overruns when a host ignores character counting, the door
  * input, alarms and unplugging injected through ctl, and a beam that the
- * actuators log shows only while the laser_enable relay is energised.
+ * actuators log shows only while the laser.enable relay is energised.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -148,7 +148,7 @@ t_beam_needs_the_relay(void)
 	say("G0X0Y0\nM4S500\nG1X5F3000\nG4P0.01\n");
 	read_until("ok\r\nok\r\nok\r\nok");
 	CHECK_INT(simproc_actuator_count(&sp, "\"actuator\":\"emission\"", NULL), 0);
-	int g = simproc_gpio(&sp, "set laser_enable 1");
+	int g = simproc_gpio(&sp, "set laser.enable 1");
 	CHECK(g >= 0);
 	say("G1X10F3000\nG4P0.01\n");
 	read_until("ok\r\nok");

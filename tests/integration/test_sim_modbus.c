@@ -178,7 +178,7 @@ static void
 t_watchdog_stops_ultrasound(void)
 {
 	uint16_t r[1];
-	int relay = simproc_gpio(&sp, "set ultrasound_enable 1");
+	int relay = simproc_gpio(&sp, "set tank.ultrasound_enable 1");
 	modbus_t *tank = open_bus("tank", 1);
 	CHECK(relay >= 0 && tank != NULL);
 	if (relay < 0 || !tank)

@@ -71,7 +71,23 @@ m_later(struct api_call *call, void *arg)
 	return NULL;
 }
 
+/* Defers, then finds it must refuse (or answer) before returning, as
+ * laser.stream does when the laser cannot take the program: the answer
+ * is the handler's own, at once. */
+static json_t *
+m_defer_then_answer(struct api_call *call, void *arg)
+{
+	struct api_pending *p = api_defer(call);
+	if (arg)
+		api_pending_result(p, json_pack("{s:b}", "early", 1));
+	else
+		api_pending_fail(p, API_ERR_BUSY, "the laser is busy");
+	return NULL;
+}
+
 static const struct api_method methods[] = {
+	{ "refused_late", API_ROLE_NONE, m_defer_then_answer, NULL, "defers, then refuses" },
+	{ "answered_early", API_ROLE_NONE, m_defer_then_answer, "", "defers, then answers" },
 	{ "big", API_ROLE_NONE, m_big, NULL, "a large reply" },
 	{ "later", API_ROLE_NONE, m_later, NULL, "answered later" },
 	{ "echo", API_ROLE_NONE, m_echo, NULL, "echo the params" },
@@ -101,6 +117,20 @@ call(struct api *api, enum api_role role, const char *line)
 	snprintf(reply, sizeof reply, "%s", out.data ? out.data : "");
 	buf_free(&out);
 	return reply;
+}
+
+static void
+t_deferred_answer_within_the_handler(void)
+{
+	struct api *api = new_api(0, 0);
+	CHECK_STR(call(api, API_ROLE_JEWELLER,
+	    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"refused_late\"}"),
+	    "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":1005,\"message\":"
+	    "\"the laser is busy\"}}\n");
+	CHECK_STR(call(api, API_ROLE_JEWELLER,
+	    "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"answered_early\"}"),
+	    "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"early\":true}}\n");
+	api_free(api);
 }
 
 static void
@@ -616,6 +646,7 @@ main(void)
 	/* Writes to connections the API has closed must fail, not kill. */
 	signal(SIGPIPE, SIG_IGN);
 	RUN(t_good_request);
+	RUN(t_deferred_answer_within_the_handler);
 	RUN(t_bad_requests);
 	RUN(t_roles_and_errors);
 	RUN(t_socket_limits_and_notifications);

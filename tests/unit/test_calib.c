@@ -267,10 +267,10 @@ t_records(void)
 	r.t = NULL;
 	int64_t id = calib_store_add(s, &r, err, sizeof err);
 	CHECK(id > 0);
-	json_t *a = calib_store_latest(s, "tank.temperature");
+	json_t *a = calib_store_latest(s, "tank", "tank.temperature");
 	CHECK_NEAR(json_number_value(json_object_get(a, "gain")), 0.98, 1e-12);
 	json_decref(a);
-	CHECK(calib_store_latest(s, "bath.voltage") == NULL);
+	CHECK(calib_store_latest(s, "bath", "bath.voltage") == NULL);
 	/* Bad JSON is refused by the table, whole. */
 	r.after = "{not json";
 	CHECK_INT(calib_store_add(s, &r, err, sizeof err), -1);
@@ -335,7 +335,13 @@ t_due_check(void)
 	CHECK(mkdtemp(path) != NULL);
 	snprintf(db, sizeof db, "%s/journal.db", path);
 	memset(&d, 0, sizeof d);
+	static struct cfg_station stations[] = {
+		{ .name = "laser", .kind = KIND_LASER }, { .name = "tank", .kind = KIND_TANK },
+		{ .name = "bath", .kind = KIND_BATH },
+	};
 	cfg.calibration = (struct cfg_calibration){ 90, 180, 30, false };
+	cfg.stations = stations;
+	cfg.n_stations = 3;
 	d.cfg = &cfg;
 	d.store = store_open(db, err, sizeof err);
 	CHECK(d.store != NULL);

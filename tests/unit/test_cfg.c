@@ -14,31 +14,49 @@
 #include "test.h"
 #include "util.h"
 
+/* The least a workshop of one station of each kind needs. */
 static const char minimal[] =
-    "laser: {port: laser}\n"
-    "gpio:\n  backend: sim\n  lines:\n"
-    "    estop: {active_low: true}\n    laser_door: {}\n    tank_lid: {}\n"
-    "    fume_ok: {}\n    laser_enable: {}\n    ultrasound_enable: {}\n"
-    "    heater_enable: {}\n    rectifier_enable: {}\n    bath_heater_enable: {}\n"
-    "    beacon: {}\n";
+    "profile_dir: config/profiles\n"
+    "buses:\n  - {name: b1, port: b1}\n  - {name: b2, port: b2}\n"
+    "devices:\n"
+    "  - {name: gen, bus: b1, slave: 1, profile: tank-generator}\n"
+    "  - {name: rect, bus: b2, slave: 1, profile: riden-rd60xx}\n"
+    "  - {name: heat, bus: b2, slave: 2, profile: e5cc}\n"
+    "gpio:\n  backend: sim\n  lines: {estop: {active_low: true}, fume_ok: {}}\n"
+    "stations:\n"
+    "  - {name: laser, kind: laser, port: laser, lines: {door: {}, enable: {}, beacon: {}}}\n"
+    "  - {name: tank, kind: tank, device: gen,"
+    " lines: {lid: {}, ultrasound_enable: {}, heater_enable: {}}}\n"
+    "  - {name: bath, kind: bath, rectifier: rect, heater: heat,"
+    " lines: {rectifier_enable: {}, heater_enable: {}}}\n";
+
+static const struct cfg_station *
+station(const struct cfg *c, const char *name)
+{
+	const struct cfg_station *st = cfg_station_find(c, name);
+	CHECK(st != NULL);
+	return st;
+}
 
 static void
 t_defaults_from_domain_facts(void)
 {
 	struct cfg_errors e = { 0 };
 	struct cfg *c = cfg_load_buffer("mem.yaml", minimal, strlen(minimal), &e);
+	for (size_t i = 0; i < e.n; i++)
+		printf("  %s\n", e.msgs[i]);
 	CHECK(c != NULL);
 	CHECK_INT(e.n, 0);
 	if (!c)
 		return;
-	CHECK_NEAR(c->tank.temperature, 48, 1e-9);      /* lukewarm, 45-50 C */
-	CHECK_NEAR(c->tank.max_cycle, 600, 1e-9);       /* at most about 10 min */
-	CHECK_NEAR(c->bath.max_voltage, 3.0, 1e-9);     /* never more than 3 V */
-	CHECK_NEAR(c->laser.status_hz, 5, 1e-9);        /* 5 Hz or less */
-	CHECK_INT(c->laser.baud, 115200);
+	CHECK_NEAR(station(c, "tank")->tank.temperature, 48, 1e-9);   /* lukewarm, 45-50 C */
+	CHECK_NEAR(station(c, "tank")->tank.max_cycle, 600, 1e-9);    /* at most about 10 min */
+	CHECK_NEAR(station(c, "bath")->bath.max_voltage, 3.0, 1e-9);  /* never more than 3 V */
+	CHECK_NEAR(station(c, "laser")->laser.status_hz, 5, 1e-9);    /* 5 Hz or less */
+	CHECK_INT(station(c, "laser")->laser.baud, 115200);
 	CHECK_INT(c->api.mode, 0660);
-	CHECK(c->gpio.lines[LINE_ESTOP].active_low);
-	CHECK(!c->gpio.lines[LINE_BEACON].active_low);
+	CHECK(c->lines[cfg_line_lookup(c, "estop")].gl->active_low);
+	CHECK(!c->lines[cfg_line_lookup(c, "laser.beacon")].gl->active_low);
 	CHECK_INT(c->gpio.backend, GPIO_BACKEND_SIM);
 	CHECK_STR(c->log_level, "info");
 	char *p = cfg_device_path(c, "laser");
@@ -47,34 +65,138 @@ t_defaults_from_domain_facts(void)
 	cfg_free(c);
 }
 
+/* Every error of a file, each at its line and column. */
+static char *
+errors_of(const char *text)
+{
+	struct cfg_errors e = { 0 };
+	struct buf b;
+	buf_init(&b);
+	struct cfg *c = cfg_load_buffer("x.yaml", text, strlen(text), &e);
+	CHECK(c == NULL);
+	cfg_free(c);
+	for (size_t i = 0; i < e.n; i++)
+		buf_printf(&b, "%s\n", e.msgs[i]);
+	cfg_errors_free(&e);
+	return b.data ? b.data : xstrdup("");
+}
+
 static void
 t_all_errors_collected(void)
 {
 	static const char text[] =
-	    "laser: {port: laser, baud: 12345, status_hz: 0}\n"
-	    "tank: {temprature: 40, power: 200}\n"
-	    "gpio: {backend: sim, lines: {estop: {}}}\n";
-	struct cfg_errors e = { 0 };
-	struct cfg *c = cfg_load_buffer("x.yaml", text, strlen(text), &e);
-	CHECK(c == NULL);
-	CHECK(e.n >= 4);
-	if (e.n < 4)
-		return;
-	CHECK_STR(e.msgs[0], "x.yaml:1:28: laser.baud is 12345 baud; must be one of 1200, "
+	    "gpio: {backend: sim, lines: {estop: {}, fume_ok: {}}}\n"
+	    "stations:\n"
+	    "  - {name: laser, kind: laser, port: laser, baud: 12345, status_hz: 0,"
+	    " lines: {door: {}, enable: {}}}\n"
+	    "  - {name: tank, kind: tank, device: gen, temprature: 40, power: 200,"
+	    " lines: {lid: {}, ultrasound_enable: {}, heater_enable: {}}}\n";
+	char *errs = errors_of(text);
+	CHECK_CONTAINS(errs, "x.yaml:3:51: stations[0].baud is 12345 baud; must be one of 1200, "
 	    "2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400 baud");
-	CHECK_STR(e.msgs[1], "x.yaml:1:46: laser.status_hz is 0 Hz; must be between 0.5 and 10 Hz");
-	CHECK_STR(e.msgs[2], "x.yaml:2:8: unknown key 'temprature' in 'tank'; did you mean 'temperature'?");
-	CHECK_STR(e.msgs[3], "x.yaml:2:31: tank.power is 200 %; must be between 10 and 100 %");
-	cfg_errors_free(&e);
-	CHECK_INT(e.n, 0);
+	CHECK_CONTAINS(errs, "x.yaml:3:69: stations[0].status_hz is 0 Hz; must be between 0.5 "
+	    "and 10 Hz");
+	CHECK_CONTAINS(errs, "x.yaml:4:43: unknown key 'temprature' in 'stations[1]'; did you "
+	    "mean 'temperature'?");
+	CHECK_CONTAINS(errs, "x.yaml:4:66: stations[1].power is 200 %; must be between 10 and "
+	    "100 %");
+	CHECK_CONTAINS(errs, "x.yaml:4:38: stations[1] (tank): device 'gen' is not among devices:");
+	free(errs);
+}
+
+/* The single-station form of before is refused, with the new form shown:
+ * never translated silently. */
+static void
+t_old_form_refused(void)
+{
+	char *errs = errors_of("laser: {port: laser}\n"
+	    "gpio:\n  backend: sim\n  lines: {estop: {}, fume_ok: {}, laser_door: {},"
+	    " laser_enable: {}}\n");
+	CHECK_CONTAINS(errs, "x.yaml:1:1:");
+	CHECK_CONTAINS(errs, "stations:");
+	CHECK_CONTAINS(errs, "kind: laser");
+	CHECK_CONTAINS(errs, "x.yaml:4:35: gpio.lines.laser_door: a station's line is written "
+	    "under that station now");
+	CHECK_CONTAINS(errs, "laser_door");
+	CHECK_CONTAINS(errs, "door");
+	free(errs);
+}
+
+/* References between stations, devices and lines are checked where they
+ * are written. */
+static void
+t_station_references(void)
+{
+	static const char head[] =
+	    "profile_dir: config/profiles\n"
+	    "buses:\n  - {name: b1, port: b1}\n"
+	    "devices:\n"
+	    "  - {name: gen, bus: b1, slave: 1, profile: tank-generator}\n"
+	    "  - {name: rect, bus: b1, slave: 2, profile: riden-rd60xx}\n"
+	    "gpio: {backend: sim, lines: {estop: {}, fume_ok: {}}}\n"
+	    "stations:\n";
+	char text[2048];
+	/* Two tanks on one generator. */
+	snprintf(text, sizeof text, "%s"
+	    "  - {name: tank-clean, kind: tank, device: gen, lines: {lid: {}, ultrasound_enable: {},"
+	    " heater_enable: {}}}\n"
+	    "  - {name: tank-rinse, kind: tank, device: gen, lines: {lid: {}, ultrasound_enable: {},"
+	    " heater_enable: {}}}\n", head);
+	char *errs = errors_of(text);
+	CHECK_CONTAINS(errs, "x.yaml:10:44: stations[1] (tank-rinse): device 'gen' is already "
+	    "station tank-clean's; a device serves one station");
+	free(errs);
+	/* A tank on a rectifier, two stations of one name, two lasers on one
+	 * port, a line missing, a name that cannot name lines. */
+	snprintf(text, sizeof text, "%s"
+	    "  - {name: t, kind: tank, device: rect, lines: {lid: {}, ultrasound_enable: {},"
+	    " heater_enable: {}}}\n"
+	    "  - {name: l1, kind: laser, port: p, lines: {door: {}, enable: {}}}\n"
+	    "  - {name: l1, kind: laser, port: p, lines: {door: {}}}\n"
+	    "  - {name: Big One, kind: laser, port: q, lines: {door: {}, enable: {}}}\n", head);
+	errs = errors_of(text);
+	CHECK_CONTAINS(errs, "stations[0] (t): device 'rect' has the profile 'riden-rd60xx'; a "
+	    "tank's device is a 'tank-generator'");
+	CHECK_CONTAINS(errs, "x.yaml:11:12: stations[2]: a station named 'l1' already exists");
+	CHECK_CONTAINS(errs, "stations[2] (l1): port 'p' is already laser l1's");
+	CHECK_CONTAINS(errs, "stations[2] (l1): line 'enable' is not configured");
+	CHECK_CONTAINS(errs, "stations[3].name 'Big One' must be 1 to 32 lower-case letters");
+	free(errs);
+	/* Two stations' outputs on one wire. */
+	errs = errors_of("gpio: {backend: gpiod, lines: {estop: {chip: c, line: 0},"
+	    " fume_ok: {chip: c, line: 1}}}\n"
+	    "stations:\n"
+	    "  - {name: a, kind: laser, port: p, lines: {door: {chip: c, line: 2},"
+	    " enable: {chip: c, line: 3}}}\n"
+	    "  - {name: b, kind: laser, port: q, lines: {door: {chip: c, line: 4},"
+	    " enable: {chip: c, line: 3}}}\n");
+	CHECK_CONTAINS(errs, "b.enable is wired to the same line as a.enable (c, offset 3); each "
+	    "line has one use");
+	free(errs);
 }
 
 static void
 t_line_helpers(void)
 {
-	CHECK_INT(cfg_line_lookup("tank_lid"), LINE_TANK_LID);
-	CHECK_INT(cfg_line_lookup("nope"), -1);
-	CHECK_STR(cfg_line_name(LINE_RECTIFIER_ENABLE), "rectifier_enable");
+	struct cfg_errors e = { 0 };
+	struct cfg *c = cfg_load_buffer("mem.yaml", minimal, strlen(minimal), &e);
+	cfg_errors_free(&e);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	int lid = cfg_line_lookup(c, "tank.lid");
+	CHECK(lid >= 0);
+	CHECK_STR(cfg_line_name(c, lid), "tank.lid");
+	CHECK_INT(c->lines[lid].role, ROLE_LID);
+	CHECK_INT(c->lines[lid].station, (int)(station(c, "tank") - c->stations));
+	CHECK(!c->lines[lid].output);
+	CHECK(c->lines[cfg_line_lookup(c, "bath.rectifier_enable")].output);
+	CHECK_INT(cfg_line_lookup(c, "tank_lid"), -1);
+	CHECK_INT(cfg_line_lookup(c, "nope"), -1);
+	CHECK_INT(cfg_stations_of_kind(c, KIND_LASER), 1);
+	CHECK_INT(cfg_station_of_kind(c, KIND_BATH, 0), 2);
+	CHECK_INT(cfg_station_of_kind(c, KIND_BATH, 1), -1);
+	cfg_free(c);
 }
 
 static const char *
@@ -305,11 +427,12 @@ t_example_laser(void)
 		cfg_errors_free(&e);
 		return;
 	}
-	CHECK_STR(l.port, cfg->laser.port);
-	CHECK(l.work_x == cfg->laser.work_x && l.work_y == cfg->laser.work_y);
-	CHECK(l.min_char_height == cfg->laser.min_char_height);
-	CHECK(l.max_power == cfg->laser.max_power && l.max_feed == cfg->laser.max_feed);
-	CHECK(l.resolution == cfg->laser.resolution);
+	const struct cfg_laser *cl = &cfg->stations[cfg_station_of_kind(cfg, KIND_LASER, 0)].laser;
+	CHECK_STR(l.port, cl->port);
+	CHECK(l.work_x == cl->work_x && l.work_y == cl->work_y);
+	CHECK(l.min_char_height == cl->min_char_height);
+	CHECK(l.max_power == cl->max_power && l.max_feed == cl->max_feed);
+	CHECK(l.resolution == cl->resolution);
 	CHECK(l.work_x == 110);                 /* not the schema's default of 100 */
 	cfg_laser_release(&l);
 	cfg_free(cfg);
@@ -403,6 +526,8 @@ main(void)
 {
 	RUN(t_defaults_from_domain_facts);
 	RUN(t_all_errors_collected);
+	RUN(t_old_form_refused);
+	RUN(t_station_references);
 	RUN(t_line_helpers);
 	RUN(t_profile_checks);
 	RUN(t_shipped_profiles);

@@ -83,11 +83,11 @@ t_no_configuration(void)
 	char *bad = xasprintf("%s/bad.yaml", dir);
 	FILE *f = fopen(bad, "w");
 	if (f) {
-		fputs("laser:\n  work_x: wide\n", f);
+		fputs("stations:\n  - {name: laser, kind: laser, port: p, work_x: wide}\n", f);
 		fclose(f);
 	}
 	CHECK_INT(ctl_with(bad, "engrave gcode --text Ana --area 20x5", &out, &err), 5);
-	CHECK_CONTAINS(err, "bad.yaml:2:11: laser.work_x must be a number in mm, not 'wide'");
+	CHECK_CONTAINS(err, "bad.yaml:2:49: stations[0].work_x must be a number in mm, not 'wide'");
 	CHECK_CONTAINS(err, "cannot load the configuration");
 	free(out);
 	free(err);

@@ -2,6 +2,9 @@
  * GPIO pieces that need no device: the software debounce and the parser
  * of the simulator's protocol, including garbage.
  */
+#include <string.h>
+
+#include "cfg/cfg.h"
 #include "gpio.h"
 #include "gpio_sim.h"
 #include "test.h"
@@ -31,22 +34,33 @@ t_debounce(void)
 static void
 t_protocol_parser(void)
 {
-	enum cfg_line_id id = LINE_COUNT;
+	struct cfg_errors e = { 0 };
+	struct cfg *cfg = cfg_load("config/sim.yaml", &e);
+	CHECK(cfg != NULL);
+	cfg_errors_free(&e);
+	if (!cfg)
+		return;
+	int id = -1;
 	int level = -1;
-	CHECK_INT(gpio_sim_parse("event estop 0", &id, &level), GSIM_EVENT);
-	CHECK_INT(id, LINE_ESTOP);
+	CHECK_INT(gpio_sim_parse(cfg, "event estop 0", &id, &level), GSIM_EVENT);
+	CHECK_INT(id, cfg_line_lookup(cfg, "estop"));
 	CHECK_INT(level, 0);
-	CHECK_INT(gpio_sim_parse("event fume_ok 1", &id, &level), GSIM_EVENT);
-	CHECK_INT(id, LINE_FUME_OK);
-	CHECK_INT(gpio_sim_parse("ok", &id, &level), GSIM_ACK);
-	CHECK_INT(gpio_sim_parse("error line 'x' is an input", &id, &level), GSIM_ERROR);
-	CHECK_INT(gpio_sim_parse("event laser_enable 1", &id, &level), GSIM_GARBAGE);  /* an output */
-	CHECK_INT(gpio_sim_parse("event estop 2", &id, &level), GSIM_GARBAGE);
-	CHECK_INT(gpio_sim_parse("event estop 1 extra", &id, &level), GSIM_GARBAGE);
-	CHECK_INT(gpio_sim_parse("event nosuch 1", &id, &level), GSIM_GARBAGE);
-	CHECK_INT(gpio_sim_parse("\xff\xfe", &id, &level), GSIM_GARBAGE);
-	CHECK_INT(gpio_sim_parse("", &id, &level), GSIM_GARBAGE);
-	CHECK_INT(gpio_sim_parse("errorless", &id, &level), GSIM_GARBAGE);
+	CHECK_INT(gpio_sim_parse(cfg, "event fume_ok 1", &id, &level), GSIM_EVENT);
+	CHECK_INT(id, cfg_line_lookup(cfg, "fume_ok"));
+	CHECK_INT(gpio_sim_parse(cfg, "ok", &id, &level), GSIM_ACK);
+	CHECK_INT(gpio_sim_parse(cfg, "error line 'x' is an input", &id, &level), GSIM_ERROR);
+	CHECK_INT(gpio_sim_parse(cfg, "event laser.enable 1", &id, &level), GSIM_GARBAGE);  /* an output */
+	CHECK_INT(gpio_sim_parse(cfg, "event estop 2", &id, &level), GSIM_GARBAGE);
+	CHECK_INT(gpio_sim_parse(cfg, "event estop 1 extra", &id, &level), GSIM_GARBAGE);
+	CHECK_INT(gpio_sim_parse(cfg, "event nosuch 1", &id, &level), GSIM_GARBAGE);
+	CHECK_INT(gpio_sim_parse(cfg, "\xff\xfe", &id, &level), GSIM_GARBAGE);
+	CHECK_INT(gpio_sim_parse(cfg, "", &id, &level), GSIM_GARBAGE);
+	CHECK_INT(gpio_sim_parse(cfg, "errorless", &id, &level), GSIM_GARBAGE);
+	/* A station's input, by its station-qualified name. */
+	CHECK_INT(gpio_sim_parse(cfg, "event tank.lid 1", &id, &level), GSIM_EVENT);
+	CHECK_INT(id, cfg_line_lookup(cfg, "tank.lid"));
+	CHECK_INT(gpio_sim_parse(cfg, "event tank_lid 1", &id, &level), GSIM_GARBAGE);
+	cfg_free(cfg);
 }
 
 int

@@ -170,10 +170,10 @@ main(void)
 	int keep = open(slave, O_RDWR | O_NOCTTY);
 	char yaml[800];
 	snprintf(yaml, sizeof yaml,
-	    "device_dir: /tmp\nlaser: {port: %s, baud: 115200, connect_timeout: 1, status_hz: 5}\n"
-	    "gpio:\n  backend: sim\n  lines: {estop: {}, laser_door: {}, tank_lid: {}, fume_ok: {},"
-	    " laser_enable: {}, ultrasound_enable: {}, heater_enable: {}, rectifier_enable: {},"
-	    " bath_heater_enable: {}, beacon: {}}\n"
+	    "device_dir: /tmp\n"
+	    "stations:\n  - {name: laser, kind: laser, port: %s, baud: 115200, connect_timeout: 1,"
+	    " status_hz: 5, lines: {door: {}, enable: {}}}\n"
+	    "gpio:\n  backend: sim\n  lines: {estop: {}, fume_ok: {}}\n"
 	    "gems_file: config/gems.yaml\nservices_file: config/services.yaml\n", slave);
 	struct cfg_errors e = { 0 };
 	struct cfg *cfg = cfg_load_buffer("silence.yaml", yaml, strlen(yaml), &e);
@@ -181,7 +181,7 @@ main(void)
 		printf("FAIL: configuration: %s\n", e.n ? e.msgs[0] : "?");
 		return 1;
 	}
-	g = grbl_new(cfg, &events, NULL);
+	g = grbl_new(cfg, &cfg->stations[0].laser, &events, NULL);
 	RUN(t_ready_on_the_pty);
 	RUN(t_silence_is_a_lost_link);
 	RUN(t_reconnects_once_answering_again);

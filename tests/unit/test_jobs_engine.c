@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "daemon/daemon.h"
+#include "daemon/station.h"
 #include "jobs/jobs.h"
 #include "journal/store.h"
 #include "loop.h"
@@ -69,7 +70,20 @@ daemon_up(void)
 	snprintf(path, sizeof path, "%s/journal.db", dir);
 	d.store = dir[0] ? store_open(path, err, sizeof err) : NULL;
 	d.loop = loop_new();
-	corrections_reset(&d.corr);
+	for (size_t i = 0; i < CFG_MAX_STATIONS; i++)
+		corrections_reset(&d.corr[i]);
+	/* The stations as the daemon opens them, without their devices: no
+	 * bus, no safety path, so that they stay offline. */
+	for (size_t i = 0; d.cfg && i < d.cfg->n_stations; i++) {
+		const struct cfg_station *c = &d.cfg->stations[i];
+		struct station *st = &d.stations[d.n_stations++];
+		*st = (struct station){ .kind = (enum cfg_kind)c->kind, .index = (int)i, .cfg = c,
+			.d = &d };
+		st->ops = c->kind == KIND_LASER ? &station_laser_ops : c->kind == KIND_TANK ?
+		    &station_tank_ops : &station_bath_ops;
+		snprintf(st->name, sizeof st->name, "%s", c->name);
+		st->ops->open(st);
+	}
 	CHECK(jobs_attach(&d, &refusal) == 0);
 	CHECK(d.cfg && d.catalog && d.store);
 	return d.cfg && d.catalog && d.store;
@@ -79,6 +93,8 @@ static void
 daemon_down(void)
 {
 	jobs_detach(&d);
+	for (size_t i = 0; i < d.n_stations; i++)
+		d.stations[i].ops->close(&d.stations[i]);
 	store_close(d.store);
 	loop_free(d.loop);
 	cfg_catalog_free(d.catalog);
@@ -170,7 +186,8 @@ on_the_tank(int64_t job)
 	json_decref(s);
 	CHECK_INT(store_step_transition(d.store, id, "queued", "running", NULL, "ada", "started",
 	    NULL, err, sizeof err), 0);
-	d.jobs->active[JS_TANK][d.jobs->n_active[JS_TANK]++] = id;
+	int t = daemon_station(&d, "tank")->index;
+	d.jobs->active[t][d.jobs->n_active[t]++] = id;
 }
 
 /* Issue 19, item A: ED-10 was taken with a diamond, then an oiled emerald,
@@ -270,7 +287,7 @@ t_station_judges_current_gems(void)
 	    ", \"supersede_gems\": true"));
 	/* A step on its station is left to finish. */
 	CHECK_STR(state(job, 3), "running");
-	jobs_station_finished(&d, JS_TANK, false, "the lid was opened");
+	jobs_station_finished(&d, daemon_station(&d, "tank")->index, false, "the lid was opened");
 	CHECK_STR(state(job, 3), "failed");
 	json_decref(jobs_step_retry(&d, job, 3, "ada", &refusal));
 	CHECK_STR(state(job, 3), "queued");
@@ -403,7 +420,7 @@ t_outcome_waits_for_space(void)
 	to_the_tank(job);
 	on_the_tank(job);
 	fill_journal();
-	jobs_station_finished(&d, JS_TANK, true, "the cleaning cycle is complete");
+	jobs_station_finished(&d, daemon_station(&d, "tank")->index, true, "the cleaning cycle is complete");
 	CHECK_STR(state(job, 3), "running");            /* the journal could not say more */
 	CHECK_INT(d.jobs->n_unrecorded, 1);
 	CHECK(d.jobs->retry_timer != 0);
@@ -452,7 +469,7 @@ t_failure_waits_for_space(void)
 	on_the_tank(a);
 	on_the_tank(b);
 	fill_journal();
-	jobs_station_finished(&d, JS_TANK, false, "emergency stop pressed");
+	jobs_station_finished(&d, daemon_station(&d, "tank")->index, false, "emergency stop pressed");
 	CHECK_INT(d.jobs->n_unrecorded, 2);
 	json_t *shown = jobs_show(&d, a, &refusal);
 	char *text = json_dumps(shown, JSON_COMPACT);
@@ -473,7 +490,7 @@ t_failure_waits_for_space(void)
 	json_decref(jobs_step_retry(&d, a, 3, "ada", &refusal));
 	on_the_tank(a);
 	fill_journal();
-	jobs_station_finished(&d, JS_TANK, false, "emergency stop pressed");
+	jobs_station_finished(&d, daemon_station(&d, "tank")->index, false, "emergency stop pressed");
 	jobs_shutdown(&d);
 	CHECK_INT(d.jobs->n_unrecorded, 0);
 	CHECK_INT(d.jobs->retry_timer, 0);
@@ -577,7 +594,8 @@ t_durations_in_range(void)
 	if (!daemon_up())
 		return daemon_down();
 	char params[300], want[120];
-	double max = d.cfg->tank.max_cycle;
+	struct station *tank = daemon_station(&d, "tank"), *bath = daemon_station(&d, "bath");
+	double max = tank->cfg->tank.max_cycle;
 	static const char *const tank_bad[] = { "1e-300", "0", "-5", "0.999", "1e300" };
 	for (size_t i = 0; i < sizeof tank_bad / sizeof tank_bad[0]; i++) {
 		snprintf(params, sizeof params, "{\"pieces\":[{\"metal\":\"platinum\"}],\"seconds\":%s}",
@@ -608,13 +626,13 @@ t_durations_in_range(void)
 	    "\"amps\":1,\"seconds\":3600}"), "not connected");
 	/* The station checks again, for callers other than the API. */
 	struct policy_piece p = { "platinum", NULL, 0, false, false };
-	CHECK_INT(station_tank_start(&d, &p, 1, 1e-300, 80, 40, 45, &refusal), -1);
+	CHECK_INT(station_tank_start(tank, &p, 1, 1e-300, 80, 40, 45, &refusal), -1);
 	CHECK_INT(refusal.code, 1007);
-	CHECK_INT(station_tank_start(&d, &p, 1, NAN, 80, 40, 45, &refusal), -1);
+	CHECK_INT(station_tank_start(tank, &p, 1, NAN, 80, 40, 45, &refusal), -1);
 	CHECK_INT(refusal.code, 1007);
-	CHECK_INT(station_bath_plate(&d, &p, 1, 2, 1, 0.5, &refusal), -1);
+	CHECK_INT(station_bath_plate(bath, &p, 1, 2, 1, 0.5, &refusal), -1);
 	CHECK_INT(refusal.code, 1007);
-	CHECK_INT(station_bath_plate(&d, &p, 1, 2, 1, NAN, &refusal), -1);
+	CHECK_INT(station_bath_plate(bath, &p, 1, 2, 1, NAN, &refusal), -1);
 	CHECK_INT(refusal.code, 1007);
 	daemon_down();
 }

@@ -12,15 +12,16 @@
 #include "sim_mbdev.h"
 #include "test.h"
 
-static int lines[LINE_COUNT];
+static int lines[ROLE_COUNT];    /* by role: the lines of the device's station */
 static struct cfg cfg;
 static struct cfg_device devcfg;
 
 static int
-fake_line(void *arg, enum cfg_line_id id)
+fake_line(void *arg, const struct cfg_device *dev, enum cfg_role role)
 {
 	(void)arg;
-	return lines[id];
+	(void)dev;
+	return lines[role];
 }
 
 static void
@@ -106,7 +107,7 @@ t_resonance_moves_with_load(void)
 	struct mbdev d;
 	char r[200];
 	setup(&d, &mbdev_tank_ops, "tank");
-	lines[LINE_ULTRASOUND_ENABLE] = 1;
+	lines[ROLE_ULTRASOUND_ENABLE] = 1;
 	d.ops->write(&d, 11, 100);
 	d.ops->write(&d, 17, 0);
 	d.ops->write(&d, 10, 1);
@@ -125,7 +126,7 @@ t_rectifier_error(void)
 	struct mbdev d;
 	char r[200];
 	setup(&d, &mbdev_riden_ops, "rectifier");
-	lines[LINE_RECTIFIER_ENABLE] = 1;
+	lines[ROLE_RECTIFIER_ENABLE] = 1;
 	CHECK_INT(ctl(&d, "error", "rectifier", "voltage", "1.02", "0.05", r, sizeof r), 0);
 	CHECK_INT(ctl(&d, "error", "rectifier", "current", "0.97", "-0.01", r, sizeof r), 0);
 	CHECK_INT(ctl(&d, "error", "rectifier", "power", "1", "0", r, sizeof r), -1);

@@ -9,14 +9,15 @@
 #include "sim_mbdev.h"
 #include "test.h"
 
-static int lines[LINE_COUNT];
+static int lines[ROLE_COUNT];    /* by role: the lines of the device's station */
 static char log_text[4096];
 
 static int
-fake_line(void *arg, enum cfg_line_id id)
+fake_line(void *arg, const struct cfg_device *dev, enum cfg_role role)
 {
 	(void)arg;
-	return lines[id];
+	(void)dev;
+	return lines[role];
 }
 
 static void
@@ -119,12 +120,12 @@ t_tank_outputs_need_relays_and_closed_lid(void)
 	run(&d, 1);
 	rd(&d, 25, &v);
 	CHECK_INT(v & 1, 0);                    /* relay off: no ultrasound */
-	lines[LINE_ULTRASOUND_ENABLE] = 1;
+	lines[ROLE_ULTRASOUND_ENABLE] = 1;
 	run(&d, 1);
 	rd(&d, 25, &v);
 	CHECK_INT(v & 1, 1);
 	CHECK_STR(log_text, "tank.ultrasound=1;");
-	lines[LINE_TANK_LID] = 1;               /* lid opened: cycle aborted */
+	lines[ROLE_LID] = 1;               /* lid opened: cycle aborted */
 	run(&d, 0.5);
 	rd(&d, 10, &v);
 	CHECK_INT(v, 0);
@@ -139,8 +140,8 @@ t_tank_heats_to_setpoint_and_timer_ends_cycle(void)
 	struct mbdev d;
 	uint16_t v;
 	setup(&d, &mbdev_tank_ops, "tank");
-	lines[LINE_HEATER_ENABLE] = 1;
-	lines[LINE_ULTRASOUND_ENABLE] = 1;
+	lines[ROLE_TANK_HEATER_ENABLE] = 1;
+	lines[ROLE_ULTRASOUND_ENABLE] = 1;
 	d.ops->write(&d, 15, 1);
 	d.ops->write(&d, 16, 480);
 	d.ops->write(&d, 17, 30);
@@ -163,7 +164,7 @@ t_tank_resonance_moves_with_temperature(void)
 	struct mbdev d;
 	uint16_t at_res, off_res;
 	setup(&d, &mbdev_tank_ops, "tank");
-	lines[LINE_ULTRASOUND_ENABLE] = 1;
+	lines[ROLE_ULTRASOUND_ENABLE] = 1;
 	d.ops->write(&d, 17, 0);
 	d.ops->write(&d, 11, 100);
 	d.ops->write(&d, 10, 1);
@@ -185,7 +186,7 @@ t_tank_watchdog(void)
 	struct mbdev d;
 	uint16_t v;
 	setup(&d, &mbdev_tank_ops, "tank");
-	lines[LINE_ULTRASOUND_ENABLE] = 1;
+	lines[ROLE_ULTRASOUND_ENABLE] = 1;
 	d.ops->write(&d, 30, 1);               /* arms the watchdog (3.0 s) */
 	d.ops->write(&d, 17, 0);
 	d.ops->write(&d, 10, 1);
@@ -224,7 +225,7 @@ t_rectifier_cv_cc_and_counters(void)
 	run(&d, 1);
 	rd(&d, 11, &v);
 	CHECK_INT(v, 0);                        /* relay off: no current */
-	lines[LINE_RECTIFIER_ENABLE] = 1;
+	lines[ROLE_RECTIFIER_ENABLE] = 1;
 	run(&d, 360);
 	rd(&d, 10, &v);
 	CHECK_INT(v, 200);
@@ -278,7 +279,7 @@ t_rectifier_families_and_writes(void)
 	CHECK_INT(d.ops->write(&d, 9, 2401), MBX_VALUE);
 	CHECK_INT(d.ops->write(&d, 8, 6000), MBX_NONE);  /* 60 V into 2 ohm: CC at 24 A */
 	d.ops->write(&d, 18, 1);
-	lines[LINE_RECTIFIER_ENABLE] = 1;
+	lines[ROLE_RECTIFIER_ENABLE] = 1;
 	run(&d, 1);
 	rd(&d, 11, &v);
 	CHECK_INT(v, 2400);
@@ -324,7 +325,7 @@ t_e5cc_write_enable_run_stop(void)
 	CHECK_INT(d.ops->write(&d, 0x2103, 500), MBX_FAILURE);
 	CHECK_INT(d.ops->write(&d, 0x0000, 0x0100), MBX_FAILURE);
 	/* The heater's relay is on: the controller alone decides. */
-	lines[LINE_BATH_HEATER_ENABLE] = 1;
+	lines[ROLE_BATH_HEATER_ENABLE] = 1;
 	CHECK_INT(d.ops->write(&d, 0x0000, 0x0001), MBX_NONE);
 	CHECK_INT(d.ops->write(&d, 0x2103, 500), MBX_NONE);
 	/* Two-byte mode puts the rightmost 16 bits first (Omron's manuals):

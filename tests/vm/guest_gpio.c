@@ -30,10 +30,12 @@
 #include "util.h"
 
 static struct cfg *cfg;
+/* A line of tests/vm/guest.yaml by name. */
+#define LINE(name) cfg_line_lookup(cfg, name)
 static struct gpio *gp;
-static int events[LINE_FIRST_OUTPUT];
-static int last[LINE_FIRST_OUTPUT];
-static double last_at[LINE_FIRST_OUTPUT];
+static int events[CFG_MAX_LINES];
+static int last[CFG_MAX_LINES];
+static double last_at[CFG_MAX_LINES];
 
 /* sysfs folder of a gpio-sim chip's lines, from its configfs entry. */
 static char in_dir[256], out_dir[256];
@@ -101,9 +103,9 @@ wire(const char *dir, int offset)
 enum { IN_ESTOP = 0, IN_DOOR = 1, IN_LID = 2, IN_FUME = 3 };
 
 static int
-out_offset(enum cfg_line_id id)
+out_offset(int id)
 {
-	return cfg->gpio.lines[id].offset;
+	return cfg->lines[id].gl->offset;
 }
 
 /* Whether a line of a chip is requested by some process now, and by whom. */
@@ -137,7 +139,7 @@ on_link(bool up, const char *why, void *arg)
 }
 
 static void
-on_event(enum cfg_line_id id, int value, void *arg)
+on_event(int id, int value, void *arg)
 {
 	(void)arg;
 	events[id]++;
@@ -174,14 +176,14 @@ known(void *arg)
 {
 	(void)arg;
 	pump(0.01);
-	for (int i = 0; i < LINE_FIRST_OUTPUT; i++)
-		if (gpio_get(gp, (enum cfg_line_id)i) < 0)
+	for (int i = 0; i < (int)cfg->n_lines; i++)
+		if (!cfg->lines[i].output && gpio_get(gp, i) < 0)
 			return false;
 	return true;
 }
 
 struct want {
-	enum cfg_line_id id;
+	int id;
 	int value;
 };
 
@@ -205,7 +207,7 @@ t_gpiod_open_by_label_and_line_name(void)
 	CHECK(line_used("atelier-in", IN_ESTOP, who, sizeof who));
 	CHECK_STR(who, "atelierd");
 	CHECK(line_used("atelier-in", IN_FUME, NULL, 0));
-	CHECK(line_used("atelier-out", (unsigned)out_offset(LINE_BEACON), who, sizeof who));
+	CHECK(line_used("atelier-out", (unsigned)out_offset(LINE("laser.beacon")), who, sizeof who));
 	CHECK_STR(who, "atelierd");
 	/* A line nobody configured stays free. */
 	CHECK(!line_used("atelier-out", 7, NULL, 0));
@@ -215,33 +217,33 @@ static void
 t_gpiod_first_levels(void)
 {
 	CHECK(wait_until(known, NULL, 10));
-	CHECK_INT(gpio_get(gp, LINE_ESTOP), 0);        /* NC button closed: wire 1, active low */
-	CHECK_INT(gpio_get(gp, LINE_LASER_DOOR), 0);
-	CHECK_INT(gpio_get(gp, LINE_TANK_LID), 0);
-	CHECK_INT(gpio_get(gp, LINE_FUME_OK), 1);
+	CHECK_INT(gpio_get(gp, LINE("estop")), 0);        /* NC button closed: wire 1, active low */
+	CHECK_INT(gpio_get(gp, LINE("laser.door")), 0);
+	CHECK_INT(gpio_get(gp, LINE("tank.lid")), 0);
+	CHECK_INT(gpio_get(gp, LINE("fume_ok")), 1);
 	/* Each first level came as one event. */
-	CHECK_INT(events[LINE_ESTOP], 1);
-	CHECK_INT(events[LINE_FUME_OK], 1);
+	CHECK_INT(events[LINE("estop")], 1);
+	CHECK_INT(events[LINE("fume_ok")], 1);
 }
 
 static void
 t_gpiod_edge_events_from_pulls(void)
 {
-	int before = events[LINE_ESTOP];
+	int before = events[LINE("estop")];
 	/* The e-stop pressed opens its NC contact: the wire falls to 0. */
 	double t0 = now_mono();
 	CHECK_INT(set_pull(in_dir, IN_ESTOP, 0), 0);
-	struct want pressed = { LINE_ESTOP, 1 }, released = { LINE_ESTOP, 0 };
+	struct want pressed = { LINE("estop"), 1 }, released = { LINE("estop"), 0 };
 	CHECK(wait_until(reported, &pressed, 5));
-	CHECK_INT(events[LINE_ESTOP], before + 1);
-	CHECK_INT(last[LINE_ESTOP], 1);
+	CHECK_INT(events[LINE("estop")], before + 1);
+	CHECK_INT(last[LINE("estop")], 1);
 	/* Towards danger is reported at the edge, not after a debounce. */
-	CHECK(last_at[LINE_ESTOP] - t0 < 0.5);
+	CHECK(last_at[LINE("estop")] - t0 < 0.5);
 	CHECK_INT(set_pull(in_dir, IN_ESTOP, 1), 0);
 	CHECK(wait_until(reported, &released, 5));
-	CHECK_INT(events[LINE_ESTOP], before + 2);
+	CHECK_INT(events[LINE("estop")], before + 2);
 	/* The fume extraction stopping (active high input) is seen too. */
-	struct want fume_stop = { LINE_FUME_OK, 0 }, fume_run = { LINE_FUME_OK, 1 };
+	struct want fume_stop = { LINE("fume_ok"), 0 }, fume_run = { LINE("fume_ok"), 1 };
 	CHECK_INT(set_pull(in_dir, IN_FUME, 0), 0);
 	CHECK(wait_until(reported, &fume_stop, 5));
 	CHECK_INT(set_pull(in_dir, IN_FUME, 1), 0);
@@ -251,43 +253,43 @@ t_gpiod_edge_events_from_pulls(void)
 static void
 t_gpiod_debounce_on_a_bouncing_door(void)
 {
-	/* laser_door has 0.3 s of debounce in guest.yaml. Open, closed,
+	/* laser.door has 0.3 s of debounce in guest.yaml. Open, closed,
 	 * open within it: one change, reported at the first opening. */
-	int before = events[LINE_LASER_DOOR];
+	int before = events[LINE("laser.door")];
 	CHECK_INT(set_pull(in_dir, IN_DOOR, 1), 0);
 	usleep(20000);
 	CHECK_INT(set_pull(in_dir, IN_DOOR, 0), 0);
 	usleep(20000);
 	CHECK_INT(set_pull(in_dir, IN_DOOR, 1), 0);
 	pump(0.8);
-	CHECK_INT(events[LINE_LASER_DOOR], before + 1);
-	CHECK_INT(gpio_get(gp, LINE_LASER_DOOR), 1);
+	CHECK_INT(events[LINE("laser.door")], before + 1);
+	CHECK_INT(gpio_get(gp, LINE("laser.door")), 1);
 	/* Closing is believed only once the line stayed quiet for 0.3 s
 	 * (timed by when the change was reported, not by polling it, which
 	 * a loaded emulator could delay). */
 	double t0 = now_mono();
 	CHECK_INT(set_pull(in_dir, IN_DOOR, 0), 0);
-	struct want closed = { LINE_LASER_DOOR, 0 };
+	struct want closed = { LINE("laser.door"), 0 };
 	CHECK(wait_until(reported, &closed, 5));
-	CHECK(last_at[LINE_LASER_DOOR] - t0 >= 0.3);
-	CHECK_INT(events[LINE_LASER_DOOR], before + 2);
+	CHECK(last_at[LINE("laser.door")] - t0 >= 0.3);
+	CHECK_INT(events[LINE("laser.door")], before + 2);
 }
 
 static void
 t_gpiod_outputs_on_the_wire(void)
 {
 	/* Opened inactive: relays off (0), the active-low beacon at 1. */
-	CHECK_INT(wire(out_dir, out_offset(LINE_LASER_ENABLE)), 0);
-	CHECK_INT(wire(out_dir, out_offset(LINE_ULTRASOUND_ENABLE)), 0);
-	CHECK_INT(wire(out_dir, out_offset(LINE_BEACON)), 1);
-	CHECK_INT(gpio_set(gp, LINE_LASER_ENABLE, 1), 0);
-	CHECK_INT(wire(out_dir, out_offset(LINE_LASER_ENABLE)), 1);
-	CHECK_INT(gpio_get(gp, LINE_LASER_ENABLE), 1);
-	CHECK_INT(gpio_set(gp, LINE_BEACON, 1), 0);
-	CHECK_INT(wire(out_dir, out_offset(LINE_BEACON)), 0);
-	CHECK_INT(gpio_set(gp, LINE_LASER_ENABLE, 0), 0);
-	CHECK_INT(wire(out_dir, out_offset(LINE_LASER_ENABLE)), 0);
-	CHECK_INT(gpio_set(gp, LINE_ESTOP, 1), -1);    /* inputs are not driven */
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.enable"))), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("tank.ultrasound_enable"))), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.beacon"))), 1);
+	CHECK_INT(gpio_set(gp, LINE("laser.enable"), 1), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.enable"))), 1);
+	CHECK_INT(gpio_get(gp, LINE("laser.enable")), 1);
+	CHECK_INT(gpio_set(gp, LINE("laser.beacon"), 1), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.beacon"))), 0);
+	CHECK_INT(gpio_set(gp, LINE("laser.enable"), 0), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.enable"))), 0);
+	CHECK_INT(gpio_set(gp, LINE("estop"), 1), -1);    /* inputs are not driven */
 }
 
 static void
@@ -298,21 +300,21 @@ t_gpiod_second_opener_refused(void)
 	gpio_close(other);
 	/* The refusal left the first opener's lines as they were. */
 	CHECK(line_used("atelier-in", IN_ESTOP, NULL, 0));
-	CHECK_INT(wire(out_dir, out_offset(LINE_BEACON)), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.beacon"))), 0);
 }
 
 static void
 t_gpiod_outputs_released_on_close(void)
 {
-	CHECK_INT(gpio_set(gp, LINE_HEATER_ENABLE, 1), 0);
-	CHECK_INT(gpio_set(gp, LINE_RECTIFIER_ENABLE, 1), 0);
-	CHECK_INT(wire(out_dir, out_offset(LINE_HEATER_ENABLE)), 1);
+	CHECK_INT(gpio_set(gp, LINE("tank.heater_enable"), 1), 0);
+	CHECK_INT(gpio_set(gp, LINE("bath.rectifier_enable"), 1), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("tank.heater_enable"))), 1);
 	gpio_close(gp);
 	gp = NULL;
-	CHECK_INT(wire(out_dir, out_offset(LINE_HEATER_ENABLE)), 0);
-	CHECK_INT(wire(out_dir, out_offset(LINE_RECTIFIER_ENABLE)), 0);
-	CHECK_INT(wire(out_dir, out_offset(LINE_BEACON)), 1);
-	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE_HEATER_ENABLE), NULL, 0));
+	CHECK_INT(wire(out_dir, out_offset(LINE("tank.heater_enable"))), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("bath.rectifier_enable"))), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.beacon"))), 1);
+	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE("tank.heater_enable")), NULL, 0));
 	CHECK(!line_used("atelier-in", IN_ESTOP, NULL, 0));
 }
 
@@ -324,8 +326,8 @@ t_gpiod_outputs_released_on_sigkill(void)
 	pid_t child = fork();
 	if (child == 0) {
 		struct gpio *g = gpio_open(cfg, NULL, NULL, NULL);
-		if (!g || gpio_set(g, LINE_ULTRASOUND_ENABLE, 1) < 0 ||
-		    gpio_set(g, LINE_BEACON, 1) < 0)
+		if (!g || gpio_set(g, LINE("tank.ultrasound_enable"), 1) < 0 ||
+		    gpio_set(g, LINE("laser.beacon"), 1) < 0)
 			_exit(1);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(1);
@@ -337,18 +339,18 @@ t_gpiod_outputs_released_on_sigkill(void)
 	CHECK_INT(read(ready[0], &c, 1), 1);
 	close(ready[0]);
 	close(ready[1]);
-	CHECK_INT(wire(out_dir, out_offset(LINE_ULTRASOUND_ENABLE)), 1);
-	CHECK_INT(wire(out_dir, out_offset(LINE_BEACON)), 0);
-	CHECK(line_used("atelier-out", (unsigned)out_offset(LINE_ULTRASOUND_ENABLE), NULL, 0));
+	CHECK_INT(wire(out_dir, out_offset(LINE("tank.ultrasound_enable"))), 1);
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.beacon"))), 0);
+	CHECK(line_used("atelier-out", (unsigned)out_offset(LINE("tank.ultrasound_enable")), NULL, 0));
 	kill(child, SIGKILL);
 	int status = 0;
 	waitpid(child, &status, 0);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	/* The kernel released the lines of the dead process; the wire went
 	 * to the bench's pull, the inactive level. */
-	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE_ULTRASOUND_ENABLE), NULL, 0));
-	CHECK_INT(wire(out_dir, out_offset(LINE_ULTRASOUND_ENABLE)), 0);
-	CHECK_INT(wire(out_dir, out_offset(LINE_BEACON)), 1);
+	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE("tank.ultrasound_enable")), NULL, 0));
+	CHECK_INT(wire(out_dir, out_offset(LINE("tank.ultrasound_enable"))), 0);
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.beacon"))), 1);
 	/* And they can be opened again at once. */
 	gp = gpio_open(cfg, on_event, on_link, NULL);
 	CHECK(gp != NULL);
@@ -380,7 +382,7 @@ t_gpiod_chip_removed_and_back(void)
 	if (!gp)
 		return;
 	CHECK(wait_until(known, NULL, 10));
-	CHECK_INT(gpio_set(gp, LINE_LASER_ENABLE, 1), 0);
+	CHECK_INT(gpio_set(gp, LINE("laser.enable"), 1), 0);
 	int downs = links_down, ups = links_up;
 	CHECK_INT(chip_live("in", 0), 0);
 	/* The driver sees the chip go: the link is down, every input
@@ -388,10 +390,10 @@ t_gpiod_chip_removed_and_back(void)
 	 * other chip were released inactive. */
 	CHECK(wait_until(link_is, NULL, 5));
 	CHECK_INT(links_down, downs + 1);
-	CHECK_INT(gpio_get(gp, LINE_ESTOP), -1);
-	CHECK_INT(gpio_set(gp, LINE_BEACON, 1), -1);
-	CHECK_INT(wire(out_dir, out_offset(LINE_LASER_ENABLE)), 0);
-	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE_LASER_ENABLE), NULL, 0));
+	CHECK_INT(gpio_get(gp, LINE("estop")), -1);
+	CHECK_INT(gpio_set(gp, LINE("laser.beacon"), 1), -1);
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.enable"))), 0);
+	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE("laser.enable")), NULL, 0));
 	/* Not a busy loop on the dead descriptors: pumping for a while keeps
 	 * one link-down report. */
 	pump(1.5);
@@ -406,11 +408,11 @@ t_gpiod_chip_removed_and_back(void)
 		CHECK_INT(set_pull(in_dir, i, rest[i]), 0);
 	CHECK(wait_until(link_is, "", 10));
 	CHECK_INT(links_up, ups + 1);
-	struct want released = { LINE_ESTOP, 0 }, fume = { LINE_FUME_OK, 1 };
+	struct want released = { LINE("estop"), 0 }, fume = { LINE("fume_ok"), 1 };
 	CHECK(wait_until(reported, &released, 5));
 	CHECK(wait_until(reported, &fume, 5));
 	CHECK(line_used("atelier-in", IN_ESTOP, NULL, 0));
-	CHECK_INT(wire(out_dir, out_offset(LINE_LASER_ENABLE)), 0);    /* back inactive */
+	CHECK_INT(wire(out_dir, out_offset(LINE("laser.enable"))), 0);    /* back inactive */
 }
 
 static void
@@ -420,14 +422,15 @@ t_gpiod_missing_line_refused(void)
 	 * open, and holds nothing afterwards. */
 	gpio_close(gp);
 	gp = NULL;
-	char *saved = cfg->gpio.lines[LINE_TANK_LID].line_name;
-	cfg->gpio.lines[LINE_TANK_LID].line_name = (char *)"NO_SUCH_LINE";
+	struct cfg_gpio_line *lid = &cfg->stations[cfg->lines[LINE("tank.lid")].station].lines[ROLE_LID];
+	char *saved = lid->line_name;
+	lid->line_name = (char *)"NO_SUCH_LINE";
 	struct gpio *g = gpio_open(cfg, NULL, NULL, NULL);
 	CHECK(g == NULL);
 	gpio_close(g);
-	cfg->gpio.lines[LINE_TANK_LID].line_name = saved;
+	lid->line_name = saved;
 	CHECK(!line_used("atelier-in", IN_ESTOP, NULL, 0));
-	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE_LASER_ENABLE), NULL, 0));
+	CHECK(!line_used("atelier-out", (unsigned)out_offset(LINE("laser.enable")), NULL, 0));
 }
 
 int
@@ -451,8 +454,9 @@ main(int argc, char **argv)
 	int rest[] = { [IN_ESTOP] = 1, [IN_DOOR] = 0, [IN_LID] = 0, [IN_FUME] = 1 };
 	for (int i = 0; i < 4; i++)
 		set_pull(in_dir, i, rest[i]);
-	for (int l = LINE_FIRST_OUTPUT; l < LINE_COUNT; l++)
-		set_pull(out_dir, out_offset((enum cfg_line_id)l), cfg->gpio.lines[l].active_low);
+	for (int l = 0; l < (int)cfg->n_lines; l++)
+		if (cfg->lines[l].output)
+			set_pull(out_dir, out_offset(l), cfg->lines[l].gl->active_low);
 	gp = gpio_open(cfg, on_event, on_link, NULL);
 	if (removal) {
 		/* Removing a chip whose lines are requested is not safe in the

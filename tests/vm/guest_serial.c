@@ -305,7 +305,7 @@ main(int argc, char **argv)
 	}
 	RUN(t_libserialport_lists_ttyS1);
 	RUN(t_libserialport_opens_and_locks_ttyS1);
-	g = grbl_new(cfg, &events, NULL);
+	g = grbl_new(cfg, &cfg->stations[cfg_station_of_kind(cfg, KIND_LASER, 0)].laser, &events, NULL);
 	RUN(t_grbl_handshake_over_uart);
 	RUN(t_grbl_stream_over_uart);
 	RUN(t_grbl_realtime_bytes_over_uart);
