@@ -328,17 +328,28 @@ laser_ready(struct station *st, struct err *e)
 	return station_laser_ready(st, true, e);
 }
 
-/* The content check every program passes (laser_program.h). */
+/* The content check every program passes (laser_program.h), and, for an
+ * absolute program in mm, its extent against this laser's work area: a
+ * workshop's lasers differ, and a job laid out for one may come to
+ * another. (A relative or inch program is left to GRBL's soft limits.) */
 static int
-content_or_say(const char *gcode, bool emit, struct err *e)
+content_or_say(struct station *st, const char *gcode, bool emit, struct err *e)
 {
 	struct laser_program_info info;
 	char err[300];
+	const struct cfg_laser *c = &st->cfg->laser;
 	if (laser_program_check(gcode, &info, err, sizeof err) < 0)
 		return err_set(e, API_ERR_INVALID, "the program is refused: %s", err);
 	if (!emit && info.emits)
 		return err_set(e, API_ERR_INVALID, "a program that only moves the head may "
 		    "not turn the laser on (M3 or M4)");
+	const double tol = 1e-6;
+	if (!info.relative && !info.inches && ((info.x_lo <= info.x_hi && (info.x_lo < -tol ||
+	    info.x_hi > c->work_x + tol)) || (info.y_lo <= info.y_hi && (info.y_lo < -tol ||
+	    info.y_hi > c->work_y + tol))))
+		return err_set(e, API_ERR_INVALID, "the program spans X %g..%g, Y %g..%g mm, outside "
+		    "the work area of the laser%s (0..%g x 0..%g mm)", info.x_lo, info.x_hi, info.y_lo,
+		    info.y_hi, st->suffix, c->work_x, c->work_y);
 	return 0;
 }
 
@@ -347,7 +358,7 @@ run_program(struct station *st, const char *gcode, uid_t owner, bool emit, struc
 {
 	struct laser *l = L(st);
 	char err[300];
-	if (content_or_say(gcode, emit, e) < 0 || station_laser_ready(st, emit, e) < 0)
+	if (content_or_say(st, gcode, emit, e) < 0 || station_laser_ready(st, emit, e) < 0)
 		return -1;
 	if (emit) {
 		/* The emission indicator is lit before the source is powered. */
@@ -403,7 +414,7 @@ station_laser_check_then_stream(struct station *st, const char *gcode, uid_t own
     struct api_pending *answer, struct err *e)
 {
 	char err[300];
-	if (content_or_say(gcode, true, e) < 0 || station_laser_ready(st, true, e) < 0)
+	if (content_or_say(st, gcode, true, e) < 0 || station_laser_ready(st, true, e) < 0)
 		return -1;
 	struct laser *l = L(st);
 	if (grbl_check_text(l->grbl, gcode, err, sizeof err) < 0)

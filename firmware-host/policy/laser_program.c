@@ -109,6 +109,8 @@ check_line(const char *p, const char *end, long no, struct laser_program_info *i
 				    "G0-G3, dwell G4, G17, units G20/G21, G90/G91, G94)", word);
 			if ((int)v == 91)
 				info->relative = true;
+			if ((int)v == 20)
+				info->inches = true;
 			break;
 		case 'M':
 			if (!is_integer(v) || !in_set((int)v, m_allowed, sizeof m_allowed / sizeof *m_allowed))
@@ -117,7 +119,15 @@ check_line(const char *p, const char *end, long no, struct laser_program_info *i
 			if ((int)v == 3 || (int)v == 4)
 				info->emits = true;
 			break;
-		case 'X': case 'Y': case 'Z': case 'I': case 'J': case 'K': case 'R':
+		case 'X':
+			info->x_lo = fmin(info->x_lo, v);
+			info->x_hi = fmax(info->x_hi, v);
+			break;
+		case 'Y':
+			info->y_lo = fmin(info->y_lo, v);
+			info->y_hi = fmax(info->y_hi, v);
+			break;
+		case 'Z': case 'I': case 'J': case 'K': case 'R':
 		case 'F': case 'S': case 'P': case 'N':
 			break;
 		default:
@@ -133,6 +143,8 @@ int
 laser_program_check(const char *text, struct laser_program_info *info, char *err, size_t errlen)
 {
 	memset(info, 0, sizeof *info);
+	info->x_lo = info->y_lo = INFINITY;
+	info->x_hi = info->y_hi = -INFINITY;
 	char clean[256];
 	long no = 0;
 	const char *p = text;

@@ -16,6 +16,11 @@ struct laser_program_info {
 	long lines;             /* lines with something for GRBL */
 	bool emits;             /* an M3 or M4 anywhere */
 	bool relative;          /* a G91 anywhere */
+	bool inches;            /* a G20 anywhere */
+	/* The X and Y words' extent (end points; an arc may bulge past them
+	 * by its radius), meaningful for an absolute program in mm; lo > hi
+	 * when the program has no such word. */
+	double x_lo, x_hi, y_lo, y_hi;
 };
 
 /*

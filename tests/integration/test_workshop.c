@@ -10,7 +10,8 @@
  *    goes offline, the other stays idle, and both are back on replug;
  *  - the e-stop drops every station's outputs;
  *  - a request that names no station, where the workshop has several of
- *    its kind, is refused with their names;
+ *    its kind, is refused with their names; a program outside a laser's
+ *    own work area is refused by that laser (rings is 60 x 40 mm);
  *  - SIGKILL of the daemon while both lasers run: the relay board lets go,
  *    and the restarted daemon energises nothing on its own;
  *  - two engraving jobs, each run at "a laser", take both lasers at once,
@@ -159,6 +160,15 @@ t_no_station_named_among_several(void)
 	CHECK_CONTAINS(r, "\"error\"");
 	CHECK_CONTAINS(r, "laser-1");
 	CHECK_CONTAINS(r, "rings");
+	r = simproc_api_call(api, "laser.stream", "{\"station\":\"rings\",\"gcode\":"
+	    "\"G21 G90\\nG0 X80 Y10\\nM4 S100\\nG1 X85 F300\\nM5\\n\"}");
+	CHECK_CONTAINS(r, "\"code\":1007");
+	CHECK_CONTAINS(r, "the program spans X 80..85, Y 10..10 mm, outside the work area of the "
+	    "laser rings (0..60 x 0..40 mm)");
+	r = simproc_api_call(api, "laser.frame", "{\"station\":\"laser-1\",\"gcode\":"
+	    "\"G21 G90\\nG0 X80 Y10\\nG1 X85 F300\\n\"}");
+	CHECK_CONTAINS(r, "\"result\"");
+	CHECK(wait_until(all_idle, NULL, 20));  /* the frame traced */
 	r = simproc_api_call(api, "tank.stop", "{\"station\":\"nosuch\"}");
 	CHECK_CONTAINS(r, "nosuch");
 	r = simproc_api_call(api, "tank.stop", "{\"station\":\"rings\"}");
@@ -223,7 +233,7 @@ t_unplug_one_tank(void)
 	CHECK(wait_until(status_has, "\"tank-rinse\":{\"kind\":\"tank\",\"state\":\"offline\"", 15));
 	CHECK(status_has("\"tank-clean\":{\"kind\":\"tank\",\"state\":\"idle\""));
 	CHECK_INT(simproc_ctl(&sp, NULL, 0, "replug tank-rinse"), 0);
-	CHECK(wait_until(all_idle, NULL, 15));
+	CHECK(wait_until(status_has, "\"tank-rinse\":{\"kind\":\"tank\",\"state\":\"idle\"", 15));
 }
 
 static void

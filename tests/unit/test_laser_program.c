@@ -31,6 +31,13 @@ t_programs_atelier_writes_pass(void)
 	CHECK_INT(info.lines, 8);
 	CHECK(info.emits);
 	CHECK(!info.relative);
+	CHECK(!info.inches);
+	/* The extent of its X and Y words, for the station's work area. */
+	CHECK(info.x_lo == 1 && info.x_hi == 40 && info.y_lo == 1 && info.y_hi == 1);
+	CHECK_INT(laser_program_check("G20 G90\nG0 X-1.5 Y2\n", &info, err, sizeof err), 0);
+	CHECK(info.inches && info.x_lo == -1.5 && info.y_hi == 2);
+	CHECK_INT(laser_program_check("G0 Z1\n", &info, err, sizeof err), 0);
+	CHECK(info.x_lo > info.x_hi && info.y_lo > info.y_hi);     /* no X or Y word */
 	CHECK_INT(laser_program_check("g21g91\nm5\nx1.5y-.25\n\n   \n(only a comment)\n", &info, err,
 	    sizeof err), 0);
 	CHECK_INT(info.lines, 3);
