@@ -195,6 +195,10 @@ int station_ready(struct station *st, struct err *e);
 int station_laser_ready(struct station *st, bool emit, struct err *e);
 /* The owner of a program the daemon runs itself (calibration). */
 #define LASER_OWNER_DAEMON ((uid_t)-2)
+/* Whether this laser could burn the program: its content (laser_program.h)
+ * and, for an absolute program in mm, its extent inside the work area.
+ * Returns 0, or -1 with e (1007). */
+int station_laser_fits(struct station *st, const char *gcode, struct err *e);
 /* Burns a program, on behalf of owner (the caller's uid). */
 int station_laser_stream(struct station *st, const char *gcode, uid_t owner, struct err *e);
 /* Moves the head along a program with the laser's power relay off; a

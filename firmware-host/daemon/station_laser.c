@@ -353,6 +353,12 @@ content_or_say(struct station *st, const char *gcode, bool emit, struct err *e)
 	return 0;
 }
 
+int
+station_laser_fits(struct station *st, const char *gcode, struct err *e)
+{
+	return content_or_say(st, gcode, true, e);
+}
+
 static int
 run_program(struct station *st, const char *gcode, uid_t owner, bool emit, struct err *e)
 {

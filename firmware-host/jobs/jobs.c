@@ -1149,13 +1149,15 @@ payload_of(struct daemon *d, int64_t step)
 /* The station a load goes to: the one named (at >= 0), or the first free
  * and ready station of the kind. NULL with e when none can take it. */
 static struct station *
-pick_station(struct daemon *d, enum job_station kind, int at, struct err *e)
+pick_station(struct daemon *d, enum job_station kind, int at, const char *gcode, struct err *e)
 {
 	if (at >= 0) {
 		if ((size_t)at >= d->n_stations)
 			return err_null(e, API_ERR_UNAVAILABLE, "%s is not running",
 			    d->cfg->stations[at].name);
 		struct station *st = &d->stations[at];
+		if (gcode && station_laser_fits(st, gcode, e) < 0)
+			return NULL;
 		return station_ready(st, e) < 0 ? NULL : st;
 	}
 	char why[600] = "";
@@ -1168,8 +1170,12 @@ pick_station(struct daemon *d, enum job_station kind, int at, struct err *e)
 		count++;
 		only = st;
 		struct err se;
+		/* A laser takes the toolpath only if it fits its work area:
+		 * a workshop's lasers differ. */
 		if (d->jobs->n_active[i] > 0)
 			err_set(&se, API_ERR_BUSY, "%s is running a load", st->name);
+		else if (gcode && station_laser_fits(st, gcode, &se) < 0)
+			;
 		else if (station_ready(st, &se) == 0)
 			return st;
 		if (count == 1)
@@ -1255,27 +1261,32 @@ jobs_station_run(struct daemon *d, const char *name, const char *who, uid_t uid,
 	/* The station judges again, but a load that cannot start now (lid
 	 * open, device away) is refused before anything is committed: the
 	 * jeweller closes the lid and runs the station again. */
-	struct station *sta = pick_station(d, (enum job_station)st, at, e);
-	if (!sta)
-		goto done;
 	json_t *first = json_array_get(q, 0);
+	json_t *pl = NULL;
+	const char *gcode = NULL;
+	if (st == JS_LASER) {
+		pl = payload_of(d, jint(first, "id"));
+		gcode = pl ? jstr(json_array_get(pl, 0), "payload") : NULL;
+		if (!gcode) {
+			json_decref(pl);
+			out = err_null(e, API_ERR_STORE, "the engraving's toolpath is missing from the "
+			    "journal");
+			goto done;
+		}
+	}
+	struct station *sta = pick_station(d, (enum job_station)st, at, gcode, e);
+	if (!sta) {
+		json_decref(pl);
+		goto done;
+	}
 	json_t *params = json_loads(jstr(first, "params") ? jstr(first, "params") : "{}", 0, NULL);
 	if (!json_is_object(params)) {
 		json_decref(params);
 		params = json_object();
 	}
 	if (st == JS_LASER) {
-		json_t *pl = payload_of(d, jint(first, "id"));
-		const char *gcode = pl ? jstr(json_array_get(pl, 0), "payload") : NULL;
-		if (gcode)
-			json_object_set_new(params, "gcode", json_string(gcode));
+		json_object_set_new(params, "gcode", json_string(gcode));
 		json_decref(pl);
-		if (!gcode) {
-			json_decref(params);
-			out = err_null(e, API_ERR_STORE, "the engraving's toolpath is missing from the "
-			    "journal");
-			goto done;
-		}
 	} else if (st == JS_TANK) {
 		/* One cycle for the load: the longest any of its pieces asks. */
 		double secs = 0;

@@ -14,6 +14,9 @@
  *    own work area is refused by that laser (rings is 60 x 40 mm);
  *  - SIGKILL of the daemon while both lasers run: the relay board lets go,
  *    and the restarted daemon energises nothing on its own;
+ *  - an engraving too wide for rings waits for laser-1: run at "a laser"
+ *    while laser-1 is busy it is refused with rings' reason, never started
+ *    on rings; named at rings, refused with both extents;
  *  - two engraving jobs, each run at "a laser", take both lasers at once,
  *    and a clean runs at a tank beside them; a SIGKILL then leaves every
  *    output off after the restart, and the three steps interrupted.
@@ -329,8 +332,11 @@ create(const char *request)
 {
 	json_t *r = call("job.create", "%s", request);
 	int64_t id = (int64_t)json_integer_value(json_object_get(result(r), "job"));
-	if (id <= 0)
-		printf("  job.create: %s\n", json_dumps(r, JSON_COMPACT));
+	if (id <= 0) {
+		char *t = json_dumps(r, JSON_COMPACT);
+		printf("  job.create: %s\n", t);
+		free(t);
+	}
 	json_decref(r);
 	return id;
 }
@@ -392,10 +398,46 @@ run_at(const char *station)
 	json_t *r = call("station.run", "{\"station\": \"%s\"}", station);
 	const char *n = json_string_value(json_object_get(result(r), "station"));
 	snprintf(name, sizeof name, "%s", n ? n : "");
-	if (!n)
-		printf("  station.run %s: %s\n", station, json_dumps(r, JSON_COMPACT));
+	if (!n) {
+		char *t = json_dumps(r, JSON_COMPACT);
+		printf("  station.run %s: %s\n", station, t);
+		free(t);
+	}
 	json_decref(r);
 	return name;
+}
+
+static void
+t_job_waits_for_the_laser_it_fits(void)
+{
+	CHECK(settle());
+	int64_t job = create("{\"operator\": \"marie\", \"piece\": {\"serial\": \"WS-WIDE\", "
+	    "\"type\": \"ring\", \"metal\": \"white_gold\", \"purchase_date\": \"2026-11-20\", "
+	    "\"certificate\": true}, \"services\": [\"engraving\"], \"engraving\": {\"text\": "
+	    "\"Pour Amélie, toujours\", \"area\": \"rect\", \"width\": 80, \"height\": 8}}");
+	CHECK(job > 0);
+	if (job <= 0)
+		return;
+	bring_to(job, 2);
+	json_t *r = call("station.run", "{\"station\": \"rings\"}");
+	const char *msg = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+	CHECK_CONTAINS(msg ? msg : "", "outside the work area of the laser rings (0..60 x 0..40 mm)");
+	json_decref(r);
+	CHECK_STR(step_state(job, 2), "queued");
+	/* laser-1 busy with another program: "a laser" does not mean rings. */
+	CHECK_CONTAINS(simproc_api_call(api, "laser.stream", long_program("laser-1")), "\"result\"");
+	r = call("station.run", "{\"station\": \"laser\"}");
+	msg = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+	CHECK_CONTAINS(msg ? msg : "", "no laser can take the load now");
+	CHECK_CONTAINS(msg ? msg : "", "the laser rings");
+	json_decref(r);
+	CHECK_STR(step_state(job, 2), "queued");
+	simproc_api_call(api, "laser.abort", "{\"station\":\"laser-1\"}");
+	CHECK(settle());
+	CHECK_STR(run_at("laser"), "laser-1");
+	CHECK(wait_until(status_has, "\"laser-1\":{\"kind\":\"laser\",\"state\":\"running\"", 10));
+	json_decref(call("job.abort", "{\"job\": %lld, \"why\": \"test\"}", (long long)job));
+	CHECK(settle());
 }
 
 static void
@@ -484,6 +526,7 @@ main(void)
 	RUN(t_unplug_one_tank);
 	RUN(t_estop_drops_every_station);
 	RUN(t_sigkill_while_both_lasers_run);
+	RUN(t_job_waits_for_the_laser_it_fits);
 	RUN(t_jobs_at_any_laser_then_sigkill);
 	close(api);
 	simproc_daemon_stop(daemon_pid, SIGTERM);
