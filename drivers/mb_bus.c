@@ -66,6 +66,10 @@ struct mb_dev {
 	bool up, ever_up;
 	int model, select;          /* identify and select_by registers as read */
 	bool identified;            /* model read since the device came back */
+	/* An identity no variant matches, as first read: refused only when a
+	 * second reading agrees (a stale answer is not an identity). */
+	int unknown_model, unknown_select;
+	bool unknown_seen;
 	const struct profile_variant *var;  /* under the lock */
 	char refused[200];          /* why the device is not driven, or "" */
 	bool safe_pending;          /* came up: the safe state goes first */
@@ -190,6 +194,12 @@ bus_open(struct mb_bus *b)
 		b->ctx = NULL;
 		return -1;
 	}
+	/* An RTU frame carries no transaction id: an answer left on the line
+	 * for a host that went away (killed mid-request) would be taken for
+	 * the answer to our first request, every reading after it shifted by
+	 * one. What is waiting goes before anything is asked. */
+	if (c->transport == TRANSPORT_RTU)
+		modbus_flush(b->ctx);
 	if (c->transport == TRANSPORT_RTU && c->rs485 &&
 	    modbus_rtu_set_serial_mode(b->ctx, MODBUS_RTU_RS485) < 0)
 		log_warn("bus %s: cannot switch the adapter to RS-485 mode: %s", c->name,
@@ -330,6 +340,16 @@ identify(struct mb_bus *b, int di)
 	}
 	const struct profile_variant *v = mb_map_variant(p, model, p->select_by ? sel : -1);
 	char why[sizeof d->refused] = "";
+	if (p->n_variants && !v && !(d->unknown_seen && d->unknown_model == model &&
+	    d->unknown_select == (p->select_by ? sel : -1))) {
+		/* Not believed on one reading: asked again next cycle. */
+		d->unknown_seen = true;
+		d->unknown_model = model;
+		d->unknown_select = p->select_by ? sel : -1;
+		modbus_flush(b->ctx);
+		return -1;
+	}
+	d->unknown_seen = false;
 	if (p->n_variants && !v) {
 		if (p->select_by)
 			snprintf(why, sizeof why, "model %u with %s %u is not in profile %s; add a variant",

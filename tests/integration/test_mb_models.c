@@ -8,11 +8,13 @@
  * reason, every write to it fails with that reason, and the simulator
  * shows nothing was written to it.
  */
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg/cfg.h"
 #include "mb_bus.h"
@@ -59,10 +61,41 @@ find(enum mb_event_type type, int ok, const char *text)
 	return -1;
 }
 
+static uint16_t
+crc16(const uint8_t *p, size_t n)
+{
+	uint16_t crc = 0xFFFF;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= p[i];
+		for (int b = 0; b < 8; b++)
+			crc = (crc & 1) ? (uint16_t)((crc >> 1) ^ 0xA001) : (uint16_t)(crc >> 1);
+	}
+	return crc;
+}
+
+/* A host that asked the rectifier for register 20 and went away before the
+ * answer (killed mid-request): the answer waits on the line. */
+static void
+leave_a_stale_answer(struct rig *r)
+{
+	uint8_t req[8] = { 1, 0x03, 0, 20, 0, 1 };
+	uint16_t crc = crc16(req, 6);
+	req[6] = (uint8_t)(crc & 0xff);
+	req[7] = (uint8_t)(crc >> 8);
+	int fd = open(simproc_path(&r->sp, "rectifier"), O_RDWR | O_NOCTTY);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, req, sizeof req) == (ssize_t)sizeof req);
+	close(fd);
+	usleep(200000);         /* answered by now, into the line's queue */
+}
+
 /* The simulated Riden as model `model` with current range `range`, and the
- * rectifier's bus driven against it. */
+ * rectifier's bus driven against it (with a stale answer waiting on the
+ * line first, when stale). */
 static bool
-rig_start(struct rig *r, int model, int range)
+rig_start(struct rig *r, int model, int range, bool stale)
 {
 	char name[64], repl[96];
 	memset(r, 0, sizeof *r);
@@ -82,6 +115,8 @@ rig_start(struct rig *r, int model, int range)
 		return false;
 	free(r->cfg->device_dir);
 	r->cfg->device_dir = xstrdup(r->sp.dir);
+	if (stale)
+		leave_a_stale_answer(r);
 	char err[200];
 	r->bus = mb_bus_start(r->cfg, cfg_bus_find(r->cfg, "rectifier"), err, sizeof err);
 	if (!r->bus)
@@ -146,7 +181,7 @@ family(int model, int range, const char *name, double v_scale, double i_scale, d
 	struct rig r;
 	char err[200], text[200];
 	printf("  %s (%d, range %d)\n", name, model, range);
-	CHECK(rig_start(&r, model, range));
+	CHECK(rig_start(&r, model, range, false));
 	if (!r.bus) {
 		rig_stop(&r);
 		return;
@@ -196,7 +231,7 @@ t_unknown_model_refused(void)
 {
 	struct rig r;
 	char err[200], reply[64];
-	CHECK(rig_start(&r, 60300, 0));
+	CHECK(rig_start(&r, 60300, 0, false));
 	if (!r.bus) {
 		rig_stop(&r);
 		return;
@@ -230,6 +265,29 @@ t_unknown_model_refused(void)
 	rig_stop(&r);
 }
 
+/*
+ * A host killed mid-request leaves the device's answer on the line: the
+ * next host must not take it for the answer to its first question. (Seen
+ * in test_jobs: after a SIGKILL, the rectifier read as "model 0 with
+ * current_range 60062", every reading shifted by one, and refused for
+ * good.) The line is flushed when the bus connects, and an identity no
+ * variant matches is believed only when read twice.
+ */
+static void
+t_stale_answer_is_not_an_identity(void)
+{
+	struct rig r;
+	CHECK(rig_start(&r, 60062, 0, true));
+	if (!r.bus) {
+		rig_stop(&r);
+		return;
+	}
+	CHECK(identified(&r));
+	CHECK_STR(mb_bus_variant(r.bus, r.dev), "RD6006");
+	CHECK(find(MB_EV_LINK, 0, "is not in profile") < 0);
+	rig_stop(&r);
+}
+
 int
 main(void)
 {
@@ -240,6 +298,7 @@ main(void)
 	}
 	RUN(t_families_scaled_right);
 	RUN(t_unknown_model_refused);
+	RUN(t_stale_answer_is_not_an_identity);
 	CHECK_INT(simproc_stop(&base), 0);
 	return test_summary();
 }
