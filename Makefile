@@ -23,7 +23,7 @@ BUILD      := build/$(FLAVOUR)
 FUZZ_SECONDS ?= 60
 
 PKGS := yaml-0.1 libmodbus libserialport libgpiod jansson sqlite3 freetype2 harfbuzz fribidi geos \
-	libsystemd libacl
+	libsystemd libacl libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -56,7 +56,7 @@ SIM_MAIN    := sim/atelier-sim.c
 CORE_SRC    := $(filter-out $(DAEMON_MAIN),$(wildcard firmware-host/lib/*.c \
 	firmware-host/api/*.c firmware-host/journal/*.c firmware-host/policy/*.c \
 	firmware-host/daemon/*.c firmware-host/calib/*.c firmware-host/jobs/*.c \
-	firmware-host/methods/*.c firmware-host/cfg/*.c \
+	firmware-host/methods/*.c firmware-host/cfg/*.c firmware-host/web/*.c \
 	firmware-host/engrave/*.c drivers/*.c))
 SIMLIB_SRC  := $(filter-out $(SIM_MAIN),$(wildcard sim/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)

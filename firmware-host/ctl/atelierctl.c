@@ -29,6 +29,7 @@ static const struct ctl_command commands[] = {
 	{ "methods", "the daemon's API methods and the role each needs", ctl_methods },
 	{ "calibrate", "calibrate laser|tank|bath PROCEDURE: guided calibration (technician)", ctl_calibrate },
 	{ "calibration", "calibration history [--station S] | due", ctl_calibration },
+	{ "user", "user add|passwd|del|list: the web bench's accounts (root)", ctl_user },
 };
 
 static void

@@ -48,6 +48,7 @@ struct json_t *ctl_gem_arg(const char *arg);
 /* Subcommands, defined in their own files. */
 int ctl_engrave(const struct ctl_opts *o, int argc, char **argv);
 int ctl_ports(const struct ctl_opts *o, int argc, char **argv);
+int ctl_user(const struct ctl_opts *o, int argc, char **argv);
 int ctl_status(const struct ctl_opts *o, int argc, char **argv);
 int ctl_watch(const struct ctl_opts *o, int argc, char **argv);
 int ctl_estop(const struct ctl_opts *o, int argc, char **argv);

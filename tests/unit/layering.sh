@@ -16,7 +16,7 @@ ko() { echo "FAIL: $1${2:+ ($2)}"; fail=$((fail + 1)); }
 rank() {
 	case $1 in
 	lib) echo 0 ;;
-	cfg|api|journal) echo 1 ;;
+	cfg|api|journal|web) echo 1 ;;
 	drivers|engrave|policy) echo 2 ;;
 	daemon) echo 3 ;;
 	calib) echo 4 ;;
