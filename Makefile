@@ -150,7 +150,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(TEST_OBJ) $(SIM_LIB) $(CO
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(call obj,tests/simproc.c) $(SIM_LIB) $(CORE_LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(TEST_OBJ) $(SIM_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -6,7 +6,6 @@
 #include "simproc.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,39 +21,19 @@
 #include <unistd.h>
 
 #include "cfg/cfg.h"
+#include "test.h"
 #include "util.h"
 
-/* What the test program made: run directories and the processes it
- * started, removed and stopped when it ends (returning from main, exit, a
- * failed check, or SIGTERM from the test runner's time limit), so that
- * nothing is left in /tmp. Only the process that made them cleans up: a
- * forked client exiting must not. */
-#define MAX_MADE 16
-static char made_dirs[MAX_MADE][256];
-static size_t n_made_dirs;
-static pid_t made_pids[MAX_MADE * 2];
+/* The processes the test program started, stopped when it ends (returning
+ * from main, exit, or SIGTERM from the test runner's time limit: the
+ * harness's cleanup, tests/test.c), before its run directories go. */
+#define MAX_PIDS 32
+static pid_t made_pids[MAX_PIDS];
 static size_t n_made_pids;
-static pid_t owner_pid;
-
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 static void
-cleanup_made(void)
+stop_made(void)
 {
-	if (getpid() != owner_pid)
-		return;
-	/* For a look at the logs after a failure, by hand. */
-	const char *keep = getenv("ATELIER_KEEP_TEST_DIRS");
-	if (keep && *keep == '1')
-		n_made_dirs = 0;
 	for (size_t i = 0; i < n_made_pids; i++) {
 		if (made_pids[i] > 0 && waitpid(made_pids[i], NULL, WNOHANG) == 0) {
 			kill(made_pids[i], SIGKILL);
@@ -62,33 +41,6 @@ cleanup_made(void)
 		}
 	}
 	n_made_pids = 0;
-	for (size_t i = 0; i < n_made_dirs; i++)
-		nftw(made_dirs[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	n_made_dirs = 0;
-}
-
-/* nftw is not async-signal-safe; a test program killed by its time limit
- * is past caring, and a left folder is the worse outcome. */
-static void
-cleanup_on_signal(int sig)
-{
-	cleanup_made();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void
-track_dir(const char *dir)
-{
-	if (!owner_pid) {
-		owner_pid = getpid();
-		atexit(cleanup_made);
-		signal(SIGTERM, cleanup_on_signal);
-		signal(SIGINT, cleanup_on_signal);
-		signal(SIGHUP, cleanup_on_signal);
-	}
-	if (n_made_dirs < MAX_MADE)
-		snprintf(made_dirs[n_made_dirs++], sizeof made_dirs[0], "%s", dir);
 }
 
 static void
@@ -100,8 +52,10 @@ track_pid(pid_t pid, bool on)
 				made_pids[i] = made_pids[--n_made_pids];
 			return;
 		}
-	if (on && n_made_pids < MAX_MADE * 2)
+	if (on && n_made_pids < MAX_PIDS) {
+		test_at_cleanup(stop_made);
 		made_pids[n_made_pids++] = pid;
+	}
 }
 
 const char *
@@ -158,11 +112,10 @@ simproc_start(struct simproc *sp, const char *config)
 {
 	memset(sp, 0, sizeof *sp);
 	snprintf(sp->dir, sizeof sp->dir, "/tmp/atelier-test-XXXXXX");
-	if (!mkdtemp(sp->dir)) {
+	if (!test_mkdtemp(sp->dir)) {
 		perror("mkdtemp");
 		return -1;
 	}
-	track_dir(sp->dir);
 	snprintf(sp->config, sizeof sp->config, "%s", config ? config : "config/sim.yaml");
 	return simproc_restart(sp);
 }

@@ -86,4 +86,16 @@ extern int test_cases_passed, test_cases_failed;
 /* Prints the program's own totals; returns the exit status for main. */
 int test_summary(void);
 
+/*
+ * mkdtemp, and the folder removed with everything in it when the test
+ * program ends: returning from main, exit, or SIGTERM/SIGINT/SIGHUP (the
+ * runner's time limit), so that a failing test leaves nothing in /tmp.
+ * ATELIER_KEEP_TEST_DIRS=1 keeps them, for a look at the logs by hand.
+ * Returns tmpl, or NULL (errno) as mkdtemp does.
+ */
+char *test_mkdtemp(char *tmpl);
+/* A function run at that same moment, before the folders go (the
+ * simulator's processes are stopped there). At most 8. */
+void test_at_cleanup(void (*fn)(void));
+
 #endif

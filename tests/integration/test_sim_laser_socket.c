@@ -168,7 +168,7 @@ main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(sp.dir, sizeof sp.dir, "/tmp/atelier-test-XXXXXX");
-	if (!mkdtemp(sp.dir)) {
+	if (!test_mkdtemp(sp.dir)) {
 		printf("FAIL: mkdtemp\n");
 		return 1;
 	}

@@ -222,7 +222,7 @@ t_socket_limits_and_notifications(void)
 	struct loop *l = loop_new();
 	struct api *api = new_api(64, 4096);
 	char tmpl[] = "/tmp/atelier-api-XXXXXX";
-	CHECK(mkdtemp(tmpl) != NULL);
+	CHECK(test_mkdtemp(tmpl) != NULL);
 	char path[128];
 	snprintf(path, sizeof path, "%s/api.sock", tmpl);
 	CHECK_INT(api_listen(api, l, path, 0660, NULL), 0);
@@ -297,7 +297,7 @@ rig_up(struct rig *r, const struct api_limits *lim)
 	r->l = loop_new();
 	r->api = api_new(lim, methods, sizeof methods / sizeof methods[0], NULL, NULL);
 	snprintf(r->dir, sizeof r->dir, "/tmp/atelier-api-XXXXXX");
-	CHECK(mkdtemp(r->dir) != NULL);
+	CHECK(test_mkdtemp(r->dir) != NULL);
 	snprintf(r->path, sizeof r->path, "%s/api.sock", r->dir);
 	CHECK_INT(api_listen(r->api, r->l, r->path, 0600, NULL), 0);
 }
@@ -573,7 +573,7 @@ rig_up_roles(struct rig *r, const struct api_limits *lim)
 	r->l = loop_new();
 	r->api = api_new(lim, methods, sizeof methods / sizeof methods[0], role_of, NULL);
 	snprintf(r->dir, sizeof r->dir, "/tmp/atelier-api-XXXXXX");
-	CHECK(mkdtemp(r->dir) != NULL);
+	CHECK(test_mkdtemp(r->dir) != NULL);
 	snprintf(r->path, sizeof r->path, "%s/api.sock", r->dir);
 	CHECK_INT(api_listen(r->api, r->l, r->path, 0600, NULL), 0);
 }

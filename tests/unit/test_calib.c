@@ -253,7 +253,7 @@ static void
 t_records(void)
 {
 	char path[] = "/tmp/atelier-calib-XXXXXX", db[64], err[300];
-	CHECK(mkdtemp(path) != NULL);
+	CHECK(test_mkdtemp(path) != NULL);
 	snprintf(db, sizeof db, "%s/journal.db", path);
 	struct store *s = store_open(db, err, sizeof err);
 	CHECK(s != NULL);
@@ -332,7 +332,7 @@ t_due_check(void)
 	static struct daemon d;
 	static struct cfg cfg;
 	char path[] = "/tmp/atelier-due-XXXXXX", db[64], err[300], msg[300], t[40];
-	CHECK(mkdtemp(path) != NULL);
+	CHECK(test_mkdtemp(path) != NULL);
 	snprintf(db, sizeof db, "%s/journal.db", path);
 	memset(&d, 0, sizeof d);
 	static struct cfg_station stations[] = {

@@ -239,7 +239,7 @@ int
 main(void)
 {
 	strcpy(dir, "/tmp/test_engrave_ctl.XXXXXX");
-	if (!mkdtemp(dir)) {
+	if (!test_mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
 	}

@@ -65,7 +65,7 @@ daemon_up(void)
 		printf("  %s\n", e.msgs[i]);
 	cfg_errors_free(&e);
 	snprintf(dir, sizeof dir, "/tmp/atelier-engine-XXXXXX");
-	if (!mkdtemp(dir))
+	if (!test_mkdtemp(dir))
 		dir[0] = '\0';
 	snprintf(path, sizeof path, "%s/journal.db", dir);
 	d.store = dir[0] ? store_open(path, err, sizeof err) : NULL;

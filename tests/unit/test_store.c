@@ -51,7 +51,7 @@ fresh(void)
 {
 	remove_dir();
 	snprintf(dir, sizeof dir, "/tmp/atelier-store-XXXXXX");
-	CHECK(mkdtemp(dir) != NULL);
+	CHECK(test_mkdtemp(dir) != NULL);
 	snprintf(path, sizeof path, "%s/journal.db", dir);
 }
 

@@ -137,16 +137,12 @@ int
 main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/atelier-users-XXXXXX");
-	if (!mkdtemp(dir)) {
+	if (!test_mkdtemp(dir)) {
 		printf("FAIL: mkdtemp\n");
 		return 1;
 	}
 	RUN(t_parse_errors_name_the_line);
 	RUN(t_password_hash);
 	RUN(t_update_all_or_nothing);
-	char *rm = xasprintf("rm -rf '%s'", dir);
-	if (system(rm) != 0)
-		printf("  could not remove %s\n", dir);
-	free(rm);
 	return test_summary();
 }
