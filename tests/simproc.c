@@ -258,6 +258,27 @@ simproc_actuator_count(struct simproc *sp, const char *device_actuator, const ch
 	return count;
 }
 
+struct actuator_want {
+	struct simproc *sp;
+	const char *what, *value;
+	int at_least;
+};
+
+static bool
+actuator_seen(void *arg)
+{
+	struct actuator_want *w = arg;
+	return simproc_actuator_count(w->sp, w->what, w->value) >= w->at_least;
+}
+
+bool
+simproc_wait_actuator(struct simproc *sp, const char *device_actuator, const char *value,
+    int at_least, double timeout)
+{
+	struct actuator_want w = { sp, device_actuator, value, at_least };
+	return wait_until(actuator_seen, &w, timeout);
+}
+
 const char *
 simproc_config_copy(struct simproc *sp, const char *from, const char *name, const char *find,
     const char *replace)

@@ -48,6 +48,9 @@ int simproc_ctl(struct simproc *sp, char *reply, size_t len, const char *fmt, ..
 const char *simproc_path(struct simproc *sp, const char *name);
 /* Number of lines of actuators.log matching both substrings (NULL = any). */
 int simproc_actuator_count(struct simproc *sp, const char *device_actuator, const char *value);
+/* Waits up to timeout s for at least at_least such lines; true if seen. */
+bool simproc_wait_actuator(struct simproc *sp, const char *device_actuator, const char *value,
+    int at_least, double timeout);
 /* A process's resident memory in kB (/proc), or -1. */
 long simproc_rss_kb(pid_t pid);
 /* Polls cond() every 5 ms for up to timeout seconds; returns true if met. */

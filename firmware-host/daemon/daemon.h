@@ -168,6 +168,9 @@ struct station *daemon_station(struct daemon *d, const char *name);
  * sentence lists them), or a station of another kind.
  */
 struct station *daemon_station_for(struct daemon *d, const char *name, int kind, struct err *e);
+/* daemon_station_for with the name an API call gives in 'station'; NULL
+ * after failing the call. */
+struct station *daemon_station_param(struct daemon *d, struct api_call *c, int kind);
 /* A station's Modbus device: a tank's generator (which 0), a bath's
  * rectifier (0) or heater (1). Returns false when it has none. */
 bool station_device(const struct station *st, int which, struct mb_bus **bus, int *dev);

@@ -236,6 +236,21 @@ daemon_station_for(struct daemon *d, const char *name, int kind, struct err *e)
 	    "'station'", count, kind >= 0 ? cfg_kind_name((enum cfg_kind)kind) : "station", names);
 }
 
+struct station *
+daemon_station_param(struct daemon *d, struct api_call *c, int kind)
+{
+	struct err e;
+	json_t *v = c->params ? json_object_get(c->params, "station") : NULL;
+	if (v && !json_is_string(v)) {
+		api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a station's name");
+		return NULL;
+	}
+	struct station *st = daemon_station_for(d, json_string_value(v), kind, &e);
+	if (!st)
+		api_fail(c, e.code, "%s", e.msg);
+	return st;
+}
+
 int
 station_start(struct station *st, const struct policy_piece *pieces, size_t n, json_t *params,
     uid_t owner, struct err *e)

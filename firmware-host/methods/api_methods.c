@@ -32,16 +32,7 @@ D(struct api_call *c)
 static struct station *
 station_of(struct api_call *c, int kind)
 {
-	struct err e;
-	json_t *v = c->params ? json_object_get(c->params, "station") : NULL;
-	if (v && !json_is_string(v)) {
-		api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a station's name");
-		return NULL;
-	}
-	struct station *st = daemon_station_for(D(c), json_string_value(v), kind, &e);
-	if (!st)
-		api_fail(c, e.code, "%s", e.msg);
-	return st;
+	return daemon_station_param(D(c), c, kind);
 }
 
 static json_t *

@@ -27,23 +27,10 @@ static struct simproc sp;
 static pid_t daemon_pid;
 static int api = -1;
 
-struct logwant {
-	const char *what, *value;
-	int at_least;
-};
-
-static bool
-logged(void *arg)
-{
-	struct logwant *w = arg;
-	return simproc_actuator_count(&sp, w->what, w->value) >= w->at_least;
-}
-
 static bool
 wait_log(const char *what, const char *value, int at_least, double timeout)
 {
-	struct logwant w = { what, value, at_least };
-	return wait_until(logged, &w, timeout);
+	return simproc_wait_actuator(&sp, what, value, at_least, timeout);
 }
 
 static int

@@ -47,23 +47,10 @@ count(const char *what, const char *value)
 	return simproc_actuator_count(&sp, what, value);
 }
 
-struct logwant {
-	const char *what, *value;
-	int at_least;
-};
-
-static bool
-logged(void *arg)
-{
-	struct logwant *w = arg;
-	return count(w->what, w->value) >= w->at_least;
-}
-
 static bool
 wait_log(const char *what, const char *value, int at_least, double timeout)
 {
-	struct logwant w = { what, value, at_least };
-	return wait_until(logged, &w, timeout);
+	return simproc_wait_actuator(&sp, what, value, at_least, timeout);
 }
 
 static bool
