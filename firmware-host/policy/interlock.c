@@ -229,12 +229,6 @@ interlock_permits(const struct interlock *il, int a)
 	return a >= 0 && (size_t)a < il->layout->n_actuators && ((il->permitted >> a) & 1u);
 }
 
-bool
-interlock_permits_line(const struct interlock *il, int line)
-{
-	return interlock_permits(il, interlock_actuator_of_line(il->layout, line));
-}
-
 const char *
 interlock_reason_line(const struct interlock *il, int line)
 {

@@ -90,8 +90,6 @@ enum il_reset_result {
 enum il_reset_result interlock_reset(struct interlock *il);
 
 bool interlock_permits(const struct interlock *il, int actuator);
-/* Whether the output line may be energised (false for any other line). */
-bool interlock_permits_line(const struct interlock *il, int line);
 /*
  * Why the actuator is forbidden, as a sentence for a jeweller ("the
  * emergency stop is latched: a technician must reset it"), or NULL when it
