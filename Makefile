@@ -26,6 +26,11 @@ PKGS := yaml-0.1 libmodbus libserialport libgpiod jansson sqlite3 freetype2 harf
 	libsystemd libacl libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+# civetweb ships no pkg-config file. --as-needed: the tests link these
+# too, and only the gateway's tests need them.
+GW_LIBS    := -Wl,--as-needed -lcivetweb $(shell pkg-config --libs libqrencode openssl 2>/dev/null) \
+	-Wl,--no-as-needed
+WEB_ROOT   := $(PREFIX)/share/atelier/web
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wnull-dereference \
@@ -53,7 +58,11 @@ ALL_LDFLAGS = -pthread $(LINKOPT) $(LDFLAGS)
 DAEMON_MAIN := firmware-host/atelierd.c
 CTL_SRC     := $(wildcard firmware-host/ctl/*.c)
 SIM_MAIN    := sim/atelier-sim.c
-CORE_SRC    := $(filter-out $(DAEMON_MAIN),$(wildcard firmware-host/lib/*.c \
+WEB_MAIN    := firmware-host/atelier-web.c
+# atelier-web's own parts, kept out of the core library so that only it
+# links civetweb, libqrencode and OpenSSL.
+GW_SRC      := $(wildcard firmware-host/gateway/*.c)
+CORE_SRC    := $(filter-out $(DAEMON_MAIN) $(WEB_MAIN),$(wildcard firmware-host/lib/*.c \
 	firmware-host/api/*.c firmware-host/journal/*.c firmware-host/policy/*.c \
 	firmware-host/daemon/*.c firmware-host/calib/*.c firmware-host/jobs/*.c \
 	firmware-host/methods/*.c firmware-host/cfg/*.c firmware-host/web/*.c \
@@ -69,7 +78,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 CORE_LIB   := $(BUILD)/libatelier.a
 SIM_LIB    := $(BUILD)/libatelier-sim.a
 BIN        := $(BUILD)/bin
-PROGRAMS   := $(BIN)/atelierd $(BIN)/atelierctl $(BIN)/atelier-sim
+GW_LIB     := $(BUILD)/libatelier-web.a
+PROGRAMS   := $(BIN)/atelierd $(BIN)/atelierctl $(BIN)/atelier-sim $(BIN)/atelier-web
 UNIT_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRC)))
 BENCH_BINS := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRC)))
 FUZZ_BINS  := $(patsubst %.c,$(BUILD)/fuzz/%,$(notdir $(FUZZ_SRC)))
@@ -119,6 +129,17 @@ $(CORE_LIB): $(call obj,$(CORE_SRC)) $(GEN_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(GW_LIB): $(call obj,$(GW_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/firmware-host/atelier-web.o: ALL_CFLAGS += -DATELIER_WEB_ROOT='"$(WEB_ROOT)"'
+
+$(BIN)/atelier-web: $(call obj,$(WEB_MAIN)) $(GW_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GW_LIBS)
+
 $(SIM_LIB): $(call obj,$(SIMLIB_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -140,10 +161,10 @@ $(BIN)/atelier-sim: $(call obj,$(SIM_MAIN)) $(SIM_LIB) $(CORE_LIB)
 
 TEST_OBJ := $(call obj,tests/test.c tests/simproc.c)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_OBJ) $(SIM_LIB) $(CORE_LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_OBJ) $(SIM_LIB) $(GW_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GW_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(TEST_OBJ) $(SIM_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)

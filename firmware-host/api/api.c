@@ -37,6 +37,8 @@ struct api_client {
 	int fd;
 	enum api_role role;
 	uid_t uid;
+	char *acting_account;   /* api_act_as, or NULL */
+	char *acting_name;
 	bool subscribed;
 	bool closing;           /* flush what is queued, then close */
 	bool eof;               /* the client sent all it will: answer, then close */
@@ -183,6 +185,8 @@ client_free(struct api *api, struct api_client *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	buf_free(&c->notes);
+	free(c->acting_account);
+	free(c->acting_name);
 	free(c);
 	api->n_clients--;
 }
@@ -212,6 +216,21 @@ size_t
 api_client_count(const struct api *api)
 {
 	return api->n_clients;
+}
+
+int
+api_act_as(struct api_call *call, enum api_role role, const char *account, const char *display)
+{
+	struct api_client *c = call->client;
+	if (!c || c->acting_account)
+		return -1;
+	c->acting_account = xstrdup(account);
+	c->acting_name = xstrdup(display && *display ? display : account);
+	c->role = role;
+	call->role = role;
+	call->acting_account = c->acting_account;
+	call->acting_name = c->acting_name;
+	return 0;
 }
 
 void
@@ -622,7 +641,8 @@ client_serve(struct api_client *c)
 			too_long(c);
 			break;
 		}
-		struct api_call ctx = { .api = api, .client = c, .role = c->role, .uid = c->uid };
+		struct api_call ctx = { .api = api, .client = c, .role = c->role, .uid = c->uid,
+			.acting_account = c->acting_account, .acting_name = c->acting_name };
 		api_handle_line(api, &ctx, c->in.data, len, &c->out);
 		buf_consume(&c->in, len + 1);
 		served++;

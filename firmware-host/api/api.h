@@ -63,6 +63,10 @@ struct api_call {
 	json_t *params;
 	enum api_role role;
 	uid_t uid;
+	/* For a trusted gateway acting for one of its users (api_act_as):
+	 * that user's account and display name, else NULL. */
+	const char *acting_account;
+	const char *acting_name;
 	int error_code;
 	char error_msg[1024];    /* cut at a word if longer (str_cut_words) */
 	struct api_pending *pending;    /* set by api_defer */
@@ -141,6 +145,14 @@ struct api_client *api_attach(struct api *api, int fd, enum api_role role, uid_t
 /* Sends a notification to every subscribed client: {"jsonrpc":"2.0",
  * "method":event,"params":params}. Steals params. */
 void api_notify(struct api *api, const char *event, json_t *params);
+/*
+ * A trusted gateway (atelier-web) acts for one of its users on this
+ * connection from now on: the call's client takes that user's role, and
+ * calls carry the account and display name for the audit trail. Once per
+ * connection: returns -1 if the client already acts for someone.
+ */
+int api_act_as(struct api_call *call, enum api_role role, const char *account,
+    const char *display);
 /* Subscribes a client to notifications (the "watch" method does this). */
 void api_client_subscribe(struct api_client *c, bool on);
 size_t api_client_count(const struct api *api);

@@ -557,8 +557,22 @@ static const struct sk api_keys[] = {
 	KEY("max_clients_per_user", SK_INT, F(struct cfg_api, max_clients_per_user), "", 1, 1024,
 	    "16", 0),
 	KEY("technician_slots", SK_INT, F(struct cfg_api, technician_slots), "", 0, 1023, "4", 0),
+	KEY("web_gateway", SK_STRING, F(struct cfg_api, web_gateway), NULL, 0, 0, NULL, 0),
+	KEY("web_users", SK_STRING, F(struct cfg_api, web_users), NULL, 0, 0,
+	    "/etc/atelier/web-users", 0),
 };
 static const struct schema api_schema = { "api", api_keys, SK_COUNT(api_keys), sizeof(struct cfg_api) };
+
+static const struct sk web_keys[] = {
+	KEY("listen", SK_STRING, F(struct cfg_web, listen), NULL, 0, 0, "127.0.0.1", 0),
+	KEY("port", SK_INT, F(struct cfg_web, port), "", 1, 65535, "8080", 0),
+	KEY("certificate", SK_STRING, F(struct cfg_web, certificate), NULL, 0, 0, NULL, 0),
+	KEY("key", SK_STRING, F(struct cfg_web, key), NULL, 0, 0, NULL, 0),
+	KEY("root", SK_STRING, F(struct cfg_web, root), NULL, 0, 0, NULL, 0),
+	KEY("session_hours", SK_DOUBLE, F(struct cfg_web, session_hours), "h", 0.1, 168, "12", 0),
+	KEY("threads", SK_INT, F(struct cfg_web, threads), "", 4, 256, "48", 0),
+};
+static const struct schema web_schema = { "web", web_keys, SK_COUNT(web_keys), sizeof(struct cfg_web) };
 
 static const struct sk calibration_keys[] = {
 	KEY("laser_days", SK_DOUBLE, F(struct cfg_calibration, laser_days), "days", 1, 3650, "90", 0),
@@ -609,6 +623,7 @@ static const struct sk top_keys[] = {
 	KEY("bath", SK_CUSTOM, 0, NULL, 0, 0, NULL, 0, .parse = parse_old_section, .print = print_old_section),
 	KEY("api", SK_SECTION, F(struct cfg, api), NULL, 0, 0, NULL, 0, .sub = &api_schema),
 	KEY("calibration", SK_SECTION, F(struct cfg, calibration), NULL, 0, 0, NULL, 0, .sub = &calibration_schema),
+	KEY("web", SK_SECTION, F(struct cfg, web), NULL, 0, 0, NULL, 0, .sub = &web_schema),
 	KEY("sim", SK_SECTION, F(struct cfg, sim), NULL, 0, 0, NULL, 0, .sub = &sim_schema),
 };
 static const struct schema top_schema = { "configuration", top_keys, SK_COUNT(top_keys), sizeof(struct cfg) };
@@ -841,6 +856,9 @@ check_stations(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 static void
 cross_check(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 {
+	if (!cfg->web.certificate != !cfg->web.key)
+		cfg_err_node(ctx, cfg_node_get(ctx, root, "web"), "web: HTTPS needs both 'certificate' "
+		    "and 'key' (one is set without the other)");
 	for (size_t i = 0; i < cfg->n_buses; i++) {
 		const struct cfg_bus *b = &cfg->buses[i];
 		if (!b->name)

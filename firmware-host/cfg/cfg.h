@@ -176,6 +176,19 @@ struct cfg_api {
 	int max_clients;
 	int max_clients_per_user;   /* connections of one account at once */
 	int technician_slots;       /* of max_clients, kept for technicians */
+	char *web_gateway;          /* the user atelier-web runs as, trusted to
+	                             * act for its users (api_web.c), or NULL */
+	char *web_users;            /* the web bench's accounts (web_users.h) */
+};
+
+/* The web bench, atelier-web (docs/web.md); atelierd ignores it. */
+struct cfg_web {
+	char *listen;               /* address to bind, default 127.0.0.1 */
+	int port;                   /* default 8080 */
+	char *certificate, *key;    /* PEM files: HTTPS when both are set */
+	char *root;                 /* the pages, default the installed ones */
+	double session_hours;       /* a session ends after this long idle */
+	int threads;                /* requests and WebSockets served at once */
 };
 
 struct cfg_calibration {
@@ -224,6 +237,7 @@ struct cfg {
 	size_t n_lines;
 	struct cfg_api api;
 	struct cfg_calibration calibration;
+	struct cfg_web web;
 	struct cfg_sim sim;
 };
 

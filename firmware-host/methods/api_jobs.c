@@ -15,6 +15,7 @@
 #include "daemon/daemon.h"
 #include "jobs/jobs.h"
 #include "methods/offload.h"
+#include "policy/policy.h"
 #include "util.h"
 
 static struct daemon *
@@ -31,6 +32,11 @@ who(struct api_call *c)
 {
 	static char name[160];
 	char account[64];
+	if (c->acting_account) {
+		/* A web user, through the trusted gateway: "Marie (marie, web)". */
+		snprintf(name, sizeof name, "%s (%s, web)", c->acting_name, c->acting_account);
+		return name;
+	}
 	struct passwd *pw = getpwuid(c->uid);
 	if (pw)
 		snprintf(account, sizeof account, "%s", pw->pw_name);
@@ -103,6 +109,11 @@ plan_or_create(struct api_call *c, bool dry_run)
 {
 	if (!may_supersede(c))
 		return NULL;
+	/* A web user takes the job in under the name they logged in with,
+	 * unless the form names someone. */
+	if (c->acting_name && json_is_object(c->params) &&
+	    !json_object_get(c->params, "operator"))
+		json_object_set_new(c->params, "operator", json_string(c->acting_name));
 	if (c->params && json_object_get(c->params, "engraving"))
 		return offload_layout(c, dry_run ? OFFLOAD_PLAN : OFFLOAD_CREATE, who(c));
 	struct err e = { 0, "" };
@@ -234,7 +245,46 @@ m_export(struct api_call *c, void *arg)
 	return offload_journal(c, OFFLOAD_EXPORT, opt_str(c, "serial"));
 }
 
+/* The catalogue's names, for a bench's forms and their autocompletion:
+ * species, their aliases, treatments, metals, piece types, services. */
+static json_t *
+m_catalogue(struct api_call *c, void *arg)
+{
+	(void)arg;
+	const struct cfg_catalog *cat = D(c)->catalog;
+	const struct cfg_gems *g = cat ? &cat->gems : policy_default_gems();
+	json_t *species = json_array(), *aliases = json_object(), *treatments = json_array();
+	json_t *metals = json_array(), *pieces = json_array(), *services = json_array();
+	for (size_t i = 0; i < g->n_gems; i++) {
+		const char *s = g->gems[i].species;
+		bool seen = strcmp(s, "*") == 0;
+		for (size_t k = 0; !seen && k < json_array_size(species); k++)
+			seen = strcmp(json_string_value(json_array_get(species, k)), s) == 0;
+		if (!seen)
+			json_array_append_new(species, json_string(s));
+	}
+	for (size_t i = 0; i < g->n_aliases; i++)
+		for (char **n = g->aliases[i].names; n && *n; n++)
+			json_object_set_new(aliases, *n, json_string(g->aliases[i].species));
+	for (char **t = g->treatments; t && *t; t++)
+		json_array_append_new(treatments, json_string(*t));
+	if (cat) {
+		const struct cfg_services *s = &cat->services;
+		for (char **m = s->metals; m && *m; m++)
+			json_array_append_new(metals, json_string(*m));
+		for (size_t i = 0; i < s->n_pieces; i++)
+			json_array_append_new(pieces, json_string(s->pieces[i].type));
+		for (size_t i = 0; i < s->n_services; i++)
+			json_array_append_new(services, json_pack("{s:s, s:s}", "id", s->services[i].id,
+			    "title", s->services[i].title ? s->services[i].title : s->services[i].id));
+	}
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "species", species, "aliases", aliases,
+	    "treatments", treatments, "metals", metals, "pieces", pieces, "services", services);
+}
+
 static const struct api_method jobs_methods[] = {
+	{ "catalogue", API_ROLE_JEWELLER, m_catalogue, NULL,
+	    "the catalogue's names: species, aliases, treatments, metals, piece types, services" },
 	{ "job.plan", API_ROLE_JEWELLER, m_job_plan, NULL,
 	    "plan a job without recording it: steps, substitutions, quote" },
 	{ "job.create", API_ROLE_JEWELLER, m_job_create, NULL,

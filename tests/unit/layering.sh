@@ -21,7 +21,7 @@ rank() {
 	daemon) echo 3 ;;
 	calib) echo 4 ;;
 	jobs) echo 5 ;;
-	methods) echo 6 ;;
+	methods|gateway) echo 6 ;;
 	ctl|top) echo 7 ;;
 	*) echo "" ;;
 	esac
