@@ -8,7 +8,8 @@
 #   make bench      build optimised and run the benchmark programs
 #   make fuzz       build the libFuzzer targets with clang and run each for
 #                   FUZZ_SECONDS (default 60)
-#   make install    install programs, configuration and units (DESTDIR, PREFIX)
+#   make install    install programs, configuration, units and the web bench's
+#                   pages (DESTDIR, PREFIX)
 #
 # One non-recursive Makefile: every .c file under a module folder is built
 # into the static library its folder belongs to, so adding a file needs no
@@ -256,7 +257,7 @@ fuzz: deps
 
 install: programs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/atelier/profiles
-	install -m 755 $(BIN)/atelierctl $(BIN)/atelier-sim $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BIN)/atelierctl $(BIN)/atelier-sim $(BIN)/atelier-web $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(BIN)/atelierd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 config/atelier.yaml config/gems.yaml config/services.yaml $(DESTDIR)$(SYSCONFDIR)/atelier/
 	install -m 644 config/profiles/*.yaml $(DESTDIR)$(SYSCONFDIR)/atelier/profiles/
@@ -265,7 +266,11 @@ install: programs
 	install -m 644 docs/man/atelierctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 docs/man/atelier.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 docs/man/atelierd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 config/atelierd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -m 644 config/atelierd.service config/atelier-web.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/
+	cd firmware-host/web/www && find . -type d -exec install -d -m 755 \
+		$(if $(DESTDIR),$(abspath $(DESTDIR)))$(WEB_ROOT)/{} \; && find . -type f -exec install -m 644 {} \
+		$(if $(DESTDIR),$(abspath $(DESTDIR)))$(WEB_ROOT)/{} \;
 
 clean:
 	rm -rf build

@@ -30,5 +30,21 @@ done
 # The unit's own check line passes on the shipped example configuration.
 "$bin/atelierd" -n -c config/atelier.yaml >/dev/null && ok "ExecStartPre check passes" ||
 	ko "ExecStartPre check"
+
+# atelier-web's unit: an unprivileged user, no capability, no device.
+web=config/atelier-web.service
+sed -e "s|/usr/bin/atelier-web|$abs/atelier-web|g" -e "s|/etc/atelier/atelier.yaml|$here/config/atelier.yaml|g" \
+	"$web" >"$tmp/atelier-web.service"
+if command -v systemd-analyze >/dev/null; then
+	out=$(systemd-analyze verify --man=no "$tmp/atelier-web.service" 2>&1 | grep -v "atelierd.service")
+	[ -z "$out" ] && ok "systemd-analyze verify atelier-web.service" ||
+		ko "systemd-analyze verify atelier-web.service" "$out"
+fi
+for want in "Type=notify" "User=atelier-web" "CapabilityBoundingSet=$" "PrivateDevices=yes" \
+	"DevicePolicy=closed" "ProtectSystem=strict" "NoNewPrivileges=yes" "MemoryDenyWriteExecute=yes" \
+	"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"; do
+	grep -q "^$want" "$web" && ok "web unit has $want" || ko "web unit has $want"
+done
+grep -q "^User=root" "$web" && ko "atelier-web runs as root" || ok "atelier-web does not run as root"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
