@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -123,6 +124,23 @@ apply(struct web_users *users, void *arg, char *err, size_t len)
 	return 0;
 }
 
+/* Whether the caller owns the folder of a file named with --file: the
+ * simulator's run folder or a demo's, where the accounts are a test's
+ * and not the workshop's. */
+static bool
+own_folder(const char *file, bool named)
+{
+	if (!named)
+		return false;
+	char *copy = xstrdup(file);
+	char *slash = strrchr(copy, '/');
+	const char *folder = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
+	struct stat st;
+	bool own = stat(folder, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid();
+	free(copy);
+	return own;
+}
+
 int
 ctl_user(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -133,7 +151,8 @@ ctl_user(const struct ctl_opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *file = DEFAULT_USERS;
+	static const char default_file[] = DEFAULT_USERS;
+	const char *file = default_file;
 	struct edit e = { .role = -1 };
 	char why[200], err[300];
 	int ch;
@@ -167,8 +186,9 @@ ctl_user(const struct ctl_opts *o, int argc, char **argv)
 		usage(stderr);
 		return CTL_ERR_USAGE;
 	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "atelierctl user: only root manages the web bench's accounts\n");
+	if (geteuid() != 0 && !own_folder(file, file != default_file)) {
+		fprintf(stderr, "atelierctl user: only root manages the web bench's accounts (or, "
+		    "with --file, the owner of the file's folder: the simulator's, a demo's)\n");
 		return CTL_ERR_REFUSED;
 	}
 	if (list) {

@@ -59,6 +59,15 @@ out=$(u del paul 2>&1)
 out=$(runuser -u nobody -- "$bin/atelierctl" user --file "$file" list 2>&1)
 [ $? -eq 3 ] && echo "$out" | grep -q "only root manages the web bench's accounts" &&
 	ok "refused to another account" || ko "another account" "$out"
+# A folder of one's own (the simulator's, a demo's) is that account's to
+# manage; the workshop's file, or another's folder, stays root's.
+chmod 711 "$dir" && mkdir "$dir/own" && chown nobody "$dir/own"
+out=$(printf 'whatever1\n' | runuser -u nobody -- "$bin/atelierctl" user --file "$dir/own/web-users" \
+	add demo --role jeweller 2>&1)
+[ $? -eq 0 ] && [ "$out" = "demo: added" ] && ok "the owner of a --file's folder manages it" ||
+	ko "own folder" "$out"
+out=$(runuser -u nobody -- "$bin/atelierctl" user list 2>&1)
+[ $? -eq 3 ] && ok "the workshop's file stays root's" || ko "default file as another" "$out"
 printf 'marie\tjeweller\tnot-a-hash\tMarie\n' >"$dir/bad"
 out=$("$bin/atelierctl" user --file "$dir/bad" list 2>&1)
 [ $? -eq 5 ] && echo "$out" | grep -q "bad:1: the password of 'marie' is not an Argon2id hash" &&
