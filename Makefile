@@ -177,10 +177,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(TEST_OBJ) $(SIM_LIB) $(CORE_LIB
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(SIM_LIB) $(CORE_LIB)
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(SIM_LIB) $(GW_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(GW_LIBS)
 
 tests: $(PROGRAMS) $(UNIT_BINS)
 

@@ -92,6 +92,11 @@ int gw_rpc_call(const char *socket_path, const char *user, const char *request, 
  * the descriptor, or -1 with err. */
 int gw_rpc_watch(const char *socket_path, char *err, size_t errlen);
 
+/* Whether a decoded URL path is one the web root may serve: absolute,
+ * no empty, dot or hidden segment, no backslash or control character,
+ * at most 200 bytes. */
+bool gw_path_clean(const char *path);
+
 /* The SVG (malloc'd) of a QR code of text, or NULL with err. */
 char *gw_qr_svg(const char *text, char *err, size_t errlen);
 

@@ -360,10 +360,8 @@ api_qr(struct gw *g, struct mg_connection *c)
 
 /* --- files -------------------------------------------------------------- */
 
-/* Whether a decoded path is one the web root may serve: absolute, no
- * empty, dot or hidden segment, no backslash or control character. */
-static bool
-path_clean(const char *p)
+bool
+gw_path_clean(const char *p)
 {
 	if (!p || p[0] != '/' || strlen(p) > 200)
 		return false;
@@ -394,7 +392,7 @@ serve_file(struct gw *g, struct mg_connection *c, const char *uri)
 {
 	if (!is_method(c, "GET") && !is_method(c, "HEAD"))
 		return send_error(c, 405, "only GET and HEAD are served here");
-	if (!path_clean(uri))
+	if (!gw_path_clean(uri))
 		return send_page_error(c, 404, "Not found", "There is no such page.");
 	const char *rel = strcmp(uri, "/") == 0 ? "/index.html" : uri;
 	bool page = ends_with(rel, ".html");
