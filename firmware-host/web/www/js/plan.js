@@ -97,7 +97,7 @@ export function pieceBlock(p, gemsNow) {
 
 export function servicesText(services) {
   if (!services) return '—';
-  if (typeof services === 'string') return services;
+  if (typeof services === 'string') return services.split(/\s*,\s*/).map((id) => label('service', id)).join(', ');
   return services.map((s) => {
     if (typeof s === 'string') return label('service', s);
     let x = s.title || s.id;
