@@ -244,6 +244,9 @@ bench: deps
 	@$(MAKE) --no-print-directory FLAVOUR=release programs $(patsubst %.c,build/release/bench/%,$(notdir $(BENCH_SRC)))
 	@for b in $(patsubst %.c,build/release/bench/%,$(notdir $(BENCH_SRC))); do \
 		echo "== $$b"; ATELIER_BIN=$(CURDIR)/build/release/bin $$b || exit 1; done
+	@# The web bench's figures come from chromium, driven from Debian's Python.
+	@for b in $(wildcard tests/bench/bench_*.py); do \
+		echo "== $$b"; ATELIER_BIN=$(CURDIR)/build/release/bin /usr/bin/python3 $$b || exit 1; done
 
 fuzz: deps
 	@$(MAKE) --no-print-directory FLAVOUR=fuzz $(patsubst %.c,build/fuzz/fuzz/%,$(notdir $(FUZZ_SRC)))

@@ -39,6 +39,7 @@ struct api_client {
 	uid_t uid;
 	char *acting_account;   /* api_act_as, or NULL */
 	char *acting_name;
+	uid_t acting_key;       /* the calls' uid while acting (api_act_as) */
 	bool subscribed;
 	bool closing;           /* flush what is queued, then close */
 	bool eof;               /* the client sent all it will: answer, then close */
@@ -226,8 +227,16 @@ api_act_as(struct api_call *call, enum api_role role, const char *account, const
 		return -1;
 	c->acting_account = xstrdup(account);
 	c->acting_name = xstrdup(display && *display ? display : account);
+	/* What owns a laser's program or hold is the caller's uid: web users
+	 * share the gateway's, so each gets a number of its own, derived from
+	 * the account's name (FNV-1a), above the range of real uids. */
+	uint32_t h = 2166136261u;
+	for (const char *p = account; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	c->acting_key = (uid_t)(0x80000000u | (h & 0x7ffffffeu));
 	c->role = role;
 	call->role = role;
+	call->uid = c->acting_key;
 	call->acting_account = c->acting_account;
 	call->acting_name = c->acting_name;
 	return 0;
@@ -641,7 +650,8 @@ client_serve(struct api_client *c)
 			too_long(c);
 			break;
 		}
-		struct api_call ctx = { .api = api, .client = c, .role = c->role, .uid = c->uid,
+		struct api_call ctx = { .api = api, .client = c, .role = c->role,
+			.uid = c->acting_account ? c->acting_key : c->uid,
 			.acting_account = c->acting_account, .acting_name = c->acting_name };
 		api_handle_line(api, &ctx, c->in.data, len, &c->out);
 		buf_consume(&c->in, len + 1);

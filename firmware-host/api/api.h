@@ -62,7 +62,9 @@ struct api_call {
 	struct api_client *client;
 	json_t *params;
 	enum api_role role;
-	uid_t uid;
+	uid_t uid;              /* the peer's; for a gateway acting for a web
+	                         * user, a number of that user's own (above
+	                         * 2^31), so that a hold or a program is theirs */
 	/* For a trusted gateway acting for one of its users (api_act_as):
 	 * that user's account and display name, else NULL. */
 	const char *acting_account;

@@ -166,6 +166,37 @@ def server_checks(bench):
     who = [e["who"] for e in r.get("result", {}).get("events", [])]
     check("Marie Curie (marie, web)" in who, "audit trail says 'Marie Curie (marie, web)'", who)
 
+    # A laser hold is its web user's, not every web user's: through the
+    # gateway, each person keeps an identity of their own.
+    prog = "G21 G90\nM4 S200\n" + "".join("G1 X%d Y5 F600\nG1 X5 Y5\n" % (6 + i % 5) for i in range(200)) + "M5\n"
+    laser = sorted(n for n, s in json.loads(bench.ctl("--json", "status"))["stations"].items()
+                   if s["kind"] == "laser")[-1]
+    status, r = bench.rpc(tcookie, tcsrf, "laser.stream", {"station": laser, "gcode": prog})
+    check("result" in r, "a technician streams a program through the web bench", r)
+    status, r = bench.rpc(tcookie, tcsrf, "laser.hold", {"station": laser})
+    check("result" in r, "the technician holds it", r)
+    for _ in range(50):
+        status, r = bench.rpc(cookie, csrf, "laser.resume", {"station": laser})
+        if r.get("error", {}).get("code") != 1005:
+            break
+        time.sleep(0.1)
+    check(r.get("error", {}).get("code") == 1001, "another web user cannot resume that hold", r)
+    for _ in range(50):
+        status, r = bench.rpc(tcookie, tcsrf, "laser.resume", {"station": laser})
+        if r.get("error", {}).get("code") != 1005:
+            break
+        time.sleep(0.1)
+    check("result" in r, "the technician who held it resumes it", r)
+    # The abort resets GRBL in motion: it then wants an unlock ($X), as
+    # after any abort, before the next job.
+    bench.rpc(tcookie, tcsrf, "laser.abort", {"station": laser})
+    for _ in range(100):
+        bench.rpc(tcookie, tcsrf, "laser.unlock", {"station": laser})
+        st = json.loads(bench.ctl("--json", "status"))
+        if st["stations"][laser]["state"] == "idle" and st["devices"][laser].get("state") == "Idle":
+            break
+        time.sleep(0.1)
+
     # A deleted account loses atelierd at its next call.
     import subprocess
     subprocess.run([os.path.join(bench.bin, "atelierctl"), "user", "--file", bench.users, "del", "luc"],
