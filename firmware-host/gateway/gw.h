@@ -80,9 +80,9 @@ void gw_token_make(char *out);
  * One call to atelierd over its API socket: connects, says for whom it
  * acts (when user is not NULL), sends the request line (a JSON-RPC
  * request with an id, no newline) and returns atelierd's reply line in
- * *reply (malloc'd). Returns 0, or -1 with err naming what failed
- * (connecting, atelierd refusing to let the gateway act for user, no
- * answer within timeout seconds).
+ * *reply (malloc'd). Returns 0; -2 when atelierd refuses to act for
+ * user (no longer in the accounts file); -1 for any other failure
+ * (connecting, no answer within timeout seconds). err names it.
  */
 int gw_rpc_call(const char *socket_path, const char *user, const char *request, double timeout,
     char **reply, char *err, size_t errlen);

@@ -319,6 +319,12 @@ api_rpc(struct gw *g, struct mg_connection *c, const struct gw_session *s)
 	char *reply = NULL, err[512];
 	int rc = gw_rpc_call(g->socket, s->user, line, GW_RPC_TIMEOUT, &reply, err, sizeof err);
 	free(line);
+	if (rc == -2) {
+		/* The account is gone from the file: every session of it ends. */
+		log_warn("%s: ending the sessions of %s", err, s->user);
+		gw_sessions_end_user(&g->sessions, s->user);
+		return send_error(c, 401, "this account no longer exists: log in again");
+	}
 	if (rc < 0) {
 		log_warn("%s", err);
 		return send_error(c, 503, err);

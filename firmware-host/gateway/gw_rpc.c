@@ -135,6 +135,7 @@ gw_rpc_call(const char *socket_path, const char *user, const char *request, doub
 		free(lines[0]);
 		if (!acting) {
 			free(lines[1]);
+			rc = -2;
 			goto out;
 		}
 		lines[0] = lines[1];
