@@ -69,6 +69,8 @@ def console_errors(driver):
 
 def log_in(driver, bench, user, password=None):
     driver.get(bench.url + "/login.html")
+    # The button is enabled once the page's script holds the form.
+    wait(driver, lambda d: d.find_element(By.ID, "login-submit").is_enabled())
     driver.find_element(By.ID, "login-user").send_keys(user)
     driver.find_element(By.ID, "login-password").send_keys(password or webbench.PASSWORDS[user])
     driver.find_element(By.ID, "login-submit").click()
@@ -373,7 +375,9 @@ def browser_checks(bench):
         # A technician's calibration page.
         d.delete_all_cookies()
         log_in(d, bench, "tom")
-        wait(d, lambda d: "login" not in d.current_url)
+        check(wait(d, lambda d: "login" not in d.current_url) is not None and "password" not in d.current_url,
+              "a technician logs in (the password never in a URL)",
+              " ".join(e.text for e in d.find_elements(By.ID, "login-error")) + " " + d.current_url)
         d.get(bench.url + "/calibration.html")
         procs = wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "details.proc[data-procedure]"), 10)
         check(bool(procs), "a technician opens calibration and sees its procedures",

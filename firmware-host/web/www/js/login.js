@@ -75,11 +75,14 @@ async function submit(ev) {
 }
 
 async function main() {
+  // The form is taken over before anything else, and its button enabled
+  // only then: a native submit would put the password in a URL.
+  $('#login-form').addEventListener('submit', submit);
+  $('#login-submit').disabled = false;
   await initI18n();
   const sel = $('#lang-select');
   sel.value = getLang();
   sel.addEventListener('change', () => setLang(sel.value));
-  $('#login-form').addEventListener('submit', submit);
   $('#login-user').focus();
 }
 
