@@ -86,9 +86,9 @@ def event_to_screen(bench, d, laser, rounds=200):
           .observe(b, {attributes: true, childList: true, subtree: true});""")
     w = Watcher(bench.socket)
     from_input, from_daemon = [], []
-    state = "closed"
+    state = "close"
     for i in range(rounds):
-        state = "open" if state == "closed" else "closed"
+        state = "open" if state == "close" else "close"
         want = state == "open"
         t0 = time.time()
         bench.sim("door", laser, state)
@@ -107,7 +107,7 @@ def event_to_screen(bench, d, laser, rounds=200):
                 from_daemon.append(max(0.0, (seen - ev) * 1000))
         time.sleep(0.05)
     if state == "open":
-        bench.sim("door", laser, "closed")
+        bench.sim("door", laser, "close")
     return from_input, from_daemon, rounds
 
 
@@ -194,7 +194,8 @@ def main():
         print("web bench (atelier-web, chromium %s), simulated workshop, loopback" %
               drivers[0].capabilities.get("browserVersion", "?"))
         print("  event to screen, %d door changes seen of %d:" % (len(from_input), rounds))
-        print("    from atelierd's notification: p50 %.1f ms  p99 %.1f ms  max %.1f ms   (goal p99 < 250 ms)" %
+        print("    from atelierd's notification: p50 %.1f ms  p99 %.1f ms  max %.1f ms   (goal p99 < 250 ms;"
+              " the page's clock counts whole ms)" %
               (statistics.median(from_daemon), pct(from_daemon, 99), max(from_daemon)))
         print("    from the input's change:      p50 %.1f ms  p99 %.1f ms  max %.1f ms" %
               (statistics.median(from_input), pct(from_input, 99), max(from_input)))
