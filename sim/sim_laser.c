@@ -13,6 +13,7 @@
  * nobody listens; unplug closes it and replug connects again.
  */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,9 @@ struct laser {
 	 * reads nothing and then says its power-up banner. */
 	int open_watch;         /* inotify descriptor, or -1 */
 	double booting_until;   /* monotonic s; 0 when not booting */
+	/* The piece on the station's rotary (rotary: in its configuration),
+	 * mm across where it turns: its outside on rollers. */
+	double piece_diameter;
 };
 
 /* How long the bootloader holds an Arduino GRBL after its port opens. */
@@ -314,6 +318,27 @@ laser_stop(struct sim_device *dev)
 	dev->priv = NULL;
 }
 
+/* On a station with a rotary in place of Y, what burned in Y is a turn
+ * of the piece: its extent in degrees and, with the piece's diameter
+ * known (`piece`), in mm around it. A chuck turns the piece with it;
+ * rollers turn it by their circumference over the piece's. */
+static void
+rotary_burn(const struct laser *l, struct buf *out)
+{
+	const struct cfg_rotary *r =
+	    &sim_cfg(l->dev->sim)->stations[l->dev->station].laser.rotary;
+	if (r->kind == ROTARY_NONE)
+		return;
+	double turns = (l->g.burn_hi[1] - l->g.burn_lo[1]) / r->travel_per_turn;
+	double d = l->piece_diameter;
+	if (r->kind == ROTARY_ROLLERS)
+		turns = d > 0 ? turns * r->roller_diameter / d : NAN;
+	buf_printf(out, ",\"rotary\":\"%s\",\"angle\":%.4f", r->kind == ROTARY_ROLLERS ?
+	    "rollers" : "chuck", isfinite(turns) ? turns * 360 : -1.0);
+	if (d > 0 && isfinite(turns))
+		buf_printf(out, ",\"arc_mm\":%.4f,\"piece_diameter\":%.4f", turns * M_PI * d, d);
+}
+
 static int
 laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 {
@@ -387,9 +412,20 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 			buf_printf(out, "burn cleared");
 		} else {
 			buf_printf(out, "{\"burned\":%s,\"x\":[%.4f,%.4f],\"y\":[%.4f,%.4f],"
-			    "\"width\":%.4f,\"height\":%.4f}", l->g.burned ? "true" : "false",
+			    "\"width\":%.4f,\"height\":%.4f", l->g.burned ? "true" : "false",
 			    l->g.burn_lo[0], l->g.burn_hi[0], l->g.burn_lo[1], l->g.burn_hi[1],
 			    l->g.burn_hi[0] - l->g.burn_lo[0], l->g.burn_hi[1] - l->g.burn_lo[1]);
+			rotary_burn(l, out);
+			buf_printf(out, "}");
+		}
+	} else if (strcmp(cmd, "piece") == 0 && argc == 3) {
+		double d = atof(argv[2]);
+		if (!(d >= 1 && d <= 500)) {
+			buf_printf(out, "piece LASER DIAMETER: the piece on the rotary, 1 to 500 mm");
+			rc = -1;
+		} else {
+			l->piece_diameter = d;
+			buf_printf(out, "a piece of %g mm on the rotary of %s", d, dev->name);
 		}
 	} else if (strcmp(cmd, "refuse") == 0 && (argc == 3 || argc == 4)) {
 		/* The next N G-code lines are answered error:CODE and not run,
@@ -418,7 +454,7 @@ laser_ctl(struct sim_device *dev, int argc, char **argv, struct buf *out)
 		buf_printf(out, "commands for a laser station LASER: alarm LASER N, unplug LASER, "
 		    "replug LASER, rate LASER LINES_PER_S, timescale LASER K, status LASER, "
 		    "overruns LASER, connected LASER, mechanics LASER SX SY, burn LASER [clear], "
-		    "setting LASER N V, refuse LASER CODE [N]");
+		    "setting LASER N V, refuse LASER CODE [N], piece LASER DIAMETER (on its rotary)");
 		rc = -1;
 	}
 	pthread_mutex_unlock(&l->lock);

@@ -371,6 +371,32 @@ release_station_lines(void *field)
 
 static const char *const kind_names_list[] = { "laser", "tank", "bath", NULL };
 
+static const char *const rotary_kind_names[] = { "none", "chuck", "rollers", NULL };
+static const int rotary_kind_values[] = { ROTARY_NONE, ROTARY_CHUCK, ROTARY_ROLLERS };
+static const char *const rotary_axis_names[] = { "Y", NULL };
+static const int rotary_axis_values[] = { 1 };
+
+static const struct sk rotary_keys[] = {
+	KEY("kind", SK_ENUM, F(struct cfg_rotary, kind), NULL, 0, 0, "none", 0,
+	    .names = rotary_kind_names, .values = rotary_kind_values),
+	/* GRBL drives a rotary in place of Y; nothing else is wired so. */
+	KEY("axis", SK_ENUM, F(struct cfg_rotary, axis), NULL, 0, 0, "Y", 0, .names = rotary_axis_names,
+	    .values = rotary_axis_values),
+	KEY("travel_per_turn", SK_DOUBLE, F(struct cfg_rotary, travel_per_turn), "mm", 1, 10000,
+	    "360", 0),
+	KEY("roller_diameter", SK_DOUBLE, F(struct cfg_rotary, roller_diameter), "mm", 0, 200, "0",
+	    0),
+	KEY("min_diameter", SK_DOUBLE, F(struct cfg_rotary, min_diameter), "mm", 1, 500, "10", 0),
+	KEY("max_diameter", SK_DOUBLE, F(struct cfg_rotary, max_diameter), "mm", 1, 500, "100", 0),
+	KEY("inner_band", SK_BOOL, F(struct cfg_rotary, inner_band), NULL, 0, 0, "false", 0),
+	KEY("inner_min_diameter", SK_DOUBLE, F(struct cfg_rotary, inner_min_diameter), "mm", 0, 500,
+	    "0", 0),
+	KEY("mounted_setting", SK_INT, F(struct cfg_rotary, mounted_setting), "", 0, 255, "101", 0),
+	KEY("mounted_value", SK_DOUBLE, F(struct cfg_rotary, mounted_value), "", 0, 1e6, "0", 0),
+};
+static const struct schema rotary_schema = { "rotary", rotary_keys, SK_COUNT(rotary_keys),
+	sizeof(struct cfg_rotary) };
+
 static const struct sk laser_station_keys[] = {
 	STATION_COMMON,
 	KEY("port", SK_STRING, S(laser.port), NULL, 0, 0, NULL, SK_REQUIRED),
@@ -383,6 +409,7 @@ static const struct sk laser_station_keys[] = {
 	KEY("work_x", SK_DOUBLE, S(laser.work_x), "mm", 1, 2000, "100", 0),
 	KEY("work_y", SK_DOUBLE, S(laser.work_y), "mm", 1, 2000, "100", 0),
 	KEY("min_char_height", SK_DOUBLE, S(laser.min_char_height), "mm", 0.2, 20, "0.8", 0),
+	KEY("rotary", SK_SECTION, S(laser.rotary), NULL, 0, 0, NULL, 0, .sub = &rotary_schema),
 	STATION_LINES,
 };
 
@@ -764,6 +791,30 @@ valid_station_name(const char *n)
 
 /* A device named by a station: it exists, with a profile of the kind the
  * role needs, and no other station names it. */
+/* A rotary's numbers that only make sense together. */
+static void
+check_rotary(struct cfg_ctx *ctx, yaml_node_t *root, size_t i, const struct cfg_station *st)
+{
+	const struct cfg_rotary *r = &st->laser.rotary;
+	const char *name = st->name ? st->name : "?";
+	if (r->kind == ROTARY_NONE)
+		return;
+	yaml_node_t *at = station_node(ctx, root, i, "rotary");
+	if (r->kind == ROTARY_ROLLERS && !(r->roller_diameter > 0))
+		cfg_err_node(ctx, at, "stations[%zu] (%s): rotary: rollers need roller_diameter (mm): "
+		    "the piece turns by the rollers' circumference, not its own", i, name);
+	if (r->min_diameter >= r->max_diameter)
+		cfg_err_node(ctx, at, "stations[%zu] (%s): rotary: min_diameter %g mm is not below "
+		    "max_diameter %g mm", i, name, r->min_diameter, r->max_diameter);
+	if (r->inner_band && !(r->inner_min_diameter > 0))
+		cfg_err_node(ctx, at, "stations[%zu] (%s): rotary: inner_band needs "
+		    "inner_min_diameter, the smallest inner band the head reaches (mm)", i, name);
+	if (!(r->mounted_value > 0))
+		cfg_err_node(ctx, at, "stations[%zu] (%s): rotary: mounted_value is needed: the value "
+		    "of $%d read back when the rotary is mounted (a program for the rotary runs only "
+		    "then, and a flat program never does)", i, name, r->mounted_setting);
+}
+
 static void
 check_station_device(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root, size_t i,
     const char *key, const char *name, const char *profile)
@@ -830,6 +881,7 @@ check_stations(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 					    "(%s): port '%s' is already laser %s's", i, name, st->laser.port,
 					    o->name ? o->name : "?");
 			}
+			check_rotary(ctx, root, i, st);
 			break;
 		case KIND_TANK:
 			check_station_device(ctx, cfg, root, i, "device", st->device, "tank-generator");

@@ -59,6 +59,22 @@ enum cfg_parity { PARITY_NONE = 'N', PARITY_EVEN = 'E', PARITY_ODD = 'O' };
 enum cfg_transport { TRANSPORT_RTU = 0, TRANSPORT_TCP };
 enum cfg_gpio_backend { GPIO_BACKEND_SIM = 0, GPIO_BACKEND_GPIOD };
 
+/* A rotary in place of the laser's Y axis (docs/engraving.md, "Rotary"):
+ * round pieces turn under the beam; Y moves around them. */
+enum cfg_rotary_kind { ROTARY_NONE = 0, ROTARY_CHUCK, ROTARY_ROLLERS };
+
+struct cfg_rotary {
+	int kind;                   /* enum cfg_rotary_kind */
+	int axis;                   /* 1: Y, the only axis GRBL wires for it */
+	double travel_per_turn;     /* Y units per full turn, as $101 is set for it */
+	double roller_diameter;     /* mm, rollers only */
+	double min_diameter, max_diameter;  /* mm of the pieces it holds */
+	bool inner_band;            /* can the beam reach the inside of a band */
+	double inner_min_diameter;  /* mm: the smallest inner band it reaches */
+	int mounted_setting;        /* the GRBL setting that says it is mounted ($101) */
+	double mounted_value;       /* ... when it reads back this value */
+};
+
 struct cfg_laser {
 	char *port;             /* path, relative to device_dir, or "usb:VID:PID[:SERIAL]" */
 	int baud;               /* one of the standard rates */
@@ -69,6 +85,7 @@ struct cfg_laser {
 	double resolution;      /* mm the machine resolves (G-code decimals) */
 	double work_x, work_y;  /* mm, travel of the engraving area */
 	double min_char_height; /* mm, the technical constraint on lettering */
+	struct cfg_rotary rotary;
 };
 
 struct cfg_bus {

@@ -328,6 +328,41 @@ laser_ready(struct station *st, struct err *e)
 	return station_laser_ready(st, true, e);
 }
 
+/* Whether the rotary is mounted: its setting reads back the value the
+ * configuration gives for it (rotary.mounted_setting, mounted_value). */
+static bool
+rotary_mounted(struct station *st, double *reads)
+{
+	const struct cfg_rotary *r = &st->cfg->laser.rotary;
+	*reads = grbl_setting(L(st)->grbl, r->mounted_setting);
+	return r->kind != ROTARY_NONE && isfinite(*reads) &&
+	    fabs(*reads - r->mounted_value) <= 1e-4 * r->mounted_value;
+}
+
+/* A program for the rotary runs only with the rotary mounted, and a flat
+ * program never does: either way the piece would be burned where nobody
+ * laid the text out. */
+static int
+rotary_or_say(struct station *st, bool for_rotary, struct err *e)
+{
+	const struct cfg_rotary *r = &st->cfg->laser.rotary;
+	double reads;
+	bool mounted = rotary_mounted(st, &reads);
+	if (for_rotary && r->kind == ROTARY_NONE)
+		return err_set(e, API_ERR_INVALID, "the program is for a rotary (its first line says "
+		    "so), and the laser%s has none", st->suffix);
+	if (for_rotary && !mounted)
+		return err_set(e, API_ERR_INVALID, "the program is for the rotary, and the rotary of "
+		    "the laser%s is not mounted: $%d reads %g, not %g; mount it (and set $%d) first",
+		    st->suffix, r->mounted_setting, reads, r->mounted_value, r->mounted_setting);
+	if (!for_rotary && mounted)
+		return err_set(e, API_ERR_INVALID, "the rotary of the laser%s is mounted ($%d reads "
+		    "%g): a flat program would burn a turning piece; take the rotary off (and set $%d "
+		    "back), or engrave for the rotary", st->suffix, r->mounted_setting, reads,
+		    r->mounted_setting);
+	return 0;
+}
+
 /* The content check every program passes (laser_program.h), and, for an
  * absolute program in mm, its extent against this laser's work area: a
  * workshop's lasers differ, and a job laid out for one may come to
@@ -343,10 +378,14 @@ content_or_say(struct station *st, const char *gcode, bool emit, struct err *e)
 	if (!emit && info.emits)
 		return err_set(e, API_ERR_INVALID, "a program that only moves the head may "
 		    "not turn the laser on (M3 or M4)");
+	if (rotary_or_say(st, info.rotary, e) < 0)
+		return -1;
 	const double tol = 1e-6;
+	/* On the rotary, Y turns the piece: it has no end to leave. */
+	bool y_free = info.rotary;
 	if (!info.relative && !info.inches && ((info.x_lo <= info.x_hi && (info.x_lo < -tol ||
-	    info.x_hi > c->work_x + tol)) || (info.y_lo <= info.y_hi && (info.y_lo < -tol ||
-	    info.y_hi > c->work_y + tol))))
+	    info.x_hi > c->work_x + tol)) || (!y_free && info.y_lo <= info.y_hi &&
+	    (info.y_lo < -tol || info.y_hi > c->work_y + tol))))
 		return err_set(e, API_ERR_INVALID, "the program spans X %g..%g, Y %g..%g mm, outside "
 		    "the work area of the laser%s (0..%g x 0..%g mm)", info.x_lo, info.x_hi, info.y_lo,
 		    info.y_hi, st->suffix, c->work_x, c->work_y);

@@ -71,6 +71,13 @@ engrave_settings_default(struct engrave_settings *s, const struct cfg_laser *las
 	s->max_feed = laser ? laser->max_feed : 3000;
 	s->work_x = laser ? laser->work_x : 100;
 	s->work_y = laser ? laser->work_y : 100;
+	if (laser && laser->rotary.kind != ROTARY_NONE) {
+		const struct cfg_rotary *r = &laser->rotary;
+		s->rotary = (struct engrave_rotary){ .kind = r->kind,
+			.travel_per_turn = r->travel_per_turn, .roller_diameter = r->roller_diameter,
+			.min_diameter = r->min_diameter, .max_diameter = r->max_diameter,
+			.inner_band = r->inner_band, .inner_min_diameter = r->inner_min_diameter };
+	}
 	s->chord_tolerance = 0.01;
 	s->line_spacing = 1.25;
 	s->edge_margin = 0.2;
@@ -228,6 +235,13 @@ svg_poly(struct buf *b, const struct engrave_poly *q)
 		buf_printf(b, "L%.3f %.3f", q->pts[j].x, q->pts[j].y);
 }
 
+/* A round piece's band, laid out unrolled. */
+static bool
+band_area(enum engrave_area_kind a)
+{
+	return a == ENGRAVE_AREA_RING || a == ENGRAVE_AREA_BANGLE || a == ENGRAVE_AREA_CYLINDER;
+}
+
 static char *
 preview(const struct engrave_request *req, const struct engrave_result *res, double w, double h,
     double piece_w)
@@ -236,7 +250,7 @@ preview(const struct engrave_request *req, const struct engrave_result *res, dou
 	buf_init(&b);
 	double pad = 1 + 0.05 * (w > h ? w : h);
 	double x0 = -pad, vw = w + 2 * pad, vh = h + 2 * pad;
-	if (req->area == ENGRAVE_AREA_RING) {
+	if (band_area(req->area)) {
 		x0 = -(piece_w - w) / 2 - pad;
 		vw = piece_w + 2 * pad;
 	}
@@ -253,7 +267,7 @@ preview(const struct engrave_request *req, const struct engrave_result *res, dou
 	if (req->area == ENGRAVE_AREA_ROUND)
 		buf_printf(&b, "<circle id=\"piece\" cx=\"%.3f\" cy=\"%.3f\" r=\"%.3f\" %s stroke-width=\"%.3f\"/>\n",
 		    w / 2, h / 2, w / 2, piece, stroke * 2);
-	else if (req->area == ENGRAVE_AREA_RING)
+	else if (band_area(req->area))
 		buf_printf(&b, "<rect id=\"piece\" x=\"%.3f\" y=\"0\" width=\"%.3f\" height=\"%.3f\" %s "
 		    "stroke-width=\"%.3f\"/>\n", -(piece_w - w) / 2, piece_w, h, piece, stroke * 2);
 	else
@@ -681,6 +695,93 @@ engrave_run(const struct engrave_settings *s, const struct engrave_request *req,
 	return st;
 }
 
+/*
+ * A round piece's band: the surface the text lies on (the inside or the
+ * outside of a ring or a bangle, a cylinder's outside), its unrolled
+ * extent (w around, h across; piece_w the whole turn) and, on a laser with
+ * a rotary, what its Y moves per mm around (res->round). A band the
+ * rotary cannot engrave is refused with the reason and what would do.
+ */
+static enum engrave_status
+round_surface(const struct engrave_settings *s, const struct engrave_request *req,
+    struct engrave_result *res, double *w, double *h, double *piece_w)
+{
+	const struct engrave_rotary *rot = &s->rotary;
+	double inner = 0, outer, surface;
+	const char *what = req->area == ENGRAVE_AREA_RING ? "ring" :
+	    req->area == ENGRAVE_AREA_BANGLE ? "bangle" : "cylinder";
+	bool outside = req->outer_band || req->area == ENGRAVE_AREA_CYLINDER;
+	if (req->thickness < 0 || !isfinite(req->thickness) || req->thickness > 20)
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the thickness must be between 0 and 20 mm (got %g mm)", req->thickness);
+	switch (req->area) {
+	case ENGRAVE_AREA_RING:
+		inner = engrave_ring_circumference(req->ring_size) / M_PI;
+		break;
+	case ENGRAVE_AREA_BANGLE:
+		if (!(req->diameter >= 20 && req->diameter <= 150))
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "a bangle's inside diameter is 20 to 150 mm (got %g mm)", req->diameter);
+		inner = req->diameter;
+		break;
+	default:
+		if (!(req->diameter >= 1 && req->diameter <= 500))
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "a cylinder's diameter is 1 to 500 mm (got %g mm)", req->diameter);
+		break;
+	}
+	if (req->area == ENGRAVE_AREA_CYLINDER) {
+		outer = surface = req->diameter;
+	} else {
+		if (outside && !(req->thickness > 0))
+			return engrave_fail(res, ENGRAVE_ERR_INPUT,
+			    "the outside of a %s needs its thickness (mm of metal), which sets the "
+			    "outside's diameter", what);
+		outer = inner + 2 * req->thickness;
+		surface = outside ? outer : inner;
+	}
+	*w = M_PI * surface * s->ring_usable;
+	*h = req->band_width;
+	*piece_w = M_PI * surface;
+	if (rot->kind == 0) {
+		/* A flat bed: only a ring's inside, unrolled for a galvo or a
+		 * fixture, as before rotaries; anything else needs one. */
+		if (req->area == ENGRAVE_AREA_RING && !outside)
+			return ENGRAVE_OK;
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the %s of a %s is engraved turning, on a laser with a rotary: this laser has "
+		    "none (rotary: in its configuration)", outside ? "outside" : "inside", what);
+	}
+	if (!outside && !rot->inner_band)
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the inside of the %s cannot be reached on this laser's rotary: the beam comes "
+		    "from above; engrave the outside instead (\"band\": \"outer\" with the "
+		    "band's thickness)", what);
+	if (!outside && surface < rot->inner_min_diameter)
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the inside of the %s, %.1f mm across, is smaller than the %.1f mm the head "
+		    "reaches inside a band; engrave the outside instead", what, surface,
+		    rot->inner_min_diameter);
+	if (outer < rot->min_diameter - 1e-9 || outer > rot->max_diameter + 1e-9)
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "a %s of %.1f mm outside diameter does not fit the rotary, which holds %.1f to "
+		    "%.1f mm", what, outer, rot->min_diameter, rot->max_diameter);
+	if (!(req->start_angle >= -360 && req->start_angle <= 360))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the start angle is -360 to 360 degrees (got %g)", req->start_angle);
+	/* Chuck: the piece turns with it, a turn of Y is a turn of the piece.
+	 * Rollers: the piece rolls on them, a turn of Y moves its surface by
+	 * the rollers' circumference, whatever the piece's size. */
+	double drive = rot->kind == 2 ? rot->roller_diameter : surface;
+	res->round = (struct engrave_round){ .kind = rot->kind, .diameter = surface,
+		.piece_diameter = outer, .y_per_mm = rot->travel_per_turn / (M_PI * drive) };
+	/* The start angle turns the piece first: the band's unrolled start
+	 * (x = 0, a quarter turn of usable band either side of the middle)
+	 * comes under the beam that much later. */
+	res->round.start_y = req->start_angle / 360.0 * M_PI * surface * res->round.y_per_mm;
+	return ENGRAVE_OK;
+}
+
 static enum engrave_status
 run(const struct engrave_settings *s, const struct engrave_request *req,
     struct engrave_result *res, struct engrave_meter *meter)
@@ -700,33 +801,42 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 		h = w;
 		break;
 	case ENGRAVE_AREA_RING:
-		if (!(req->ring_size >= 1 && req->ring_size <= 80))
+	case ENGRAVE_AREA_BANGLE:
+	case ENGRAVE_AREA_CYLINDER:
+		if (req->area == ENGRAVE_AREA_RING && !(req->ring_size >= 1 && req->ring_size <= 80))
 			return engrave_fail(res, ENGRAVE_ERR_INPUT,
 			    "ring size %g is outside the European scale (1 to 80)", req->ring_size);
 		if (!(req->band_width > 0) || !isfinite(req->band_width) || req->band_width > 50)
 			return engrave_fail(res, ENGRAVE_ERR_INPUT,
 			    "the band width must be between 0 and 50 mm (got %g mm)", req->band_width);
-		w = engrave_ring_circumference(req->ring_size) * s->ring_usable;
-		h = req->band_width;
 		break;
 	default:
 		return engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown kind of area");
 	}
-	piece_w = req->area == ENGRAVE_AREA_RING ? engrave_ring_circumference(req->ring_size) : w;
-	/* Every kind of area, the ring's unrolled band included (its X is
-	 * what the G-code moves along): the head must never be sent into the
-	 * frame. The toolpath is checked again before the G-code is written. */
+	piece_w = w;
+	if (band_area(req->area)) {
+		enum engrave_status bst = round_surface(s, req, res, &w, &h, &piece_w);
+		if (bst != ENGRAVE_OK)
+			return bst;
+	}
+	/* Every kind of area, a band included (its X is what the G-code moves
+	 * along on a flat bed; on a rotary, across the band is X and around is
+	 * the rotary's Y, which has no end): the head must never be sent into
+	 * the frame. The toolpath is checked again before the G-code is
+	 * written. */
+	bool turning = res->round.kind != 0;
 	if (!isfinite(req->origin_x) || !isfinite(req->origin_y) ||
-	    w + req->origin_x > s->work_x + 1e-9 || h + req->origin_y > s->work_y + 1e-9 ||
+	    (turning ? h : w) + req->origin_x > s->work_x + 1e-9 ||
+	    (!turning && h + req->origin_y > s->work_y + 1e-9) ||
 	    req->origin_x < 0 || req->origin_y < 0)
 		return engrave_fail(res, ENGRAVE_ERR_INPUT,
 		    "the %s %.1f x %.1f mm at (%.1f, %.1f) is outside the laser's %.0f x %.0f mm",
-		    req->area == ENGRAVE_AREA_RING ? "ring's band, unrolled," : "area", w, h,
+		    band_area(req->area) ? "band, unrolled," : "area", w, h,
 		    req->origin_x, req->origin_y, s->work_x, s->work_y);
 	/* Options that mean nothing for the area or the content are refused,
 	 * named, rather than obeyed in a way nobody asked for. */
 	bool design = req->content == ENGRAVE_SYMBOL || req->content == ENGRAVE_SVG;
-	if (req->area == ENGRAVE_AREA_RING && (req->on_arc || req->arc_radius > 0))
+	if (band_area(req->area) && (req->on_arc || req->arc_radius > 0))
 		return engrave_fail(res, ENGRAVE_ERR_INPUT,
 		    "%s cannot be used with --ring: a ring's band is engraved unrolled, along a "
 		    "straight line around the ring; leave it out (or engrave a round piece with --round)",
@@ -818,7 +928,16 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	/* Whatever the layout did (arcs, fit), nothing may lie outside the
 	 * laser's travel once the origin is added. */
 	struct engrave_bbox tb = engrave_paths_bbox(&geom);
-	if (geom.n && tb.x1 >= tb.x0 &&
+	if (turning && geom.n && tb.x1 >= tb.x0)
+		res->round.text_mm = tb.x1 - tb.x0;
+	if (turning && geom.n && tb.x1 >= tb.x0 &&
+	    (tb.y0 + req->origin_x < -1e-9 || tb.y1 + req->origin_x > s->work_x + 1e-9)) {
+		engrave_paths_free(&geom);
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the engraving would reach X %.2f to %.2f mm along the rotary, outside the "
+		    "laser's %.0f mm", tb.y0 + req->origin_x, tb.y1 + req->origin_x, s->work_x);
+	}
+	if (!turning && geom.n && tb.x1 >= tb.x0 &&
 	    (tb.x0 + req->origin_x < -1e-9 || tb.y0 + req->origin_y < -1e-9 ||
 	    tb.x1 + req->origin_x > s->work_x + 1e-9 || tb.y1 + req->origin_y > s->work_y + 1e-9)) {
 		engrave_paths_free(&geom);
@@ -850,7 +969,31 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 		.origin_x = req->origin_x,
 		.origin_y = req->origin_y,
 	};
-	res->gcode = engrave_gcode(&res->toolpath, &go, &res->stats.gcode_lines);
+	if (turning) {
+		/* On the rotary: across the band is X along the chuck, around
+		 * the piece is Y, y_per_mm of its units per mm of surface. */
+		struct engrave_paths machine;
+		engrave_paths_init(&machine);
+		for (size_t i = 0; i < res->toolpath.n; i++) {
+			const struct engrave_poly *src = &res->toolpath.v[i];
+			struct engrave_poly *dst = engrave_paths_new_poly(&machine);
+			dst->closed = src->closed;
+			for (size_t j = 0; j < src->n; j++)
+				engrave_poly_add(dst, src->pts[j].y + req->origin_x,
+				    res->round.start_y + src->pts[j].x * res->round.y_per_mm);
+		}
+		char header[160];
+		snprintf(header, sizeof header, "ATELIER ROTARY %s D%.2f Y%.4f/MM",
+		    res->round.kind == 2 ? "ROLLERS" : "CHUCK", res->round.diameter,
+		    res->round.y_per_mm);
+		go.origin_x = go.origin_y = 0;
+		go.y_per_mm = res->round.y_per_mm;
+		go.header = header;
+		res->gcode = engrave_gcode(&machine, &go, &res->stats.gcode_lines);
+		engrave_paths_free(&machine);
+	} else {
+		res->gcode = engrave_gcode(&res->toolpath, &go, &res->stats.gcode_lines);
+	}
 	res->stats.gcode_bytes = strlen(res->gcode);
 	res->svg = preview(req, res, w, h, piece_w);
 	res->status = ENGRAVE_OK;

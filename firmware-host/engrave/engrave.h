@@ -181,6 +181,17 @@ struct engrave_material {
  * max_feed, work area) and compiled-in defaults for the rest, which are the
  * proposed `engrave:` section of the configuration (docs/engraving.md).
  */
+/* The laser's rotary (cfg_rotary), when it has one: round pieces are
+ * then burned turning, around the piece on Y, across the band on X. */
+struct engrave_rotary {
+	int kind;                   /* 0 none, 1 chuck, 2 rollers (enum cfg_rotary_kind) */
+	double travel_per_turn;     /* Y units per full turn */
+	double roller_diameter;     /* mm, rollers */
+	double min_diameter, max_diameter;  /* mm, the pieces it holds */
+	bool inner_band;            /* the head reaches the inside of a band */
+	double inner_min_diameter;  /* mm */
+};
+
 struct engrave_settings {
 	double min_char_height;     /* mm, refuse below */
 	double resolution;          /* mm the machine resolves: G-code decimals */
@@ -197,6 +208,7 @@ struct engrave_settings {
 	const char *symbol_dir;     /* folder of the symbol SVGs */
 	const struct engrave_material *materials;  /* terminated by name == NULL */
 	size_t max_chars;           /* refuse longer texts */
+	struct engrave_rotary rotary;  /* from the laser; kind 0: a flat bed */
 	struct engrave_budget budget;  /* per call: a worker sets deadline and cancel */
 };
 
@@ -210,7 +222,10 @@ void engrave_settings_default(struct engrave_settings *s, const struct cfg_laser
 enum engrave_content { ENGRAVE_TEXT = 0, ENGRAVE_DATE, ENGRAVE_SYMBOL, ENGRAVE_SVG };
 enum engrave_fill { ENGRAVE_FILL_OUTLINE = 0, ENGRAVE_FILL_HATCH, ENGRAVE_FILL_STROKE };
 enum engrave_align { ENGRAVE_ALIGN_CENTER = 0, ENGRAVE_ALIGN_LEFT, ENGRAVE_ALIGN_RIGHT };
-enum engrave_area_kind { ENGRAVE_AREA_RECT = 0, ENGRAVE_AREA_ROUND, ENGRAVE_AREA_RING };
+/* RING, BANGLE and CYLINDER are round pieces: their band is laid out
+ * unrolled, x around the piece and y across the band. */
+enum engrave_area_kind { ENGRAVE_AREA_RECT = 0, ENGRAVE_AREA_ROUND, ENGRAVE_AREA_RING,
+	ENGRAVE_AREA_BANGLE, ENGRAVE_AREA_CYLINDER };
 
 struct engrave_request {
 	enum engrave_content content;
@@ -226,7 +241,12 @@ struct engrave_request {
 	enum engrave_area_kind area;
 	double width, height;       /* RECT: mm; ROUND: diameter in width */
 	double ring_size;           /* RING: European size (ISO 8653) */
-	double band_width;          /* RING: mm */
+	double band_width;          /* RING, BANGLE, CYLINDER: mm across the band */
+	bool outer_band;            /* RING, BANGLE: the outside (else the inside) */
+	double thickness;           /* RING, BANGLE: mm of metal (the outside's diameter) */
+	double diameter;            /* BANGLE: inside, CYLINDER: the piece's, mm */
+	double start_angle;         /* round pieces on a rotary: degrees turned before
+	                             * the text starts (from the hallmark, say) */
 	double origin_x, origin_y;  /* mm, the area's lower-left corner on the machine */
 
 	double char_height;         /* mm wanted; 0 = as large as fits */
@@ -270,6 +290,17 @@ struct engrave_fit {
 	size_t lines;
 };
 
+/* Where a round piece's band was laid, for the rotary (kind 0 on a flat
+ * bed): the surface's diameter and what Y moves per mm around it. */
+struct engrave_round {
+	int kind;                   /* the rotary's kind, 0: not on a rotary */
+	double diameter;            /* mm of the surface engraved */
+	double piece_diameter;      /* mm of the piece's outside (what is held) */
+	double y_per_mm;            /* Y units per mm around the surface */
+	double start_y;             /* Y of the text's start (start_angle) */
+	double text_mm;             /* the text's extent around the surface, mm */
+};
+
 struct engrave_stats {
 	size_t paths, segments;
 	double burn_mm, travel_mm, travel_as_drawn_mm;
@@ -303,6 +334,7 @@ struct engrave_result {
 	char *gcode;
 	char *svg;
 	struct engrave_stats stats;
+	struct engrave_round round;
 	char *text_used;            /* the text engraved (dates rendered) */
 	struct engrave_work work;
 };
@@ -373,6 +405,11 @@ struct engrave_gcode_opts {
 	int passes;
 	double origin_x, origin_y;
 	bool plain;                 /* every word on every line, 6 decimals: for comparison */
+	/* A rotary's Y: Y units per mm around the piece (0 on a flat bed).
+	 * The paths are then already in machine coordinates, and each burn's
+	 * F is scaled so that the surface moves at speed under the beam. */
+	double y_per_mm;
+	const char *header;         /* a comment line first, or NULL */
 };
 /* Returns the G-code for the paths in their order (new string). */
 char *engrave_gcode(const struct engrave_paths *p, const struct engrave_gcode_opts *o,

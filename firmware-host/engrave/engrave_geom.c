@@ -1084,6 +1084,10 @@ engrave_gcode(const struct engrave_paths *p, const struct engrave_gcode_opts *o,
 	size_t nl = 0;
 	int passes = o->passes > 0 ? o->passes : 1;
 
+	if (o->header) {
+		buf_printf(&b, "(%s)\n", o->header);
+		nl++;
+	}
 	/* mm, absolute, dynamic laser power at 0 until a burn move sets S. */
 	buf_printf(&b, o->plain ? "G21\nG90\nM4 S0\n" : "G21G90\nM4S0\n");
 	nl += o->plain ? 3 : 2;
@@ -1128,10 +1132,19 @@ engrave_gcode(const struct engrave_paths *p, const struct engrave_gcode_opts *o,
 					buf_append(&b, "Y", 1);
 					put_num(&b, y, dec);
 				}
-				if (burn && cur_f != o->speed) {
+				double f = o->speed;
+				if (burn && o->y_per_mm > 0) {
+					/* GRBL's F is in machine units: a mm around the
+					 * piece is y_per_mm of them, a mm across is one. */
+					double dx = x - cx, dy = y - cy;
+					double surface = hypot(dx, dy / o->y_per_mm);
+					if (surface > 0)
+						f = round(o->speed * hypot(dx, dy) / surface);
+				}
+				if (burn && cur_f != f) {
 					buf_append(&b, "F", 1);
-					put_num(&b, o->speed, 0);
-					cur_f = o->speed;
+					put_num(&b, f, 0);
+					cur_f = f;
 				}
 				if (burn && cur_s != o->power_s) {
 					buf_printf(&b, "S%d", o->power_s);

@@ -57,6 +57,13 @@ engrave_result_json(const struct engrave_result *res, bool with_gcode, bool with
 		    "burn_mm", r3(s->burn_mm), "travel_mm", r3(s->travel_mm),
 		    "travel_as_drawn_mm", r3(s->travel_as_drawn_mm), "seconds", r3(s->seconds),
 		    "gcode_bytes", (json_int_t)s->gcode_bytes, "gcode_lines", (json_int_t)s->gcode_lines));
+		if (res->round.kind)
+			json_object_set_new(o, "rotary", json_pack("{s:s, s:f, s:f, s:f, s:f, s:f}",
+			    "kind", res->round.kind == 2 ? "rollers" : "chuck",
+			    "diameter", r3(res->round.diameter),
+			    "piece_diameter", r3(res->round.piece_diameter),
+			    "y_per_mm", round(res->round.y_per_mm * 1e6) / 1e6,
+			    "start_y", r3(res->round.start_y), "text_mm", r3(res->round.text_mm)));
 		if (with_gcode && res->gcode)
 			json_object_set_new(o, "gcode", json_string(res->gcode));
 		if (with_svg && res->svg)
@@ -100,8 +107,8 @@ engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *e
 	static const char *const known[] = { "text", "date", "date_style", "lang", "symbol", "svg",
 		"area", "width", "height", "diameter", "ring_size", "band_width", "origin_x",
 		"origin_y", "char_height", "align", "arc", "arc_radius", "fill", "hatch_interval",
-		"hatch_angle", "cross_hatch", "material", NULL };
-	const char *s = NULL, *area = NULL, *fill = NULL, *align = NULL;
+		"hatch_angle", "cross_hatch", "material", "band", "thickness", "start_angle", NULL };
+	const char *s = NULL, *area = NULL, *fill = NULL, *align = NULL, *band = NULL;
 	memset(req, 0, sizeof(*req));
 	if (!json_is_object(o)) {
 		snprintf(err, errlen, "the engraving request must be an object");
@@ -123,7 +130,8 @@ engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *e
 	    get_str(o, "symbol", &req->symbol, err, errlen) || get_str(o, "svg", &req->svg, err, errlen) ||
 	    get_str(o, "lang", &req->lang, err, errlen) || get_str(o, "material", &req->material, err, errlen) ||
 	    get_str(o, "date_style", &s, err, errlen) || get_str(o, "area", &area, err, errlen) ||
-	    get_str(o, "fill", &fill, err, errlen) || get_str(o, "align", &align, err, errlen))
+	    get_str(o, "fill", &fill, err, errlen) || get_str(o, "align", &align, err, errlen) ||
+	    get_str(o, "band", &band, err, errlen))
 		return -1;
 	if (req->text) { req->content = ENGRAVE_TEXT; contents++; }
 	if (req->date) { req->content = ENGRAVE_DATE; contents++; }
@@ -158,7 +166,9 @@ engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *e
 	    get_num(o, "char_height", &req->char_height, err, errlen) ||
 	    get_num(o, "arc_radius", &req->arc_radius, err, errlen) ||
 	    get_num(o, "hatch_interval", &req->hatch_interval, err, errlen) ||
-	    get_num(o, "hatch_angle", &req->hatch_angle, err, errlen))
+	    get_num(o, "hatch_angle", &req->hatch_angle, err, errlen) ||
+	    get_num(o, "thickness", &req->thickness, err, errlen) ||
+	    get_num(o, "start_angle", &req->start_angle, err, errlen))
 		return -1;
 	if (!area || !strcmp(area, "rect")) {
 		req->area = ENGRAVE_AREA_RECT;
@@ -167,10 +177,21 @@ engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *e
 		req->width = diameter;
 	} else if (!strcmp(area, "ring")) {
 		req->area = ENGRAVE_AREA_RING;
+	} else if (!strcmp(area, "bangle")) {
+		req->area = ENGRAVE_AREA_BANGLE;
+		req->diameter = diameter;
+	} else if (!strcmp(area, "cylinder")) {
+		req->area = ENGRAVE_AREA_CYLINDER;
+		req->diameter = diameter;
 	} else {
-		snprintf(err, errlen, "area must be rect, round or ring");
+		snprintf(err, errlen, "area must be rect, round, ring, bangle or cylinder");
 		return -1;
 	}
+	if (band && strcmp(band, "inner") && strcmp(band, "outer")) {
+		snprintf(err, errlen, "band must be inner or outer");
+		return -1;
+	}
+	req->outer_band = band && !strcmp(band, "outer");
 	req->on_arc = json_is_true(json_object_get(o, "arc")) || req->arc_radius > 0;
 	req->cross_hatch = json_is_true(json_object_get(o, "cross_hatch"));
 	if (req->svg)

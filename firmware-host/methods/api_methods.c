@@ -292,12 +292,22 @@ m_laser_frame(struct api_call *c, void *arg)
 	if (!gcode_extent(gcode, &x0, &y0, &x1, &y1))
 		return api_fail(c, API_ERR_INVALID, "the program has no X and Y coordinates to frame");
 	double wx = st->cfg->laser.work_x, wy = st->cfg->laser.work_y;
-	if (!isfinite(x0) || !isfinite(x1) || !isfinite(y0) || !isfinite(y1) || x0 < 0 || y0 < 0 ||
-	    x1 > wx || y1 > wy)
+	/* A program for the rotary: its Y turns the piece, so the frame
+	 * turns it over the band's extent, and keeps the program's first
+	 * line, which says it is for the rotary (the station checks that the
+	 * rotary is mounted). */
+	bool rotary = strncmp(gcode, "(ATELIER ROTARY", 15) == 0;
+	char header[120] = "";
+	if (rotary) {
+		size_t n = strcspn(gcode, "\n");
+		snprintf(header, sizeof header, "%.*s\n", (int)(n < 100 ? n : 100), gcode);
+	}
+	if (!isfinite(x0) || !isfinite(x1) || !isfinite(y0) || !isfinite(y1) || x0 < 0 ||
+	    x1 > wx || (!rotary && (y0 < 0 || y1 > wy)))
 		return api_fail(c, API_ERR_INVALID, "the program spans X %g..%g, Y %g..%g mm, outside "
 		    "the work area 0..%g x 0..%g mm", x0, x1, y0, y1, wx, wy);
-	snprintf(prog, sizeof prog, "G21G90M5\nG0X%.3fY%.3f\nG0X%.3f\nG0Y%.3f\nG0X%.3f\nG0Y%.3f\n",
-	    x0, y0, x1, y1, x0, y0);
+	snprintf(prog, sizeof prog, "%sG21G90M5\nG0X%.3fY%.3f\nG0X%.3f\nG0Y%.3f\nG0X%.3f\n"
+	    "G0Y%.3f\n", header, x0, y0, x1, y1, x0, y0);
 	/* Framing burns nothing, but goes through the station like any job:
 	 * the interlock must allow the laser, whose power stays off. */
 	if (station_laser_move(st, prog, c->uid, &e) < 0)

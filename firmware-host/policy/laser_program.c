@@ -148,6 +148,7 @@ laser_program_check(const char *text, struct laser_program_info *info, char *err
 	char clean[256];
 	long no = 0;
 	const char *p = text;
+	info->rotary = strncmp(text, "(ATELIER ROTARY", 15) == 0;
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		const char *end = eol ? eol : p + strlen(p);

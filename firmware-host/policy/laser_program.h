@@ -17,6 +17,10 @@ struct laser_program_info {
 	bool emits;             /* an M3 or M4 anywhere */
 	bool relative;          /* a G91 anywhere */
 	bool inches;            /* a G20 anywhere */
+	/* Made for a rotary: its first line is the comment the engraving
+	 * writes, "(ATELIER ROTARY ...)". Its Y is then a turn of the piece,
+	 * not a place on the bed. */
+	bool rotary;
 	/* The X and Y words' extent (end points; an arc may bulge past them
 	 * by its radius), meaningful for an absolute program in mm; lo > hi
 	 * when the program has no such word. */

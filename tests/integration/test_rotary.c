@@ -1,0 +1,242 @@
+/*
+ * Rings on a rotary (issue 16), end to end: atelier-sim's workshop, whose
+ * laser "rings" has a chuck in place of Y (config/sim-workshop.yaml), and
+ * atelierd. The text on a ring's outside is laid out around the piece and
+ * burned turning: on the simulated rotary the burned arc, read back from
+ * the simulator as an angle over the piece's diameter, matches the laid-out
+ * text's length for ring sizes 44, 52 and 70, and the same text on rollers
+ * (the configuration changed, both programs restarted) burns the same arc.
+ * A program for the rotary is refused while the rotary is not mounted ($101
+ * not its value), a flat program while it is, and nothing is emitted
+ * (actuators.log). The inside of a band on a chuck that cannot reach it,
+ * and a piece smaller than the chuck holds, are refused with the reason and
+ * the numbers.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "simproc.h"
+#include "test.h"
+#include "util.h"
+
+#define CONFIG "config/sim-workshop.yaml"
+#define EMISSION "\"device\":\"rings\",\"actuator\":\"emission\""
+#define ON "\"value\":1"
+#define MOUNTED "8.889"         /* rings' rotary.mounted_value, $101 with the chuck on */
+#define FLAT "250"              /* $101 of the bed */
+
+static struct simproc sp;
+static pid_t daemon_pid;
+static int api = -1;
+
+static bool
+rings_idle(void *arg)
+{
+	(void)arg;
+	const char *s = simproc_api_call(api, "status", NULL);
+	const char *p = strstr(s, "\"rings\":{\"kind\":\"laser\"");
+	return p && strncmp(strstr(p, "\"state\":"), "\"state\":\"idle\"", 14) == 0 &&
+	    strstr(s, "\"rings\":{\"link\":\"ready\",\"state\":\"Idle\"") != NULL;
+}
+
+static bool
+setting(const char *num, const char *value)
+{
+	char req[120];
+	snprintf(req, sizeof req, "{\"station\":\"rings\",\"setting\":%s,\"value\":%s}", num, value);
+	return strstr(simproc_api_call(api, "laser.setting", req), "\"verified\":true") != NULL;
+}
+
+/* The engraving of text on the outside of a ring of that size. */
+static char *
+ring_request(double size)
+{
+	return xasprintf("{\"station\":\"rings\",\"gcode\":true,\"engraving\":{\"text\":\"Ana\","
+	    "\"area\":\"ring\",\"ring_size\":%g,\"band_width\":3,\"band\":\"outer\","
+	    "\"thickness\":1.5}}", size);
+}
+
+/* Lays the text out for a ring, burns it, and compares the burned arc with
+ * the laid-out length. Returns the arc, or -1. */
+static double
+burn_ring(double size)
+{
+	char *req = ring_request(size);
+	const char *r = simproc_api_call(api, "engrave.preview", req);
+	json_t *j = json_loads(r, 0, NULL);
+	json_t *rot = json_object_get(json_object_get(j, "result"), "rotary");
+	double text_mm = json_real_value(json_object_get(rot, "text_mm"));
+	double diameter = json_real_value(json_object_get(rot, "diameter"));
+	double y_per_mm = json_real_value(json_object_get(rot, "y_per_mm"));
+	const char *gcode = json_string_value(json_object_get(json_object_get(j, "result"), "gcode"));
+	CHECK(rot != NULL && text_mm > 3 && diameter > 10);
+	CHECK(gcode && strncmp(gcode, "(ATELIER ROTARY ", 16) == 0);
+	if (!rot) {
+		printf("  preview: %.400s\n", r);
+		json_decref(j);
+		free(req);
+		return -1;
+	}
+	json_decref(j);
+	char piece[80];
+	simproc_ctl(&sp, NULL, 0, "burn rings clear");
+	snprintf(piece, sizeof piece, "piece rings %.4f", diameter);
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "%s", piece), 0);
+	r = simproc_api_call(api, "engrave.start", req);
+	free(req);
+	CHECK_CONTAINS(r, "\"result\"");
+	CHECK(wait_until(rings_idle, NULL, 60));
+	char burn[400];
+	CHECK_INT(simproc_ctl(&sp, burn, sizeof burn, "burn rings"), 0);
+	json_t *b = json_loads(burn, 0, NULL);
+	double arc = json_real_value(json_object_get(b, "arc_mm"));
+	CHECK(json_is_true(json_object_get(b, "burned")));
+	json_decref(b);
+	/* Y is quantised to the machine's 0.01 units: a hundredth of a degree
+	 * here, a fraction of a micrometre around a ring. */
+	double tol = 2 * 0.01 / y_per_mm + 1e-3;
+	if (fabs(arc - text_mm) > tol)
+		printf("  size %g: burned arc %.4f mm, laid out %.4f mm (tolerance %.4f)\n", size, arc,
+		    text_mm, tol);
+	CHECK(fabs(arc - text_mm) <= tol);
+	return arc;
+}
+
+static void
+start(const char *config)
+{
+	CHECK_INT(simproc_start(&sp, config), 0);
+	daemon_pid = simproc_daemon_start(&sp, config);
+	api = simproc_api_connect(&sp);
+	CHECK(wait_until(rings_idle, NULL, 30));
+	CHECK(setting("32", "1"));
+}
+
+static void
+stop(void)
+{
+	close(api);
+	api = -1;
+	simproc_daemon_stop(daemon_pid, SIGTERM);
+	simproc_stop(&sp);
+}
+
+static double chuck_arc52;
+
+static void
+t_mismatch_refused_nothing_emitted(void)
+{
+	int ons = simproc_actuator_count(&sp, EMISSION, ON);
+	/* Not mounted: a program for the rotary is refused. */
+	CHECK(setting("101", FLAT));
+	char *req = ring_request(52);
+	const char *r = simproc_api_call(api, "engrave.start", req);
+	CHECK_CONTAINS(r, "\"code\":1007");
+	CHECK_CONTAINS(r, "the rotary of the laser rings is not mounted: $101 reads 250, not 8.889");
+	r = simproc_api_call(api, "laser.stream", "{\"station\":\"rings\",\"gcode\":"
+	    "\"(ATELIER ROTARY CHUCK D19.51 Y5.8733/MM)\\nG21 G90\\nM4 S100\\nG1 X1 Y90 F300\\nM5\\n\"}");
+	CHECK_CONTAINS(r, "is not mounted");
+	/* Mounted: a flat program is refused. */
+	CHECK(setting("101", MOUNTED));
+	r = simproc_api_call(api, "laser.stream", "{\"station\":\"rings\",\"gcode\":"
+	    "\"G21 G90\\nM4 S100\\nG1 X10 Y10 F300\\nM5\\n\"}");
+	CHECK_CONTAINS(r, "\"code\":1007");
+	CHECK_CONTAINS(r, "the rotary of the laser rings is mounted ($101 reads 8.889): a flat "
+	    "program would burn a turning piece");
+	r = simproc_api_call(api, "engrave.start", "{\"station\":\"rings\",\"engraving\":{"
+	    "\"text\":\"Ana\",\"area\":\"rect\",\"width\":20,\"height\":5}}");
+	CHECK_CONTAINS(r, "is mounted");
+	usleep(300000);
+	CHECK_INT(simproc_actuator_count(&sp, EMISSION, ON), ons);
+	free(req);
+	/* The other laser has no rotary: a program for one is refused. */
+	r = simproc_api_call(api, "laser.stream", "{\"station\":\"laser-1\",\"gcode\":"
+	    "\"(ATELIER ROTARY CHUCK D19.51 Y5.8733/MM)\\nG21 G90\\nM4 S100\\nG1 X1 Y90 F300\\nM5\\n\"}");
+	CHECK_CONTAINS(r, "the program is for a rotary (its first line says so), and the laser "
+	    "laser-1 has none");
+}
+
+static void
+t_burned_arc_matches_layout(void)
+{
+	CHECK(setting("101", MOUNTED));
+	double sizes[] = { 44, 52, 70 };
+	for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
+		double arc = burn_ring(sizes[i]);
+		if (sizes[i] == 52)
+			chuck_arc52 = arc;
+	}
+	/* The frame turns the piece over the band's extent, the beam off. */
+	char *req = ring_request(52);
+	const char *r = simproc_api_call(api, "engrave.preview", req);
+	free(req);
+	json_t *j = json_loads(r, 0, NULL);
+	json_t *fr = json_pack("{s:s, s:O}", "station", "rings", "gcode",
+	    json_object_get(json_object_get(j, "result"), "gcode"));
+	char *params = json_dumps(fr, JSON_COMPACT);
+	int ons = simproc_actuator_count(&sp, EMISSION, ON);
+	CHECK_CONTAINS(simproc_api_call(api, "laser.frame", params), "\"frame\"");
+	CHECK(wait_until(rings_idle, NULL, 30));
+	CHECK_INT(simproc_actuator_count(&sp, EMISSION, ON), ons);
+	free(params);
+	json_decref(fr);
+	json_decref(j);
+}
+
+static void
+t_refusals_name_the_numbers(void)
+{
+	char *req = xasprintf("{\"station\":\"rings\",\"engraving\":{\"text\":\"Ana\",\"area\":"
+	    "\"ring\",\"ring_size\":52,\"band_width\":3}}");
+	const char *r = simproc_api_call(api, "engrave.preview", req);
+	free(req);
+	CHECK_CONTAINS(r, "the inside of the ring cannot be reached on this laser's rotary: the "
+	    "beam comes from above; engrave the outside instead");
+	r = simproc_api_call(api, "engrave.preview", "{\"station\":\"rings\",\"engraving\":{"
+	    "\"text\":\"A\",\"area\":\"cylinder\",\"diameter\":9,\"band_width\":3}}");
+	CHECK_CONTAINS(r, "a cylinder of 9.0 mm outside diameter does not fit the rotary, which "
+	    "holds 12.0 to 80.0 mm");
+	/* A flat laser has no rotary for the outside of a ring. */
+	r = simproc_api_call(api, "engrave.preview", "{\"station\":\"laser-1\",\"engraving\":{"
+	    "\"text\":\"Ana\",\"area\":\"ring\",\"ring_size\":52,\"band_width\":3,\"band\":\"outer\","
+	    "\"thickness\":1.5}}");
+	CHECK_CONTAINS(r, "this laser has none");
+}
+
+static void
+t_rollers_burn_the_same_arc(void)
+{
+	stop();
+	const char *rollers = simproc_config_copy(&sp, CONFIG, "rollers.yaml", "kind: chuck",
+	    "kind: rollers\n      roller_diameter: 30");
+	CHECK(rollers != NULL);
+	if (!rollers)
+		return;
+	char path[512];
+	snprintf(path, sizeof path, "%s", rollers);
+	start(path);
+	CHECK(setting("101", MOUNTED));
+	char *req = ring_request(52);
+	const char *r = simproc_api_call(api, "engrave.preview", req);
+	free(req);
+	CHECK_CONTAINS(r, "\"kind\":\"rollers\"");
+	double arc = burn_ring(52);
+	CHECK(fabs(arc - chuck_arc52) < 0.01);
+}
+
+int
+main(void)
+{
+	start(CONFIG);
+	RUN(t_mismatch_refused_nothing_emitted);
+	RUN(t_burned_arc_matches_layout);
+	RUN(t_refusals_name_the_numbers);
+	RUN(t_rollers_burn_the_same_arc);
+	stop();
+	return test_summary();
+}
