@@ -171,9 +171,10 @@ engrave_meter_check(struct engrave_meter *m)
 double
 engrave_ring_circumference(double size)
 {
-	/* ISO 8653 European scale: the size is the inner circumference in mm
-	 * less 40 (size 52 = 92 mm). */
-	return size + 40.0;
+	/* ISO 8653: a ring's size is its inner circumference in mm (size 52
+	 * is 52 mm, 16.6 mm across). Subtracting 40 is the Italian and Swiss
+	 * scale (their 12 is this 52), which a request does not use. */
+	return size;
 }
 
 const char *
@@ -803,9 +804,10 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	case ENGRAVE_AREA_RING:
 	case ENGRAVE_AREA_BANGLE:
 	case ENGRAVE_AREA_CYLINDER:
-		if (req->area == ENGRAVE_AREA_RING && !(req->ring_size >= 1 && req->ring_size <= 80))
+		if (req->area == ENGRAVE_AREA_RING && !(req->ring_size >= 30 && req->ring_size <= 90))
 			return engrave_fail(res, ENGRAVE_ERR_INPUT,
-			    "ring size %g is outside the European scale (1 to 80)", req->ring_size);
+			    "ring size %g is outside the ISO 8653 scale (30 to 90: the inside's "
+			    "circumference in mm)", req->ring_size);
 		if (!(req->band_width > 0) || !isfinite(req->band_width) || req->band_width > 50)
 			return engrave_fail(res, ENGRAVE_ERR_INPUT,
 			    "the band width must be between 0 and 50 mm (got %g mm)", req->band_width);
