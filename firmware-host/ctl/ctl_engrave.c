@@ -34,7 +34,13 @@ usage(FILE *f)
 	    "area (one):\n"
 	    "  --area WxH             rectangle in mm\n"
 	    "  --round D              round piece of diameter D mm (text on an arc)\n"
-	    "  --ring SIZE --band W   inner band of a ring, European size (ISO 8653)\n"
+	    "  --ring SIZE --band W   inner band of a ring, size of ISO 8653 (the inside's\n"
+	    "                         circumference in mm); --outer --thickness T: its outside\n"
+	    "  --bangle D --band W    a bangle of inside diameter D mm: its inside, or with\n"
+	    "                         --outer --thickness T its outside\n"
+	    "  --cylinder D --band W  a plain cylinder of diameter D mm\n"
+	    "  round pieces are engraved turning on a laser with a rotary (--station);\n"
+	    "  --start-angle DEG turns the piece before the text starts\n"
 	    "options:\n"
 	    "  --lang CODE  --height MM  --align left|center|right  --arc  --arc-radius MM\n"
 	    "  --fill outline|hatch|stroke (stroke = single-stroke Hershey font)\n"
@@ -87,6 +93,11 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		{ "round", required_argument, NULL, 'R' },
 		{ "ring", required_argument, NULL, 'r' },
 		{ "band", required_argument, NULL, 'b' },
+		{ "bangle", required_argument, NULL, 'B' },
+		{ "cylinder", required_argument, NULL, 'Y' },
+		{ "outer", no_argument, NULL, 'u' },
+		{ "thickness", required_argument, NULL, 'T' },
+		{ "start-angle", required_argument, NULL, 'N' },
 		{ "origin", required_argument, NULL, 'O' },
 		{ "height", required_argument, NULL, 'H' },
 		{ "align", required_argument, NULL, 'A' },
@@ -147,6 +158,11 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		case 'R': bad = parse_double(optarg, &req.width) < 0; req.area = ENGRAVE_AREA_ROUND; areas++; break;
 		case 'r': bad = parse_double(optarg, &req.ring_size) < 0; req.area = ENGRAVE_AREA_RING; areas++; break;
 		case 'b': bad = parse_double(optarg, &req.band_width) < 0; have_band = true; break;
+		case 'B': bad = parse_double(optarg, &req.diameter) < 0; req.area = ENGRAVE_AREA_BANGLE; areas++; break;
+		case 'Y': bad = parse_double(optarg, &req.diameter) < 0; req.area = ENGRAVE_AREA_CYLINDER; areas++; break;
+		case 'u': req.outer_band = true; break;
+		case 'T': bad = parse_double(optarg, &req.thickness) < 0; break;
+		case 'N': bad = parse_double(optarg, &req.start_angle) < 0; break;
 		case 'O': {
 			char *c = strchr(optarg, ',');
 			if (!c) {
@@ -194,11 +210,12 @@ ctl_engrave(const struct ctl_opts *o, int argc, char **argv)
 		goto out;
 	}
 	if (areas != 1) {
-		fprintf(stderr, "atelierctl engrave: give exactly one of --area, --round, --ring\n");
+		fprintf(stderr, "atelierctl engrave: give exactly one of --area, --round, --ring, "
+		    "--bangle, --cylinder\n");
 		goto out;
 	}
-	if (req.area == ENGRAVE_AREA_RING && !have_band) {
-		fprintf(stderr, "atelierctl engrave: --ring needs --band WIDTH\n");
+	if (req.area >= ENGRAVE_AREA_RING && !have_band) {
+		fprintf(stderr, "atelierctl engrave: --ring, --bangle and --cylinder need --band WIDTH\n");
 		goto out;
 	}
 	req.text = text;

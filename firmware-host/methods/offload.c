@@ -172,6 +172,19 @@ layout_done(struct worker_task *wt)
 	free(t);
 }
 
+/* Whether an engraving request is for a piece turning on a rotary: the
+ * outside of a ring's band, a bangle or a cylinder. */
+static bool
+needs_rotary(json_t *spec)
+{
+	const char *area = json_string_value(json_object_get(spec, "area"));
+	const char *band = json_string_value(json_object_get(spec, "band"));
+	if (!area)
+		return false;
+	return !strcmp(area, "bangle") || !strcmp(area, "cylinder") ||
+	    (!strcmp(area, "ring") && band && !strcmp(band, "outer"));
+}
+
 json_t *
 offload_layout(struct api_call *c, enum offload_layout kind, const char *who)
 {
@@ -200,8 +213,17 @@ offload_layout(struct api_call *c, enum offload_layout kind, const char *who)
 	struct err e;
 	struct station *st = daemon_station_for(d, json_string_value(named), KIND_LASER, &e);
 	if (!st && !named && kind != OFFLOAD_ENGRAVE) {
-		int first = cfg_station_of_kind(d->cfg, KIND_LASER, 0);
-		st = first >= 0 ? daemon_station(d, d->cfg->stations[first].name) : NULL;
+		/* A piece engraved turning (a band's outside, a bangle, a
+		 * cylinder) is laid out for the first laser with a rotary, so
+		 * that its job runs there; anything else for the first laser. */
+		int at = -1;
+		for (int i = 0; needs_rotary(spec) &&
+		    (at = cfg_station_of_kind(d->cfg, KIND_LASER, i)) >= 0; i++)
+			if (d->cfg->stations[at].laser.rotary.kind != ROTARY_NONE)
+				break;
+		if (at < 0)
+			at = cfg_station_of_kind(d->cfg, KIND_LASER, 0);
+		st = at >= 0 ? daemon_station(d, d->cfg->stations[at].name) : NULL;
 	}
 	if (!st)
 		return api_fail(c, e.code, "%s", e.msg);
