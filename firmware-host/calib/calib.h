@@ -141,6 +141,15 @@ json_t *calib_store_history(struct store *s, const char *station, int limit, cha
 /* The "after" of the latest record of a procedure for a station, parsed
  * (new reference), or NULL when there is none. */
 json_t *calib_store_latest(struct store *s, const char *station, const char *procedure);
+/*
+ * The latest material test (laser.grid) at station for that metal, or
+ * for any metal of that engraving material (the golds are "gold"): its
+ * chosen power (%) and speed (mm/min), when and its record. Returns 0,
+ * 1 when there is none, -1 when the journal cannot be read.
+ */
+int calib_store_grid_choice(struct store *s, const char *station, const char *metal,
+    const char *material, double *power, double *speed, char *when, size_t whenlen,
+    int64_t *record);
 /* One record by id: {"station", "procedure", "after"} (new reference), or
  * NULL when there is none. */
 json_t *calib_store_get(struct store *s, int64_t id);

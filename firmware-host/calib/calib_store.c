@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "calib/calib.h"
+#include "engrave/engrave.h"
 #include "journal/store.h"
 
 static int
@@ -119,6 +120,38 @@ calib_store_latest(struct store *s, const char *station, const char *procedure)
 		out = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 	sqlite3_finalize(st);
 	return out;
+}
+
+int
+calib_store_grid_choice(struct store *s, const char *station, const char *metal,
+    const char *material, double *power, double *speed, char *when, size_t whenlen,
+    int64_t *record)
+{
+	sqlite3 *db = store_db(s);
+	sqlite3_stmt *st;
+	if (!db || sqlite3_prepare_v2(db, "SELECT id, t, after FROM calibrations WHERE station = ? "
+	    "AND procedure = 'laser.grid' ORDER BY id DESC", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, station, -1, SQLITE_TRANSIENT);
+	int rc = 1, step;
+	while (rc == 1 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *after = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		const char *m = json_string_value(json_object_get(after, "metal"));
+		json_t *chosen = json_object_get(after, "chosen");
+		char of[40];
+		engrave_material_of_metal(m, of, sizeof of);
+		if (m && json_is_object(chosen) && ((metal && strcmp(m, metal) == 0) ||
+		    (material && strcmp(of, material) == 0))) {
+			*power = json_number_value(json_object_get(chosen, "power"));
+			*speed = json_number_value(json_object_get(chosen, "speed"));
+			*record = sqlite3_column_int64(st, 0);
+			snprintf(when, whenlen, "%s", (const char *)sqlite3_column_text(st, 1));
+			rc = 0;
+		}
+		json_decref(after);
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int

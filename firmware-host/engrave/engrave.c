@@ -82,6 +82,7 @@ engrave_settings_default(struct engrave_settings *s, const struct cfg_laser *las
 	s->line_spacing = 1.25;
 	s->edge_margin = 0.2;
 	s->ring_usable = 0.5;
+	s->focus_z = NAN;
 	s->fonts = engrave_default_fonts;
 	s->hershey_dir = "/usr/share/hershey-fonts";
 	s->hershey_font = "futural.jhf";
@@ -616,6 +617,22 @@ material_find(const struct engrave_settings *s, const char *name)
 	return NULL;
 }
 
+void
+engrave_material_of_metal(const char *metal, char *out, size_t len)
+{
+	size_t n = metal ? strlen(metal) : 0;
+	if (n >= 4 && strcmp(metal + n - 4, "gold") == 0)
+		snprintf(out, len, "gold");
+	else
+		snprintf(out, len, "%s", metal ? metal : "");
+}
+
+bool
+engrave_material_known(const struct engrave_settings *s, const char *name)
+{
+	return name && *name && material_find(s, name) != NULL;
+}
+
 /* Hatches geom within the budget: both directions' line counts are
  * estimated first, and refused before any line is made when over the
  * hatch or segment limit. */
@@ -876,6 +893,12 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	if (!mat)
 		return engrave_fail(res, ENGRAVE_ERR_INPUT, "unknown material '%s'",
 		    req->material ? req->material : "");
+	if (req->power < 0 || req->power > 100 || !isfinite(req->power))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the power is a percentage of the laser's maximum, 0 to 100 (got %g)", req->power);
+	if (req->speed < 0 || req->speed > s->max_feed || !isfinite(req->speed))
+		return engrave_fail(res, ENGRAVE_ERR_INPUT,
+		    "the speed is up to the laser's %g mm/min (got %g)", s->max_feed, req->speed);
 
 	struct engrave_paths geom;
 	engrave_paths_init(&geom);
@@ -958,14 +981,36 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 	res->stats.paths = res->toolpath.n;
 	res->stats.segments = engrave_paths_segments(&res->toolpath);
 	res->stats.burn_mm = engrave_paths_length(&res->toolpath);
-	double speed = fmin(mat->speed, s->max_feed);
-	int passes = mat->passes > 0 ? mat->passes : 1;
+	/* Power and speed: a technician's for this job, else the material's
+	 * (the station's material test when it chose a cell, else the
+	 * table's), said in the result so that the plan and the preview show
+	 * where they come from. */
+	struct engrave_params *pa = &res->params;
+	pa->material = mat->name;
+	pa->power = req->power > 0 ? req->power : mat->power;
+	pa->speed = req->speed > 0 ? req->speed : mat->speed;
+	pa->passes = mat->passes > 0 ? mat->passes : 1;
+	if (req->power > 0 || req->speed > 0)
+		snprintf(pa->source, sizeof pa->source, "set for this engraving%s",
+		    req->power > 0 && req->speed > 0 ? "" : req->power > 0 ?
+		    " (power; the speed is the material's)" : " (speed; the power is the material's)");
+	else if (s->materials_source)
+		snprintf(pa->source, sizeof pa->source, "%s", s->materials_source);
+	else
+		snprintf(pa->source, sizeof pa->source, "the laser's defaults for %s", mat->name);
+	pa->z = NAN;
+	if (isfinite(s->focus_z))
+		pa->z = s->focus_z + (turning ? res->round.piece_diameter / 2 : 0);
+	double speed = fmin(pa->speed, s->max_feed);
+	int passes = pa->passes;
 	/* Time at the programmed rates, acceleration ignored: a lower estimate. */
 	res->stats.seconds = passes * (res->stats.burn_mm / (speed / 60) +
 	    res->stats.travel_mm / (s->max_feed / 60));
 	struct engrave_gcode_opts go = {
 		.resolution = s->resolution,
-		.power_s = (int)lround(mat->power / 100.0 * s->max_power),
+		.power_s = (int)lround(pa->power / 100.0 * s->max_power),
+		.with_z = isfinite(pa->z),
+		.z = pa->z,
 		.speed = speed,
 		.passes = passes,
 		.origin_x = req->origin_x,

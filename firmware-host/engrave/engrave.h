@@ -209,6 +209,13 @@ struct engrave_settings {
 	const struct engrave_material *materials;  /* terminated by name == NULL */
 	size_t max_chars;           /* refuse longer texts */
 	struct engrave_rotary rotary;  /* from the laser; kind 0: a flat bed */
+	/* Where the materials' power and speed come from, when not the table
+	 * compiled in (the station's material test), said in the result. */
+	const char *materials_source;
+	/* Z at which the beam is in focus on the bed's surface (the focus
+	 * calibration), NAN when unknown: the program then sets no Z. A round
+	 * piece on the rotary raises it by the piece's radius. */
+	double focus_z;
 	struct engrave_budget budget;  /* per call: a worker sets deadline and cancel */
 };
 
@@ -260,6 +267,9 @@ struct engrave_request {
 	bool cross_hatch;
 
 	const char *material;       /* name in the materials table */
+	/* A technician's power (%) and speed (mm/min) for this engraving,
+	 * over the material's; 0: the material's. */
+	double power, speed;
 	bool no_optimise;           /* keep the order as drawn (bench, debugging) */
 };
 
@@ -301,6 +311,16 @@ struct engrave_round {
 	double text_mm;             /* the text's extent around the surface, mm */
 };
 
+/* The cutting parameters the program burns with, and why. */
+struct engrave_params {
+	const char *material;
+	double power;               /* % of the laser's maximum */
+	double speed;               /* mm/min on the piece's surface */
+	int passes;
+	char source[160];           /* "the laser's defaults for gold", the test, the job */
+	double z;                   /* NAN: the program sets no Z */
+};
+
 struct engrave_stats {
 	size_t paths, segments;
 	double burn_mm, travel_mm, travel_as_drawn_mm;
@@ -335,6 +355,7 @@ struct engrave_result {
 	char *svg;
 	struct engrave_stats stats;
 	struct engrave_round round;
+	struct engrave_params params;
 	char *text_used;            /* the text engraved (dates rendered) */
 	struct engrave_work work;
 };
@@ -369,6 +390,12 @@ struct json_t *engrave_result_json(const struct engrave_result *res, bool with_g
  * with a sentence in err (unknown field, wrong type, bad value). */
 int engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *err,
     size_t errlen);
+
+/* The materials table's name for a catalogue metal: the golds are
+ * "gold", other names are their own. Writes it into out (len bytes). */
+void engrave_material_of_metal(const char *metal, char *out, size_t len);
+/* Whether the settings' materials table names it. */
+bool engrave_material_known(const struct engrave_settings *s, const char *name);
 
 /* Releases cached fonts (FreeType faces, Hershey tables); for tests and exit. */
 void engrave_cache_clear(void);
@@ -410,6 +437,8 @@ struct engrave_gcode_opts {
 	 * F is scaled so that the surface moves at speed under the beam. */
 	double y_per_mm;
 	const char *header;         /* a comment line first, or NULL */
+	bool with_z;                /* G0 Z to z first */
+	double z;
 };
 /* Returns the G-code for the paths in their order (new string). */
 char *engrave_gcode(const struct engrave_paths *p, const struct engrave_gcode_opts *o,

@@ -1089,8 +1089,15 @@ engrave_gcode(const struct engrave_paths *p, const struct engrave_gcode_opts *o,
 		nl++;
 	}
 	/* mm, absolute, dynamic laser power at 0 until a burn move sets S. */
-	buf_printf(&b, o->plain ? "G21\nG90\nM4 S0\n" : "G21G90\nM4S0\n");
-	nl += o->plain ? 3 : 2;
+	buf_printf(&b, o->plain ? "G21\nG90\n" : "G21G90\n");
+	nl += o->plain ? 2 : 1;
+	/* The focus, before the beam may come on. */
+	if (o->with_z) {
+		buf_printf(&b, o->plain ? "G0 Z%.6f\n" : "G0Z%.3f\n", o->z);
+		nl++;
+	}
+	buf_printf(&b, o->plain ? "M4 S0\n" : "M4S0\n");
+	nl++;
 	/* The machine only lands on its own grid: round there, so moves that
 	 * vanish after rounding are skipped and decimals are never wasted. */
 	double cx = NAN, cy = NAN;  /* current position, rounded */

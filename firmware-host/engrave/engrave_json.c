@@ -57,6 +57,12 @@ engrave_result_json(const struct engrave_result *res, bool with_gcode, bool with
 		    "burn_mm", r3(s->burn_mm), "travel_mm", r3(s->travel_mm),
 		    "travel_as_drawn_mm", r3(s->travel_as_drawn_mm), "seconds", r3(s->seconds),
 		    "gcode_bytes", (json_int_t)s->gcode_bytes, "gcode_lines", (json_int_t)s->gcode_lines));
+		const struct engrave_params *pa = &res->params;
+		json_t *params = json_pack("{s:s, s:f, s:f, s:i, s:s}", "material",
+		    pa->material ? pa->material : "", "power", r3(pa->power), "speed", r3(pa->speed),
+		    "passes", pa->passes, "source", pa->source);
+		json_object_set_new(params, "z", isfinite(pa->z) ? json_real(r3(pa->z)) : json_null());
+		json_object_set_new(o, "parameters", params);
 		if (res->round.kind)
 			json_object_set_new(o, "rotary", json_pack("{s:s, s:f, s:f, s:f, s:f, s:f}",
 			    "kind", res->round.kind == 2 ? "rollers" : "chuck",
@@ -107,7 +113,7 @@ engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *e
 	static const char *const known[] = { "text", "date", "date_style", "lang", "symbol", "svg",
 		"area", "width", "height", "diameter", "ring_size", "band_width", "origin_x",
 		"origin_y", "char_height", "align", "arc", "arc_radius", "fill", "hatch_interval",
-		"hatch_angle", "cross_hatch", "material", "band", "thickness", "start_angle", NULL };
+		"hatch_angle", "cross_hatch", "material", "band", "thickness", "start_angle", "power", "speed", NULL };
 	const char *s = NULL, *area = NULL, *fill = NULL, *align = NULL, *band = NULL;
 	memset(req, 0, sizeof(*req));
 	if (!json_is_object(o)) {
@@ -168,7 +174,9 @@ engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *e
 	    get_num(o, "hatch_interval", &req->hatch_interval, err, errlen) ||
 	    get_num(o, "hatch_angle", &req->hatch_angle, err, errlen) ||
 	    get_num(o, "thickness", &req->thickness, err, errlen) ||
-	    get_num(o, "start_angle", &req->start_angle, err, errlen))
+	    get_num(o, "start_angle", &req->start_angle, err, errlen) ||
+	    get_num(o, "power", &req->power, err, errlen) ||
+	    get_num(o, "speed", &req->speed, err, errlen))
 		return -1;
 	if (!area || !strcmp(area, "rect")) {
 		req->area = ENGRAVE_AREA_RECT;

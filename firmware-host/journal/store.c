@@ -94,6 +94,28 @@ static const char *const migrations[] = {
 	 * and the stations judge a load by it rather than by a plan's copy.
 	 * Filled from the jobs' plans by piece_gems_backfill below. */
 	"ALTER TABLE pieces ADD COLUMN gems TEXT CHECK (gems IS NULL OR json_valid(gems));",
+	/* 5: a workshop has stations of its own names (laser-1, rings,
+	 * tank-rinse), and its calibrations are theirs: the table of version
+	 * 3 only took the kinds' names, so it is rebuilt with the records as
+	 * they were (SQLite cannot drop a CHECK), and its guards again. */
+	"DROP TRIGGER IF EXISTS calibrations_never_deleted;"
+	"DROP TRIGGER IF EXISTS calibrations_never_changed;"
+	"ALTER TABLE calibrations RENAME TO calibrations_v3;"
+	"CREATE TABLE calibrations ("
+	"  id INTEGER PRIMARY KEY, t TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+	"  station TEXT NOT NULL CHECK (length(station) BETWEEN 1 AND 32),"
+	"  procedure TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('calibration','check','maintenance')),"
+	"  technician TEXT NOT NULL, instrument TEXT,"
+	"  before TEXT NOT NULL CHECK (json_valid(before)),"
+	"  after TEXT NOT NULL CHECK (json_valid(after)), note TEXT);"
+	"INSERT INTO calibrations SELECT * FROM calibrations_v3;"
+	"DROP TABLE calibrations_v3;"
+	"CREATE INDEX calibrations_station ON calibrations(station, kind, t);"
+	"CREATE TRIGGER calibrations_never_deleted BEFORE DELETE ON calibrations "
+	"  BEGIN SELECT RAISE(ABORT, 'calibration records are never deleted'); END;"
+	"CREATE TRIGGER calibrations_never_changed BEFORE UPDATE ON calibrations "
+	"  BEGIN SELECT RAISE(ABORT, 'calibration records are never changed'); END;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon/daemon.h"
+#include "calib/calib.h"
 #include "engrave/engrave.h"
 #include "jobs/jobs.h"
 #include "jobs/jobs_plan.h"
@@ -36,6 +37,10 @@ struct layout_task {
 	uid_t uid;
 	char who[160];
 	char station[40];               /* the laser it is laid out for */
+	/* The materials with the station's material test applied, and the
+	 * words that say so (set.materials and set.materials_source). */
+	struct engrave_material materials[16];
+	char source[160];
 	/* results */
 	enum engrave_status status;
 	struct engrave_result res;      /* OFFLOAD_ENGRAVE */
@@ -172,6 +177,55 @@ layout_done(struct worker_task *wt)
 	free(t);
 }
 
+/*
+ * What the station's calibrations say for this engraving: the material
+ * (the request's, else the piece's metal as the table names it), its
+ * power and speed from the latest material test that chose a cell for
+ * that metal at this laser, and the focus height from the latest focus
+ * calibration. Said in the result's parameters (engrave_params).
+ */
+static void
+calibrated_settings(struct daemon *d, struct station *st, json_t *params, json_t *spec,
+    struct layout_task *t)
+{
+	const char *metal = json_string_value(json_object_get(json_object_get(params, "piece"),
+	    "metal"));
+	const char *material = json_string_value(json_object_get(spec, "material"));
+	char of[40] = "";
+	if (!material && metal) {
+		engrave_material_of_metal(metal, of, sizeof of);
+		if (engrave_material_known(&t->set, of)) {
+			json_object_set_new(spec, "material", json_string(of));
+			material = json_string_value(json_object_get(spec, "material"));
+		}
+	}
+	if (!material)
+		material = t->set.materials[0].name;
+	double power, speed;
+	char when[40];
+	int64_t record;
+	if (d->store && calib_store_grid_choice(d->store, st->name, metal, material, &power, &speed,
+	    when, sizeof when, &record) == 0 && power > 0 && power <= 100 && speed > 0) {
+		size_t n = 0;
+		for (; t->set.materials[n].name && n + 1 < ARRAY_LEN(t->materials); n++) {
+			t->materials[n] = t->set.materials[n];
+			if (strcmp(t->materials[n].name, material) == 0) {
+				t->materials[n].power = power;
+				t->materials[n].speed = speed;
+			}
+		}
+		t->materials[n] = (struct engrave_material){ 0 };
+		t->set.materials = t->materials;
+		snprintf(t->source, sizeof t->source, "the material test of %.19s at %s (record %lld)",
+		    when, st->name, (long long)record);
+		t->set.materials_source = t->source;
+	}
+	json_t *focus = d->store ? calib_store_latest(d->store, st->name, "laser.focus") : NULL;
+	if (json_is_number(json_object_get(focus, "focus_z")))
+		t->set.focus_z = json_number_value(json_object_get(focus, "focus_z"));
+	json_decref(focus);
+}
+
 /* Whether an engraving request is for a piece turning on a rotary: the
  * outside of a ring's band, a bangle or a cylinder. */
 static bool
@@ -205,6 +259,12 @@ offload_layout(struct api_call *c, enum offload_layout kind, const char *who)
 		if (engrave_request_from_json(spec, &req, err, sizeof err) < 0)
 			return api_fail(c, API_ERR_INVALID_PARAMS, "%s", err);
 	}
+	/* Power and speed set by hand for one engraving: a technician's call,
+	 * over the material test. */
+	if ((json_object_get(spec, "power") || json_object_get(spec, "speed")) &&
+	    c->role < API_ROLE_TECHNICIAN)
+		return api_fail(c, API_ERR_FORBIDDEN, "only a technician sets an engraving's power "
+		    "and speed; without them, the material's are used");
 	/* The laser it is for: the one named, the only one, or (a preview or
 	 * a plan, which burn nothing) the first of the workshop. */
 	json_t *named = json_object_get(c->params, "station");
@@ -235,6 +295,7 @@ offload_layout(struct api_call *c, enum offload_layout kind, const char *who)
 	t->kind = kind;
 	t->params = json_incref(c->params);
 	engrave_settings_default(&t->set, &st->cfg->laser);
+	calibrated_settings(d, st, c->params, spec, t);
 	t->with_gcode = json_is_true(json_object_get(c->params, "gcode"));
 	t->uid = c->uid;
 	snprintf(t->who, sizeof t->who, "%s", who ? who : "");

@@ -10,7 +10,10 @@
  * not its value), a flat program while it is, and nothing is emitted
  * (actuators.log). The inside of a band on a chuck that cannot reach it,
  * and a piece smaller than the chuck holds, are refused with the reason and
- * the numbers.
+ * the numbers. After a material test on gold chose a cell, an engraving
+ * on gold uses its power and speed (the G-code and the plan say so); after
+ * a focus calibration, Z for a 20 mm cylinder on the rotary is Z for a
+ * flat plate plus its radius.
  */
 #include <jansson.h>
 #include <math.h>
@@ -115,6 +118,8 @@ start(const char *config)
 	api = simproc_api_connect(&sp);
 	CHECK(wait_until(rings_idle, NULL, 30));
 	CHECK(setting("32", "1"));
+	/* The simulated motion runs faster than life: a test grid in seconds. */
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "timescale rings 50"), 0);
 }
 
 static void
@@ -208,6 +213,107 @@ t_refusals_name_the_numbers(void)
 	CHECK_CONTAINS(r, "this laser has none");
 }
 
+/* Begins a calibration procedure and waits for it to be ready for its
+ * commit; returns the session, or -1. */
+static int
+procedure_ready(const char *params)
+{
+	const char *reply = simproc_api_call(api, "calibrate.begin", params);
+	json_t *r = json_loads(reply, 0, NULL);
+	json_t *sess = json_object_get(json_object_get(r, "result"), "session");
+	int s = json_is_integer(sess) ? (int)json_integer_value(sess) : -1;
+	if (s < 0)
+		printf("  calibrate.begin: %.300s\n", reply);
+	json_decref(r);
+	for (int i = 0; s > 0 && i < 600; i++) {
+		char q[40];
+		snprintf(q, sizeof q, "{\"session\":%d}", s);
+		const char *st = simproc_api_call(api, "calibrate.status", q);
+		if (strstr(st, "\"state\":\"ready\""))
+			return s;
+		if (strstr(st, "\"state\":\"failed\"")) {
+			printf("  calibration failed: %.400s\n", st);
+			break;
+		}
+		if (i == 599)
+			printf("  calibration still not ready: %.400s\n", st);
+		usleep(100000);
+	}
+	return -1;
+}
+
+static double
+number_at(const char *json, const char *a, const char *b, const char *c)
+{
+	json_t *j = json_loads(json, 0, NULL);
+	json_t *v = json_object_get(json_object_get(json_object_get(j, "result"), a), b);
+	if (c)
+		v = json_object_get(v, c);
+	double x = json_is_number(v) ? json_number_value(v) : NAN;
+	json_decref(j);
+	return x;
+}
+
+static void
+t_calibrations_in_use(void)
+{
+	CHECK(setting("101", FLAT));
+	CHECK(wait_until(rings_idle, NULL, 30));
+	/* Before any test: the table's numbers, and no Z. */
+	const char *flat = "{\"station\":\"rings\",\"gcode\":true,\"engraving\":{\"text\":\"Ana\","
+	    "\"area\":\"rect\",\"width\":20,\"height\":5,\"material\":\"gold\"}}";
+	const char *r = simproc_api_call(api, "engrave.preview", flat);
+	CHECK_CONTAINS(r, "\"source\":\"the laser's defaults for gold\"");
+	CHECK_CONTAINS(r, "\"z\":null");
+
+	int s = procedure_ready("{\"procedure\":\"laser.grid\",\"station\":\"rings\",\"metal\":"
+	    "\"yellow_gold\",\"plate_w\":20,\"plate_h\":15,\"x\":5,\"y\":5,\"steps\":2}");
+	CHECK(s > 0);
+	char q[120];
+	snprintf(q, sizeof q, "{\"session\":%d,\"power\":55,\"speed\":525}", s);
+	CHECK_CONTAINS(simproc_api_call(api, "calibrate.commit", q), "\"recorded\"");
+	CHECK(wait_until(rings_idle, NULL, 30));
+	r = simproc_api_call(api, "engrave.preview", flat);
+	CHECK_CONTAINS(r, "\"power\":55");
+	CHECK_CONTAINS(r, "\"speed\":525");
+	CHECK_CONTAINS(r, "\"source\":\"the material test of ");
+	/* 55 % of max_power 1000, at 525 mm/min, in the program itself. */
+	CHECK_CONTAINS(r, "F525S550");
+	/* The plan of a job on a yellow-gold piece says where they came from. */
+	r = simproc_api_call(api, "job.plan", "{\"operator\":\"Marie\",\"piece\":{\"serial\":"
+	    "\"RG-77\",\"type\":\"ring\",\"metal\":\"yellow_gold\",\"purchase_date\":"
+	    "\"2026-12-01\",\"certificate\":true},\"services\":[\"engraving\"],\"engraving\":"
+	    "{\"text\":\"Ana\",\"area\":\"ring\",\"ring_size\":52,\"band_width\":3,"
+	    "\"band\":\"outer\",\"thickness\":1.5}}");
+	CHECK_CONTAINS(r, "the material test of ");
+	CHECK_CONTAINS(r, "\"material\":\"gold\"");
+	/* A jeweller may not set power and speed by hand; a technician may. */
+	const char *by_hand = "{\"station\":\"rings\",\"gcode\":true,\"engraving\":{\"text\":"
+	    "\"Ana\",\"area\":\"rect\",\"width\":20,\"height\":5,\"material\":\"gold\","
+	    "\"power\":40,\"speed\":300}}";
+	r = simproc_api_call(api, "engrave.preview", by_hand);
+	CHECK_CONTAINS(r, "\"source\":\"set for this engraving\"");
+	CHECK_CONTAINS(r, "F300S400");
+
+	s = procedure_ready("{\"procedure\":\"laser.focus\",\"station\":\"rings\",\"steps\":2,"
+	    "\"dz\":0.5}");
+	CHECK(s > 0);
+	snprintf(q, sizeof q, "{\"session\":%d,\"line\":3}", s);
+	CHECK_CONTAINS(simproc_api_call(api, "calibrate.commit", q), "\"recorded\"");
+	CHECK(wait_until(rings_idle, NULL, 30));
+	double z_flat = number_at(simproc_api_call(api, "engrave.preview", flat), "parameters", "z",
+	    NULL);
+	double z_ring = number_at(simproc_api_call(api, "engrave.preview", "{\"station\":\"rings\","
+	    "\"engraving\":{\"text\":\"A\",\"area\":\"cylinder\",\"diameter\":20,\"band_width\":"
+	    "3}}"), "parameters", "z", NULL);
+	CHECK(isfinite(z_flat) && isfinite(z_ring));
+	CHECK(fabs((z_ring - z_flat) - 10) < 1e-3);
+	r = simproc_api_call(api, "engrave.preview", flat);
+	char z[40];
+	snprintf(z, sizeof z, "G0Z%.3f", z_flat);
+	CHECK_CONTAINS(r, z);
+}
+
 static void
 t_rollers_burn_the_same_arc(void)
 {
@@ -236,6 +342,7 @@ main(void)
 	RUN(t_mismatch_refused_nothing_emitted);
 	RUN(t_burned_arc_matches_layout);
 	RUN(t_refusals_name_the_numbers);
+	RUN(t_calibrations_in_use);
 	RUN(t_rollers_burn_the_same_arc);
 	stop();
 	return test_summary();

@@ -100,12 +100,12 @@ t_open_migrate_reopen(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 4);
+	CHECK_INT(store_version(s), 5);
 	store_close(s);
 	CHECK_INT(query_int("PRAGMA journal_mode = WAL") >= 0, 1);
 	s = store_open(path, err, sizeof err);   /* no migration runs twice */
 	CHECK(s != NULL);
-	CHECK_INT(store_version(s), 4);
+	CHECK_INT(store_version(s), 5);
 	store_close(s);
 }
 
@@ -285,7 +285,7 @@ t_upgrade_from_version_1(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 4);
+	CHECK_INT(store_version(s), 5);
 	CHECK_INT(query_int("SELECT count(*) FROM steps WHERE name = 'buffing' AND state = 'done' "
 	    "AND title = 'buffing'"), 1);
 	CHECK(make_job_for(s, "NEW-1", "engraving") > 0);
@@ -529,7 +529,7 @@ t_upgrade_gems(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 4);
+	CHECK_INT(store_version(s), 5);
 	char *g = NULL;
 	CHECK_INT(store_piece_gems(s, "ED-10", &g, err, sizeof err), 1);
 	CHECK(store_gems_same(g, "[{\"species\": \"diamond\", \"count\": 2}, {\"species\": "
@@ -557,6 +557,67 @@ t_upgrade_gems(void)
 	store_close(s);
 }
 
+/* Version 5: calibrations of stations by their own names. A journal of
+ * version 4, whose table took only the kinds' names, keeps its records
+ * and its guards, and takes "rings" and "tank-rinse" after. */
+static void
+t_upgrade_calibration_stations(void)
+{
+	fresh();
+	struct store *s = store_open(path, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	store_close(s);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db,
+	    "DROP TRIGGER calibrations_never_deleted; DROP TRIGGER calibrations_never_changed;"
+	    "DROP TABLE calibrations;"
+	    "CREATE TABLE calibrations ("
+	    "  id INTEGER PRIMARY KEY, t TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+	    "  station TEXT NOT NULL CHECK (station IN ('laser','tank','bath')),"
+	    "  procedure TEXT NOT NULL,"
+	    "  kind TEXT NOT NULL CHECK (kind IN ('calibration','check','maintenance')),"
+	    "  technician TEXT NOT NULL, instrument TEXT,"
+	    "  before TEXT NOT NULL CHECK (json_valid(before)),"
+	    "  after TEXT NOT NULL CHECK (json_valid(after)), note TEXT);"
+	    "CREATE INDEX calibrations_station ON calibrations(station, kind, t);"
+	    "CREATE TRIGGER calibrations_never_deleted BEFORE DELETE ON calibrations "
+	    "  BEGIN SELECT RAISE(ABORT, 'calibration records are never deleted'); END;"
+	    "CREATE TRIGGER calibrations_never_changed BEFORE UPDATE ON calibrations "
+	    "  BEGIN SELECT RAISE(ABORT, 'calibration records are never changed'); END;"
+	    "INSERT INTO calibrations (station, procedure, kind, technician, before, after) VALUES"
+	    " ('tank', 'tank.temperature', 'calibration', 'ada', '{}', '{\"gain\":0.98}');"
+	    "PRAGMA user_version = 4;", NULL, NULL, NULL), SQLITE_OK);
+	/* The old table refuses a station's own name. */
+	CHECK(sqlite3_exec(db, "INSERT INTO calibrations (station, procedure, kind, technician, "
+	    "before, after) VALUES ('rings', 'laser.focus', 'calibration', 'ada', '{}', '{}')", NULL,
+	    NULL, NULL) != SQLITE_OK);
+	sqlite3_close(db);
+	s = store_open(path, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s) {
+		printf("  %s\n", err);
+		return;
+	}
+	CHECK_INT(store_version(s), 5);
+	CHECK_INT(query_int("SELECT count(*) FROM calibrations WHERE station = 'tank' AND "
+	    "technician = 'ada' AND json_extract(after, '$.gain') = 0.98"), 1);
+	sqlite3 *raw = store_db(s);
+	CHECK_INT(sqlite3_exec(raw, "INSERT INTO calibrations (station, procedure, kind, technician, "
+	    "before, after) VALUES ('rings', 'laser.focus', 'calibration', 'ada', '{}', '{}')", NULL,
+	    NULL, NULL), SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "INSERT INTO calibrations (station, procedure, kind, technician, "
+	    "before, after) VALUES ('', 'laser.focus', 'calibration', 'ada', '{}', '{}')", NULL,
+	    NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "DELETE FROM calibrations", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "UPDATE calibrations SET technician = 'eve'", NULL, NULL, NULL) !=
+	    SQLITE_OK);
+	CHECK_INT(query_int("SELECT count(*) FROM calibrations"), 2);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -572,6 +633,7 @@ main(void)
 	RUN(t_gems_part_of_the_piece);
 	RUN(t_step_insert);
 	RUN(t_upgrade_gems);
+	RUN(t_upgrade_calibration_stations);
 	remove_dir();
 	return test_summary();
 }
