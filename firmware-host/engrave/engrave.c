@@ -244,6 +244,59 @@ band_area(enum engrave_area_kind a)
 	return a == ENGRAVE_AREA_RING || a == ENGRAVE_AREA_BANGLE || a == ENGRAVE_AREA_CYLINDER;
 }
 
+/* The seam and the hallmark on the unrolled band, and the piece seen
+ * along its axis with the text's arc, measured clockwise from the
+ * hallmark (0 degrees: the top, under the beam when the piece is put in
+ * the chuck hallmark up). */
+static void
+round_views(struct buf *b, const struct engrave_request *req, const struct engrave_result *res,
+    double w, double h, double piece_w, double cx, double cy, double stroke)
+{
+	double left = -(piece_w - w) / 2, circ = piece_w;
+	double R = res->round.piece_diameter / 2, r = res->round.inner_diameter / 2;
+	double font = fmax(0.8, fmin(R * 0.22, 3));
+	/* Unrolled: the seam at both ends (one place on the piece). */
+	buf_printf(b, "<g id=\"seam\" stroke=\"#6b5b2e\" stroke-width=\"%.3f\" "
+	    "stroke-dasharray=\"%.3f %.3f\">", stroke * 2, stroke * 4, stroke * 3);
+	buf_printf(b, "<line x1=\"%.3f\" y1=\"0\" x2=\"%.3f\" y2=\"%.3f\"/>", left, left, h);
+	buf_printf(b, "<line x1=\"%.3f\" y1=\"0\" x2=\"%.3f\" y2=\"%.3f\"/></g>\n", left + circ,
+	    left + circ, h);
+	/* Where the hallmark is on the band: x = 0 is start_angle past it. */
+	double xh = -req->start_angle / 360.0 * circ;
+	while (xh < left)
+		xh += circ;
+	while (xh >= left + circ)
+		xh -= circ;
+	buf_printf(b, "<g id=\"hallmark-band\"><line x1=\"%.3f\" y1=\"0\" x2=\"%.3f\" y2=\"%.3f\" "
+	    "stroke=\"#1d4f91\" stroke-width=\"%.3f\"/><text x=\"%.3f\" y=\"%.3f\" font-size=\"%.2f\" "
+	    "text-anchor=\"middle\" fill=\"#1d4f91\">0\u00b0</text></g>\n", xh, xh, h, stroke * 2, xh,
+	    -font * 0.4, font);
+	/* Along the axis: the piece, the hallmark at the top, the text's arc. */
+	buf_printf(b, "<g id=\"top-view\">");
+	buf_printf(b, "<circle cx=\"%.3f\" cy=\"%.3f\" r=\"%.3f\" fill=\"#f4efe2\" stroke=\"#8a7a50\" "
+	    "stroke-width=\"%.3f\"/>", cx, cy, R, stroke * 2);
+	if (r > 0)
+		buf_printf(b, "<circle cx=\"%.3f\" cy=\"%.3f\" r=\"%.3f\" fill=\"#ffffff\" "
+		    "stroke=\"#8a7a50\" stroke-width=\"%.3f\"/>", cx, cy, r, stroke * 2);
+	buf_printf(b, "<path id=\"hallmark\" d=\"M%.3f %.3fl%.3f %.3fl%.3f 0z\" fill=\"#1d4f91\"/>"
+	    "<text x=\"%.3f\" y=\"%.3f\" font-size=\"%.2f\" text-anchor=\"middle\" "
+	    "fill=\"#1d4f91\">0\u00b0</text>", cx, cy - R, -font * 0.4, -font * 0.7, font * 0.8, cx,
+	    cy - R - font * 0.9, font);
+	struct engrave_bbox bb = engrave_paths_bbox(&res->toolpath);
+	if (bb.x1 > bb.x0) {
+		double from = req->start_angle + bb.x0 / circ * 360, to = req->start_angle +
+		    bb.x1 / circ * 360;
+		double rho = res->round.outside ? R : r;
+		double a0 = from * M_PI / 180, a1 = to * M_PI / 180;
+		buf_printf(b, "<path id=\"text-arc\" data-from=\"%.2f\" data-to=\"%.2f\" "
+		    "d=\"M%.3f %.3fA%.3f %.3f 0 %d 1 %.3f %.3f\" fill=\"none\" stroke=\"#c0241c\" "
+		    "stroke-width=\"%.3f\" stroke-linecap=\"round\"/>", from, to,
+		    cx + rho * sin(a0), cy - rho * cos(a0), rho, rho, to - from > 180,
+		    cx + rho * sin(a1), cy - rho * cos(a1), fmax(stroke * 6, R * 0.06));
+	}
+	buf_printf(b, "</g>\n");
+}
+
 static char *
 preview(const struct engrave_request *req, const struct engrave_result *res, double w, double h,
     double piece_w)
@@ -257,12 +310,24 @@ preview(const struct engrave_request *req, const struct engrave_result *res, dou
 		vw = piece_w + 2 * pad;
 	}
 	double stroke = (w > h ? w : h) / 400;
+	/* A round piece is also drawn as seen along its axis, right of the
+	 * unrolled band: where the text lies around it, from the hallmark. */
+	bool band = band_area(req->area);
+	double R = band ? res->round.piece_diameter / 2 : 0, y0 = -pad;
+	double top_cx = 0, top_cy = h / 2;
+	if (band && R > 0) {
+		top_cx = x0 + vw + R + pad;
+		vw += 2 * R + 2 * pad;
+		double lo = fmin(-pad, h / 2 - R - 2.5 * pad), hi = fmax(h + pad, h / 2 + R + pad);
+		y0 = lo;
+		vh = hi - lo;
+	}
 	buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.2fmm\" height=\"%.2fmm\" "
-	    "viewBox=\"%.3f %.3f %.3f %.3f\">\n", vw, vh, x0, -pad, vw, vh);
+	    "viewBox=\"%.3f %.3f %.3f %.3f\">\n", vw, vh, x0, y0, vw, vh);
 	buf_printf(&b, "<title>Engraving preview</title>\n");
 	buf_printf(&b, "<rect x=\"%.3f\" y=\"%.3f\" width=\"%.3f\" height=\"%.3f\" fill=\"#ffffff\"/>\n",
-	    x0, -pad, vw, vh);
+	    x0, y0, vw, vh);
 	/* y up inside: flip once for everything drawn. */
 	buf_printf(&b, "<g transform=\"matrix(1 0 0 -1 0 %.3f)\">\n", h);
 	const char *piece = "fill=\"#f4efe2\" stroke=\"#8a7a50\"";
@@ -298,7 +363,10 @@ preview(const struct engrave_request *req, const struct engrave_result *res, dou
 	for (size_t i = 0; i < res->toolpath.n; i++)
 		if (res->toolpath.v[i].n > 1)
 			svg_poly(&b, &res->toolpath.v[i]);
-	buf_printf(&b, "\"/>\n</g>\n</svg>\n");
+	buf_printf(&b, "\"/>\n</g>\n");
+	if (band && R > 0)
+		round_views(&b, req, res, w, h, piece_w, top_cx, top_cy, stroke);
+	buf_printf(&b, "</svg>\n");
 	return b.data;
 }
 
@@ -761,6 +829,10 @@ round_surface(const struct engrave_settings *s, const struct engrave_request *re
 	*w = M_PI * surface * s->ring_usable;
 	*h = req->band_width;
 	*piece_w = M_PI * surface;
+	res->round.diameter = surface;
+	res->round.piece_diameter = outer;
+	res->round.inner_diameter = inner;
+	res->round.outside = outside;
 	if (rot->kind == 0) {
 		/* A flat bed: only a ring's inside, unrolled for a galvo or a
 		 * fixture, as before rotaries; anything else needs one. */
@@ -791,8 +863,8 @@ round_surface(const struct engrave_settings *s, const struct engrave_request *re
 	 * Rollers: the piece rolls on them, a turn of Y moves its surface by
 	 * the rollers' circumference, whatever the piece's size. */
 	double drive = rot->kind == 2 ? rot->roller_diameter : surface;
-	res->round = (struct engrave_round){ .kind = rot->kind, .diameter = surface,
-		.piece_diameter = outer, .y_per_mm = rot->travel_per_turn / (M_PI * drive) };
+	res->round.kind = rot->kind;
+	res->round.y_per_mm = rot->travel_per_turn / (M_PI * drive);
 	/* The start angle turns the piece first: the band's unrolled start
 	 * (x = 0, a quarter turn of usable band either side of the middle)
 	 * comes under the beam that much later. */

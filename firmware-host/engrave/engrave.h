@@ -300,12 +300,15 @@ struct engrave_fit {
 	size_t lines;
 };
 
-/* Where a round piece's band was laid, for the rotary (kind 0 on a flat
- * bed): the surface's diameter and what Y moves per mm around it. */
+/* Where a round piece's band was laid: its diameters (for the preview's
+ * view from above) and, on a rotary (kind not 0), what Y moves per mm
+ * around it. */
 struct engrave_round {
 	int kind;                   /* the rotary's kind, 0: not on a rotary */
 	double diameter;            /* mm of the surface engraved */
 	double piece_diameter;      /* mm of the piece's outside (what is held) */
+	double inner_diameter;      /* mm of its inside (0: a solid cylinder) */
+	bool outside;               /* the text is on the outside */
 	double y_per_mm;            /* Y units per mm around the surface */
 	double start_y;             /* Y of the text's start (start_angle) */
 	double text_mm;             /* the text's extent around the surface, mm */

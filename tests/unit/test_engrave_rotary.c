@@ -199,6 +199,45 @@ t_refusals(void)
 	engrave_result_free(&r);
 }
 
+/* The preview: the seam and the hallmark on the unrolled band, and the
+ * piece seen along its axis with the text's arc from the hallmark. */
+static double
+attr(const char *svg, const char *id, const char *name)
+{
+	char key[64];
+	snprintf(key, sizeof key, "id=\"%s\"", id);
+	const char *p = strstr(svg, key);
+	snprintf(key, sizeof key, "%s=\"", name);
+	p = p ? strstr(p, key) : NULL;
+	return p ? atof(p + strlen(key)) : NAN;
+}
+
+static void
+t_preview_views(void)
+{
+	struct engrave_request q = ring(52, true);
+	struct engrave_result a, b;
+	CHECK_INT(engrave_run(&chuck, &q, &a), ENGRAVE_OK);
+	q.start_angle = 45;
+	CHECK_INT(engrave_run(&chuck, &q, &b), ENGRAVE_OK);
+	CHECK_CONTAINS(a.svg, "id=\"seam\"");
+	CHECK_CONTAINS(a.svg, "id=\"top-view\"");
+	CHECK_CONTAINS(a.svg, "id=\"hallmark\"");
+	struct engrave_bbox bb = engrave_paths_bbox(&a.toolpath);
+	double circ = M_PI * a.round.diameter;
+	/* The text sits symmetric about the usable band's middle, a quarter
+	 * of the way round from its start: here from about 67 degrees. */
+	CHECK(fabs(attr(a.svg, "text-arc", "data-from") - bb.x0 / circ * 360) < 0.01);
+	CHECK(fabs(attr(a.svg, "text-arc", "data-to") - bb.x1 / circ * 360) < 0.01);
+	CHECK(fabs((attr(a.svg, "text-arc", "data-to") - attr(a.svg, "text-arc", "data-from")) -
+	    a.round.text_mm / circ * 360) < 0.01);
+	/* 45 degrees later with the start angle. */
+	CHECK(fabs(attr(b.svg, "text-arc", "data-from") - attr(a.svg, "text-arc", "data-from") - 45) <
+	    0.01);
+	engrave_result_free(&a);
+	engrave_result_free(&b);
+}
+
 static void
 t_bangle(void)
 {
@@ -220,6 +259,7 @@ main(void)
 	RUN(t_feed_is_the_surface_speed);
 	RUN(t_start_angle_turns_first);
 	RUN(t_refusals);
+	RUN(t_preview_views);
 	RUN(t_bangle);
 	engrave_cache_clear();
 	return test_summary();
