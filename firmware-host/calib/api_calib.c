@@ -36,7 +36,8 @@
 #define PROCEDURE_TICK 0.1      /* s between two looks at a procedure running */
 #define WRITE_TIMEOUT 10.0
 
-enum ptype { P_TWO_POINT, P_SWEEP, P_POWER, P_SCALE, P_GRID, P_FOCUS, P_ORIGIN, P_RESTORE };
+enum ptype { P_TWO_POINT, P_SWEEP, P_POWER, P_SCALE, P_GRID, P_FOCUS, P_ORIGIN, P_RESTORE,
+	P_ROTARY };
 
 struct procdef {
 	const char *name, *station, *kind;
@@ -52,6 +53,7 @@ static const struct procdef procs[] = {
 	{ "bath.voltage", "bath", "calibration", P_TWO_POINT, "v_out", "V", { 0.5, 0.1, 0.5 } },
 	{ "bath.current", "bath", "calibration", P_TWO_POINT, "i_out", "A", { 0.2, 0.1, 0.2 } },
 	{ "laser.scale", "laser", "calibration", P_SCALE, NULL, NULL, { 0, 0, 0 } },
+	{ "laser.rotary", "laser", "calibration", P_ROTARY, NULL, NULL, { 0, 0, 0 } },
 	{ "laser.grid", "laser", "check", P_GRID, NULL, NULL, { 0, 0, 0 } },
 	{ "laser.focus", "laser", "calibration", P_FOCUS, NULL, NULL, { 0, 0, 0 } },
 	{ "laser.origin", "laser", "maintenance", P_ORIGIN, NULL, NULL, { 0, 0, 0 } },
@@ -609,6 +611,65 @@ begin_scale(struct daemon *d, struct api_call *c, struct proc *p, char *err, siz
 	return 0;
 }
 
+/*
+ * The rotary's travel (docs/engraving.md, Rotary): a line of known length
+ * burned around a gauge cylinder of known diameter, measured, and the
+ * rotary's steps per unit ($101 while it is mounted) corrected so that a
+ * turn is travel_per_turn. The program is for the rotary, so the station
+ * runs it only with the rotary mounted.
+ */
+static int
+begin_rotary(struct daemon *d, struct api_call *c, struct proc *p, char *err, size_t len)
+{
+	const struct cfg_rotary *r = &p->st->cfg->laser.rotary;
+	double diameter, length, x, power, feed;
+	if (r->kind == ROTARY_NONE) {
+		snprintf(err, len, "the laser%s has no rotary (rotary: in its configuration)",
+		    p->st->suffix);
+		return -1;
+	}
+	if (!num(c, "diameter", NAN, &diameter))
+		return -2;
+	if (!(diameter >= r->min_diameter && diameter <= r->max_diameter)) {
+		snprintf(err, len, "the gauge's diameter (mm) is needed, within what the rotary holds "
+		    "(%g to %g mm)", r->min_diameter, r->max_diameter);
+		return -1;
+	}
+	if (!num(c, "length", fmin(30, 0.8 * M_PI * diameter), &length) || !num(c, "x", 2, &x) ||
+	    !num(c, "power", 50, &power) || !num(c, "feed", 300, &feed))
+		return -2;
+	if (!(length > 1 && length <= 0.95 * M_PI * diameter) || x < 0 ||
+	    x > p->st->cfg->laser.work_x) {
+		snprintf(err, len, "the line is 1 mm to %.1f mm around a %g mm gauge, at X 0 to %g mm",
+		    0.95 * M_PI * diameter, diameter, p->st->cfg->laser.work_x);
+		return -1;
+	}
+	if (power <= 0 || power > 100 || feed <= 0 || feed > p->st->cfg->laser.max_feed) {
+		snprintf(err, len, "power must be 1-100 %% and feed 1-%g mm/min",
+		    p->st->cfg->laser.max_feed);
+		return -1;
+	}
+	struct grbl *g = station_laser_grbl(p->st);
+	if (!g || !isfinite(grbl_setting(g, r->mounted_setting))) {
+		snprintf(err, len, "the laser's setting $%d is not known (is it connected?)",
+		    r->mounted_setting);
+		return -1;
+	}
+	double drive = r->kind == ROTARY_ROLLERS ? r->roller_diameter : diameter;
+	double k = r->travel_per_turn / (M_PI * drive);
+	p->square = length;
+	p->params = json_pack("{s:f, s:f, s:f, s:f}", "diameter", diameter, "length", length,
+	    "x", x, "y_per_mm", k);
+	char *gcode = xasprintf("(ATELIER ROTARY %s D%.2f Y%.4f/MM)\nG21G90\nG0X%.3fY0\nM4S0\n"
+	    "G1Y%.3fF%.0fS%d\nM5\n", r->kind == ROTARY_ROLLERS ? "ROLLERS" : "CHUCK", diameter, k, x,
+	    length * k, feed * k, power_s(p, power));
+	if (laser_program(d, p, gcode, err, len) < 0)
+		return -1;
+	snprintf(p->msg, sizeof p->msg, "burning a %g mm line around the %g mm gauge; then measure "
+	    "it", length, diameter);
+	return 0;
+}
+
 static json_t *
 settings_json(struct grbl *g)
 {
@@ -753,6 +814,7 @@ api_calib_begin(struct api_call *c, void *arg)
 	case P_GRID: rc = begin_grid(d, c, p, err, sizeof err); break;
 	case P_FOCUS: rc = begin_focus(d, c, p, err, sizeof err); break;
 	case P_SCALE: rc = begin_scale(d, c, p, err, sizeof err); break;
+	case P_ROTARY: rc = begin_rotary(d, c, p, err, sizeof err); break;
 	case P_RESTORE: rc = begin_restore(d, c, p, err, sizeof err); break;
 	case P_ORIGIN:
 		rc = connected(st) ? 0 : -1;
@@ -1039,7 +1101,8 @@ api_calib_commit(struct api_call *c, void *arg)
 	if (p->state != PS_READY)
 		return api_fail(c, API_ERR_BUSY, "calibration %d is %s: %s", p->id,
 		    pstate_names[p->state], p->msg);
-	if ((p->def->type == P_SCALE || p->def->type == P_ORIGIN) && !connected(p->st))
+	if ((p->def->type == P_SCALE || p->def->type == P_ROTARY || p->def->type == P_ORIGIN) &&
+	    !connected(p->st))
 		return api_fail(c, API_ERR_UNAVAILABLE, "the laser%s is not connected: nothing written",
 		    p->st->suffix);
 	struct corrections *corr = &d->corr[p->st->index];
@@ -1114,6 +1177,34 @@ api_calib_commit(struct api_call *c, void *arg)
 		p->nw = 0;
 		p->w[p->nw++] = (struct pwrite){ false, 100, nx, sx, 0, 0, false };
 		p->w[p->nw++] = (struct pwrite){ false, 101, ny, sy, 0, 0, false };
+		if (start_writes(d, p, err, sizeof err) < 0) {
+			finish(d, p, PS_FAILED, "nothing written: %s", err);
+			return api_fail(c, API_ERR_UNAVAILABLE, "%s", p->msg);
+		}
+		return proc_json(d, p);
+	}
+	case P_ROTARY: {
+		const struct cfg_rotary *r = &p->st->cfg->laser.rotary;
+		double measured, next;
+		if (!num(c, "measured", NAN, &measured))
+			return NULL;
+		struct grbl *g = station_laser_grbl(p->st);
+		double steps = grbl_setting(g, r->mounted_setting);
+		/* Within 10 %: further would be another rotary, or a wrong
+		 * measure, and the mounted value says which rotary is on. */
+		if (calib_steps_per_mm(steps, p->square, measured, 0.1, &next, err, sizeof err) < 0) {
+			finish(d, p, PS_FAILED, "refused, nothing changed: %s", err);
+			return api_fail(c, API_ERR_INVALID, "%s", p->msg);
+		}
+		next = round(next * 1000) / 1000;
+		char key[8];
+		snprintf(key, sizeof key, "%d", r->mounted_setting);
+		p->before = json_pack("{s:f}", key, steps);
+		p->after = json_pack("{s:f, s:f, s:f, s:f}", key, next, "length", p->square,
+		    "measured", measured, "diameter",
+		    json_number_value(json_object_get(p->params, "diameter")));
+		p->nw = 0;
+		p->w[p->nw++] = (struct pwrite){ false, r->mounted_setting, next, steps, 0, 0, false };
 		if (start_writes(d, p, err, sizeof err) < 0) {
 			finish(d, p, PS_FAILED, "nothing written: %s", err);
 			return api_fail(c, API_ERR_UNAVAILABLE, "%s", p->msg);
@@ -1250,7 +1341,8 @@ laser_tick(struct daemon *d, struct proc *p)
 		snprintf(p->msg, sizeof p->msg, "%s", p->def->type == P_SCALE ? "the square is "
 		    "engraved: measure it and commit measured_x and measured_y" : p->def->type ==
 		    P_FOCUS ? "the lines are engraved: commit the number of the sharpest" :
-		    "the grid is engraved: commit the power and speed chosen");
+		    p->def->type == P_ROTARY ? "the line is burned around the gauge: measure it and "
+		    "commit measured (mm)" : "the grid is engraved: commit the power and speed chosen");
 		return;
 	}
 	finish(d, p, PS_FAILED, "the program stopped (%s): nothing changed", p->st->detail);

@@ -13,7 +13,8 @@
  * the numbers. After a material test on gold chose a cell, an engraving
  * on gold uses its power and speed (the G-code and the plan say so); after
  * a focus calibration, Z for a 20 mm cylinder on the rotary is Z for a
- * flat plate plus its radius.
+ * flat plate plus its radius. The rotary's own calibration corrects its
+ * steps per unit from a line burned around a gauge.
  */
 #include <jansson.h>
 #include <math.h>
@@ -314,6 +315,69 @@ t_calibrations_in_use(void)
 	CHECK_CONTAINS(r, z);
 }
 
+static double
+burned_arc(void)
+{
+	char burn[400];
+	if (simproc_ctl(&sp, burn, sizeof burn, "burn rings") < 0)
+		return NAN;
+	json_t *b = json_loads(burn, 0, NULL);
+	double arc = json_is_number(json_object_get(b, "arc_mm")) ?
+	    json_number_value(json_object_get(b, "arc_mm")) : NAN;
+	json_decref(b);
+	return arc;
+}
+
+/* The rotary's calibration: the chuck really needs 9 steps a degree where
+ * $101 says 8.889, so a 30 mm line around a 20 mm gauge comes out short;
+ * measured and committed, $101 is corrected (written alone, read back,
+ * recorded) and the next line is 30 mm. */
+static void
+t_rotary_calibration(void)
+{
+	CHECK(setting("101", MOUNTED));
+	/* Measured finely: the simulator samples the burn at each of its
+	 * steps, which run 50 times faster elsewhere in this test. */
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "timescale rings 2"), 0);
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "mechanics rings 250 9"), 0);
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "piece rings 20"), 0);
+	simproc_ctl(&sp, NULL, 0, "burn rings clear");
+	const char *begin = "{\"procedure\":\"laser.rotary\",\"station\":\"rings\","
+	    "\"diameter\":20,\"length\":30}";
+	int s = procedure_ready(begin);
+	CHECK(s > 0);
+	double arc = burned_arc();
+	CHECK(fabs(arc - 30 * 8.889 / 9) < 0.02);
+	char q[120];
+	snprintf(q, sizeof q, "{\"session\":%d,\"measured\":%.3f}", s, arc);
+	CHECK_CONTAINS(simproc_api_call(api, "calibrate.commit", q), "\"result\"");
+	bool recorded = false;
+	for (int i = 0; i < 100 && !recorded; i++) {
+		snprintf(q, sizeof q, "{\"session\":%d}", s);
+		recorded = strstr(simproc_api_call(api, "calibrate.status", q),
+		    "\"state\":\"recorded\"") != NULL;
+		usleep(100000);
+	}
+	CHECK(recorded);
+	const char *st = simproc_api_call(api, "laser.settings.backup", "{\"station\":\"rings\"}");
+	CHECK_CONTAINS(st, "\"101\":9");
+	/* Still the rotary mounted (within its 10 %), and now true. */
+	simproc_ctl(&sp, NULL, 0, "burn rings clear");
+	s = procedure_ready(begin);
+	CHECK(s > 0);
+	arc = burned_arc();
+	CHECK(fabs(arc - 30) < 0.02);
+	snprintf(q, sizeof q, "{\"session\":%d}", s);
+	simproc_api_call(api, "calibrate.abort", q);
+	/* A measure 20 % off is refused, nothing written. */
+	s = procedure_ready(begin);
+	snprintf(q, sizeof q, "{\"session\":%d,\"measured\":24}", s);
+	CHECK_CONTAINS(simproc_api_call(api, "calibrate.commit", q), "\"code\":1007");
+	CHECK(setting("101", MOUNTED));
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "mechanics rings 250 8.889"), 0);
+	CHECK_INT(simproc_ctl(&sp, NULL, 0, "timescale rings 50"), 0);
+}
+
 static void
 t_rollers_burn_the_same_arc(void)
 {
@@ -343,6 +407,7 @@ main(void)
 	RUN(t_burned_arc_matches_layout);
 	RUN(t_refusals_name_the_numbers);
 	RUN(t_calibrations_in_use);
+	RUN(t_rotary_calibration);
 	RUN(t_rollers_burn_the_same_arc);
 	stop();
 	return test_summary();
