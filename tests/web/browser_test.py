@@ -322,6 +322,17 @@ def browser_checks(bench):
         check(wait(d, lambda d: d.find_element(By.ID, "fit").text.strip() or None) is not None,
               "the designer says whether it fits")
         shot(d, "05-designer")
+        # The outside of the ring, turning on a laser's rotary: the preview
+        # adds the ring seen along its axis, with the text's arc.
+        from selenium.webdriver.support.ui import Select
+        Select(d.find_element(By.ID, "band")).select_by_value("outer")
+        d.execute_script("document.getElementById('band').dispatchEvent(new Event('change', {bubbles: true}))")
+        top = wait(d, lambda d: [i for i in d.find_elements(By.CSS_SELECTOR, "#preview img")
+                                 if "top-view" in __import__("urllib.parse").parse.unquote(
+                                     i.get_attribute("src") or "")], 15)
+        check(bool(top), "the designer shows the outside of a ring on the rotary, seen along its axis",
+              d.find_element(By.ID, "fit").text)
+        shot(d, "05-designer-rotary")
 
         # An engraving job from creation to done, at the bench.
         job = engraving_job_to_done(d, bench)

@@ -20,6 +20,8 @@ const PROCS = [
   { id: 'bath.current', kind: 'bath', begin: [{ name: 'instrument', type: 'text', required: true }], steps: 'drive-point', unit: 'A' },
   { id: 'laser.scale', kind: 'laser', begin: [N('size', 20), N('x', null), N('y', null), N('power', null), N('feed', null)], steps: 'engrave',
     commit: [N('measured_x', null, { required: true }), N('measured_y', null, { required: true })] },
+  { id: 'laser.rotary', kind: 'laser', begin: [N('diameter', null, { required: true }), N('length', 30), N('x', null), N('power', null), N('feed', null)], steps: 'engrave',
+    commit: [N('measured', null, { required: true })] },
   { id: 'laser.focus', kind: 'laser', begin: [N('steps', 4), N('dz', 0.5), N('x', null), N('y', null), N('power', null), N('feed', null)], steps: 'engrave',
     commit: [N('line', null, { required: true, step: 1 })] },
   { id: 'laser.grid', kind: 'laser', begin: [{ name: 'metal', type: 'text', required: true }, N('plate_w', 30), N('plate_h', 30), N('x', null), N('y', null), N('steps', 5)], steps: 'engrave',

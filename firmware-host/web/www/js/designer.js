@@ -46,6 +46,12 @@ export function engraving() {
   e.area = $('#area').value;
   if (e.area === 'ring') { e.ring_size = num('#ring-size'); e.band_width = num('#band-width'); }
   if (e.area === 'round') e.diameter = num('#diameter');
+  if (e.area === 'bangle' || e.area === 'cylinder') { e.diameter = num('#diameter'); e.band_width = num('#band-width'); }
+  if (e.area === 'ring' || e.area === 'bangle') {
+    e.band = $('#band').value;
+    if (e.band === 'outer') e.thickness = num('#thickness');
+  }
+  if (['ring', 'bangle', 'cylinder'].includes(e.area) && num('#start-angle')) e.start_angle = num('#start-angle');
   if (e.area === 'rect') { e.width = num('#width'); e.height = num('#height'); }
   const ch = num('#char-height');
   if (ch !== null) e.char_height = ch;
@@ -67,7 +73,7 @@ function showFields() {
     f.hidden = !(kinds.includes(c) || (kinds.includes('monogram') && c === 'symbol' && $('#symbol').value === 'monogram'));
   });
   const area = $('#area').value;
-  $$('#designer-form [data-area]').forEach((f) => { f.hidden = f.dataset.area !== area; });
+  $$('#designer-form [data-area]').forEach((f) => { f.hidden = !f.dataset.area.split(' ').includes(area); });
 }
 
 // "its width needs 23.4 mm at 0.8 mm; 18.0 mm available" -> the numbers.
@@ -127,7 +133,11 @@ async function preview() {
   if (!hasContent(e)) { last = null; lastError = null; renderResult(); return; }
   $('#preview').classList.add('busy');
   try {
-    const r = await rpc('engrave.preview', { engraving: e });
+    // A round piece turns on a laser's rotary: the one chosen, else the
+    // daemon's pick (a flat bed cannot take the outside of a band).
+    const params = { engraving: e };
+    if (['ring', 'bangle', 'cylinder'].includes(e.area) && $('#station').value) params.station = $('#station').value;
+    const r = await rpc('engrave.preview', params);
     if (mine !== seq) return;
     last = { engraving: e, result: r };
     lastError = null;
@@ -160,12 +170,28 @@ function restore() {
   set('#lang', e.lang || '');
   set('#area', e.area);
   set('#ring-size', e.ring_size); set('#band-width', e.band_width); set('#diameter', e.diameter);
+  set('#band', e.band); set('#thickness', e.thickness); set('#start-angle', e.start_angle);
   set('#width', e.width); set('#height', e.height); set('#char-height', e.char_height);
   set('#align', e.align); set('#fill', e.fill || '');
 }
 
+// The lasers of the workshop, those with a rotary first: a round piece's
+// outside is engraved turning.
+async function loadLasers() {
+  const sel = $('#station');
+  try {
+    const st = await rpc('status');
+    const names = Object.entries(st.stations || {}).filter(([, v]) => v.kind === 'laser').map(([k]) => k);
+    const auto = document.createElement('option');
+    auto.value = '';
+    auto.textContent = t('designer.station_auto');
+    sel.replaceChildren(auto, ...names.map((n) => { const o = document.createElement('option'); o.value = n; o.textContent = n; return o; }));
+  } catch (e) { /* the preview says what is wrong */ }
+}
+
 async function main() {
   await initPage('designer');
+  await loadLasers();
   restore();
   showFields();
   const form = $('#designer-form');
