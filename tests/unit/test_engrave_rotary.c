@@ -180,6 +180,15 @@ t_refusals(void)
 	    "which holds 12.0 to 80.0 mm");
 	engrave_result_free(&r);
 
+	/* The smallest ring there is (size 30, 9.5 mm inside) with a thin
+	 * band: 10.5 mm outside, smaller than the chuck holds. */
+	q = ring(30, true);
+	q.thickness = 0.5;
+	CHECK_INT(engrave_run(&chuck, &q, &r), ENGRAVE_ERR_INPUT);
+	CHECK_CONTAINS(r.error, "a ring of 10.5 mm outside diameter does not fit the rotary, which "
+	    "holds 12.0 to 80.0 mm");
+	engrave_result_free(&r);
+
 	q = ring(52, true);
 	q.thickness = 0;
 	CHECK_INT(engrave_run(&chuck, &q, &r), ENGRAVE_ERR_INPUT);
