@@ -49,10 +49,6 @@ struct grbl_stopline {
  * asks GRBL who it is: long enough for the second banner of a controller
  * that resets when its port opens. */
 #define HS_SETTLE 0.3
-/* After the banner of one of two resets sent close together (an abort's
- * and the safety path's stop byte), how long the second banner may take:
- * GRBL may answer each, or take both as one. */
-#define RESET_ECHO 0.3
 
 #define INFLIGHT_MAX 128    /* 128 bytes hold at most 64 one-character lines */
 #define PENDING_MAX 32
@@ -72,8 +68,6 @@ struct grbl {
 	bool hs_asked;              /* $I is sent: the handshake proper runs */
 	double hs_settle_at;        /* ask once no banner came since this long */
 	bool resetting;             /* a soft reset was sent: nothing until its banner */
-	int resets_unanswered;      /* resets sent, either way, whose banner has not come */
-	double echo_until;          /* a banner came, another may: wait until then */
 	double reset_deadline;
 
 	char rx[RX_LINE_MAX + 1];
@@ -433,8 +427,6 @@ discard_for_reset(struct grbl *g)
 	g->if_head = g->if_count = g->if_bytes = 0;
 	g->pend_head = g->pend_count = 0;
 	g->resetting = true;
-	g->resets_unanswered++;
-	g->echo_until = 0;
 	g->reset_deadline = now_mono() + g->laser->connect_timeout;
 }
 
@@ -659,8 +651,6 @@ start_connect(struct grbl *g, double now)
 	g->hs_banner = false;
 	g->hs_asked = false;
 	g->resetting = false;
-	g->resets_unanswered = 0;
-	g->echo_until = 0;
 	g->hs_deadline = now + g->laser->connect_timeout;
 	set_link(g, GRBL_CONNECTING, NULL);
 	/* A soft reset, not DTR: GRBL answers with its banner, and whatever a
@@ -832,19 +822,8 @@ handle_line(struct grbl *g, const char *line)
 		break;
 	case GRBL_R_BANNER: {
 		/* GRBL reset: whatever was in its buffers is gone. */
-		/* Ours: the answer to a reset we sent. With two sent close
-		 * together (an abort's and the safety path's stop byte),
-		 * nothing goes out until the second banner too, or a moment
-		 * without it: a line sent between the two would be wiped by
-		 * the second reset, and a banner then is no reset of GRBL's
-		 * own. */
-		bool ours = g->resets_unanswered > 0;
-		if (ours && --g->resets_unanswered > 0) {
-			g->echo_until = now_mono() + RESET_ECHO;
-			break;
-		}
+		bool ours = g->resetting;
 		g->resetting = false;
-		g->echo_until = 0;
 		if (ours && g->link == GRBL_READY) {
 			/* The answer to our own reset: the buffers were cleared
 			 * when it was sent; what waits since may go now. */
@@ -992,15 +971,6 @@ grbl_on_timer(struct grbl *g, double now)
 		}
 		return;
 	}
-	if (g->resetting && g->echo_until > 0 && now >= g->echo_until) {
-		/* GRBL took the resets as one: it is back since its banner. */
-		g->resets_unanswered = 0;
-		g->resetting = false;
-		g->echo_until = 0;
-		if (g->check == CK_LEAVE)
-			check_finish(g, g->check_ok, g->check_why);
-		pump(g);
-	}
 	if (g->resetting && now >= g->reset_deadline) {
 		disconnect(g, "no banner after a soft reset");
 		return;
@@ -1118,7 +1088,6 @@ ready_or_say(const struct grbl *g, char *err, size_t errlen)
 int
 grbl_command(struct grbl *g, const char *line, char *err, size_t errlen)
 {
-	sync_stopline(g);
 	char clean[GRBL_MAX_LINE + 2];
 	if (ready_or_say(g, err, errlen) < 0)
 		return -1;
@@ -1217,9 +1186,6 @@ refuse:
 int
 grbl_stream_text(struct grbl *g, const char *text, char *err, size_t errlen)
 {
-	/* A stop the safety path sent before this job is accounted for
-	 * first: it voids what was queued before, never this job. */
-	sync_stopline(g);
 	if (ready_or_say(g, err, errlen) < 0 || load_lines(g, text, err, errlen) < 0)
 		return -1;
 	g->streaming = true;
@@ -1232,7 +1198,6 @@ grbl_stream_text(struct grbl *g, const char *text, char *err, size_t errlen)
 int
 grbl_check_text(struct grbl *g, const char *text, char *err, size_t errlen)
 {
-	sync_stopline(g);
 	if (ready_or_say(g, err, errlen) < 0 || load_lines(g, text, err, errlen) < 0)
 		return -1;
 	g->check = CK_ENTER;

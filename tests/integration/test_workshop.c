@@ -107,15 +107,8 @@ settle(void)
 		snprintf(req, sizeof req, "{\"station\":\"%s\"}", stops[i][1]);
 		simproc_api_call(api, stops[i][0], req);
 	}
-	/* An unlock sent while GRBL still answers the abort's reset is not
-	 * taken (nothing goes out until its banner): unlock again until
-	 * both lasers are idle, as a technician would press it again. */
-	for (int round = 0; round < 10; round++) {
-		if (wait_until(all_idle, NULL, 3))
-			return true;
-		simproc_api_call(api, "laser.unlock", "{\"station\":\"laser-1\"}");
-		simproc_api_call(api, "laser.unlock", "{\"station\":\"rings\"}");
-	}
+	if (wait_until(all_idle, NULL, 30))
+		return true;
 	printf("  not every station idle: %.1500s\n", simproc_api_call(api, "status", NULL));
 	return false;
 }
