@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -63,14 +62,6 @@ struct gw {
 	pthread_t relay;
 	atomic_int stopping;
 };
-
-static double
-mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* --- answers ------------------------------------------------------------ */
 
@@ -182,7 +173,7 @@ session_of(struct gw *g, const struct mg_connection *c, struct gw_session *s)
 	char token[GW_TOKEN_HEX + 2];
 	if (!cookie || mg_get_cookie(cookie, COOKIE, token, sizeof token) != GW_TOKEN_HEX)
 		return false;
-	return gw_session_get(&g->sessions, token, mono(), s);
+	return gw_session_get(&g->sessions, token, now_mono(), s);
 }
 
 static bool
@@ -217,7 +208,7 @@ api_login(struct gw *g, struct mg_connection *c)
 	char name[WEB_USER_NAME_MAX + 1];
 	snprintf(name, sizeof name, "%s", user);
 	double wait;
-	if (!gw_throttle_allows(&g->sessions, name, addr, mono(), &wait)) {
+	if (!gw_throttle_allows(&g->sessions, name, addr, now_mono(), &wait)) {
 		json_decref(req);
 		log_warn("login of %s from %s refused: too many wrong passwords", name, addr);
 		return send_json(c, 429, json_pack("{s:s, s:i}", "error", "too many wrong passwords: "
@@ -254,13 +245,13 @@ api_login(struct gw *g, struct mg_connection *c)
 	json_decref(req);
 
 	if (!ok) {
-		gw_throttle_failed(&g->sessions, name, addr, mono());
+		gw_throttle_failed(&g->sessions, name, addr, now_mono());
 		log_warn("login of %s from %s: wrong user or password", name, addr);
 		return send_error(c, 401, "wrong user or password");
 	}
 	gw_throttle_succeeded(&g->sessions, name, addr);
 	struct gw_session s;
-	gw_session_new(&g->sessions, found.name, found.display, found.role, mono(), &s);
+	gw_session_new(&g->sessions, found.name, found.display, found.role, now_mono(), &s);
 	sodium_memzero(&found, sizeof found);
 	char cookie[256];
 	snprintf(cookie, sizeof cookie, "Set-Cookie: " COOKIE "=%s; Path=/; HttpOnly; "

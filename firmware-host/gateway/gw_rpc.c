@@ -17,18 +17,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
-
-static double
-mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 connect_api(const char *path, char *err, size_t errlen)
@@ -67,7 +58,7 @@ read_lines(int fd, int count, double deadline, char **lines, char *err, size_t e
 					return 0;
 				}
 			}
-		double left = deadline - mono();
+		double left = deadline - now_mono();
 		if (left <= 0) {
 			snprintf(err, errlen, "atelierd did not answer in time");
 			break;
@@ -99,7 +90,7 @@ gw_rpc_call(const char *socket_path, const char *user, const char *request, doub
 	int fd = connect_api(socket_path, err, errlen);
 	if (fd < 0)
 		return -1;
-	double deadline = mono() + timeout;
+	double deadline = now_mono() + timeout;
 	char *act = NULL;
 	int rc = -1;
 	if (user) {
