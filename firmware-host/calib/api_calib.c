@@ -26,6 +26,7 @@
 #include "calib/calib.h"
 #include "calib/calib_laser.h"
 #include "daemon/daemon.h"
+#include "engrave/engrave.h"
 #include "log.h"
 #include "mb_devices.h"
 #include "util.h"
@@ -660,8 +661,9 @@ begin_rotary(struct daemon *d, struct api_call *c, struct proc *p, char *err, si
 	p->square = length;
 	p->params = json_pack("{s:f, s:f, s:f, s:f}", "diameter", diameter, "length", length,
 	    "x", x, "y_per_mm", k);
-	char *gcode = xasprintf("(ATELIER ROTARY %s D%.2f Y%.4f/MM)\nG21G90\nG0X%.3fY0\nM4S0\n"
-	    "G1Y%.3fF%.0fS%d\nM5\n", r->kind == ROTARY_ROLLERS ? "ROLLERS" : "CHUCK", diameter, k, x,
+	char header[80];
+	engrave_rotary_header(header, sizeof header, r->kind, diameter, k);
+	char *gcode = xasprintf("(%s)\nG21G90\nG0X%.3fY0\nM4S0\nG1Y%.3fF%.0fS%d\nM5\n", header, x,
 	    length * k, feed * k, power_s(p, power));
 	if (laser_program(d, p, gcode, err, len) < 0)
 		return -1;

@@ -686,6 +686,13 @@ material_find(const struct engrave_settings *s, const char *name)
 }
 
 void
+engrave_rotary_header(char *out, size_t len, int kind, double diameter, double y_per_mm)
+{
+	snprintf(out, len, "ATELIER ROTARY %s D%.2f Y%.4f/MM", kind == 2 ? "ROLLERS" : "CHUCK",
+	    diameter, y_per_mm);
+}
+
+void
 engrave_material_of_metal(const char *metal, char *out, size_t len)
 {
 	size_t n = metal ? strlen(metal) : 0;
@@ -1102,8 +1109,7 @@ run(const struct engrave_settings *s, const struct engrave_request *req,
 				    res->round.start_y + src->pts[j].x * res->round.y_per_mm);
 		}
 		char header[160];
-		snprintf(header, sizeof header, "ATELIER ROTARY %s D%.2f Y%.4f/MM",
-		    res->round.kind == 2 ? "ROLLERS" : "CHUCK", res->round.diameter,
+		engrave_rotary_header(header, sizeof header, res->round.kind, res->round.diameter,
 		    res->round.y_per_mm);
 		go.origin_x = go.origin_y = 0;
 		go.y_per_mm = res->round.y_per_mm;

@@ -394,6 +394,11 @@ struct json_t *engrave_result_json(const struct engrave_result *res, bool with_g
 int engrave_request_from_json(struct json_t *o, struct engrave_request *req, char *err,
     size_t errlen);
 
+/* The comment that opens a program made for a rotary, without its
+ * parentheses: "ATELIER ROTARY CHUCK D19.55 Y5.8608/MM" (kind 2: ROLLERS).
+ * The laser station knows such a program by it (laser_program.h). */
+void engrave_rotary_header(char *out, size_t len, int kind, double diameter, double y_per_mm);
+
 /* The materials table's name for a catalogue metal: the golds are
  * "gold", other names are their own. Writes it into out (len bytes). */
 void engrave_material_of_metal(const char *metal, char *out, size_t len);

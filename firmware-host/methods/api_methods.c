@@ -16,6 +16,7 @@
 
 #include "daemon/daemon.h"
 #include "methods/offload.h"
+#include "policy/laser_program.h"
 #include "util.h"
 
 #define MAX_PIECES 32
@@ -296,7 +297,7 @@ m_laser_frame(struct api_call *c, void *arg)
 	 * turns it over the band's extent, and keeps the program's first
 	 * line, which says it is for the rotary (the station checks that the
 	 * rotary is mounted). */
-	bool rotary = strncmp(gcode, "(ATELIER ROTARY", 15) == 0;
+	bool rotary = laser_program_for_rotary(gcode);
 	char header[120] = "";
 	if (rotary) {
 		size_t n = strcspn(gcode, "\n");

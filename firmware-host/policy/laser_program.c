@@ -148,7 +148,7 @@ laser_program_check(const char *text, struct laser_program_info *info, char *err
 	char clean[256];
 	long no = 0;
 	const char *p = text;
-	info->rotary = strncmp(text, "(ATELIER ROTARY", 15) == 0;
+	info->rotary = laser_program_for_rotary(text);
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		const char *end = eol ? eol : p + strlen(p);
@@ -185,4 +185,11 @@ laser_program_check(const char *text, struct laser_program_info *info, char *err
 		p = eol ? eol + 1 : end;
 	}
 	return 0;
+}
+
+bool
+laser_program_for_rotary(const char *text)
+{
+	static const char mark[] = "(ATELIER ROTARY";
+	return strncmp(text, mark, sizeof mark - 1) == 0;
 }

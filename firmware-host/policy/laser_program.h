@@ -40,4 +40,8 @@ struct laser_program_info {
 int laser_program_check(const char *text, struct laser_program_info *info, char *err,
     size_t errlen);
 
+/* Whether a program is made for a rotary: its first line is the comment
+ * engrave_rotary_header() writes, "(ATELIER ROTARY ...)". */
+bool laser_program_for_rotary(const char *text);
+
 #endif
