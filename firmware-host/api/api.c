@@ -242,6 +242,15 @@ api_act_as(struct api_call *call, enum api_role role, const char *account, const
 	return 0;
 }
 
+bool
+api_acting_label(const struct api_call *call, char *out, size_t len)
+{
+	if (!call->acting_account)
+		return false;
+	snprintf(out, len, "%s (%s, web)", call->acting_name, call->acting_account);
+	return true;
+}
+
 void
 api_client_subscribe(struct api_client *c, bool on)
 {

@@ -155,6 +155,9 @@ void api_notify(struct api *api, const char *event, json_t *params);
  */
 int api_act_as(struct api_call *call, enum api_role role, const char *account,
     const char *display);
+/* For a call acting for a web user, who they are for the audit trail,
+ * "Marie Curie (marie, web)", into out; false (out untouched) otherwise. */
+bool api_acting_label(const struct api_call *call, char *out, size_t len);
 /* Subscribes a client to notifications (the "watch" method does this). */
 void api_client_subscribe(struct api_client *c, bool on);
 size_t api_client_count(const struct api *api);

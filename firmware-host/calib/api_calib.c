@@ -235,10 +235,8 @@ technician(struct api_call *c, char *out, size_t len)
 		snprintf(out, len, "%s", t);
 		return;
 	}
-	if (c->acting_account) {
-		snprintf(out, len, "%s (%s, web)", c->acting_name, c->acting_account);
+	if (api_acting_label(c, out, len))
 		return;
-	}
 	struct passwd *pw = getpwuid(c->uid);
 	snprintf(out, len, "%s", pw ? pw->pw_name : "unknown");
 }

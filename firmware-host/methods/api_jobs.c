@@ -24,7 +24,8 @@ D(struct api_call *c)
 	return api_data(c->api);
 }
 
-/* Who acts, for the audit trail: the operator the request names, with
+/* Who acts, for the audit trail: a web user as the gateway names them
+ * ("Marie Curie (marie, web)"), else the operator the request names with
  * the account the socket's credentials prove ("Marie (marie)"), or the
  * account alone. */
 static const char *
@@ -32,11 +33,8 @@ who(struct api_call *c)
 {
 	static char name[160];
 	char account[64];
-	if (c->acting_account) {
-		/* A web user, through the trusted gateway: "Marie (marie, web)". */
-		snprintf(name, sizeof name, "%s (%s, web)", c->acting_name, c->acting_account);
+	if (api_acting_label(c, name, sizeof name))
 		return name;
-	}
 	struct passwd *pw = getpwuid(c->uid);
 	if (pw)
 		snprintf(account, sizeof account, "%s", pw->pw_name);
