@@ -36,12 +36,8 @@ def pct(values, p):
 
 
 def log_in(d, bench, user="marie"):
-    d.get(bench.url + "/login.html")
-    # The button is enabled once the page's script holds the form.
-    WebDriverWait(d, 10).until(lambda d: d.find_element(By.ID, "login-submit").is_enabled())
-    d.find_element(By.ID, "login-user").send_keys(user)
-    d.find_element(By.ID, "login-password").send_keys(webbench.PASSWORDS[user])
-    d.find_element(By.ID, "login-submit").click()
+    """Logs in and waits for the bench's station cards."""
+    webbench.log_in(d, bench, user)
     WebDriverWait(d, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#station-list .station"))
 
 

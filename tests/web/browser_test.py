@@ -67,15 +67,6 @@ def console_errors(driver):
             and "favicon" not in e["message"]]
 
 
-def log_in(driver, bench, user, password=None):
-    driver.get(bench.url + "/login.html")
-    # The button is enabled once the page's script holds the form.
-    wait(driver, lambda d: d.find_element(By.ID, "login-submit").is_enabled())
-    driver.find_element(By.ID, "login-user").send_keys(user)
-    driver.find_element(By.ID, "login-password").send_keys(password or webbench.PASSWORDS[user])
-    driver.find_element(By.ID, "login-submit").click()
-
-
 def fetch(driver, path, body=None, csrf=True):
     """A fetch from inside the page, as its own scripts would make it."""
     return driver.execute_async_script("""
@@ -258,11 +249,11 @@ def browser_checks(bench):
     d = webbench.chromium()
     try:
         # Login, wrong then right.
-        log_in(d, bench, "marie", "wrong-password")
+        webbench.log_in(d, bench, "marie", "wrong-password")
         err = wait(d, lambda d: d.find_element(By.ID, "login-error").text.strip() or None)
         check(bool(err), "a wrong password is said on the login page", err)
         shot(d, "01-login")
-        log_in(d, bench, "marie")
+        webbench.log_in(d, bench, "marie")
         check(wait(d, lambda d: d.current_url.rstrip("/").endswith(str(bench.port)) or
                    d.current_url.endswith("/index.html")) is not None, "login goes to the bench", d.current_url)
 
@@ -385,7 +376,7 @@ def browser_checks(bench):
 
         # A technician's calibration page.
         d.delete_all_cookies()
-        log_in(d, bench, "tom")
+        webbench.log_in(d, bench, "tom")
         check(wait(d, lambda d: "login" not in d.current_url) is not None and "password" not in d.current_url,
               "a technician logs in (the password never in a URL)",
               " ".join(e.text for e in d.find_elements(By.ID, "login-error")) + " " + d.current_url)

@@ -186,6 +186,18 @@ class Bench:
         return status, json.loads(body)
 
 
+def log_in(driver, bench, user, password=None):
+    """Logs in through the login page, as a person would."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    driver.get(bench.url + "/login.html")
+    # The button is enabled once the page's script holds the form.
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "login-submit").is_enabled())
+    driver.find_element(By.ID, "login-user").send_keys(user)
+    driver.find_element(By.ID, "login-password").send_keys(password or PASSWORDS[user])
+    driver.find_element(By.ID, "login-submit").click()
+
+
 def chromium(width=1280, height=800):
     """Debian's chromium under chromedriver, headless."""
     from selenium import webdriver
