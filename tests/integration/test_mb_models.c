@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <modbus.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,33 +62,20 @@ find(enum mb_event_type type, int ok, const char *text)
 	return -1;
 }
 
-static uint16_t
-crc16(const uint8_t *p, size_t n)
-{
-	uint16_t crc = 0xFFFF;
-	for (size_t i = 0; i < n; i++) {
-		crc ^= p[i];
-		for (int b = 0; b < 8; b++)
-			crc = (crc & 1) ? (uint16_t)((crc >> 1) ^ 0xA001) : (uint16_t)(crc >> 1);
-	}
-	return crc;
-}
-
 /* A host that asked the rectifier for register 20 and went away before the
  * answer (killed mid-request): the answer waits on the line. */
 static void
 leave_a_stale_answer(struct rig *r)
 {
-	uint8_t req[8] = { 1, 0x03, 0, 20, 0, 1 };
-	uint16_t crc = crc16(req, 6);
-	req[6] = (uint8_t)(crc & 0xff);
-	req[7] = (uint8_t)(crc >> 8);
-	int fd = open(simproc_path(&r->sp, "rectifier"), O_RDWR | O_NOCTTY);
-	CHECK(fd >= 0);
-	if (fd < 0)
+	/* libmodbus frames the request (its CRC too); the host then goes. */
+	static const uint8_t req[] = { 1, 0x03, 0, 20, 0, 1 };
+	modbus_t *ctx = modbus_new_rtu(simproc_path(&r->sp, "rectifier"), 115200, 'N', 8, 1);
+	CHECK(ctx != NULL && modbus_connect(ctx) == 0);
+	if (!ctx)
 		return;
-	CHECK(write(fd, req, sizeof req) == (ssize_t)sizeof req);
-	close(fd);
+	CHECK_INT(modbus_send_raw_request(ctx, req, sizeof req), (int)sizeof req + 2);
+	modbus_close(ctx);
+	modbus_free(ctx);
 	usleep(200000);         /* answered by now, into the line's queue */
 }
 
