@@ -19,19 +19,6 @@
 
 #include "util.h"
 
-static int
-bad(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-bad(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 long
 job_date_days(const char *s)
 {
@@ -85,7 +72,7 @@ known_keys(json_t *o, const char *where, const char *const *keys, char *err, siz
 		for (i = 0; keys[i] && strcmp(keys[i], k) != 0; i++)
 			;
 		if (!keys[i])
-			return bad(err, len, "%s: unknown field '%.40s'", where, k);
+			return fail_msg(err, len, "%s: unknown field '%.40s'", where, k);
 	}
 	return 0;
 }
@@ -96,7 +83,7 @@ read_piece(json_t *p, struct job_request *r, char *err, size_t len)
 	static const char *const keys[] = { "serial", "type", "collection", "metal", "paved",
 		"gems", "purchase_date", "certificate", "surface_dm2", NULL };
 	if (!json_is_object(p))
-		return bad(err, len, "'piece' (serial, type, metal, gems...) is required");
+		return fail_msg(err, len, "'piece' (serial, type, metal, gems...) is required");
 	if (known_keys(p, "piece", keys, err, len) < 0)
 		return -1;
 	r->serial = str(p, "serial");
@@ -105,40 +92,40 @@ read_piece(json_t *p, struct job_request *r, char *err, size_t len)
 	r->collection = str(p, "collection");
 	r->purchase_date = str(p, "purchase_date");
 	if (!r->serial || !plain_text(r->serial, 64))
-		return bad(err, len, "piece.serial (the serial number, 1 to 64 characters) is required");
+		return fail_msg(err, len, "piece.serial (the serial number, 1 to 64 characters) is required");
 	for (const char *c = r->serial; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("-_./", *c))
-			return bad(err, len, "piece.serial '%.64s': only letters, digits and - _ . / "
+			return fail_msg(err, len, "piece.serial '%.64s': only letters, digits and - _ . / "
 			    "may be used", r->serial);
 	if (!r->type || !plain_text(r->type, 64))
-		return bad(err, len, "piece.type (ring, bracelet, necklace...: a name of 1 to 64 "
+		return fail_msg(err, len, "piece.type (ring, bracelet, necklace...: a name of 1 to 64 "
 		    "characters) is required");
 	if (!r->metal || !plain_text(r->metal, 64))
-		return bad(err, len, "piece.metal (white_gold, platinum...: a name of 1 to 64 "
+		return fail_msg(err, len, "piece.metal (white_gold, platinum...: a name of 1 to 64 "
 		    "characters) is required");
 	if (json_object_get(p, "collection") && (!r->collection || !plain_text(r->collection, 64)))
-		return bad(err, len, "piece.collection must be a name of 1 to 64 characters");
+		return fail_msg(err, len, "piece.collection must be a name of 1 to 64 characters");
 	json_t *v = json_object_get(p, "paved");
 	if (v && !json_is_boolean(v))
-		return bad(err, len, "piece.paved must be true or false");
+		return fail_msg(err, len, "piece.paved must be true or false");
 	r->paved = json_is_true(v);
 	v = json_object_get(p, "certificate");
 	if (v && !json_is_boolean(v))
-		return bad(err, len, "piece.certificate must be true or false");
+		return fail_msg(err, len, "piece.certificate must be true or false");
 	r->certificate = json_is_true(v);
 	if (json_object_get(p, "purchase_date") && !r->purchase_date)
-		return bad(err, len, "piece.purchase_date must be a date YYYY-MM-DD");
+		return fail_msg(err, len, "piece.purchase_date must be a date YYYY-MM-DD");
 	v = json_object_get(p, "surface_dm2");
 	if (v) {
 		if (!json_is_number(v) || json_number_value(v) < 0.001 || json_number_value(v) > 10)
-			return bad(err, len, "piece.surface_dm2 must be a number of 0.001 to 10 dm2");
+			return fail_msg(err, len, "piece.surface_dm2 must be a number of 0.001 to 10 dm2");
 		r->surface_dm2 = json_number_value(v);
 	}
 	json_t *gems = json_object_get(p, "gems");
 	if (gems && !json_is_array(gems))
-		return bad(err, len, "piece.gems must be a list of {species, treatment, count}");
+		return fail_msg(err, len, "piece.gems must be a list of {species, treatment, count}");
 	if (json_array_size(gems) > JOB_MAX_GEMS)
-		return bad(err, len, "piece.gems: at most %d entries", JOB_MAX_GEMS);
+		return fail_msg(err, len, "piece.gems: at most %d entries", JOB_MAX_GEMS);
 	size_t i;
 	json_t *g;
 	json_array_foreach(gems, i, g) {
@@ -146,20 +133,20 @@ read_piece(json_t *p, struct job_request *r, char *err, size_t len)
 		char where[48];
 		snprintf(where, sizeof where, "piece.gems[%zu]", i);
 		if (!json_is_object(g))
-			return bad(err, len, "%s must be an object {species, treatment, count}", where);
+			return fail_msg(err, len, "%s must be an object {species, treatment, count}", where);
 		if (known_keys(g, where, gkeys, err, len) < 0)
 			return -1;
 		struct policy_gem *pg = &r->gems[i];
 		pg->species = str(g, "species");
 		pg->treatment = str(g, "treatment");
 		if (!pg->species || !plain_text(pg->species, 40))
-			return bad(err, len, "%s.species is required", where);
+			return fail_msg(err, len, "%s.species is required", where);
 		if (json_object_get(g, "treatment") && (!pg->treatment || !plain_text(pg->treatment, 40)))
-			return bad(err, len, "%s.treatment must be a name", where);
+			return fail_msg(err, len, "%s.treatment must be a name", where);
 		json_t *c = json_object_get(g, "count");
 		if (c && (!json_is_integer(c) || json_integer_value(c) < 1 ||
 		    json_integer_value(c) > 10000))
-			return bad(err, len, "%s.count must be a whole number from 1 to 10000", where);
+			return fail_msg(err, len, "%s.count must be a whole number from 1 to 10000", where);
 		pg->count = c ? (int)json_integer_value(c) : 1;
 	}
 	r->n_gems = json_array_size(gems);
@@ -174,7 +161,7 @@ job_request_resolve_gems(const struct cfg_gems *g, struct job_request *r, char *
 		char why[400];
 		if (policy_gem_resolve(g, r->gems[i].species, r->gems[i].treatment, &n, why,
 		    sizeof why) < 0)
-			return bad(err, len, "piece.gems[%zu]: %s", i, why);
+			return fail_msg(err, len, "piece.gems[%zu]: %s", i, why);
 		r->gems[i].species = n.species;
 		snprintf(r->treatments[i], sizeof r->treatments[i], "%s", n.treatment);
 		r->gems[i].treatment = r->treatments[i];
@@ -192,13 +179,13 @@ job_request_from_json(json_t *params, struct job_request *r, char *err, size_t l
 		"supersede_gems", NULL };
 	memset(r, 0, sizeof *r);
 	if (!json_is_object(params))
-		return bad(err, len, "the request must be an object {piece, services, operator...}");
+		return fail_msg(err, len, "the request must be an object {piece, services, operator...}");
 	if (known_keys(params, "the job", keys, err, len) < 0 ||
 	    read_piece(json_object_get(params, "piece"), r, err, len) < 0)
 		return -1;
 	json_t *sv = json_object_get(params, "services");
 	if (!json_is_array(sv) || json_array_size(sv) == 0 || json_array_size(sv) > JOB_MAX_SERVICES)
-		return bad(err, len, "'services' must be a list of 1 to %d services", JOB_MAX_SERVICES);
+		return fail_msg(err, len, "'services' must be a list of 1 to %d services", JOB_MAX_SERVICES);
 	size_t i;
 	json_t *s;
 	json_array_foreach(sv, i, s) {
@@ -215,36 +202,36 @@ job_request_from_json(json_t *params, struct job_request *r, char *err, size_t l
 			json_t *c = json_object_get(s, "change_cm");
 			if (c && (!json_is_number(c) || json_number_value(c) == 0 ||
 			    fabs(json_number_value(c)) > 50))
-				return bad(err, len, "%s.change_cm must be a change in length other than "
+				return fail_msg(err, len, "%s.change_cm must be a change in length other than "
 				    "0, at most 50 cm either way", where);
 			q->change_cm = c ? json_number_value(c) : 0;
 			/* Compared, never negated: -INT64_MIN does not exist. */
 			c = json_object_get(s, "sizes");
 			if (c && (!json_is_integer(c) || json_integer_value(c) == 0 ||
 			    json_integer_value(c) < -20 || json_integer_value(c) > 20))
-				return bad(err, len, "%s.sizes must be a whole number of sizes other than "
+				return fail_msg(err, len, "%s.sizes must be a whole number of sizes other than "
 				    "0, at most 20 either way", where);
 			q->sizes = c ? (int)json_integer_value(c) : 0;
 		}
 		if (!q->id || !plain_text(q->id, 64))
-			return bad(err, len, "services[%zu] must be a service id or {id, ...}", i);
+			return fail_msg(err, len, "services[%zu] must be a service id or {id, ...}", i);
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(r->services[k].id, q->id) == 0)
-				return bad(err, len, "service '%s' is asked for twice", q->id);
+				return fail_msg(err, len, "service '%s' is asked for twice", q->id);
 	}
 	r->n_services = json_array_size(sv);
 	r->engraving = json_object_get(params, "engraving");
 	if (r->engraving && !json_is_object(r->engraving))
-		return bad(err, len, "'engraving' must be an object (text or design, and the area)");
+		return fail_msg(err, len, "'engraving' must be an object (text or design, and the area)");
 	r->operator_ = str(params, "operator");
 	if (!r->operator_ || !plain_text(r->operator_, 64))
-		return bad(err, len, "'operator' (who takes the job in) is required");
+		return fail_msg(err, len, "'operator' (who takes the job in) is required");
 	r->note = str(params, "note");
 	if (json_object_get(params, "note") && (!r->note || strlen(r->note) > 1000))
-		return bad(err, len, "'note' must be a text of at most 1000 characters");
+		return fail_msg(err, len, "'note' must be a text of at most 1000 characters");
 	json_t *v = json_object_get(params, "supersede_gems");
 	if (v && !json_is_boolean(v))
-		return bad(err, len, "'supersede_gems' must be true or false");
+		return fail_msg(err, len, "'supersede_gems' must be true or false");
 	r->supersede_gems = json_is_true(v);
 	return 0;
 }

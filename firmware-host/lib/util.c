@@ -357,3 +357,13 @@ unix_connect(const char *path)
 	}
 	return fd;
 }
+
+int
+fail_msg(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}

@@ -58,6 +58,10 @@ char *str_join_fit(char *out, size_t len, const char *const *names, size_t n);
  * whole word and ends it with "...", so that no message ends mid-word.
  */
 void str_cut_words(char *buf, size_t cap, int n);
+/* Writes a message into err (len bytes) and returns -1: for the functions
+ * that answer -1 with a sentence in a caller's buffer,
+ * `return fail_msg(err, len, "...", ...);`. */
+int fail_msg(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Sets O_NONBLOCK and FD_CLOEXEC; returns 0 or -1 with errno. */
 int fd_set_nonblock(int fd);

@@ -87,19 +87,6 @@ web_user_display_valid(const char *display, char *why, size_t len)
 	return true;
 }
 
-static int
-fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* One line's fields, split at tabs in place; returns how many. */
 static int
 split_tabs(char *line, char **f, int max)
@@ -123,7 +110,7 @@ web_users_parse(const char *name, const char *text, size_t len, struct web_users
 	char why[160];
 	out->n = 0;
 	if (memchr(text, '\0', len))
-		return fail(err, errlen, "%s: contains NUL bytes: not a users file", name);
+		return fail_msg(err, errlen, "%s: contains NUL bytes: not a users file", name);
 	size_t no = 0;
 	for (size_t at = 0; at < len;) {
 		const char *eol = memchr(text + at, '\n', len - at);
@@ -139,23 +126,23 @@ web_users_parse(const char *name, const char *text, size_t len, struct web_users
 		int nf = split_tabs(line, f, 4);
 		int rc = 0;
 		if (nf != 4)
-			rc = fail(err, errlen, "%s:%zu: a user's line has 4 fields separated by tabs "
+			rc = fail_msg(err, errlen, "%s:%zu: a user's line has 4 fields separated by tabs "
 			    "(name, role, hash, display name), not %d", name, no, nf);
 		else if (!web_user_name_valid(f[0], why, sizeof why))
-			rc = fail(err, errlen, "%s:%zu: '%.40s': %s", name, no, f[0], why);
+			rc = fail_msg(err, errlen, "%s:%zu: '%.40s': %s", name, no, f[0], why);
 		else if (web_role_lookup(f[1]) < 0)
-			rc = fail(err, errlen, "%s:%zu: role '%.20s' is not jeweller or technician",
+			rc = fail_msg(err, errlen, "%s:%zu: role '%.20s' is not jeweller or technician",
 			    name, no, f[1]);
 		else if (strncmp(f[2], "$argon2id$", 10) != 0 ||
 		    strlen(f[2]) >= sizeof out->u[0].hash)
-			rc = fail(err, errlen, "%s:%zu: the password of '%s' is not an Argon2id hash "
+			rc = fail_msg(err, errlen, "%s:%zu: the password of '%s' is not an Argon2id hash "
 			    "(set it with atelierctl user passwd)", name, no, f[0]);
 		else if (!web_user_display_valid(f[3], why, sizeof why))
-			rc = fail(err, errlen, "%s:%zu: %s", name, no, why);
+			rc = fail_msg(err, errlen, "%s:%zu: %s", name, no, why);
 		else if (web_users_find(out, f[0]))
-			rc = fail(err, errlen, "%s:%zu: user '%s' appears twice", name, no, f[0]);
+			rc = fail_msg(err, errlen, "%s:%zu: user '%s' appears twice", name, no, f[0]);
 		else if (out->n == WEB_USERS_MAX)
-			rc = fail(err, errlen, "%s:%zu: more than %d users", name, no, WEB_USERS_MAX);
+			rc = fail_msg(err, errlen, "%s:%zu: more than %d users", name, no, WEB_USERS_MAX);
 		if (rc == 0) {
 			struct web_user *u = &out->u[out->n++];
 			memset(u, 0, sizeof *u);
@@ -182,7 +169,7 @@ web_users_load(const char *path, struct web_users *out, char *err, size_t errlen
 	if (!text) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return fail_msg(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	int rc = web_users_parse(path, text, len, out, err, errlen);
 	free(text);
@@ -209,19 +196,19 @@ web_user_set_password(struct web_user *u, const char *password, char *err, size_
 {
 	size_t n = strlen(password);
 	if (n < WEB_PASSWORD_MIN || n > WEB_PASSWORD_MAX)
-		return fail(err, errlen, "a password is %d to %d characters", WEB_PASSWORD_MIN,
+		return fail_msg(err, errlen, "a password is %d to %d characters", WEB_PASSWORD_MIN,
 		    WEB_PASSWORD_MAX);
 	for (const char *c = password; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return fail(err, errlen, "a password holds no control characters");
+			return fail_msg(err, errlen, "a password holds no control characters");
 	if (!sodium_ready())
-		return fail(err, errlen, "libsodium cannot start");
+		return fail_msg(err, errlen, "libsodium cannot start");
 	char hash[crypto_pwhash_STRBYTES];
 	/* The interactive limits (64 MiB, a fraction of a second): a login is
 	 * interactive, and the web gateway rate-limits attempts besides. */
 	if (crypto_pwhash_str(hash, password, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		return fail(err, errlen, "the password could not be hashed (out of memory)");
+		return fail_msg(err, errlen, "the password could not be hashed (out of memory)");
 	snprintf(u->hash, sizeof u->hash, "%s", hash);
 	sodium_memzero(hash, sizeof hash);
 	return 0;
@@ -253,11 +240,11 @@ web_users_update(const char *path, int (*edit)(struct web_users *, void *, char 
 	int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(lock_path);
 	if (lock < 0)
-		return fail(err, errlen, "%s.lock: %s", path, strerror(errno));
+		return fail_msg(err, errlen, "%s.lock: %s", path, strerror(errno));
 	if (flock(lock, LOCK_EX) < 0) {
 		int e = errno;
 		close(lock);
-		return fail(err, errlen, "%s.lock: %s", path, strerror(e));
+		return fail_msg(err, errlen, "%s.lock: %s", path, strerror(e));
 	}
 	struct web_users *users = xcalloc(1, sizeof *users);
 	char *tmp = NULL;
@@ -270,23 +257,23 @@ web_users_update(const char *path, int (*edit)(struct web_users *, void *, char 
 	tmp = xasprintf("%s.XXXXXX", path);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		fail(err, errlen, "%s: cannot write beside it: %s", path, strerror(errno));
+		fail_msg(err, errlen, "%s: cannot write beside it: %s", path, strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto out;
 	}
 	if (fchmod(fd, 0640) < 0 || write_all(fd, b.data, b.len) < 0 || fsync(fd) < 0) {
-		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		fail_msg(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		fail_msg(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
+		fail_msg(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	free(tmp);
