@@ -23,7 +23,7 @@ FLAVOUR    ?= release
 BUILD      := build/$(FLAVOUR)
 FUZZ_SECONDS ?= 60
 
-PKGS := yaml-0.1 libmodbus libserialport libgpiod jansson sqlite3 freetype2 harfbuzz fribidi geos \
+PKGS := yaml-0.1 libmodbus libserialport libgpiod jansson sqlite3 freetype2 harfbuzz fribidi geos libpq \
 	libsystemd libacl libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
@@ -32,6 +32,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 GW_LIBS    := -Wl,--as-needed -lcivetweb $(shell pkg-config --libs libqrencode openssl 2>/dev/null) \
 	-Wl,--no-as-needed
 WEB_ROOT   := $(PREFIX)/share/atelier/web
+SYNC_LIBS  := $(shell pkg-config --libs libmosquitto 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wnull-dereference \
@@ -63,11 +64,14 @@ WEB_MAIN    := firmware-host/atelier-web.c
 # atelier-web's own parts, kept out of the core library so that only it
 # links civetweb, libqrencode and OpenSSL.
 GW_SRC      := $(wildcard firmware-host/gateway/*.c)
+SYNC_MAIN   := firmware-host/atelier-sync.c
+# atelier-sync's parts: only it links libmosquitto.
+SYNC_SRC    := $(wildcard firmware-host/sync/*.c)
 CORE_SRC    := $(filter-out $(DAEMON_MAIN) $(WEB_MAIN),$(wildcard firmware-host/lib/*.c \
 	firmware-host/api/*.c firmware-host/journal/*.c firmware-host/policy/*.c \
 	firmware-host/daemon/*.c firmware-host/calib/*.c firmware-host/jobs/*.c \
 	firmware-host/methods/*.c firmware-host/cfg/*.c firmware-host/web/*.c \
-	firmware-host/engrave/*.c drivers/*.c))
+	firmware-host/engrave/*.c firmware-host/fleet/*.c drivers/*.c))
 SIMLIB_SRC  := $(filter-out $(SIM_MAIN),$(wildcard sim/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
@@ -80,7 +84,9 @@ CORE_LIB   := $(BUILD)/libatelier.a
 SIM_LIB    := $(BUILD)/libatelier-sim.a
 BIN        := $(BUILD)/bin
 GW_LIB     := $(BUILD)/libatelier-web.a
-PROGRAMS   := $(BIN)/atelierd $(BIN)/atelierctl $(BIN)/atelier-sim $(BIN)/atelier-web
+SYNC_LIB   := $(BUILD)/libatelier-sync.a
+PROGRAMS   := $(BIN)/atelierd $(BIN)/atelierctl $(BIN)/atelier-sim $(BIN)/atelier-web \
+	$(BIN)/atelier-sync
 UNIT_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRC)))
 BENCH_BINS := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRC)))
 FUZZ_BINS  := $(patsubst %.c,$(BUILD)/fuzz/%,$(notdir $(FUZZ_SRC)))
@@ -140,6 +146,15 @@ $(BIN)/atelier-web: $(call obj,$(WEB_MAIN)) $(GW_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GW_LIBS)
+
+$(SYNC_LIB): $(call obj,$(SYNC_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/atelier-sync: $(call obj,$(SYNC_MAIN)) $(SYNC_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(SYNC_LIBS)
 
 $(SIM_LIB): $(call obj,$(SIMLIB_SRC))
 	@mkdir -p $(dir $@)

@@ -16,6 +16,7 @@
 #include "daemon/daemon.h"
 #include "log.h"
 #include "methods/api_jobs.h"
+#include "methods/api_fleet.h"
 #include "methods/api_web.h"
 #include "methods/api_methods.h"
 #include "methods/offload.h"
@@ -117,6 +118,7 @@ main(int argc, char **argv)
 		 * putting its station safe ends what the station ran. */
 		static const struct daemon_part *const parts[] = {
 			&stations_api_part, &jobs_part, &calib_part, &offload_part, &web_part,
+			&fleet_part,
 		};
 		struct daemon d;
 		int rc = 1;

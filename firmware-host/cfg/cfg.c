@@ -8,6 +8,7 @@
  */
 #include "cfg/cfg.h"
 
+#include <ctype.h>
 #include <libgen.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -601,6 +602,34 @@ static const struct sk web_keys[] = {
 };
 static const struct schema web_schema = { "web", web_keys, SK_COUNT(web_keys), sizeof(struct cfg_web) };
 
+static const struct sk mqtt_keys[] = {
+	KEY("host", SK_STRING, F(struct cfg_mqtt, host), NULL, 0, 0, NULL, 0),
+	KEY("port", SK_INT, F(struct cfg_mqtt, port), "", 0, 65535, "0", 0),
+	KEY("username", SK_STRING, F(struct cfg_mqtt, username), NULL, 0, 0, NULL, 0),
+	KEY("password_file", SK_STRING, F(struct cfg_mqtt, password_file), NULL, 0, 0, NULL, 0),
+	KEY("ca_file", SK_STRING, F(struct cfg_mqtt, ca_file), NULL, 0, 0, NULL, 0),
+	KEY("certificate", SK_STRING, F(struct cfg_mqtt, certificate), NULL, 0, 0, NULL, 0),
+	KEY("key", SK_STRING, F(struct cfg_mqtt, key), NULL, 0, 0, NULL, 0),
+	KEY("prefix", SK_STRING, F(struct cfg_mqtt, prefix), NULL, 0, 0, "atelier", 0),
+	KEY("keepalive", SK_INT, F(struct cfg_mqtt, keepalive), "s", 5, 3600, "30", 0),
+};
+static const struct schema mqtt_schema = { "mqtt", mqtt_keys, SK_COUNT(mqtt_keys),
+	sizeof(struct cfg_mqtt) };
+
+static const struct sk fleet_keys[] = {
+	KEY("workshop", SK_STRING, F(struct cfg_fleet, workshop), NULL, 0, 0, NULL, SK_REQUIRED),
+	KEY("name", SK_STRING, F(struct cfg_fleet, name), NULL, 0, 0, NULL, 0),
+	KEY("postgres", SK_STRING, F(struct cfg_fleet, postgres), NULL, 0, 0, NULL, 0),
+	KEY("password_file", SK_STRING, F(struct cfg_fleet, password_file), NULL, 0, 0, NULL, 0),
+	KEY("lookup_seconds", SK_DOUBLE, F(struct cfg_fleet, lookup_seconds), "s", 0.1, 10, "1", 0),
+	KEY("batch", SK_INT, F(struct cfg_fleet, batch), "events", 1, 10000, "500", 0),
+	KEY("status_file", SK_STRING, F(struct cfg_fleet, status_file), NULL, 0, 0,
+	    "fleet-status.json", 0),
+	KEY("mqtt", SK_SECTION, F(struct cfg_fleet, mqtt), NULL, 0, 0, NULL, 0, .sub = &mqtt_schema),
+};
+static const struct schema fleet_schema = { "fleet", fleet_keys, SK_COUNT(fleet_keys),
+	sizeof(struct cfg_fleet) };
+
 static const struct sk calibration_keys[] = {
 	KEY("laser_days", SK_DOUBLE, F(struct cfg_calibration, laser_days), "days", 1, 3650, "90", 0),
 	KEY("tank_days", SK_DOUBLE, F(struct cfg_calibration, tank_days), "days", 1, 3650, "180", 0),
@@ -651,6 +680,7 @@ static const struct sk top_keys[] = {
 	KEY("api", SK_SECTION, F(struct cfg, api), NULL, 0, 0, NULL, 0, .sub = &api_schema),
 	KEY("calibration", SK_SECTION, F(struct cfg, calibration), NULL, 0, 0, NULL, 0, .sub = &calibration_schema),
 	KEY("web", SK_SECTION, F(struct cfg, web), NULL, 0, 0, NULL, 0, .sub = &web_schema),
+	KEY("fleet", SK_SECTION, F(struct cfg, fleet), NULL, 0, 0, NULL, 0, .sub = &fleet_schema),
 	KEY("sim", SK_SECTION, F(struct cfg, sim), NULL, 0, 0, NULL, 0, .sub = &sim_schema),
 };
 static const struct schema top_schema = { "configuration", top_keys, SK_COUNT(top_keys), sizeof(struct cfg) };
@@ -905,12 +935,54 @@ check_stations(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 	}
 }
 
+/* The workshop's id names it in the shared history and in MQTT topics:
+ * letters, digits and '-', so that it is the same in both. */
+static void
+check_fleet(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
+{
+	struct cfg_fleet *f = &cfg->fleet;
+	yaml_node_t *node = cfg_node_get(ctx, root, "fleet");
+	if (!node || !f->workshop)
+		return;
+	size_t n = strlen(f->workshop);
+	bool ok = n >= 1 && n <= 32;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)f->workshop[i]) || (i > 0 && f->workshop[i] == '-');
+	if (!ok)
+		cfg_err_node(ctx, cfg_node_get(ctx, node, "workshop"), "fleet.workshop '%s': a "
+		    "workshop's id is 1 to 32 letters, digits and '-' (it names MQTT topics)",
+		    f->workshop);
+	if (!f->postgres && !f->mqtt.host)
+		cfg_err_node(ctx, node, "fleet: name 'postgres' (the shared history), 'mqtt.host' "
+		    "(telemetry), or both");
+	if (f->password_file && !f->postgres)
+		cfg_err_node(ctx, cfg_node_get(ctx, node, "password_file"), "fleet.password_file "
+		    "is PostgreSQL's password, and 'postgres' is not set");
+	if (f->postgres && strstr(f->postgres, "password"))
+		cfg_err_node(ctx, cfg_node_get(ctx, node, "postgres"), "fleet.postgres: keep the "
+		    "password out of the configuration; put it alone in 'password_file'");
+	yaml_node_t *mq = cfg_node_get(ctx, node, "mqtt");
+	if (!f->mqtt.certificate != !f->mqtt.key)
+		cfg_err_node(ctx, mq, "fleet.mqtt: a client certificate needs both 'certificate' and "
+		    "'key' (one is set without the other)");
+	if (f->mqtt.certificate && !f->mqtt.ca_file)
+		cfg_err_node(ctx, cfg_node_get(ctx, mq, "certificate"), "fleet.mqtt: a client "
+		    "certificate is for TLS, which needs 'ca_file'");
+	if (mq && !f->mqtt.host)
+		cfg_err_node(ctx, mq, "fleet.mqtt: 'host' is required for telemetry");
+	if (!f->mqtt.port)
+		f->mqtt.port = f->mqtt.ca_file ? 8883 : 1883;
+	if (!f->name)
+		f->name = xstrdup(f->workshop);
+}
+
 static void
 cross_check(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 {
 	if (!cfg->web.certificate != !cfg->web.key)
 		cfg_err_node(ctx, cfg_node_get(ctx, root, "web"), "web: HTTPS needs both 'certificate' "
 		    "and 'key' (one is set without the other)");
+	check_fleet(ctx, cfg, root);
 	for (size_t i = 0; i < cfg->n_buses; i++) {
 		const struct cfg_bus *b = &cfg->buses[i];
 		if (!b->name)

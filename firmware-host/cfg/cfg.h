@@ -208,6 +208,31 @@ struct cfg_web {
 	int threads;                /* requests and WebSockets served at once */
 };
 
+/* The maison's shared history and telemetry (docs/fleet.md): atelier-sync
+ * sends the journal's events to PostgreSQL and the stations' states to an
+ * MQTT broker; atelierd asks the shared history when it prices a job. */
+struct cfg_mqtt {
+	char *host;                 /* the broker; NULL: no telemetry */
+	int port;                   /* default 1883, 8883 with TLS */
+	char *username;
+	char *password_file;        /* the password alone, first line */
+	char *ca_file;              /* TLS when set: the broker's CA */
+	char *certificate, *key;    /* a client certificate, both or neither */
+	char *prefix;               /* topics under PREFIX/WORKSHOP/, default "atelier" */
+	int keepalive;              /* s */
+};
+
+struct cfg_fleet {
+	char *workshop;             /* this workshop's id; NULL: no fleet */
+	char *name;                 /* its name for people, default the id */
+	char *postgres;             /* a libpq connection string, without the password */
+	char *password_file;        /* the password alone, first line */
+	double lookup_seconds;      /* how long pricing waits for the shared history */
+	int batch;                  /* events sent in one transaction */
+	char *status_file;          /* atelier-sync's state, relative to state_dir */
+	struct cfg_mqtt mqtt;
+};
+
 struct cfg_calibration {
 	double laser_days, tank_days, bath_days;  /* due intervals */
 	bool refuse_overdue;
@@ -255,6 +280,7 @@ struct cfg {
 	struct cfg_api api;
 	struct cfg_calibration calibration;
 	struct cfg_web web;
+	struct cfg_fleet fleet;
 	struct cfg_sim sim;
 };
 

@@ -27,6 +27,7 @@ static const struct ctl_command commands[] = {
 	{ "history", "history --serial S: a piece's jobs and events", ctl_history },
 	{ "export", "export [--serial S] [--format csv|json] [--output FILE]", ctl_export },
 	{ "methods", "the daemon's API methods and the role each needs", ctl_methods },
+	{ "fleet", "fleet status: the shared history's sender, its backlog and last error", ctl_fleet },
 	{ "calibrate", "calibrate laser|tank|bath PROCEDURE: guided calibration (technician)", ctl_calibrate },
 	{ "calibration", "calibration history [--station S] | due", ctl_calibration },
 	{ "user", "user add|passwd|del|list: the web bench's accounts (root)", ctl_user },

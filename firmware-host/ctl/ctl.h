@@ -52,6 +52,7 @@ int ctl_user(const struct ctl_opts *o, int argc, char **argv);
 int ctl_status(const struct ctl_opts *o, int argc, char **argv);
 int ctl_watch(const struct ctl_opts *o, int argc, char **argv);
 int ctl_estop(const struct ctl_opts *o, int argc, char **argv);
+int ctl_fleet(const struct ctl_opts *o, int argc, char **argv);
 int ctl_methods(const struct ctl_opts *o, int argc, char **argv);
 int ctl_laser(const struct ctl_opts *o, int argc, char **argv);
 int ctl_tank(const struct ctl_opts *o, int argc, char **argv);

@@ -188,6 +188,8 @@ ctl_status(const struct ctl_opts *o, int argc, char **argv)
 		printf("  %-12s %s\n", key, t);
 		free(t);
 	}
+	if (json_is_string(json_object_get(r, "fleet")))
+		printf("%s\n", json_string_value(json_object_get(r, "fleet")));
 	json_decref(r);
 	return CTL_OK;
 }

@@ -437,15 +437,58 @@ ctl_history(const struct ctl_opts *o, int argc, char **argv)
 			snprintf(price, sizeof price, "%.2f USD", json_number_value(t));
 		else
 			snprintf(price, sizeof price, "on estimate");
-		printf("  job %lld  %-11s %-28s %s  by %s, %s\n",
+		printf("  job %lld  %-11s %-28s %s  by %s, %s%s%s\n",
 		    (long long)json_integer_value(json_object_get(j, "id")), s_(j, "state"),
-		    s_(j, "services"), price, s_(j, "operator"), s_(j, "created"));
+		    s_(j, "services"), price, s_(j, "operator"), s_(j, "created"),
+		    *s_(j, "workshop_name") ? ", at " : "", s_(j, "workshop_name"));
 	}
 	printf("events:\n");
 	json_array_foreach(json_object_get(r, "events"), i, j)
-		printf("  %s  %-10s job %lld  %s%s%s\n", s_(j, "t"), s_(j, "who"),
+		printf("  %s  %-10s job %lld  %s%s%s%s%s\n", s_(j, "t"), s_(j, "who"),
 		    (long long)json_integer_value(json_object_get(j, "job_id")), s_(j, "what"),
-		    *s_(j, "why") ? ": " : "", s_(j, "why"));
+		    *s_(j, "why") ? ": " : "", s_(j, "why"),
+		    *s_(j, "workshop") ? "  @" : "", s_(j, "workshop"));
+	/* Whether the other workshops' entries are in it. */
+	json_t *sh = json_object_get(r, "shared");
+	if (sh)
+		printf("%s%s%s\n", s_(sh, "scope"), *s_(sh, "why") ? ": " : "", s_(sh, "why"));
+	json_decref(r);
+	return CTL_OK;
+}
+
+/* `fleet status`: atelier-sync's position, backlog and last error, as
+ * atelierd sees them. */
+int
+ctl_fleet(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "status") != 0) {
+		fprintf(stderr, "usage: atelierctl fleet status\n");
+		return CTL_ERR_USAGE;
+	}
+	json_t *r;
+	int rc = ctl_call(o, "fleet.status", NULL, &r);
+	if (rc != CTL_OK || o->json)
+		return rc == CTL_OK ? ctl_print_result(o, r, NULL) : rc;
+	if (!json_is_true(json_object_get(r, "configured"))) {
+		printf("%s\n", s_(r, "summary"));
+		json_decref(r);
+		return CTL_OK;
+	}
+	printf("workshop     %s\n", s_(r, "workshop"));
+	printf("sender       %s\n", s_(r, "sync"));
+	printf("position     event %lld of %lld in the journal\n",
+	    (long long)json_integer_value(json_object_get(r, "position")),
+	    (long long)json_integer_value(json_object_get(r, "journal")));
+	printf("backlog      %lld event%s\n",
+	    (long long)json_integer_value(json_object_get(r, "backlog")),
+	    json_integer_value(json_object_get(r, "backlog")) == 1 ? "" : "s");
+	printf("PostgreSQL   %s\n", s_(r, "postgres"));
+	printf("MQTT         %s\n", s_(r, "mqtt"));
+	json_t *since = json_object_get(r, "error_for_seconds");
+	if (*s_(r, "error"))
+		printf("last error   %s (for %.0f s)\n", s_(r, "error"), json_number_value(since));
+	else
+		printf("last error   none\n");
 	json_decref(r);
 	return CTL_OK;
 }

@@ -107,6 +107,8 @@ struct daemon_part {
 
 struct jobs;
 struct calib_state;
+struct fleet_settings;
+struct fleet_conn;
 
 struct daemon {
 	struct cfg *cfg;
@@ -123,6 +125,11 @@ struct daemon {
 	struct store *store;        /* the job journal */
 	char *journal_path;         /* for the workers' read-only connections */
 	struct worker *layout_worker, *journal_worker;  /* heavy requests (offload.h) */
+	/* The shared history (fleet.h), when configured: its settings, and a
+	 * connection for each worker that asks it (used in that worker's
+	 * thread only). */
+	struct fleet_settings *fleet;
+	struct fleet_conn *fleet_layout_conn, *fleet_journal_conn;
 	const struct daemon_part *const *parts;
 	size_t n_parts, n_started;  /* parts listed, parts started */
 	struct station_listener listeners[DAEMON_MAX_LISTENERS];

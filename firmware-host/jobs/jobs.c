@@ -105,7 +105,26 @@ static int
 times_served(void *arg, const char *serial, const char *service)
 {
 	struct plan_env *env = arg;
-	return store_times_served(env->d->store, serial, service);
+	int n = store_times_served(env->d->store, serial, service);
+	const struct jobs_shared *sh = env->pre ? &env->pre->shared : NULL;
+	if (n >= 0 && sh && sh->answered)
+		n += (int)json_integer_value(json_object_get(sh->served, service));
+	return n;
+}
+
+/* The quote's words on where the history rules counted from, when a
+ * shared history is configured. */
+static const char *
+history_scope(const struct jobs_layout *pre, char *buf, size_t len)
+{
+	if (!pre || !pre->shared.asked)
+		return NULL;
+	if (pre->shared.answered)
+		snprintf(buf, len, "counted from the whole maison's history");
+	else
+		snprintf(buf, len, "counted from this workshop only: the shared history did not "
+		    "answer (%s)", pre->shared.why);
+	return buf;
 }
 
 void
@@ -137,6 +156,8 @@ jobs_layout_free(struct jobs_layout *l)
 	free(l->gcode);
 	l->summary = NULL;
 	l->gcode = NULL;
+	json_decref(l->shared.served);
+	l->shared.served = NULL;
 }
 
 static json_t *
@@ -145,6 +166,9 @@ engrave_layout(void *arg, json_t *spec, char *err, size_t errlen, bool *refused)
 	struct plan_env *env = arg;
 	struct jobs_layout own;
 	const struct jobs_layout *l = env->pre;
+	/* Asked off the loop for the shared history only, not laid out. */
+	if (l && !l->summary && !l->err[0])
+		l = NULL;
 	if (!l) {
 		struct engrave_settings set;
 		int laser = cfg_station_of_kind(env->d->cfg, KIND_LASER, 0);
@@ -319,6 +343,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 		    was, now);
 	}
 	struct plan_env env = { d, NULL, pre };
+	char scope[512];
 	struct job_plan_ctx ctx = {
 		.services = &d->catalog->services,
 		.gems = &d->catalog->gems,
@@ -326,6 +351,7 @@ jobs_create(struct daemon *d, json_t *params, bool dry_run, const char *who,
 		.bath = plan_bath(d),
 		.today = today_days(),
 		.times_served = times_served,
+		.history_scope = history_scope(pre, scope, sizeof scope),
 		.engrave_layout = engrave_layout,
 		.arg = &env,
 	};

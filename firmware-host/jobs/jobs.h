@@ -63,11 +63,23 @@ struct jobs {
 
 /* An engraving laid out ahead of planning, off the loop (offload.c): what
  * the planner's layout step gives, or why it failed. */
+/* What the maison's shared history said of the piece (fleet.h), asked off
+ * the loop before planning. */
+struct jobs_shared {
+	bool asked;             /* a shared history is configured */
+	bool answered;          /* within fleet.lookup_seconds */
+	json_t *served;         /* {"service": times} at the other workshops */
+	char why[400];          /* why it did not answer */
+};
+
+/* What a plan needs that is computed off the loop: the engraving's layout
+ * (when there is one) and the shared history's answer. */
 struct jobs_layout {
 	json_t *summary;        /* the step's parameters, or NULL on failure */
 	char *gcode;            /* the toolpath for the step's payload */
 	bool refused;           /* it does not fit: a refusal, not bad input */
 	char err[400];
+	struct jobs_shared shared;
 };
 void jobs_layout_free(struct jobs_layout *l);
 /* Lays out the request's engraving as the planner would (any thread that

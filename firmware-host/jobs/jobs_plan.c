@@ -585,14 +585,14 @@ quote(const struct job_plan_ctx *ctx, const struct job_request *r)
 {
 	json_t *lines = json_array();
 	double total = 0;
-	bool estimate = false, from = false;
+	bool estimate = false, from = false, history = false;
 	const char *bundle_group = NULL;
 	const char *note = NULL;
 	for (size_t i = 0; i < r->n_services; i++) {
 		const struct cfg_service *sv = cfg_service_find(ctx->services, r->services[i].id);
 		const struct cfg_pricing *p = &sv->pricing;
 		json_t *price = NULL;
-		char why[300];
+		char why[600];
 		switch (p->rule) {
 		case PRICE_COMPLIMENTARY:
 			price = json_real(0);
@@ -611,6 +611,11 @@ quote(const struct job_plan_ctx *ctx, const struct job_request *r)
 				snprintf(why, sizeof why, "from %g %s: serial %s had this service before "
 				    "(%d earlier job%s); complimentary the first time only", p->price,
 				    p->currency, r->serial, n < 0 ? 1 : n, n == 1 ? "" : "s");
+			}
+			if (ctx->history_scope) {
+				snprintf(why + strlen(why), sizeof why - strlen(why), "; %s",
+				    ctx->history_scope);
+				history = true;
 			}
 			break;
 		}
@@ -643,6 +648,8 @@ quote(const struct job_plan_ctx *ctx, const struct job_request *r)
 	    "lines", lines);
 	if (note)
 		json_object_set_new(q, "note", json_string(note));
+	if (history)
+		json_object_set_new(q, "history", json_string(ctx->history_scope));
 	return q;
 }
 

@@ -62,6 +62,9 @@ struct job_plan_ctx {
 	/* How many earlier jobs (not aborted) gave this service to this
 	 * serial number; -1 when it cannot be told. */
 	int (*times_served)(void *arg, const char *serial, const char *service);
+	/* Where those counts come from, said in the quote's history rules
+	 * ("counted from this workshop only: ..."), or NULL: not said. */
+	const char *history_scope;
 	/* Lays out the engraving spec: returns a summary object for the step's
 	 * parameters (new reference), or NULL with a sentence in err and
 	 * *refused set when the layout does not fit. */

@@ -23,6 +23,31 @@ struct store {
 	double deadline;            /* a reader's: stop past this monotonic time */
 };
 
+/*
+ * The outbox's events (migration 6), one JSON object per row of the table
+ * named by R: what the shared history needs, without the G-code or the
+ * plan (kept here, too large to share). Text that should be JSON but is
+ * not is sent as text rather than failing the change it describes.
+ */
+#define OUTBOX_JSON(x) "CASE WHEN json_valid(" x ") THEN json(" x ") ELSE " x " END"
+#define OUTBOX_PIECE(R) "json_object('serial', " R ".serial, 'type', " R ".type, " \
+	"'collection', " R ".collection, 'metal', " R ".metal, 'paved', " R ".paved, " \
+	"'purchase_date', " R ".purchase_date, 'gems', json(" R ".gems), 'created', " R ".created)"
+#define OUTBOX_JOB(R) "json_object('job', " R ".id, 'serial', " \
+	"(SELECT serial FROM pieces WHERE id = " R ".piece_id), 'services', " R ".services, " \
+	"'operator', " R ".operator, 'state', " R ".state, 'quote', " OUTBOX_JSON(R ".quote") ", " \
+	"'created', " R ".created, 'updated', coalesce(" R ".updated, " R ".created))"
+#define OUTBOX_STEP(R) "json_object('job', " R ".job_id, 'step', " R ".id, 'seq', " R ".seq, " \
+	"'name', " R ".name, 'title', " R ".title, 'kind', " R ".kind, 'station', " R ".station, " \
+	"'params', " OUTBOX_JSON(R ".params") ", 'state', " R ".state, 'reason', " R ".reason, " \
+	"'note', " R ".note, 'attempts', " R ".attempts, 'updated', " R ".updated)"
+#define OUTBOX_AUDIT(R) "json_object('id', " R ".id, 't', " R ".t, 'who', " R ".who, " \
+	"'what', " R ".what, 'why', " R ".why, 'job', " R ".job_id)"
+#define OUTBOX_CALIBRATION(R) "json_object('id', " R ".id, 't', " R ".t, 'station', " \
+	R ".station, 'procedure', " R ".procedure, 'kind', " R ".kind, 'technician', " \
+	R ".technician, 'instrument', " R ".instrument, 'before', json(" R ".before), " \
+	"'after', json(" R ".after), 'note', " R ".note)"
+
 static const char *const migrations[] = {
 	/* 1: pieces, jobs, steps and the audit trail. */
 	"CREATE TABLE pieces ("
@@ -116,6 +141,57 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'calibration records are never deleted'); END;"
 	"CREATE TRIGGER calibrations_never_changed BEFORE UPDATE ON calibrations "
 	"  BEGIN SELECT RAISE(ABORT, 'calibration records are never changed'); END;",
+	/* 6: the outbox, the journal's events in the order they happened, for
+	 * the maison's shared history (atelier-sync, docs/fleet.md). Triggers
+	 * write it in the same transaction as the change they describe, so no
+	 * code path can change the journal without its event, and a rollback
+	 * takes both; AUTOINCREMENT never reuses a number, so the sequence
+	 * has no gap. What the journal held before is written first, oldest
+	 * first. The outbox is kept, like the rest of the journal. */
+	"CREATE TABLE outbox ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  t TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+	"  kind TEXT NOT NULL CHECK (kind IN ('piece','job','step','audit','calibration')),"
+	"  body TEXT NOT NULL CHECK (json_valid(body)));"
+	/* This journal's identity in the shared history: the same workshop
+	 * id sent from two journals would mix their numbers. */
+	"CREATE TABLE outbox_origin (id TEXT NOT NULL);"
+	"INSERT INTO outbox_origin VALUES (lower(hex(randomblob(16))));"
+	"INSERT INTO outbox (t, kind, body) SELECT t, kind, body FROM ("
+	"  SELECT created AS t, 0 AS k, id, 'piece' AS kind, " OUTBOX_PIECE("p") " AS body FROM pieces p"
+	"  UNION ALL SELECT created, 1, id, 'job', " OUTBOX_JOB("j") " FROM jobs j"
+	"  UNION ALL SELECT updated, 2, id, 'step', " OUTBOX_STEP("s") " FROM steps s"
+	"  UNION ALL SELECT t, 3, id, 'audit', " OUTBOX_AUDIT("e") " FROM events e"
+	"  UNION ALL SELECT t, 4, id, 'calibration', " OUTBOX_CALIBRATION("c") " FROM calibrations c"
+	") ORDER BY t, k, id;"
+	"CREATE TRIGGER outbox_never_changed BEFORE UPDATE ON outbox "
+	"  BEGIN SELECT RAISE(ABORT, 'the outbox is never changed'); END;"
+	"CREATE TRIGGER outbox_never_deleted BEFORE DELETE ON outbox "
+	"  BEGIN SELECT RAISE(ABORT, 'the outbox is never deleted'); END;"
+	"CREATE TRIGGER outbox_piece_new AFTER INSERT ON pieces BEGIN "
+	"  INSERT INTO outbox (kind, body) VALUES ('piece', " OUTBOX_PIECE("NEW") "); END;"
+	"CREATE TRIGGER outbox_piece_changed AFTER UPDATE ON pieces "
+	"  WHEN OLD.gems IS NOT NEW.gems OR OLD.metal IS NOT NEW.metal OR OLD.type IS NOT NEW.type "
+	"  OR OLD.collection IS NOT NEW.collection OR OLD.paved IS NOT NEW.paved BEGIN "
+	"  INSERT INTO outbox (kind, body) VALUES ('piece', " OUTBOX_PIECE("NEW") "); END;"
+	"CREATE TRIGGER outbox_job_new AFTER INSERT ON jobs BEGIN "
+	"  INSERT INTO outbox (kind, body) VALUES ('job', " OUTBOX_JOB("NEW") "); END;"
+	"CREATE TRIGGER outbox_job_changed AFTER UPDATE ON jobs "
+	"  WHEN OLD.state IS NOT NEW.state OR OLD.quote IS NOT NEW.quote "
+	"  OR OLD.services IS NOT NEW.services BEGIN "
+	"  INSERT INTO outbox (kind, body) VALUES ('job', " OUTBOX_JOB("NEW") "); END;"
+	"CREATE TRIGGER outbox_step_new AFTER INSERT ON steps WHEN NEW.seq > 0 BEGIN "
+	"  INSERT INTO outbox (kind, body) VALUES ('step', " OUTBOX_STEP("NEW") "); END;"
+	/* A step inserted within a job moves the later ones through negative
+	 * numbers (store_step_insert): only where they land is an event. */
+	"CREATE TRIGGER outbox_step_changed AFTER UPDATE ON steps WHEN NEW.seq > 0 AND "
+	"  (OLD.state IS NOT NEW.state OR OLD.station IS NOT NEW.station OR OLD.seq <> NEW.seq "
+	"  OR OLD.note IS NOT NEW.note) BEGIN "
+	"  INSERT INTO outbox (kind, body) VALUES ('step', " OUTBOX_STEP("NEW") "); END;"
+	"CREATE TRIGGER outbox_audit AFTER INSERT ON events BEGIN "
+	"  INSERT INTO outbox (kind, body) VALUES ('audit', " OUTBOX_AUDIT("NEW") "); END;"
+	"CREATE TRIGGER outbox_calibration AFTER INSERT ON calibrations BEGIN "
+	"  INSERT INTO outbox (kind, body) VALUES ('calibration', " OUTBOX_CALIBRATION("NEW") "); END;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -147,4 +147,12 @@ const char *store_errmsg(struct store *s);
  * -1. */
 int store_recover(struct store *s, char *err, size_t errlen);
 
+/* The outbox (outbox.c): the journal's events in order, for the shared
+ * history. The last sequence number (0: none yet; -1 on error); the
+ * events after one, at most limit, as [{seq, t, kind, body}] (NULL on
+ * error); the journal's origin id (0, or -1). */
+int64_t store_outbox_last(struct store *s);
+json_t *store_outbox_after(struct store *s, int64_t after, int limit);
+int store_outbox_origin(struct store *s, char *out, size_t len);
+
 #endif

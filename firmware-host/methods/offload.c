@@ -14,6 +14,7 @@
 #include "daemon/daemon.h"
 #include "calib/calib.h"
 #include "engrave/engrave.h"
+#include "fleet/fleet.h"
 #include "jobs/jobs.h"
 #include "jobs/jobs_plan.h"
 #include "journal/store.h"
@@ -47,6 +48,10 @@ struct layout_task {
 	char *text;                     /* OFFLOAD_PREVIEW: the result, serialised */
 	struct jobs_layout layout;      /* OFFLOAD_PLAN, OFFLOAD_CREATE */
 	char err[400];
+	/* A plan asks the shared history how often the piece was served at
+	 * the other workshops (fleet.h), when one is configured. */
+	struct fleet_settings fleet;
+	char *serial;
 };
 
 struct journal_task {
@@ -56,12 +61,46 @@ struct journal_task {
 	char *path, *serial;
 	char *text;
 	struct err e;
+	struct daemon *d;
+	struct fleet_settings fleet;    /* OFFLOAD_HISTORY: every workshop's */
 };
+
+/* The shared history's settings, read again at each reload; without its
+ * password file the lookups go on and the server says what is missing. */
+static void
+fleet_load(struct daemon *d)
+{
+	if (d->fleet) {
+		fleet_settings_clear(d->fleet);
+		free(d->fleet);
+		d->fleet = NULL;
+	}
+	if (!d->cfg->fleet.workshop || !d->cfg->fleet.postgres)
+		return;
+	char err[400];
+	d->fleet = xcalloc(1, sizeof *d->fleet);
+	if (fleet_settings_from_cfg(d->fleet, d->cfg, "atelierd", err, sizeof err) < 0) {
+		log_warn("shared history: %s", err);
+		struct fleet_settings *f = d->fleet;
+		snprintf(f->workshop, sizeof f->workshop, "%s", d->cfg->fleet.workshop);
+		f->conninfo = xstrdup(d->cfg->fleet.postgres);
+		f->seconds = d->cfg->fleet.lookup_seconds;
+		snprintf(f->application, sizeof f->application, "atelierd");
+	}
+}
 
 static int
 offload_start(struct daemon *d, struct err *e)
 {
 	(void)e;
+	fleet_load(d);
+	/* Each worker's own connection to the shared history; after a
+	 * failure, the quotes go on from this workshop's journal at once for
+	 * a while rather than waiting out the bound each time. */
+	d->fleet_layout_conn = fleet_conn_new();
+	d->fleet_journal_conn = fleet_conn_new();
+	fleet_conn_retry_after(d->fleet_layout_conn, 5);
+	fleet_conn_retry_after(d->fleet_journal_conn, 5);
 	d->layout_worker = worker_new(d->loop, "layout", OFFLOAD_QUEUE);
 	d->journal_worker = worker_new(d->loop, "journal", OFFLOAD_QUEUE);
 	return 0;
@@ -75,6 +114,14 @@ offload_stop(struct daemon *d)
 	worker_free(d->layout_worker);
 	worker_free(d->journal_worker);
 	d->layout_worker = d->journal_worker = NULL;
+	fleet_conn_free(d->fleet_layout_conn);
+	fleet_conn_free(d->fleet_journal_conn);
+	d->fleet_layout_conn = d->fleet_journal_conn = NULL;
+	if (d->fleet) {
+		fleet_settings_clear(d->fleet);
+		free(d->fleet);
+		d->fleet = NULL;
+	}
 }
 
 /* A reload cancels what runs: the settings it used are gone. */
@@ -85,6 +132,21 @@ offload_cancel(struct daemon *d)
 		worker_cancel_all(d->layout_worker);
 	if (d->journal_worker)
 		worker_cancel_all(d->journal_worker);
+	fleet_load(d);
+}
+
+/* In the layout worker: how often the piece was served at the other
+ * workshops, within the bound, or why not. */
+static void
+ask_shared_history(struct layout_task *t)
+{
+	struct jobs_shared *sh = &t->layout.shared;
+	char err[400];
+	sh->asked = true;
+	sh->served = fleet_served(t->d->fleet_layout_conn, &t->fleet, t->serial, err, sizeof err);
+	sh->answered = sh->served != NULL;
+	if (!sh->answered)
+		snprintf(sh->why, sizeof sh->why, "%s", err);
 }
 
 /* Not fitting the piece is a refusal with numbers (1002); an engraving
@@ -106,7 +168,10 @@ layout_work(struct worker_task *wt)
 	json_t *spec = json_object_get(t->params, "engraving");
 	t->set.budget.cancel = &wt->cancel;
 	if (t->kind == OFFLOAD_PLAN || t->kind == OFFLOAD_CREATE) {
-		jobs_layout_compute(&t->set, spec, &t->layout);
+		if (spec)
+			jobs_layout_compute(&t->set, spec, &t->layout);
+		if (t->serial && !atomic_load(&wt->cancel))
+			ask_shared_history(t);
 		return;
 	}
 	struct engrave_request req;
@@ -138,7 +203,8 @@ layout_done(struct worker_task *wt)
 	struct err e = { 0, "" };
 	struct station *st;
 	bool have_res = t->kind == OFFLOAD_ENGRAVE && t->status == ENGRAVE_OK;
-	if (atomic_load(&wt->cancel) && !t->text && !have_res && !t->layout.summary) {
+	bool planned = t->layout.summary || t->layout.shared.asked;
+	if (atomic_load(&wt->cancel) && !t->text && !have_res && !planned) {
 		api_pending_fail(p, API_ERR_BUSY, "the layout was cancelled: the daemon is reloading "
 		    "or stopping, or the client left");
 	} else if (t->kind == OFFLOAD_PREVIEW) {
@@ -174,6 +240,8 @@ layout_done(struct worker_task *wt)
 	free(t->text);
 	jobs_layout_free(&t->layout);
 	json_decref(t->params);
+	fleet_settings_clear(&t->fleet);
+	free(t->serial);
 	free(t);
 }
 
@@ -239,18 +307,22 @@ needs_rotary(json_t *spec)
 	    (!strcmp(area, "ring") && band && !strcmp(band, "outer"));
 }
 
+static struct station *laser_for(struct api_call *c, enum offload_layout kind, json_t *spec);
+
 json_t *
 offload_layout(struct api_call *c, enum offload_layout kind, const char *who)
 {
 	struct daemon *d = api_data(c->api);
 	json_t *spec = c->params ? json_object_get(c->params, "engraving") : NULL;
 	char err[400];
+	const char *serial = NULL;
 	if (kind == OFFLOAD_PLAN || kind == OFFLOAD_CREATE) {
 		/* The rest of the request first, as the planner checks it, so
 		 * that bad input is answered at once and costs no layout. */
 		struct job_request r;
 		if (job_request_from_json(c->params, &r, err, sizeof err) < 0)
 			return api_fail(c, API_ERR_INVALID_PARAMS, "%s", err);
+		serial = r.serial;
 	} else {
 		struct engrave_request req;
 		if (!json_is_object(spec))
@@ -265,11 +337,54 @@ offload_layout(struct api_call *c, enum offload_layout kind, const char *who)
 	    c->role < API_ROLE_TECHNICIAN)
 		return api_fail(c, API_ERR_FORBIDDEN, "only a technician sets an engraving's power "
 		    "and speed; without them, the material's are used");
-	/* The laser it is for: the one named, the only one, or (a preview or
-	 * a plan, which burn nothing) the first of the workshop. */
+	/* A plan without an engraving comes here only to ask the shared
+	 * history (plan_or_create). */
+	struct station *st = spec ? laser_for(c, kind, spec) : NULL;
+	if (spec && !st)
+		return NULL;
+	struct layout_task *t = xcalloc(1, sizeof *t);
+	t->t.work = layout_work;
+	t->t.done = layout_done;
+	t->d = d;
+	t->kind = kind;
+	t->params = json_incref(c->params);
+	if (st) {
+		snprintf(t->station, sizeof t->station, "%s", st->name);
+		engrave_settings_default(&t->set, &st->cfg->laser);
+		calibrated_settings(d, st, c->params, spec, t);
+	}
+	if ((kind == OFFLOAD_PLAN || kind == OFFLOAD_CREATE) && d->fleet && serial) {
+		fleet_settings_copy(&t->fleet, d->fleet);
+		t->serial = xstrdup(serial);
+	}
+	t->with_gcode = json_is_true(json_object_get(c->params, "gcode"));
+	t->uid = c->uid;
+	snprintf(t->who, sizeof t->who, "%s", who ? who : "");
+	if (worker_submit(d->layout_worker, &t->t) < 0) {
+		json_decref(t->params);
+		fleet_settings_clear(&t->fleet);
+		free(t->serial);
+		free(t);
+		return api_fail(c, API_ERR_BUSY, "%d engraving layouts are waiting already; try again "
+		    "in a moment", OFFLOAD_QUEUE);
+	}
+	t->p = api_defer(c);
+	api_pending_cancel_with(t->p, &t->t.cancel);
+	return NULL;
+}
+
+/* The laser an engraving is laid out for: the one named, the only one, or
+ * (a preview or a plan, which burn nothing) the first of the workshop.
+ * NULL: failed on c. */
+static struct station *
+laser_for(struct api_call *c, enum offload_layout kind, json_t *spec)
+{
+	struct daemon *d = api_data(c->api);
 	json_t *named = json_object_get(c->params, "station");
-	if (named && !json_is_string(named))
-		return api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a laser's name");
+	if (named && !json_is_string(named)) {
+		api_fail(c, API_ERR_INVALID_PARAMS, "'station' must be a laser's name");
+		return NULL;
+	}
 	struct err e;
 	struct station *st = daemon_station_for(d, json_string_value(named), KIND_LASER, &e);
 	if (!st && !named && kind != OFFLOAD_ENGRAVE) {
@@ -286,31 +401,88 @@ offload_layout(struct api_call *c, enum offload_layout kind, const char *who)
 		st = at >= 0 ? daemon_station(d, d->cfg->stations[at].name) : NULL;
 	}
 	if (!st)
-		return api_fail(c, e.code, "%s", e.msg);
-	struct layout_task *t = xcalloc(1, sizeof *t);
-	t->t.work = layout_work;
-	snprintf(t->station, sizeof t->station, "%s", st->name);
-	t->t.done = layout_done;
-	t->d = d;
-	t->kind = kind;
-	t->params = json_incref(c->params);
-	engrave_settings_default(&t->set, &st->cfg->laser);
-	calibrated_settings(d, st, c->params, spec, t);
-	t->with_gcode = json_is_true(json_object_get(c->params, "gcode"));
-	t->uid = c->uid;
-	snprintf(t->who, sizeof t->who, "%s", who ? who : "");
-	if (worker_submit(d->layout_worker, &t->t) < 0) {
-		json_decref(t->params);
-		free(t);
-		return api_fail(c, API_ERR_BUSY, "%d engraving layouts are waiting already; try again "
-		    "in a moment", OFFLOAD_QUEUE);
-	}
-	t->p = api_defer(c);
-	api_pending_cancel_with(t->p, &t->t.cancel);
-	return NULL;
+		api_fail(c, e.code, "%s", e.msg);
+	return st;
 }
 
 /* --- journal reads --------------------------------------------------------- */
+
+/* Sorts a history's array by the text of key (ISO times sort as text). */
+static int
+by_time(const void *a, const void *b, const char *key)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a, key));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b, key));
+	return strcmp(x ? x : "", y ? y : "");
+}
+static int by_created(const void *a, const void *b) { return by_time(a, b, "created"); }
+static int by_t(const void *a, const void *b) { return by_time(a, b, "t"); }
+
+static void
+sort_array(json_t *arr, int (*cmp)(const void *, const void *))
+{
+	size_t n = json_array_size(arr);
+	json_t **v = xcalloc(n ? n : 1, sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	/* qsort is not stable: equal times keep the local order first by
+	 * the workshops' lists being appended local first (ties are rare:
+	 * milliseconds). */
+	qsort(v, n, sizeof *v, cmp);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
+}
+
+static void
+mark_workshop(json_t *arr, const struct fleet_settings *f)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(arr, i, o) {
+		json_object_set_new(o, "workshop", json_string(f->workshop));
+		json_object_set_new(o, "workshop_name", json_string(f->name));
+	}
+}
+
+/*
+ * A piece's history at every workshop: this journal's (local, which may
+ * be NULL when the piece is not known here) with the shared history's
+ * entries from the other workshops, each entry naming its workshop, and
+ * "shared" saying whether the shared history answered.
+ */
+static json_t *
+every_workshop(struct journal_task *t, json_t *local)
+{
+	char err[400];
+	json_t *shared = fleet_history(t->d->fleet_journal_conn, &t->fleet, t->serial, err,
+	    sizeof err);
+	json_t *note = shared ? json_pack("{s:b, s:s}", "answered", 1, "scope",
+	    "every workshop's history") : json_pack("{s:b, s:s, s:s}", "answered", 0, "why", err,
+	    "scope", "this workshop's history only: the shared history did not answer");
+	json_t *other_piece = json_object_get(shared, "piece");
+	if (!local && !json_is_object(other_piece)) {
+		json_decref(shared);
+		json_decref(note);
+		return NULL;            /* t->e says it is not recorded here */
+	}
+	if (!local) {
+		local = json_pack("{s:O, s:[], s:[]}", "piece", other_piece, "jobs", "events");
+		t->e.code = 0;
+		t->e.msg[0] = '\0';
+	}
+	json_t *jobs = json_object_get(local, "jobs"), *events = json_object_get(local, "events");
+	mark_workshop(jobs, &t->fleet);
+	mark_workshop(events, &t->fleet);
+	json_array_extend(jobs, json_object_get(shared, "jobs"));
+	json_array_extend(events, json_object_get(shared, "events"));
+	sort_array(jobs, by_created);
+	sort_array(events, by_t);
+	json_object_set_new(local, "shared", note);
+	json_decref(shared);
+	return local;
+}
 
 static void
 journal_work(struct worker_task *wt)
@@ -326,6 +498,9 @@ journal_work(struct worker_task *wt)
 	json_t *r = t->kind == OFFLOAD_HISTORY ?
 	    jobs_history(st, t->serial, &t->e) :
 	    jobs_export(st, t->serial, &t->e);
+	if (t->kind == OFFLOAD_HISTORY && t->fleet.conninfo &&
+	    (r || t->e.code == API_ERR_NOT_FOUND) && !atomic_load(&wt->cancel))
+		r = every_workshop(t, r);
 	if (!r && now_mono() > deadline) {
 		t->e.code = API_ERR_BUSY;
 		snprintf(t->e.msg, sizeof t->e.msg, "the journal read was stopped after %g s, its time "
@@ -356,6 +531,7 @@ journal_done(struct worker_task *wt)
 	}
 	free(t->path);
 	free(t->serial);
+	fleet_settings_clear(&t->fleet);
 	free(t);
 }
 
@@ -371,7 +547,11 @@ offload_journal(struct api_call *c, enum offload_read kind, const char *serial)
 	t->kind = kind;
 	t->path = xstrdup(d->journal_path);
 	t->serial = serial ? xstrdup(serial) : NULL;
+	t->d = d;
+	if (kind == OFFLOAD_HISTORY && d->fleet)
+		fleet_settings_copy(&t->fleet, d->fleet);
 	if (worker_submit(d->journal_worker, &t->t) < 0) {
+		fleet_settings_clear(&t->fleet);
 		free(t->path);
 		free(t->serial);
 		free(t);
