@@ -205,6 +205,7 @@ main(int argc, char **argv)
 		pthread_join(sender, NULL);
 	if (have_telemetry)
 		pthread_join(telemetry, NULL);
+	s.status.stopped = true;
 	write_status(&s, status_path);
 	int rc = once ? s.exit_code : 0;
 	pthread_cond_destroy(&s.wake);

@@ -100,6 +100,7 @@ struct fleet_status {
 	double updated;             /* wall-clock time of the last write */
 	double error_since;         /* when the error began, 0 */
 	int pid;
+	bool stopped;               /* it stopped cleanly: not running, not stale */
 };
 
 /* Writes st to path through a temporary file and rename. Returns 0 or -1

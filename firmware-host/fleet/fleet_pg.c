@@ -131,8 +131,11 @@ failed(struct fleet_conn *c, const struct fleet_settings *s, const char *why, ch
 	server_name(c->pg, s, server, sizeof server);
 	snprintf(line, sizeof line, "%s", why && *why ? why : "unknown error");
 	line[strcspn(line, "\n")] = '\0';
-	/* libpq's own prefix says nothing more than ours. */
-	const char *text = line;
+	/* libpq names the server again ("connection to server at ...
+	 * failed: ") and the severity: ours says both already. */
+	const char *text = line, *again = strstr(line, " failed: ");
+	if (strncmp(text, "connection to server ", 21) == 0 && again)
+		text = again + 9;
 	if (strncmp(text, "FATAL:  ", 8) == 0 || strncmp(text, "ERROR:  ", 8) == 0)
 		text += 8;
 	snprintf(c->last_err, sizeof c->last_err, "PostgreSQL at %s: %s", server, text);
@@ -163,6 +166,15 @@ wait_socket(PGconn *pg, bool for_write, double deadline)
 		if (errno != EINTR)
 			return -1;
 	}
+}
+
+/* The server's notices ("schema already exists, skipping") are for
+ * whoever runs SQL by hand, not for the workshop's log. */
+static void
+quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
 }
 
 int
@@ -215,6 +227,7 @@ fleet_connect(struct fleet_conn *c, const struct fleet_settings *s, char *err, s
 	}
 	if (PQsetnonblocking(c->pg, 1) != 0)
 		return failed(c, s, PQerrorMessage(c->pg), err, len);
+	PQsetNoticeProcessor(c->pg, quiet, NULL);
 	c->last_err[0] = '\0';
 	return 0;
 }

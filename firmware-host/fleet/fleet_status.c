@@ -37,8 +37,9 @@ fleet_status_path(const struct cfg *cfg)
 int
 fleet_status_write(const char *path, const struct fleet_status *st)
 {
-	json_t *o = json_pack("{s:s, s:i, s:I, s:{s:b, s:b}, s:{s:b, s:b}, s:s, s:f, s:f}",
-	    "program", "atelier-sync", "pid", st->pid, "position", (json_int_t)st->position,
+	json_t *o = json_pack("{s:s, s:i, s:b, s:I, s:{s:b, s:b}, s:{s:b, s:b}, s:s, s:f, s:f}",
+	    "program", "atelier-sync", "pid", st->pid, "stopped", st->stopped,
+	    "position", (json_int_t)st->position,
 	    "postgres", "configured", st->postgres, "ok", st->postgres_ok,
 	    "mqtt", "configured", st->mqtt, "ok", st->mqtt_ok,
 	    "error", st->error, "error_since", st->error_since, "updated", st->updated);
@@ -73,6 +74,7 @@ fleet_status_read(const char *path, struct fleet_status *st, char *err, size_t l
 		return fail_msg(err, len, "%s is not atelier-sync's status", path);
 	}
 	st->pid = (int)json_integer_value(json_object_get(o, "pid"));
+	st->stopped = json_is_true(json_object_get(o, "stopped"));
 	st->position = json_integer_value(json_object_get(o, "position"));
 	st->postgres = json_is_true(json_object_get(pg, "configured"));
 	st->postgres_ok = json_is_true(json_object_get(pg, "ok"));
@@ -106,11 +108,13 @@ fleet_status_json(const struct cfg *cfg, int64_t local_last, char *line, size_t 
 	char err[400];
 	bool have = fleet_status_read(path, &st, err, sizeof err) == 0;
 	double age = have ? now_wall() - st.updated : 0;
-	bool alive = have && age < FLEET_STATUS_STALE &&
+	bool alive = have && !st.stopped && age < FLEET_STATUS_STALE &&
 	    (st.pid <= 0 || kill(st.pid, 0) == 0 || errno == EPERM);
 	char sync[480];
 	if (!have)
 		snprintf(sync, sizeof sync, "atelier-sync has not run (%s)", err);
+	else if (st.stopped)
+		snprintf(sync, sizeof sync, "atelier-sync is stopped");
 	else if (!alive)
 		snprintf(sync, sizeof sync, "atelier-sync is not running (its status is %.0f s old)",
 		    age);
@@ -127,6 +131,8 @@ fleet_status_json(const struct cfg *cfg, int64_t local_last, char *line, size_t 
 	    "mqtt", !f->mqtt.host ? "not configured" : !alive ? "unknown" :
 	    link_word(true, st.mqtt_ok),
 	    "error", have ? st.error : "", "status_file", path);
+	if (have)
+		json_object_set_new(o, "pid", json_integer(st.pid));
 	if (have && st.error[0] && st.error_since > 0)
 		json_object_set_new(o, "error_for_seconds", json_real(now_wall() - st.error_since));
 	if (!alive)

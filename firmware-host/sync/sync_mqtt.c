@@ -42,6 +42,7 @@ struct telemetry {
 	struct mosquitto *mosq;
 	char prefix[200];           /* PREFIX/WORKSHOP */
 	atomic_bool connected;
+	atomic_bool refused;        /* the broker said no: keep its reason */
 	atomic_bool republish;      /* after a (re)connection: every retained state again */
 	json_t *retained;           /* topic -> payload last published (this thread only) */
 	bool daemon_up;
@@ -68,9 +69,11 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 		char err[300];
 		snprintf(err, sizeof err, "MQTT broker %s:%d refused the connection: %s",
 		    t->s->cfg->fleet.mqtt.host, t->s->cfg->fleet.mqtt.port, mosquitto_connack_string(rc));
+		atomic_store(&t->refused, true);
 		set_ok(t, false, err);
 		return;
 	}
+	atomic_store(&t->refused, false);
 	atomic_store(&t->connected, true);
 	atomic_store(&t->republish, true);
 	set_ok(t, true, NULL);
@@ -82,7 +85,7 @@ on_disconnect(struct mosquitto *m, void *arg, int rc)
 	(void)m;
 	struct telemetry *t = arg;
 	atomic_store(&t->connected, false);
-	if (rc != 0 && atomic_load(&t->s->running)) {
+	if (rc != 0 && atomic_load(&t->s->running) && !atomic_load(&t->refused)) {
 		char err[300];
 		snprintf(err, sizeof err, "MQTT broker %s:%d: connection lost, reconnecting",
 		    t->s->cfg->fleet.mqtt.host, t->s->cfg->fleet.mqtt.port);
@@ -281,7 +284,6 @@ client(struct telemetry *t, char *err, size_t len)
 		fail_msg(err, len, "MQTT: %s", mosquitto_strerror(rc));
 		goto fail_quiet;
 	}
-	mosquitto_threaded_set(mosq, true);
 	mosquitto_connect_callback_set(mosq, on_connect);
 	mosquitto_disconnect_callback_set(mosq, on_disconnect);
 	mosquitto_reconnect_delay_set(mosq, 1, 10, true);

@@ -113,7 +113,7 @@ class Postgres:
 
 
 class Mosquitto:
-    def __init__(self):
+    def __init__(self, persistence=True):
         self.dir = tempfile.mkdtemp(prefix="atelier-mqtt-")
         self.port = free_port()
         self.conf = os.path.join(self.dir, "mosquitto.conf")
@@ -130,8 +130,8 @@ class Mosquitto:
         user = "user %s\n" % ("nobody" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name)
         with open(self.conf, "w") as f:
             f.write("listener %d 127.0.0.1\nallow_anonymous false\npassword_file %s\n"
-                    "persistence true\npersistence_location %s/\n%s"
-                    % (self.port, self.users, self.dir, user))
+                    "persistence %s\npersistence_location %s/\n%s"
+                    % (self.port, self.users, "true" if persistence else "false", self.dir, user))
         if os.geteuid() == 0:
             os.chown(self.dir, pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
         self.proc = None

@@ -71,6 +71,13 @@ query_int(const char *sql)
 	return v;
 }
 
+/* A journal as it was before version 6. */
+#define WITHOUT_OUTBOX "DROP TRIGGER outbox_never_changed; DROP TRIGGER " \
+	"outbox_never_deleted; DROP TRIGGER outbox_piece_new; DROP TRIGGER outbox_piece_changed;" \
+	"DROP TRIGGER outbox_job_new; DROP TRIGGER outbox_job_changed; DROP TRIGGER " \
+	"outbox_step_new; DROP TRIGGER outbox_step_changed; DROP TRIGGER outbox_audit;" \
+	"DROP TRIGGER outbox_calibration; DROP TABLE outbox; DROP TABLE outbox_origin;"
+
 static int64_t
 make_job_for(struct store *s, const char *serial, const char *service)
 {
@@ -100,12 +107,12 @@ t_open_migrate_reopen(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 5);
+	CHECK_INT(store_version(s), 6);
 	store_close(s);
 	CHECK_INT(query_int("PRAGMA journal_mode = WAL") >= 0, 1);
 	s = store_open(path, err, sizeof err);   /* no migration runs twice */
 	CHECK(s != NULL);
-	CHECK_INT(store_version(s), 5);
+	CHECK_INT(store_version(s), 6);
 	store_close(s);
 }
 
@@ -285,7 +292,7 @@ t_upgrade_from_version_1(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 5);
+	CHECK_INT(store_version(s), 6);
 	CHECK_INT(query_int("SELECT count(*) FROM steps WHERE name = 'buffing' AND state = 'done' "
 	    "AND title = 'buffing'"), 1);
 	CHECK(make_job_for(s, "NEW-1", "engraving") > 0);
@@ -529,7 +536,7 @@ t_upgrade_gems(void)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(store_version(s), 5);
+	CHECK_INT(store_version(s), 6);
 	char *g = NULL;
 	CHECK_INT(store_piece_gems(s, "ED-10", &g, err, sizeof err), 1);
 	CHECK(store_gems_same(g, "[{\"species\": \"diamond\", \"count\": 2}, {\"species\": "
@@ -571,7 +578,7 @@ t_upgrade_calibration_stations(void)
 	store_close(s);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db,
+	CHECK_INT(sqlite3_exec(db, WITHOUT_OUTBOX
 	    "DROP TRIGGER calibrations_never_deleted; DROP TRIGGER calibrations_never_changed;"
 	    "DROP TABLE calibrations;"
 	    "CREATE TABLE calibrations ("
@@ -601,7 +608,7 @@ t_upgrade_calibration_stations(void)
 		printf("  %s\n", err);
 		return;
 	}
-	CHECK_INT(store_version(s), 5);
+	CHECK_INT(store_version(s), 6);
 	CHECK_INT(query_int("SELECT count(*) FROM calibrations WHERE station = 'tank' AND "
 	    "technician = 'ada' AND json_extract(after, '$.gain') = 0.98"), 1);
 	sqlite3 *raw = store_db(s);
@@ -615,6 +622,106 @@ t_upgrade_calibration_stations(void)
 	CHECK(sqlite3_exec(raw, "UPDATE calibrations SET technician = 'eve'", NULL, NULL, NULL) !=
 	    SQLITE_OK);
 	CHECK_INT(query_int("SELECT count(*) FROM calibrations"), 2);
+	store_close(s);
+}
+
+/* The kinds of the outbox's events in order, comma-separated. */
+static void
+outbox_kinds(struct store *s, int64_t after, char *out, size_t len)
+{
+	json_t *rows = store_outbox_after(s, after, 1000);
+	size_t i;
+	json_t *r;
+	out[0] = '\0';
+	json_array_foreach(rows, i, r)
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "",
+		    json_string_value(json_object_get(r, "kind")));
+	json_decref(rows);
+}
+
+/* Version 6: every change of the journal writes its event in the outbox,
+ * in its own transaction: none for a rollback, no gap, never changed. */
+static void
+t_outbox(void)
+{
+	fresh();
+	struct store *s = store_open(path, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	char origin[64], kinds[400];
+	CHECK_INT(store_outbox_origin(s, origin, sizeof origin), 0);
+	CHECK_INT((int)strlen(origin), 32);
+	CHECK_INT(store_outbox_last(s), 0);
+	int64_t job = make_job(s);
+	CHECK(job > 0);
+	outbox_kinds(s, 0, kinds, sizeof kinds);
+	CHECK_STR(kinds, "piece,piece,job,step,step,step,step,audit");
+	int64_t before = store_outbox_last(s);
+	int64_t engrave = store_step_id(s, job, 2);
+	CHECK_INT(store_step_transition(s, engrave, "pending", "running", "running", "marie",
+	    "started", NULL, err, sizeof err), 0);
+	outbox_kinds(s, before, kinds, sizeof kinds);
+	CHECK_STR(kinds, "step,job,audit");
+	json_t *rows = store_outbox_after(s, before, 1);
+	json_t *body = json_object_get(json_array_get(rows, 0), "body");
+	CHECK_STR(json_string_value(json_object_get(body, "state")), "running");
+	CHECK_INT(json_integer_value(json_object_get(body, "job")), job);
+	CHECK(json_object_get(body, "payload") == NULL);   /* the G-code stays here */
+	json_decref(rows);
+
+	/* A rollback takes the events with it, and the numbers go on. */
+	int64_t last = store_outbox_last(s);
+	CHECK_INT(store_begin(s, err, sizeof err), 0);
+	CHECK(make_job_for(s, "CRT-0002", "engraving") > 0);
+	CHECK(store_outbox_last(s) > last);
+	store_rollback(s);
+	CHECK_INT(store_outbox_last(s), last);
+	CHECK_INT(store_event(s, "ada", "checked", NULL, 0, err, sizeof err), 0);
+	CHECK_INT(store_outbox_last(s), last + 1);
+	CHECK_INT(query_int("SELECT count(*) FROM outbox"), last + 1);
+	CHECK_INT(query_int("SELECT max(seq) - min(seq) + 1 FROM outbox"), last + 1);
+
+	sqlite3 *raw = store_db(s);
+	CHECK(sqlite3_exec(raw, "DELETE FROM outbox", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "UPDATE outbox SET kind = 'job'", NULL, NULL, NULL) != SQLITE_OK);
+	store_close(s);
+}
+
+/* A journal of version 5 with jobs in it: its past goes into the outbox,
+ * oldest first, before anything new. */
+static void
+t_upgrade_outbox(void)
+{
+	fresh();
+	struct store *s = store_open(path, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	int64_t job = make_job(s);
+	CHECK_INT(store_job_transition(s, job, "aborted", "marie", "client left", err, sizeof err),
+	    0);
+	store_close(s);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, WITHOUT_OUTBOX "PRAGMA user_version = 5;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	s = store_open(path, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_INT(store_version(s), 6);
+	char kinds[400];
+	outbox_kinds(s, 0, kinds, sizeof kinds);
+	/* The piece, the job (as it is now), its four steps, its events. */
+	CHECK_STR(kinds, "piece,job,step,step,step,step,audit,audit");
+	json_t *rows = store_outbox_after(s, 1, 1);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(rows, 0),
+	    "body"), "state")), "aborted");
+	json_decref(rows);
+	CHECK_INT(store_event(s, "ada", "checked", NULL, 0, err, sizeof err), 0);
+	CHECK_INT(store_outbox_last(s), 9);
 	store_close(s);
 }
 
@@ -634,6 +741,8 @@ main(void)
 	RUN(t_step_insert);
 	RUN(t_upgrade_gems);
 	RUN(t_upgrade_calibration_stations);
+	RUN(t_outbox);
+	RUN(t_upgrade_outbox);
 	remove_dir();
 	return test_summary();
 }
