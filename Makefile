@@ -275,7 +275,8 @@ fuzz: deps
 
 install: programs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/atelier/profiles
-	install -m 755 $(BIN)/atelierctl $(BIN)/atelier-sim $(BIN)/atelier-web $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BIN)/atelierctl $(BIN)/atelier-sim $(BIN)/atelier-web $(BIN)/atelier-sync \
+		$(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(BIN)/atelierd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 config/atelier.yaml config/gems.yaml config/services.yaml $(DESTDIR)$(SYSCONFDIR)/atelier/
 	install -m 644 config/profiles/*.yaml $(DESTDIR)$(SYSCONFDIR)/atelier/profiles/
@@ -284,7 +285,7 @@ install: programs
 	install -m 644 docs/man/atelierctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 docs/man/atelier.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 docs/man/atelierd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 config/atelierd.service config/atelier-web.service \
+	install -m 644 config/atelierd.service config/atelier-web.service config/atelier-sync.service \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/
 	cd firmware-host/web/www && find . -type d -exec install -d -m 755 \
 		$(if $(DESTDIR),$(abspath $(DESTDIR)))$(WEB_ROOT)/{} \; && find . -type f -exec install -m 644 {} \

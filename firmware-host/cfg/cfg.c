@@ -617,7 +617,10 @@ static const struct schema mqtt_schema = { "mqtt", mqtt_keys, SK_COUNT(mqtt_keys
 	sizeof(struct cfg_mqtt) };
 
 static const struct sk fleet_keys[] = {
-	KEY("workshop", SK_STRING, F(struct cfg_fleet, workshop), NULL, 0, 0, NULL, SK_REQUIRED),
+	/* Required once anything else names a server (check_fleet): the
+	 * normalised form of a configuration without a fleet prints the
+	 * section's defaults, and must load again. */
+	KEY("workshop", SK_STRING, F(struct cfg_fleet, workshop), NULL, 0, 0, NULL, 0),
 	KEY("name", SK_STRING, F(struct cfg_fleet, name), NULL, 0, 0, NULL, 0),
 	KEY("postgres", SK_STRING, F(struct cfg_fleet, postgres), NULL, 0, 0, NULL, 0),
 	KEY("password_file", SK_STRING, F(struct cfg_fleet, password_file), NULL, 0, 0, NULL, 0),
@@ -942,8 +945,14 @@ check_fleet(struct cfg_ctx *ctx, struct cfg *cfg, yaml_node_t *root)
 {
 	struct cfg_fleet *f = &cfg->fleet;
 	yaml_node_t *node = cfg_node_get(ctx, root, "fleet");
-	if (!node || !f->workshop)
+	if (!node)
 		return;
+	if (!f->workshop) {
+		if (f->postgres || f->mqtt.host || f->password_file)
+			cfg_err_node(ctx, node, "fleet: 'workshop' (this workshop's id in the shared "
+			    "history) is required");
+		return;
+	}
 	size_t n = strlen(f->workshop);
 	bool ok = n >= 1 && n <= 32;
 	for (size_t i = 0; ok && i < n; i++)

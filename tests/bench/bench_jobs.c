@@ -88,8 +88,8 @@ plan_and_create(struct store *s, json_t *params, const char *serial)
 	json_object_set_new(json_object_get(params, "piece"), "serial", json_string(serial));
 	if (job_request_from_json(params, &r, err, sizeof err) < 0)
 		return -1;
-	struct job_plan_ctx ctx = { &cat, policy_default_gems(), &tank, &bath,
-		job_date_days("2026-12-02"), history, NULL, s };
+	struct job_plan_ctx ctx = { .services = &cat, .gems = policy_default_gems(), .tank = &tank,
+		.bath = &bath, .today = job_date_days("2026-12-02"), .times_served = history, .arg = s };
 	enum job_plan_status st;
 	json_t *plan = job_plan(&ctx, &r, &st, err, sizeof err);
 	if (!plan)

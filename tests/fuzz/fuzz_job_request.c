@@ -63,8 +63,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct job_request r;
 	char err[600];
 	if (job_request_from_json(params, &r, err, sizeof err) == 0) {
-		struct job_plan_ctx ctx = { &cat, policy_default_gems(), &tank, &bath,
-			job_date_days("2026-12-02"), served, layout, &size };
+		struct job_plan_ctx ctx = { .services = &cat, .gems = policy_default_gems(),
+			.tank = &tank, .bath = &bath, .today = job_date_days("2026-12-02"),
+			.times_served = served, .engrave_layout = layout, .arg = &size };
 		enum job_plan_status st;
 		json_t *plan = job_plan(&ctx, &r, &st, err, sizeof err);
 		if (!plan && st == PLAN_OK)

@@ -46,5 +46,20 @@ for want in "Type=notify" "User=atelier-web" "CapabilityBoundingSet=$" "PrivateD
 	grep -q "^$want" "$web" && ok "web unit has $want" || ko "web unit has $want"
 done
 grep -q "^User=root" "$web" && ko "atelier-web runs as root" || ok "atelier-web does not run as root"
+
+# atelier-sync's unit: the journal's user, no capability, no device.
+sync=config/atelier-sync.service
+sed -e "s|/usr/bin/atelier-sync|$abs/atelier-sync|g" -e "s|/etc/atelier/atelier.yaml|$here/config/atelier.yaml|g" \
+	"$sync" >"$tmp/atelier-sync.service"
+if command -v systemd-analyze >/dev/null; then
+	out=$(systemd-analyze verify --man=no "$tmp/atelier-sync.service" 2>&1 | grep -v "atelierd.service")
+	[ -z "$out" ] && ok "systemd-analyze verify atelier-sync.service" ||
+		ko "systemd-analyze verify atelier-sync.service" "$out"
+fi
+for want in "Type=notify" "WatchdogSec=" "User=atelier$" "CapabilityBoundingSet=$" \
+	"PrivateDevices=yes" "ProtectSystem=strict" "ReadWritePaths=/var/lib/atelier$" \
+	"NoNewPrivileges=yes" "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"; do
+	grep -q "^$want" "$sync" && ok "sync unit has $want" || ko "sync unit has $want"
+done
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

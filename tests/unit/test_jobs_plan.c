@@ -50,8 +50,9 @@ static const struct job_plan_ctx *
 ctx(void)
 {
 	static struct job_plan_ctx c;
-	c = (struct job_plan_ctx){ &cat, policy_default_gems(), &tank, &bath,
-		job_date_days("2026-12-02"), times_served, layout, NULL };
+	c = (struct job_plan_ctx){ .services = &cat, .gems = policy_default_gems(), .tank = &tank,
+		.bath = &bath, .today = job_date_days("2026-12-02"), .times_served = times_served,
+		.engrave_layout = layout };
 	return &c;
 }
 
@@ -254,7 +255,26 @@ t_pricing_rules(void)
 	CHECK(json_is_true(json_object_get(json_object_get(p, "quote"), "from")));
 	line = json_array_get(json_object_get(json_object_get(p, "quote"), "lines"), 0);
 	CHECK_CONTAINS(json_string_value(json_object_get(line, "rule")), "had this service before");
+	CHECK(json_object_get(json_object_get(p, "quote"), "history") == NULL);
 	json_decref(p);
+	/* With a shared history configured, the quote says where it counted
+	 * (fleet.h): on the history rule's line and once for the quote. */
+	struct job_plan_ctx x = *ctx();
+	x.history_scope = "counted from this workshop only: the shared history did not answer "
+	    "(PostgreSQL at db:5432: Connection refused)";
+	struct job_request r;
+	char e[600];
+	json_t *params = json_loads(ring, 0, NULL);
+	CHECK_INT(job_request_from_json(params, &r, e, sizeof e), 0);
+	p = job_plan(&x, &r, &st, e, sizeof e);
+	line = json_array_get(json_object_get(json_object_get(p, "quote"), "lines"), 0);
+	CHECK_CONTAINS(json_string_value(json_object_get(line, "rule")),
+	    "had this service before (1 earlier job); complimentary the first time only; counted "
+	    "from this workshop only: the shared history did not answer (PostgreSQL at db:5432");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(p, "quote"), "history")),
+	    x.history_scope);
+	json_decref(p);
+	json_decref(params);
 	served = 0;
 	/* Care services: one price whatever their number, parts on top. */
 	p = plan(PIECE("\"type\": \"necklace\", \"metal\": \"yellow_gold\"")
