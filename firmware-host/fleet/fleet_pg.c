@@ -145,6 +145,14 @@ failed(struct fleet_conn *c, const struct fleet_settings *s, const char *why, ch
 	return -1;
 }
 
+static int
+late(struct fleet_conn *c, const struct fleet_settings *s, double budget, char *err, size_t len)
+{
+	char why[80];
+	snprintf(why, sizeof why, "no answer within %g s", budget);
+	return failed(c, s, why, err, len);
+}
+
 /* Waits until the socket is ready for what libpq wants or the deadline
  * passes: 1 ready, 0 time is up, -1 error. */
 static int
@@ -177,8 +185,10 @@ quiet(void *arg, const char *message)
 	(void)message;
 }
 
-int
-fleet_connect(struct fleet_conn *c, const struct fleet_settings *s, char *err, size_t len)
+/* Connects before the deadline (monotonic); see fleet_connect. */
+static int
+connect_by(struct fleet_conn *c, const struct fleet_settings *s, double deadline, double budget,
+    char *err, size_t len)
 {
 	if (c->pg && PQstatus(c->pg) == CONNECTION_OK && c->conninfo &&
 	    strcmp(c->conninfo, s->conninfo) == 0)
@@ -205,7 +215,6 @@ fleet_connect(struct fleet_conn *c, const struct fleet_settings *s, char *err, s
 		values[2] = timeout;
 		keys[3] = values[3] = NULL;
 	}
-	double deadline = now + s->seconds;
 	c->pg = PQconnectStartParams(keys, values, 1);
 	if (!c->pg)
 		return failed(c, s, "out of memory", err, len);
@@ -216,11 +225,8 @@ fleet_connect(struct fleet_conn *c, const struct fleet_settings *s, char *err, s
 		if (st == PGRES_POLLING_FAILED)
 			return failed(c, s, PQerrorMessage(c->pg), err, len);
 		int w = wait_socket(c->pg, st == PGRES_POLLING_WRITING, deadline);
-		if (w == 0) {
-			char why[80];
-			snprintf(why, sizeof why, "no answer within %g s", s->seconds);
-			return failed(c, s, why, err, len);
-		}
+		if (w == 0)
+			return late(c, s, budget, err, len);
 		if (w < 0)
 			return failed(c, s, strerror(errno), err, len);
 		st = PQconnectPoll(c->pg);
@@ -230,6 +236,12 @@ fleet_connect(struct fleet_conn *c, const struct fleet_settings *s, char *err, s
 	PQsetNoticeProcessor(c->pg, quiet, NULL);
 	c->last_err[0] = '\0';
 	return 0;
+}
+
+int
+fleet_connect(struct fleet_conn *c, const struct fleet_settings *s, char *err, size_t len)
+{
+	return connect_by(c, s, now_mono() + s->seconds, s->seconds, err, len);
 }
 
 /*
@@ -242,9 +254,11 @@ static PGresult *
 query(struct fleet_conn *c, const struct fleet_settings *s, double seconds, const char *sql,
     int n, const char *const *values, char *err, size_t len)
 {
-	if (fleet_connect(c, s, err, len) < 0)
-		return NULL;
+	/* One deadline for the connection and the answer: the bound is the
+	 * caller's whole wait. */
 	double deadline = now_mono() + seconds;
+	if (connect_by(c, s, deadline, seconds, err, len) < 0)
+		return NULL;
 	int sent = values ? PQsendQueryParams(c->pg, sql, n, NULL, values, NULL, NULL, 0) :
 	    PQsendQuery(c->pg, sql);
 	if (!sent)
@@ -252,7 +266,7 @@ query(struct fleet_conn *c, const struct fleet_settings *s, double seconds, cons
 	int f;
 	while ((f = PQflush(c->pg)) == 1)
 		if (wait_socket(c->pg, true, deadline) <= 0)
-			return failed(c, s, "no answer in time while sending", err, len), NULL;
+			return late(c, s, seconds, err, len), NULL;
 	if (f < 0)
 		return failed(c, s, PQerrorMessage(c->pg), err, len), NULL;
 	PGresult *last = NULL;
@@ -262,9 +276,8 @@ query(struct fleet_conn *c, const struct fleet_settings *s, double seconds, cons
 			int w = wait_socket(c->pg, false, deadline);
 			if (w <= 0 || !PQconsumeInput(c->pg)) {
 				PQclear(last);
-				char why[120];
-				snprintf(why, sizeof why, "no answer within %g s", seconds);
-				return failed(c, s, w == 0 ? why : PQerrorMessage(c->pg), err, len), NULL;
+				return (w == 0 ? late(c, s, seconds, err, len) :
+				    failed(c, s, PQerrorMessage(c->pg), err, len)), NULL;
 			}
 		}
 		PGresult *r = PQgetResult(c->pg);

@@ -425,9 +425,8 @@ sort_array(json_t *arr, int (*cmp)(const void *, const void *))
 	json_t **v = xcalloc(n ? n : 1, sizeof *v);
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(arr, i));
-	/* qsort is not stable: equal times keep the local order first by
-	 * the workshops' lists being appended local first (ties are rare:
-	 * milliseconds). */
+	/* qsort is not stable: entries of the same millisecond may come in
+	 * either order. */
 	qsort(v, n, sizeof *v, cmp);
 	json_array_clear(arr);
 	for (size_t i = 0; i < n; i++)
@@ -480,6 +479,7 @@ every_workshop(struct journal_task *t, json_t *local)
 	sort_array(jobs, by_created);
 	sort_array(events, by_t);
 	json_object_set_new(local, "shared", note);
+	json_object_set_new(local, "workshop", json_string(t->fleet.workshop));
 	json_decref(shared);
 	return local;
 }

@@ -193,6 +193,39 @@ def test_two_workshops(pg, paris, geneve):
     check("PostgreSQL holds one job per workshop for the serial",
           rows == [["geneve", "1"], ["paris", "1"]], str(rows))
     same_history(paris, "Paris's journal and the shared history are the same events")
+    history_page(geneve)
+
+
+def history_page(w):
+    """The web bench's History page at Geneva, in Debian's chromium: every
+    workshop's jobs and events, each with its workshop's name."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    w.web = w.spawn("web", [os.path.join(w.bin, "atelier-web"), "-c", w.config, "--device-dir",
+                            w.dir, "--root", w.root, "--port", str(w.port)], w._web_up)
+    d = webbench.chromium()
+    try:
+        webbench.log_in(d, w, "marie")
+        WebDriverWait(d, 10).until(lambda x: "login" not in x.current_url)
+        d.get(w.url + "/history.html?serial=FR-5521")
+        WebDriverWait(d, 10).until(lambda x: len(x.find_elements(
+            By.CSS_SELECTOR, "#history-events tbody tr")) >= 2)
+        jobs = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#history-jobs tbody tr")]
+        events = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#history-events tbody tr")]
+        scope = d.find_element(By.ID, "history-scope").text
+        links = d.find_elements(By.CSS_SELECTOR, "#history-jobs tbody a")
+        if os.environ.get("TEST_LOG_DIR"):
+            os.makedirs(os.path.join(os.environ["TEST_LOG_DIR"], "web"), exist_ok=True)
+            d.save_screenshot(os.path.join(os.environ["TEST_LOG_DIR"], "web", "fleet-history.png"))
+    finally:
+        d.quit()
+    check("the History page lists both workshops' jobs, each with its workshop",
+          any("Atelier Paris" in j for j in jobs) and any("Atelier Geneve" in j for j in jobs),
+          str(jobs))
+    check("... and their events", any("Atelier Paris" in e for e in events) and
+          any("Atelier Geneve" in e for e in events), str(events))
+    check("... says every workshop was counted", scope == "Every workshop of the maison", scope)
+    check("... and links only this workshop's job", len(links) == 1, str(len(links)))
 
 
 def test_postgres_stopped(pg, paris, geneve):

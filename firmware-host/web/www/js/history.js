@@ -20,16 +20,28 @@ function render() {
   replace($('#history-piece'), plan.pieceBlock(p, r.piece.gems),
     r.piece.created ? h('p', { class: 'small muted' }, t('history.recorded', { t: fmtTime(r.piece.created) })) : null);
   $('#history-new-job').href = `/job-new.html?serial=${encodeURIComponent(r.piece.serial)}`;
+  // With a shared history (docs/fleet.md) the other workshops' jobs are
+  // listed too, each with its workshop; only this workshop's open here.
+  const here = (j) => !j.workshop || j.workshop === r.workshop;
+  const scope = $('#history-scope');
+  scope.hidden = !r.shared;
+  if (r.shared) {
+    scope.textContent = r.shared.answered ? t('history.shared_all')
+      : t('history.shared_local', { why: r.shared.why || '' });
+  }
   replace($('#history-jobs tbody'), (r.jobs || []).map((j) => h('tr', { dataset: { job: j.id } },
-    h('td', null, h('a', { href: `/job.html?job=${encodeURIComponent(j.id)}` }, `#${j.id}`)),
+    h('td', null, here(j) ? h('a', { href: `/job.html?job=${encodeURIComponent(j.id)}` }, `#${j.id}`)
+      : `#${j.id}`),
     h('td', null, plan.badge(j.state)),
     h('td', null, plan.servicesText(j.services)),
     h('td', null, j.operator),
     h('td', null, fmtTime(j.created)),
     h('td', null, fmtTime(j.updated)),
-    h('td', { class: 'num' }, total(j.quote)))));
+    h('td', { class: 'num' }, total(j.quote)),
+    h('td', null, j.workshop_name || j.workshop || ''))));
   replace($('#history-events tbody'), (r.events || []).map((e) => h('tr', null,
-    h('td', null, h('time', { datetime: e.t }, fmtTime(e.t))), h('td', null, e.who), h('td', null, e.what), h('td', null, e.why || ''))));
+    h('td', null, h('time', { datetime: e.t }, fmtTime(e.t))), h('td', null, e.who), h('td', null, e.what), h('td', null, e.why || ''),
+    h('td', null, e.workshop_name || e.workshop || ''))));
   $('#history').hidden = false;
 }
 
