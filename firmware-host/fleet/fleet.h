@@ -89,6 +89,17 @@ json_t *fleet_served(struct fleet_conn *c, const struct fleet_settings *s, const
 json_t *fleet_history(struct fleet_conn *c, const struct fleet_settings *s, const char *serial,
     char *err, size_t len);
 
+/*
+ * Merges the shared history's answer (fleet_history's, or NULL with why
+ * saying why not) into this journal's history of the piece (local, or
+ * NULL when the piece is not known here): the entries of both, each with
+ * its workshop, in time order, and "shared" {answered, scope, why}. Takes
+ * local's reference; returns the result, or NULL when neither knows the
+ * piece. Only objects are taken from the answer.
+ */
+json_t *fleet_history_merge(json_t *local, json_t *shared, const char *why,
+    const char *workshop, const char *name);
+
 /* --- atelier-sync's state, for atelierd and atelierctl ------------------- */
 
 /* The status file atelier-sync rewrites (atomically) as it works. */

@@ -407,49 +407,11 @@ laser_for(struct api_call *c, enum offload_layout kind, json_t *spec)
 
 /* --- journal reads --------------------------------------------------------- */
 
-/* Sorts a history's array by the text of key (ISO times sort as text). */
-static int
-by_time(const void *a, const void *b, const char *key)
-{
-	const char *x = json_string_value(json_object_get(*(json_t *const *)a, key));
-	const char *y = json_string_value(json_object_get(*(json_t *const *)b, key));
-	return strcmp(x ? x : "", y ? y : "");
-}
-static int by_created(const void *a, const void *b) { return by_time(a, b, "created"); }
-static int by_t(const void *a, const void *b) { return by_time(a, b, "t"); }
-
-static void
-sort_array(json_t *arr, int (*cmp)(const void *, const void *))
-{
-	size_t n = json_array_size(arr);
-	json_t **v = xcalloc(n ? n : 1, sizeof *v);
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_incref(json_array_get(arr, i));
-	/* qsort is not stable: entries of the same millisecond may come in
-	 * either order. */
-	qsort(v, n, sizeof *v, cmp);
-	json_array_clear(arr);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, v[i]);
-	free(v);
-}
-
-static void
-mark_workshop(json_t *arr, const struct fleet_settings *f)
-{
-	size_t i;
-	json_t *o;
-	json_array_foreach(arr, i, o) {
-		json_object_set_new(o, "workshop", json_string(f->workshop));
-		json_object_set_new(o, "workshop_name", json_string(f->name));
-	}
-}
-
 /*
- * A piece's history at every workshop: this journal's (local, which may
- * be NULL when the piece is not known here) with the shared history's
- * entries from the other workshops, each entry naming its workshop, and
- * "shared" saying whether the shared history answered.
+ * A piece's history at every workshop (fleet_history_merge): this
+ * journal's (local, NULL when the piece is not known here) with the shared
+ * history's entries from the other workshops; NULL when neither knows the
+ * piece (t->e says so).
  */
 static json_t *
 every_workshop(struct journal_task *t, json_t *local)
@@ -457,31 +419,14 @@ every_workshop(struct journal_task *t, json_t *local)
 	char err[400];
 	json_t *shared = fleet_history(t->d->fleet_journal_conn, &t->fleet, t->serial, err,
 	    sizeof err);
-	json_t *note = shared ? json_pack("{s:b, s:s}", "answered", 1, "scope",
-	    "every workshop's history") : json_pack("{s:b, s:s, s:s}", "answered", 0, "why", err,
-	    "scope", "this workshop's history only: the shared history did not answer");
-	json_t *other_piece = json_object_get(shared, "piece");
-	if (!local && !json_is_object(other_piece)) {
-		json_decref(shared);
-		json_decref(note);
-		return NULL;            /* t->e says it is not recorded here */
-	}
-	if (!local) {
-		local = json_pack("{s:O, s:[], s:[]}", "piece", other_piece, "jobs", "events");
+	json_t *out = fleet_history_merge(local, shared, shared ? NULL : err, t->fleet.workshop,
+	    t->fleet.name);
+	json_decref(shared);
+	if (out && !local) {
 		t->e.code = 0;
 		t->e.msg[0] = '\0';
 	}
-	json_t *jobs = json_object_get(local, "jobs"), *events = json_object_get(local, "events");
-	mark_workshop(jobs, &t->fleet);
-	mark_workshop(events, &t->fleet);
-	json_array_extend(jobs, json_object_get(shared, "jobs"));
-	json_array_extend(events, json_object_get(shared, "events"));
-	sort_array(jobs, by_created);
-	sort_array(events, by_t);
-	json_object_set_new(local, "shared", note);
-	json_object_set_new(local, "workshop", json_string(t->fleet.workshop));
-	json_decref(shared);
-	return local;
+	return out;
 }
 
 static void

@@ -17,11 +17,11 @@ rank() {
 	case $1 in
 	lib) echo 0 ;;
 	cfg|api|journal|web) echo 1 ;;
-	drivers|engrave|policy) echo 2 ;;
+	drivers|engrave|policy|fleet) echo 2 ;;
 	daemon) echo 3 ;;
 	calib) echo 4 ;;
 	jobs) echo 5 ;;
-	methods|gateway) echo 6 ;;
+	methods|gateway|sync) echo 6 ;;
 	ctl|top) echo 7 ;;
 	*) echo "" ;;
 	esac
