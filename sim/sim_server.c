@@ -529,7 +529,11 @@ sim_stop(struct sim *sim)
 		client_close(sim, sim->n_clients - 1);
 	for (size_t i = sim->n_devices; i-- > 0;)
 		sim->devices[i].ops->stop(&sim->devices[i]);
-	for (size_t i = 0; sim->devices && i < 1 + sim->cfg->n_buses; i++)
+	/* Every device named in sim_start, started or not: one per laser
+	 * (a workshop may have several) and one per bus. */
+	size_t named = sim->devices ? (size_t)cfg_stations_of_kind(sim->cfg, KIND_LASER) +
+	    sim->cfg->n_buses : 0;
+	for (size_t i = 0; i < named; i++)
 		free(sim->devices[i].name);
 	free(sim->devices);
 	sim->devices = NULL;

@@ -543,6 +543,11 @@ def main():
         reports = [n for n in os.listdir(w.dir) if n.endswith(".log") and any(
             m in open(os.path.join(w.dir, n), errors="replace").read()
             for m in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))]
+        for n in reports:
+            text = open(os.path.join(w.dir, n), errors="replace").read()
+            at = min(i for i in (text.find("AddressSanitizer"), text.find("LeakSanitizer"),
+                                 text.find("runtime error:")) if i >= 0)
+            print("--- %s %s ---\n%s" % (w.wid, n, text[max(0, at - 400):at + 3000]))
         check("%s: no sanitizer report in the programs' logs" % w.wid, not reports, str(reports))
         if failed:
             for name in ("sync", "atelierd"):
