@@ -67,6 +67,9 @@ def fleet_yaml(path, wid, pg, state_dir):
     with open(os.path.join(REPO, "config/sim-workshop.yaml")) as f:
         text = f.read()
     text = text.replace("state_dir: state", "state_dir: %s" % state_dir)
+    # The catalogues and profiles where the repository has them.
+    text = ("gems_file: %s/config/gems.yaml\nservices_file: %s/config/services.yaml\n"
+            "profile_dir: %s/config/profiles\n" % (REPO, REPO, REPO)) + text
     text += ("\nfleet:\n  workshop: %s\n  postgres: \"%s\"\n  password_file: %s\n"
              % (wid, pg.conninfo(), pg.password_file))
     with open(path, "w") as f:
@@ -91,7 +94,7 @@ def one_workshop(pg):
             time.sleep(0.005)
         subprocess.run([ctl, "--socket", bench.socket, "job", "create", "--serial",
                         "SN-%04d" % (i % 40), "--type", "ring", "--metal", "white_gold",
-                        "--service", "ring_resizing:sizes=1", "--service", "cleaning"],
+                        "--service", "ring_resizing:sizes=1", "--service", "polishing"],
                        check=True, capture_output=True)
     journal = os.path.join(bench.dir, "state/journal.db")
     db = sqlite3.connect("file:%s?mode=ro" % journal, uri=True)
@@ -104,7 +107,13 @@ def one_workshop(pg):
     sync.terminate()
     sync.wait()
     template = os.path.join(tempfile.gettempdir(), "atelier-fleet-template-%d.db" % os.getpid())
-    shutil.copy(journal, template)
+    # SQLite's backup, not a file copy: the write-ahead log holds the
+    # latest commits.
+    src = sqlite3.connect("file:%s?mode=ro" % journal, uri=True)
+    dst = sqlite3.connect(template)
+    src.backup(dst)
+    dst.close()
+    src.close()
     atexit.register(lambda: os.path.exists(template) and os.remove(template))
     bench.stop()
     return {"jobs": n, "events": total, "seconds": elapsed, "rate": total / elapsed,
