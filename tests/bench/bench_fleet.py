@@ -106,7 +106,9 @@ def one_workshop(pg):
     lag = lags(pg, ["bench-1"])
     sync.terminate()
     sync.wait()
-    template = os.path.join(tempfile.gettempdir(), "atelier-fleet-template-%d.db" % os.getpid())
+    keep = tempfile.mkdtemp(prefix="atelier-fleet-template-")
+    atexit.register(shutil.rmtree, keep, True)
+    template = os.path.join(keep, "journal.db")
     # SQLite's backup, not a file copy: the write-ahead log holds the
     # latest commits.
     src = sqlite3.connect("file:%s?mode=ro" % journal, uri=True)
@@ -114,7 +116,6 @@ def one_workshop(pg):
     src.backup(dst)
     dst.close()
     src.close()
-    atexit.register(lambda: os.path.exists(template) and os.remove(template))
     bench.stop()
     return {"jobs": n, "events": total, "seconds": elapsed, "rate": total / elapsed,
             "lag": lag, "template": template}
@@ -139,7 +140,7 @@ def catch_up(pg, template):
     return {"events": events, "seconds": took, "rate": events / took}
 
 
-def many(pg, template, n):
+def many(pg, template, n, jobs):
     pg.admin("DROP SCHEMA atelier CASCADE")
     root = tempfile.mkdtemp(prefix="atelier-fleet-bench-")
     atexit.register(shutil.rmtree, root, True)
@@ -171,7 +172,7 @@ def many(pg, template, n):
     replay = time.monotonic() - t0
     # Steady load: every workshop 100 jobs a minute, each job the same
     # number of events as the real ones above.
-    per_job = max(1, per // 100)
+    per_job = max(1, per // jobs)
     stop = threading.Event()
 
     def writer(paths):
@@ -212,7 +213,11 @@ def many(pg, template, n):
         p.send_signal(signal.SIGTERM)
     for p in procs:
         p.wait(20)
-    return {"workshops": n, "replayed": per * n, "replay_seconds": replay,
+    size = int(pg.admin("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN "
+                        "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'atelier' "
+                        "AND c.relkind = 'r'")[0][0])
+    return {"bytes_per_event": size / count(pg), "workshops": n, "replayed": per * n,
+            "replay_seconds": replay,
             "replay_rate": per * n / replay, "steady_events": len(steady), "lag": steady,
             "steady_rate": len(steady) / min(LOAD_SECONDS, 30)}
 
@@ -229,7 +234,7 @@ def main():
     atexit.register(pg.remove)
     a = one_workshop(pg)
     b = catch_up(pg, a["template"])
-    c = many(pg, a["template"], WORKSHOPS)
+    c = many(pg, a["template"], WORKSHOPS, a["jobs"])
     print("shared history, one PostgreSQL 15 on this machine (fsync off, Unix socket)")
     print("%-52s %12s %12s %12s" % ("", "events/s", "lag p50 ms", "lag p99 ms"))
     print("%-52s %12.0f %12.1f %12.1f" % (
@@ -243,6 +248,8 @@ def main():
     print("%-52s %12.0f %12.1f %12.1f" % ("%d workshops, each %d jobs a minute" % (
         c["workshops"], JOBS_PER_MINUTE), c["steady_rate"], pct(c["lag"], 50),
         pct(c["lag"], 99)))
+    print("storage: %.0f bytes per event in PostgreSQL (the events and their projections, "
+          "with indexes)" % c["bytes_per_event"])
     return 0
 
 
