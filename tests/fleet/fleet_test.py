@@ -214,6 +214,7 @@ def history_page(w):
         events = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#history-events tbody tr")]
         scope = d.find_element(By.ID, "history-scope").text
         links = d.find_elements(By.CSS_SELECTOR, "#history-jobs tbody a")
+        d.execute_script("document.getElementById('history-jobs').scrollIntoView()")
         if os.environ.get("TEST_LOG_DIR"):
             os.makedirs(os.path.join(os.environ["TEST_LOG_DIR"], "web"), exist_ok=True)
             d.save_screenshot(os.path.join(os.environ["TEST_LOG_DIR"], "web", "fleet-history.png"))
