@@ -10,6 +10,8 @@
 #                   FUZZ_SECONDS (default 60)
 #   make install    install programs, configuration, units and the web bench's
 #                   pages (DESTDIR, PREFIX)
+#   make deb        build the Debian package into build/deb/ (debian/)
+#   make deb-check  install, check, upgrade and purge it on this machine (root)
 #
 # One non-recursive Makefile: every .c file under a module folder is built
 # into the static library its folder belongs to, so adding a file needs no
@@ -33,6 +35,8 @@ GW_LIBS    := -Wl,--as-needed -lcivetweb $(shell pkg-config --libs libqrencode o
 	-Wl,--no-as-needed
 WEB_ROOT   := $(PREFIX)/share/atelier/web
 SYNC_LIBS  := $(shell pkg-config --libs libmosquitto 2>/dev/null)
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wnull-dereference \
@@ -92,7 +96,8 @@ BENCH_BINS := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRC)))
 FUZZ_BINS  := $(patsubst %.c,$(BUILD)/fuzz/%,$(notdir $(FUZZ_SRC)))
 
 .SECONDARY:
-.PHONY: all programs deps demo check check-build check-vm vm-image bench fuzz install clean tests
+.PHONY: all programs deps demo check check-build check-vm vm-image bench fuzz install clean tests \
+	deb deb-check
 all: programs
 programs: $(PROGRAMS)
 
@@ -273,8 +278,22 @@ fuzz: deps
 			> build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 		grep -E '^stat::number_of_executed_units' build/fuzz/$$n.log; done
 
+# The Debian package (debian/), built from a copy of the tree so that the
+# build leaves this one as it was; the .deb lands in build/deb/.
+deb: deps
+	@sh scripts/install-deps scripts/debian-packages-deb
+	@rm -rf build/deb
+	@sh scripts/build-deb build/deb
+
+# The package installed, checked, upgraded and purged on this machine
+# (root, Debian 12; it changes the system: CI runs it, tests/deb/).
+deb-check: deb
+	@sh tests/deb/deb-test.sh build/deb
+
 install: programs
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/atelier/profiles
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/atelier/profiles \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(PREFIX)/share/doc/atelier
 	install -m 755 $(BIN)/atelierctl $(BIN)/atelier-sim $(BIN)/atelier-web $(BIN)/atelier-sync \
 		$(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(BIN)/atelierd $(DESTDIR)$(PREFIX)/sbin/
@@ -282,11 +301,16 @@ install: programs
 	install -m 644 config/profiles/*.yaml $(DESTDIR)$(SYSCONFDIR)/atelier/profiles/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 644 docs/man/atelierctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/man/atelierctl.1 docs/man/atelier-sim.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 docs/man/atelier.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 docs/man/atelierd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/man/atelierd.8 docs/man/atelier-web.8 docs/man/atelier-sync.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 config/atelierd.service config/atelier-web.service config/atelier-sync.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/
+		$(DESTDIR)$(UNITDIR)/
+	install -m 644 config/61-atelier.rules $(DESTDIR)$(UDEVRULESDIR)/
+	install -m 644 config/atelier.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/atelier.conf
+	install -m 644 config/atelier.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/atelier.conf
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/atelier/
 	cd firmware-host/web/www && find . -type d -exec install -d -m 755 \
 		$(if $(DESTDIR),$(abspath $(DESTDIR)))$(WEB_ROOT)/{} \; && find . -type f -exec install -m 644 {} \
 		$(if $(DESTDIR),$(abspath $(DESTDIR)))$(WEB_ROOT)/{} \;

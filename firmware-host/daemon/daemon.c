@@ -548,6 +548,31 @@ on_signal(struct loop *l, int fd, short revents, void *arg)
 	loop_stop(l);
 }
 
+/*
+ * The journal is opened as root, before the privileges drop: its files
+ * then belong to the user the daemon becomes, so that it can go on
+ * writing them, its workers can open them again, and atelier-sync (the
+ * same user) can read them (WAL readers write the -shm file).
+ */
+static void
+give_journal(const struct cfg *cfg, const char *state, const char *journal)
+{
+	if (!cfg->user || geteuid() != 0)
+		return;
+	struct passwd *pw = getpwnam(cfg->user);
+	if (!pw)
+		return;                 /* drop_privileges says so */
+	const char *suffix[] = { "", "-wal", "-shm" };
+	if (chown(state, pw->pw_uid, pw->pw_gid) < 0)
+		log_errno("cannot give the state folder %s to %s", state, cfg->user);
+	for (size_t i = 0; i < ARRAY_LEN(suffix); i++) {
+		char *f = xasprintf("%s%s", journal, suffix[i]);
+		if (chown(f, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+			log_errno("cannot give %s to %s", f, cfg->user);
+		free(f);
+	}
+}
+
 static int
 drop_privileges(const struct cfg *cfg)
 {
@@ -622,6 +647,8 @@ daemon_start(struct daemon *d, const char *config, const char *device_dir,
 	if (mkdir(state, 0750) < 0 && errno != EEXIST)
 		log_errno("cannot create the state folder %s", state);
 	d->store = store_open(journal, err, sizeof err);
+	if (d->store)
+		give_journal(d->cfg, state, journal);
 	free(state);
 	d->journal_path = journal;
 	if (!d->store) {

@@ -23,13 +23,22 @@ else
 fi
 for want in "Type=notify" "WatchdogSec=" "ProtectSystem=strict" "NoNewPrivileges=yes" \
 	"DevicePolicy=closed" "DeviceAllow=char-gpiochip rw" "DeviceAllow=char-ttyUSB rw" \
-	"StateDirectory=atelier" "RuntimeDirectory=atelier" "ExecReload=/bin/kill -HUP" \
+	"ReadWritePaths=/var/lib/atelier /run/atelier" "ExecReload=/bin/kill -HUP" \
+	"ExecStartPre=/usr/sbin/atelierd -n --devices" "RestartPreventExitStatus=78" \
 	"LimitRTPRIO=20" "RestrictRealtime=no"; do
 	grep -q "^$want" "$unit" && ok "unit has $want" || ko "unit has $want"
 done
 # The unit's own check line passes on the shipped example configuration.
-"$bin/atelierd" -n -c config/atelier.yaml >/dev/null && ok "ExecStartPre check passes" ||
-	ko "ExecStartPre check"
+"$bin/atelierd" -n -c config/atelier.yaml >/dev/null && ok "the shipped example checks" ||
+	ko "the shipped example checks"
+# The unit's check before a start: on this machine, without the example's
+# hardware, it refuses with EX_CONFIG and names what is missing.
+"$bin/atelierd" -n --devices -c config/atelier.yaml >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 78 ] && grep -q "laser station 'laser': /dev/atelier/laser is not there: connect it" "$tmp/err" &&
+	grep -q "GPIO chip /dev/gpiochip0 (line estop) is not there" "$tmp/err" && [ ! -s "$tmp/out" ] &&
+	ok "ExecStartPre refuses a configuration whose devices are not there (78)" ||
+	ko "ExecStartPre refuses missing devices" "exit $rc: $(cat "$tmp/err")"
 
 # atelier-web's unit: an unprivileged user, no capability, no device.
 web=config/atelier-web.service
