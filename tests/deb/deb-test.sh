@@ -30,7 +30,24 @@ sim=
 dmn=
 before_dev="$tmp/dev.before"
 find /dev /run/udev 2>/dev/null | sort >"$before_dev"
+made_systemd_dir=
+unmake_systemd_dir() {
+	case $made_systemd_dir in
+	both) rmdir /run/systemd/system /run/systemd ;;
+	system) rmdir /run/systemd/system ;;
+	esac
+	made_systemd_dir=
+}
+restore_policy() {
+	if [ -e "$tmp/policy-rc.d.saved" ]; then
+		mv "$tmp/policy-rc.d.saved" /usr/sbin/policy-rc.d
+	elif grep -q "$tmp/calls" /usr/sbin/policy-rc.d 2>/dev/null; then
+		rm -f /usr/sbin/policy-rc.d
+	fi
+}
 cleanup() {
+	unmake_systemd_dir 2>/dev/null
+	restore_policy
 	[ -n "$dmn" ] && kill "$dmn" 2>/dev/null && wait "$dmn" 2>/dev/null
 	[ -n "$sim" ] && kill "$sim" 2>/dev/null && wait "$sim" 2>/dev/null
 	rm -f /etc/udev/rules.d/62-atelier-site.rules
@@ -137,23 +154,28 @@ rm -f /etc/udev/rules.d/62-atelier-site.rules
 # --- a journal with jobs, written by the installed daemon on the simulator ---------
 mkdir -p "$tmp/run"
 chmod 755 "$tmp" "$tmp/run"
+# The socket where the package's postinst asks atelierd about its stations.
 sed -e 's|^state_dir: state|state_dir: /var/lib/atelier\nuser: atelier|' \
-	-e 's|^device_dir: .*|device_dir: '"$tmp/run"'|' config/sim-workshop.yaml >"$tmp/run/w.yaml"
+	-e 's|^device_dir: .*|device_dir: '"$tmp/run"'|' \
+	-e 's|^  socket: atelier.sock|  socket: /run/atelier/atelier.sock|' config/sim-workshop.yaml >"$tmp/run/w.yaml"
 cp -r config/gems.yaml config/services.yaml config/profiles config/symbols "$tmp/run/"
 start_bench() {
-	rm -f "$tmp/run/ctl.sock" "$tmp/run/atelier.sock"
+	rm -f "$tmp/run/ctl.sock" /run/atelier/atelier.sock
 	/usr/bin/atelier-sim --run-dir "$tmp/run" --config "$tmp/run/w.yaml" 2>"$tmp/sim.log" &
 	sim=$!
 	i=0; while [ ! -e "$tmp/run/ctl.sock" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
 	/usr/sbin/atelierd -c "$tmp/run/w.yaml" 2>"$tmp/atelierd.log" &
 	dmn=$!
-	i=0; while ! ctl status >/dev/null 2>&1 && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+	# Up once the lasers' links are ready.
+	i=0; until ctl status 2>/dev/null | grep -qE '^  laser-1 +idle' || [ $i -gt 150 ]; do
+		i=$((i + 1)); sleep 0.1
+	done
 }
 stop_bench() {
 	kill "$dmn"; wait "$dmn"; dmn=
 	kill "$sim"; wait "$sim"; sim=
 }
-ctl() { /usr/bin/atelierctl --socket "$tmp/run/atelier.sock" "$@"; }
+ctl() { /usr/bin/atelierctl --socket /run/atelier/atelier.sock "$@"; }
 start_bench
 ctl job create --serial DEB-0001 --type ring --metal white_gold --service ring_resizing:sizes=1 >/dev/null &&
 	ctl job create --serial DEB-0002 --type ring --metal platinum --service polishing >/dev/null
@@ -168,11 +190,50 @@ print(d.execute("SELECT group_concat(p.serial) FROM jobs j JOIN pieces p ON p.id
 }
 before_jobs=$(jobs_in)
 
-# --- upgrade ------------------------------------------------------------------------
+# --- upgrade, while a laser engraves --------------------------------------------------
+# The postinst restarts atelierd only when every station is idle. It acts
+# only where systemd runs (/run/systemd/system): the folder is made for the
+# upgrade. Debian's policy-rc.d(8) hook, which deb-systemd-invoke asks
+# before any start or restart, records the requests and refuses them, as a
+# container's does: the test sees what the scripts asked for.
+made_systemd_dir=
+if [ ! -d /run/systemd/system ]; then
+	[ -d /run/systemd ] || made_systemd_dir=both
+	mkdir -p /run/systemd/system
+	made_systemd_dir=${made_systemd_dir:-system}
+fi
+[ -e /usr/sbin/policy-rc.d ] && cp -p /usr/sbin/policy-rc.d "$tmp/policy-rc.d.saved"
+printf '#!/bin/sh\necho "$*" >>%s/calls\nexit 101\n' "$tmp" >/usr/sbin/policy-rc.d
+chmod 755 /usr/sbin/policy-rc.d
+: >"$tmp/calls"
 sed -i 's/^log_level: info/log_level: debug/' /etc/atelier/atelier.yaml
-apt-get install -y -qq -o Dpkg::Options::=--force-confold "$next" >"$tmp/upgrade.log" 2>&1
+start_bench
+ctl --station laser-1 laser setting 32 1 >/dev/null
+printf 'G21 G90\nM4 S100\nG1 X100 F60\nG1 Y100\nM5\n' >"$tmp/long.nc"
+ctl --station laser-1 laser stream "$tmp/long.nc" >/dev/null
+i=0; until ctl status | grep -qE '^  laser-1 +running' || [ $i -gt 50 ]; do i=$((i + 1)); sleep 0.1; done
+check "laser-1 engraves during the upgrade" sh -c "ctl() { /usr/bin/atelierctl --socket /run/atelier/atelier.sock \"\$@\"; }; ctl status | grep -qE '^  laser-1 +running'"
+apt-get install -y -qq -o Dpkg::Options::=--force-confold "$next" \
+	>"$tmp/upgrade.log" 2>&1
 check "apt install of the newer build ($next_version) upgrades" \
 	sh -c "[ \"\$(dpkg-query -W -f='\${Version}' atelier)\" = '$next_version' ]"
+check "a station engraving: the upgrade leaves atelierd running, and says why" \
+	sh -c "kill -0 $dmn && grep -q 'a station is working' '$tmp/upgrade.log' &&
+	    grep -q 'atelierd.service start' '$tmp/calls' &&
+	    ! grep -q 'atelierd.service restart' '$tmp/calls'"
+ctl --station laser-1 laser abort >/dev/null
+i=0; until ! ctl status | grep -qE '^  laser-1 +(running|stopping)' || [ $i -gt 50 ]; do
+	i=$((i + 1)); sleep 0.1
+done
+: >"$tmp/calls"
+apt-get install -y -qq --reinstall -o Dpkg::Options::=--force-confold \
+	"$next" >"$tmp/reinstall.log" 2>&1
+grep -q "atelierd.service restart" "$tmp/calls" &&
+	ok "every station idle: the upgrade restarts atelierd" ||
+	ko "every station idle: the upgrade restarts atelierd" "$(cat "$tmp/calls" "$tmp/reinstall.log")"
+stop_bench
+unmake_systemd_dir
+restore_policy
 check "the upgrade keeps the local change to atelier.yaml" \
 	grep -q '^log_level: debug' /etc/atelier/atelier.yaml
 after_jobs=$(jobs_in)
