@@ -44,6 +44,7 @@ struct telemetry {
 	atomic_bool connected;
 	atomic_bool refused;        /* the broker said no: keep its reason */
 	atomic_bool republish;      /* after a (re)connection: every retained state again */
+	atomic_int last_acked;      /* the message id the broker acknowledged last */
 	json_t *retained;           /* topic -> payload last published (this thread only) */
 	bool daemon_up;
 };
@@ -77,6 +78,14 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 	atomic_store(&t->connected, true);
 	atomic_store(&t->republish, true);
 	set_ok(t, true, NULL);
+}
+
+static void
+on_publish(struct mosquitto *m, void *arg, int mid)
+{
+	(void)m;
+	struct telemetry *t = arg;
+	atomic_store(&t->last_acked, mid);
 }
 
 static void
@@ -286,6 +295,7 @@ client(struct telemetry *t, char *err, size_t len)
 	}
 	mosquitto_connect_callback_set(mosq, on_connect);
 	mosquitto_disconnect_callback_set(mosq, on_disconnect);
+	mosquitto_publish_callback_set(mosq, on_publish);
 	mosquitto_reconnect_delay_set(mosq, 1, 10, true);
 	return mosq;
 fail_quiet:
@@ -341,9 +351,13 @@ sync_mqtt_thread(void *arg)
 	/* A clean stop says offline itself; the will is for a death. */
 	if (atomic_load(&t.connected)) {
 		char topic[300];
+		int mid = 0;
 		snprintf(topic, sizeof topic, "%s/online", t.prefix);
-		mosquitto_publish(t.mosq, NULL, topic, 7, "offline", 1, true);
-		usleep(100000);
+		/* Acknowledged before the disconnection, or given up after 1 s. */
+		if (mosquitto_publish(t.mosq, &mid, topic, 7, "offline", 1, true) == MOSQ_ERR_SUCCESS)
+			for (int i = 0; i < 100 && atomic_load(&t.last_acked) != mid &&
+			    atomic_load(&t.connected); i++)
+				usleep(10000);
 	}
 	mosquitto_disconnect(t.mosq);
 	mosquitto_loop_stop(t.mosq, false);

@@ -371,8 +371,14 @@ def test_telemetry(pg, mqtt, paris):
         "atelier/paris/online") == "offline", 90, 0.5)
     check("atelier-sync killed: the last will shows the workshop offline", off)
     paris.start_sync()
-    # MQTT with a wrong password: one line, PostgreSQL unaffected.
+    wait_for(lambda: mqtt.retained("atelier/paris/online", 1).get(
+        "atelier/paris/online") == "online", 15)
+    # A clean stop says offline itself, acknowledged before it disconnects.
     paris.kill_sync(signal.SIGTERM)
+    off = wait_for(lambda: mqtt.retained("atelier/paris/online", 1).get(
+        "atelier/paris/online") == "offline", 5)
+    check("atelier-sync stopped: it says the workshop is offline", off)
+    # MQTT with a wrong password: one line, PostgreSQL unaffected.
     bad = os.path.join(paris.dir, "bad-mqtt-password")
     with open(bad, "w") as f:
         f.write("not-it\n")
