@@ -49,6 +49,11 @@ struct grbl_stopline {
  * asks GRBL who it is: long enough for the second banner of a controller
  * that resets when its port opens. */
 #define HS_SETTLE 0.3
+/* After the banner of one of two soft resets sent close together (an abort,
+ * then the station's safe state), how long to wait for the second banner
+ * before taking GRBL to have answered both with one: nothing is sent
+ * meanwhile, so that a late banner never lands in the next job. */
+#define RESET_COALESCE 0.3
 
 #define INFLIGHT_MAX 128    /* 128 bytes hold at most 64 one-character lines */
 #define PENDING_MAX 32
@@ -68,6 +73,8 @@ struct grbl {
 	bool hs_asked;              /* $I is sent: the handshake proper runs */
 	double hs_settle_at;        /* ask once no banner came since this long */
 	bool resetting;             /* a soft reset was sent: nothing until its banner */
+	unsigned resets_owed;       /* soft resets sent whose banner has not come */
+	bool reset_answered;        /* one of them was answered: the rest may be coalesced */
 	double reset_deadline;
 
 	char rx[RX_LINE_MAX + 1];
@@ -426,8 +433,25 @@ discard_for_reset(struct grbl *g)
 	buf_reset(&g->txq);
 	g->if_head = g->if_count = g->if_bytes = 0;
 	g->pend_head = g->pend_count = 0;
+	if (!g->resetting) {
+		g->resets_owed = 0;
+		g->reset_answered = false;
+	}
+	g->resets_owed++;
 	g->resetting = true;
 	g->reset_deadline = now_mono() + g->laser->connect_timeout;
+}
+
+static void pump(struct grbl *g);
+
+/* Our reset answered: the buffers were cleared when it was sent; what
+ * waits since may go now, and a check that was being left ends. */
+static void
+reset_done(struct grbl *g)
+{
+	if (g->check == CK_LEAVE)
+		check_finish(g, g->check_ok, g->check_why);
+	pump(g);
 }
 
 static void
@@ -651,6 +675,8 @@ start_connect(struct grbl *g, double now)
 	g->hs_banner = false;
 	g->hs_asked = false;
 	g->resetting = false;
+	g->resets_owed = 0;
+	g->reset_answered = false;
 	g->hs_deadline = now + g->laser->connect_timeout;
 	set_link(g, GRBL_CONNECTING, NULL);
 	/* A soft reset, not DTR: GRBL answers with its banner, and whatever a
@@ -823,13 +849,19 @@ handle_line(struct grbl *g, const char *line)
 	case GRBL_R_BANNER: {
 		/* GRBL reset: whatever was in its buffers is gone. */
 		bool ours = g->resetting;
+		if (ours && g->resets_owed > 1 && g->link == GRBL_READY) {
+			/* One of two resets of ours answered; the other's banner
+			 * may follow: wait for it, or a moment (reset_done). */
+			g->resets_owed--;
+			g->reset_answered = true;
+			g->reset_deadline = now_mono() + RESET_COALESCE;
+			break;
+		}
 		g->resetting = false;
+		g->resets_owed = 0;
+		g->reset_answered = false;
 		if (ours && g->link == GRBL_READY) {
-			/* The answer to our own reset: the buffers were cleared
-			 * when it was sent; what waits since may go now. */
-			if (g->check == CK_LEAVE)
-				check_finish(g, g->check_ok, g->check_why);
-			pump(g);
+			reset_done(g);
 			break;
 		}
 		if (g->link == GRBL_CONNECTING) {
@@ -972,8 +1004,15 @@ grbl_on_timer(struct grbl *g, double now)
 		return;
 	}
 	if (g->resetting && now >= g->reset_deadline) {
-		disconnect(g, "no banner after a soft reset");
-		return;
+		if (!g->reset_answered) {
+			disconnect(g, "no banner after a soft reset");
+			return;
+		}
+		/* GRBL answered our resets with one banner. */
+		g->resetting = false;
+		g->resets_owed = 0;
+		g->reset_answered = false;
+		reset_done(g);
 	}
 	/* A real UART does not hang up when the far end goes (a cable
 	 * pulled between an RS-232 adapter and the controller, a controller

@@ -72,6 +72,26 @@ status_has(void *needle)
 	return strstr(simproc_api_call(api, "status", NULL), needle) != NULL;
 }
 
+static bool all_idle(void *arg);
+
+/* An abort mid-motion leaves GRBL in alarm once its reset is through, which
+ * may be after an unlock sent at once was refused: a technician unlocks
+ * again, as here, until every station is idle and stays so. */
+static bool
+idle_after_unlock(void *arg)
+{
+	/* Settled: idle, and still idle a moment later, when a reset sent
+	 * by the abort has surely been answered. */
+	if (all_idle(arg)) {
+		usleep(500000);
+		if (all_idle(arg))
+			return true;
+	}
+	simproc_api_call(api, "laser.unlock", "{\"station\":\"laser-1\"}");
+	simproc_api_call(api, "laser.unlock", "{\"station\":\"rings\"}");
+	return false;
+}
+
 /* Every station idle: both lasers connected, the devices answering. */
 static bool
 all_idle(void *arg)
@@ -107,7 +127,7 @@ settle(void)
 		snprintf(req, sizeof req, "{\"station\":\"%s\"}", stops[i][1]);
 		simproc_api_call(api, stops[i][0], req);
 	}
-	if (wait_until(all_idle, NULL, 30))
+	if (wait_until(idle_after_unlock, NULL, 30))
 		return true;
 	printf("  not every station idle: %.1500s\n", simproc_api_call(api, "status", NULL));
 	return false;
