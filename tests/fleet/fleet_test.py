@@ -28,20 +28,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "web"))
 import servers  # noqa: E402
 import webbench  # noqa: E402
 
-passed = 0
-failed = 0
+import cases  # noqa: E402
 
 
 def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("PASS: " + name)
-    else:
-        failed += 1
-        print("FAIL: %s%s" % (name, " (%s)" % detail if detail else ""))
-    sys.stdout.flush()
-    return ok
+    """The fleet's cases read name first."""
+    return cases.check(ok, name, detail)
 
 
 def wait_for(pred, timeout=30.0, step=0.1):
@@ -556,12 +548,11 @@ def main():
                                  text.find("runtime error:")) if i >= 0)
             print("--- %s %s ---\n%s" % (w.wid, n, text[max(0, at - 400):at + 3000]))
         check("%s: no sanitizer report in the programs' logs" % w.wid, not reports, str(reports))
-        if failed:
+        if cases.failed:
             for name in ("sync", "atelierd"):
                 print("--- %s %s log (tail) ---\n%s" % (w.wid, name, w.log(name)[-2000:]))
         w.stop()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return cases.summary()
 
 
 if __name__ == "__main__":

@@ -24,20 +24,8 @@ from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-passed = 0
-failed = 0
-
-
-def check(ok, name, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("PASS: " + name)
-    else:
-        failed += 1
-        print("FAIL: %s%s" % (name, " (%s)" % detail if detail else ""))
-    sys.stdout.flush()
-    return ok
+from cases import check  # noqa: E402
+import cases  # noqa: E402
 
 
 def wait(driver, cond, timeout=10):
@@ -516,8 +504,7 @@ def main():
     finally:
         bench.stop()
     print("screenshots in %s" % shots)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return cases.summary()
 
 
 if __name__ == "__main__":
