@@ -113,19 +113,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	struct cfg_errors errs = { 0 };
-	struct cfg *cfg = cfg_load(file, &errs);
-	if (!cfg || errs.n) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
-		cfg_errors_free(&errs);
-		cfg_free(cfg);
+	struct cfg *cfg = cfg_load_main(file, device_dir);
+	if (!cfg)
 		return 1;
-	}
-	if (device_dir) {
-		free(cfg->device_dir);
-		cfg->device_dir = xstrdup(device_dir);
-	}
 	log_init("atelier-sync", (enum log_level)cfg->log_level_id);
 	if (!cfg->fleet.workshop) {
 		fprintf(stderr, "atelier-sync: %s has no 'fleet' section: this workshop works alone, "

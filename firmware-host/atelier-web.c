@@ -83,19 +83,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	struct cfg_errors errs = { 0 };
-	struct cfg *cfg = cfg_load(file, &errs);
-	if (!cfg || errs.n) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
-		cfg_errors_free(&errs);
-		cfg_free(cfg);
+	struct cfg *cfg = cfg_load_main(file, device_dir);
+	if (!cfg)
 		return 1;
-	}
-	if (device_dir) {
-		free(cfg->device_dir);
-		cfg->device_dir = xstrdup(device_dir);
-	}
 	char *sock = socket_path ? xstrdup(socket_path) : cfg_device_path(cfg, cfg->api.socket);
 	char *accounts = users ? xstrdup(users) : cfg_device_path(cfg, cfg->api.web_users);
 	struct gw_options o = {

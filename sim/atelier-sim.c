@@ -67,18 +67,11 @@ main(int argc, char **argv)
 	}
 	log_set_level(level);
 
-	struct cfg_errors errs = { 0 };
-	struct cfg *cfg = cfg_load(config, &errs);
-	if (!cfg) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
-		cfg_errors_free(&errs);
-		return 1;
-	}
 	/* The run directory is where this simulator's devices live, so the
 	 * configuration's relative device paths resolve there. */
-	free(cfg->device_dir);
-	cfg->device_dir = xstrdup(run_dir);
+	struct cfg *cfg = cfg_load_main(config, run_dir);
+	if (!cfg)
+		return 1;
 
 	/* Signals are taken through signalfd on the main thread; block them
 	 * before any device thread starts so that none of them gets one. */

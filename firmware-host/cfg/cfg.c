@@ -1163,6 +1163,21 @@ cfg_print(const struct cfg *cfg, FILE *out)
 	schema_print(&top_schema, cfg, out, 0);
 }
 
+struct cfg *
+cfg_load_main(const char *path, const char *device_dir)
+{
+	struct cfg_errors errs = { 0 };
+	struct cfg *cfg = cfg_load(path, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	cfg_errors_free(&errs);
+	if (cfg && device_dir) {
+		free(cfg->device_dir);
+		cfg->device_dir = xstrdup(device_dir);
+	}
+	return cfg;
+}
+
 char *
 cfg_device_path(const struct cfg *cfg, const char *path)
 {

@@ -300,6 +300,10 @@ void cfg_errors_free(struct cfg_errors *e);
  * key with the nearest known one, missing required key).
  */
 struct cfg *cfg_load(const char *path, struct cfg_errors *errs);
+/* cfg_load for a program's main: every error printed on stderr, one a
+ * line, and NULL; on success the devices' folder is device_dir when one
+ * is given (--device-dir, the simulator's run folder). */
+struct cfg *cfg_load_main(const char *path, const char *device_dir);
 /* Same, from a buffer; name is used in messages. */
 struct cfg *cfg_load_buffer(const char *name, const char *data, size_t len,
     struct cfg_errors *errs);
