@@ -39,6 +39,11 @@ struct fleet_settings {
 int fleet_settings_from_cfg(struct fleet_settings *s, const struct cfg *cfg,
     const char *application, char *err, size_t len);
 void fleet_settings_clear(struct fleet_settings *s);
+/* A password file's first line (key names it in the error, e.g.
+ * "fleet.password_file"), file relative to the configuration's folder:
+ * 0 and a new string in *out (NULL when file is NULL), or -1 with err. */
+int fleet_read_secret(const struct cfg *cfg, const char *key, const char *file, char **out,
+    char *err, size_t len);
 /* A deep copy, for a task that outlives a reload. */
 void fleet_settings_copy(struct fleet_settings *to, const struct fleet_settings *from);
 

@@ -74,21 +74,32 @@ fleet_settings_from_cfg(struct fleet_settings *s, const struct cfg *cfg, const c
 	snprintf(s->application, sizeof s->application, "%s", application);
 	s->conninfo = xstrdup(f->postgres ? f->postgres : "");
 	s->seconds = f->lookup_seconds > 0 ? f->lookup_seconds : 1;
-	if (f->password_file) {
-		char *path = cfg_resolve(cfg, f->password_file);
-		size_t n = 0;
-		char *text = file_read(path, 4096, &n);
-		if (!text) {
-			fail_msg(err, len, "fleet.password_file %s cannot be read: %s", path,
-			    strerror(errno));
-			free(path);
-			fleet_settings_clear(s);
-			return -1;
-		}
-		free(path);
-		text[strcspn(text, "\r\n")] = '\0';
-		s->password = text;
+	if (fleet_read_secret(cfg, "fleet.password_file", f->password_file, &s->password, err,
+	    len) < 0) {
+		fleet_settings_clear(s);
+		return -1;
 	}
+	return 0;
+}
+
+int
+fleet_read_secret(const struct cfg *cfg, const char *key, const char *file, char **out,
+    char *err, size_t len)
+{
+	*out = NULL;
+	if (!file)
+		return 0;
+	char *path = cfg_resolve(cfg, file);
+	size_t n = 0;
+	char *text = file_read(path, 4096, &n);
+	if (!text) {
+		fail_msg(err, len, "%s %s cannot be read: %s", key, path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	text[strcspn(text, "\r\n")] = '\0';
+	*out = text;
 	return 0;
 }
 

@@ -235,27 +235,6 @@ watch_daemon(struct telemetry *t, int fd)
 	buf_free(&in);
 }
 
-static int
-read_secret(const struct cfg *cfg, const char *file, char **out, char *err, size_t len)
-{
-	*out = NULL;
-	if (!file)
-		return 0;
-	char *path = cfg_resolve(cfg, file);
-	size_t n;
-	char *text = file_read(path, 4096, &n);
-	if (!text) {
-		fail_msg(err, len, "fleet.mqtt.password_file %s cannot be read: %s", path,
-		    strerror(errno));
-		free(path);
-		return -1;
-	}
-	free(path);
-	text[strcspn(text, "\r\n")] = '\0';
-	*out = text;
-	return 0;
-}
-
 /* The client, its will, credentials and TLS; NULL with err. */
 static struct mosquitto *
 client(struct telemetry *t, char *err, size_t len)
@@ -271,8 +250,8 @@ client(struct telemetry *t, char *err, size_t len)
 	snprintf(topic, sizeof topic, "%s/online", t->prefix);
 	char *password = NULL;
 	int rc = mosquitto_will_set(mosq, topic, 7, "offline", 1, true);
-	if (rc == MOSQ_ERR_SUCCESS && read_secret(t->s->cfg, m->password_file, &password, err,
-	    len) < 0)
+	if (rc == MOSQ_ERR_SUCCESS && fleet_read_secret(t->s->cfg, "fleet.mqtt.password_file",
+	    m->password_file, &password, err, len) < 0)
 		goto fail_quiet;
 	if (rc == MOSQ_ERR_SUCCESS && (m->username || password))
 		rc = mosquitto_username_pw_set(mosq, m->username, password);

@@ -65,6 +65,23 @@ check_follows(json_t *events, int64_t position, char *err, size_t len)
 	return 0;
 }
 
+/* After a failure of the shared history: said in the status; --once
+ * stops there (exit 1); else a wait, longer after each failure in a row.
+ * Returns false to stop. */
+static bool
+wait_after_failure(struct sync_state *s, int64_t position, const char *err, double *retry)
+{
+	set_position(s, position, false);
+	sync_error(s, true, err);
+	if (s->once) {
+		s->exit_code = 1;
+		return false;
+	}
+	sync_sleep(s, *retry);
+	*retry = *retry * 2 > RETRY_MAX ? RETRY_MAX : *retry * 2;
+	return true;
+}
+
 void *
 sync_send_thread(void *arg)
 {
@@ -108,14 +125,8 @@ sync_send_thread(void *arg)
 		if (!registered) {
 			if (fleet_register(conn, &set, origin, &cfg->calibration, &position, err,
 			    sizeof err) < 0) {
-				set_position(s, position, false);
-				sync_error(s, true, err);
-				if (s->once) {
-					s->exit_code = 1;
+				if (!wait_after_failure(s, position, err, &retry))
 					break;
-				}
-				sync_sleep(s, retry);
-				retry = retry * 2 > RETRY_MAX ? RETRY_MAX : retry * 2;
 				continue;
 			}
 			registered = true;
@@ -155,14 +166,8 @@ sync_send_thread(void *arg)
 		json_decref(events);
 		if (rc < 0) {
 			registered = false;     /* learn where the server stands */
-			set_position(s, position, false);
-			sync_error(s, true, err);
-			if (s->once) {
-				s->exit_code = 1;
+			if (!wait_after_failure(s, position, err, &retry))
 				break;
-			}
-			sync_sleep(s, retry);
-			retry = retry * 2 > RETRY_MAX ? RETRY_MAX : retry * 2;
 			continue;
 		}
 		set_position(s, position, true);
