@@ -40,35 +40,36 @@ rc=$?
 	ok "ExecStartPre refuses a configuration whose devices are not there (78)" ||
 	ko "ExecStartPre refuses missing devices" "exit $rc: $(cat "$tmp/err")"
 
+# check_unit PROGRAM LABEL WANT...: PROGRAM's unit, pointed at this build,
+# verifies (the atelierd.service it is ordered after is not installed
+# here), and has a line starting with each WANT.
+check_unit() {
+	prog=$1
+	label=$2
+	shift 2
+	u=config/$prog.service
+	sed -e "s|/usr/bin/$prog|$abs/$prog|g" -e "s|/etc/atelier/atelier.yaml|$here/config/atelier.yaml|g" \
+		"$u" >"$tmp/$prog.service"
+	if command -v systemd-analyze >/dev/null; then
+		out=$(systemd-analyze verify --man=no "$tmp/$prog.service" 2>&1 | grep -v "atelierd.service")
+		[ -z "$out" ] && ok "systemd-analyze verify $prog.service" ||
+			ko "systemd-analyze verify $prog.service" "$out"
+	fi
+	for want in "$@"; do
+		grep -q "^$want" "$u" && ok "$label unit has $want" || ko "$label unit has $want"
+	done
+}
+
 # atelier-web's unit: an unprivileged user, no capability, no device.
-web=config/atelier-web.service
-sed -e "s|/usr/bin/atelier-web|$abs/atelier-web|g" -e "s|/etc/atelier/atelier.yaml|$here/config/atelier.yaml|g" \
-	"$web" >"$tmp/atelier-web.service"
-if command -v systemd-analyze >/dev/null; then
-	out=$(systemd-analyze verify --man=no "$tmp/atelier-web.service" 2>&1 | grep -v "atelierd.service")
-	[ -z "$out" ] && ok "systemd-analyze verify atelier-web.service" ||
-		ko "systemd-analyze verify atelier-web.service" "$out"
-fi
-for want in "Type=notify" "User=atelier-web" "CapabilityBoundingSet=$" "PrivateDevices=yes" \
-	"DevicePolicy=closed" "ProtectSystem=strict" "NoNewPrivileges=yes" "MemoryDenyWriteExecute=yes" \
-	"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"; do
-	grep -q "^$want" "$web" && ok "web unit has $want" || ko "web unit has $want"
-done
-grep -q "^User=root" "$web" && ko "atelier-web runs as root" || ok "atelier-web does not run as root"
+check_unit atelier-web web "Type=notify" "User=atelier-web" "CapabilityBoundingSet=$" \
+	"PrivateDevices=yes" "DevicePolicy=closed" "ProtectSystem=strict" "NoNewPrivileges=yes" \
+	"MemoryDenyWriteExecute=yes" "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"
+grep -q "^User=root" config/atelier-web.service && ko "atelier-web runs as root" ||
+	ok "atelier-web does not run as root"
 
 # atelier-sync's unit: the journal's user, no capability, no device.
-sync=config/atelier-sync.service
-sed -e "s|/usr/bin/atelier-sync|$abs/atelier-sync|g" -e "s|/etc/atelier/atelier.yaml|$here/config/atelier.yaml|g" \
-	"$sync" >"$tmp/atelier-sync.service"
-if command -v systemd-analyze >/dev/null; then
-	out=$(systemd-analyze verify --man=no "$tmp/atelier-sync.service" 2>&1 | grep -v "atelierd.service")
-	[ -z "$out" ] && ok "systemd-analyze verify atelier-sync.service" ||
-		ko "systemd-analyze verify atelier-sync.service" "$out"
-fi
-for want in "Type=notify" "WatchdogSec=" "User=atelier$" "CapabilityBoundingSet=$" \
+check_unit atelier-sync sync "Type=notify" "WatchdogSec=" "User=atelier$" "CapabilityBoundingSet=$" \
 	"PrivateDevices=yes" "ProtectSystem=strict" "ReadWritePaths=/var/lib/atelier$" \
-	"NoNewPrivileges=yes" "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"; do
-	grep -q "^$want" "$sync" && ok "sync unit has $want" || ko "sync unit has $want"
-done
+	"NoNewPrivileges=yes" "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
